@@ -112,6 +112,18 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_is_valid() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flightdeck.example.toml");
+        let c = Config::resolve(ServeArgs {
+            config: Some(example),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.addr.to_string(), DEFAULT_ADDR);
+        assert!(c.pricing.price("my-finetuned-model").is_some());
+    }
+
+    #[test]
     fn unknown_keys_are_rejected_with_the_file_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("flightdeck.toml");

@@ -9,6 +9,7 @@ mod config;
 mod serve;
 
 use clap::Parser;
+use std::io::IsTerminal;
 
 fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
@@ -18,6 +19,7 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

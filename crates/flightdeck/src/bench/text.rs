@@ -155,11 +155,11 @@ const WORDS: &[&str] = &[
 pub fn prose(rng: &mut Rng, bytes: usize) -> String {
     let mut s = String::with_capacity(bytes + 16);
     while s.len() < bytes {
-        if rng.next() % 23 == 0 {
+        if rng.next().is_multiple_of(23) {
             s.push_str(&format!("{} ", rng.next() % 100_000));
         } else {
             s.push_str(WORDS[rng.range(0, WORDS.len())]);
-            s.push(if rng.next() % 11 == 0 { '.' } else { ' ' });
+            s.push(if rng.next().is_multiple_of(11) { '.' } else { ' ' });
         }
     }
     s
