@@ -24,7 +24,11 @@ impl TestServer {
             store: Arc::new(store) as Arc<dyn Store>,
             config,
         });
-        tokio::spawn(flightdeck_server::serve(listener, app, std::future::pending()));
+        tokio::spawn(flightdeck_server::serve(
+            listener,
+            app,
+            std::future::pending(),
+        ));
         TestServer {
             base,
             client: reqwest::Client::new(),
@@ -46,7 +50,12 @@ impl TestServer {
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap())
     }
@@ -70,7 +79,9 @@ fn every_message_type() -> Value {
 #[tokio::test]
 async fn every_message_type_round_trips_through_http() {
     let s = TestServer::start(ServerConfig::default()).await;
-    let (status, body) = s.post("application/json", every_message_type().to_string()).await;
+    let (status, body) = s
+        .post("application/json", every_message_type().to_string())
+        .await;
     assert_eq!((status, &body), (200, &json!({"accepted": 10})));
 
     let (_, list) = s.get("/api/v1/sessions").await;
@@ -86,7 +97,10 @@ async fn every_message_type_round_trips_through_http() {
 
     let (_, spans) = s.get("/api/v1/sessions/s1/spans").await;
     assert_eq!(spans.as_array().unwrap().len(), 2);
-    assert!(spans[0].get("input").is_none(), "the list carries no payloads");
+    assert!(
+        spans[0].get("input").is_none(),
+        "the list carries no payloads"
+    );
 
     for path in ["/api/v1/sessions/s1/spans/a1", "/api/v1/spans/s1/a1"] {
         let (status, span) = s.get(path).await;
@@ -96,7 +110,10 @@ async fn every_message_type_round_trips_through_http() {
         assert_eq!(span["params"]["temperature"], 0.2);
         assert_eq!(span["usage"]["output_tokens"], 34);
         assert_eq!(span["started_at"], "2026-11-20T10:00:01Z");
-        assert!(span["cost_usd"].as_f64().unwrap() > 0.0, "priced from the table");
+        assert!(
+            span["cost_usd"].as_f64().unwrap() > 0.0,
+            "priced from the table"
+        );
     }
     let (_, edges) = s.get("/api/v1/sessions/s1/edges").await;
     assert_eq!(edges[0]["kind"], "delegation");
@@ -155,18 +172,34 @@ async fn ndjson_gzip_and_retries_are_accepted_without_doubling() {
 async fn bad_input_gets_a_clear_error_and_nothing_of_the_batch_is_kept() {
     let s = TestServer::start(ServerConfig {
         max_body_bytes: 64 * 1024,
-        limits: Limits { max_field_bytes: 1024 },
+        limits: Limits {
+            max_field_bytes: 1024,
+        },
     })
     .await;
     let good = r#"{"type":"session.start","session_id":"kept"}"#;
     /// What is sent, the status and code expected, and where the error must point.
-    type Case = (&'static str, String, u16, &'static str, Option<(u64, &'static str)>);
+    type Case = (
+        &'static str,
+        String,
+        u16,
+        &'static str,
+        Option<(u64, &'static str)>,
+    );
     let cases: Vec<Case> = vec![
-        ("malformed JSON", "[{\"type\":".into(), 400, "malformed_json", None),
+        (
+            "malformed JSON",
+            "[{\"type\":".into(),
+            400,
+            "malformed_json",
+            None,
+        ),
         ("empty", "".into(), 400, "empty_batch", None),
         (
             "wrong type",
-            format!(r#"[{good},{{"type":"span.end","session_id":"x","span_id":"y","usage":{{"input_tokens":"lots"}}}}]"#),
+            format!(
+                r#"[{good},{{"type":"span.end","session_id":"x","span_id":"y","usage":{{"input_tokens":"lots"}}}}]"#
+            ),
             422,
             "invalid_message",
             Some((1, "usage.input_tokens")),
@@ -187,34 +220,58 @@ async fn bad_input_gets_a_clear_error_and_nothing_of_the_batch_is_kept() {
         ),
         (
             "oversize field",
-            format!(r#"[{good},{{"type":"span.end","session_id":"x","span_id":"y","output":"{}"}}]"#, "z".repeat(2000)),
+            format!(
+                r#"[{good},{{"type":"span.end","session_id":"x","span_id":"y","output":"{}"}}]"#,
+                "z".repeat(2000)
+            ),
             422,
             "invalid_message",
             Some((1, "output")),
         ),
         (
             "oversize id",
-            format!(r#"[{{"type":"session.start","session_id":"{}"}}]"#, "i".repeat(129)),
+            format!(
+                r#"[{{"type":"session.start","session_id":"{}"}}]"#,
+                "i".repeat(129)
+            ),
             422,
             "invalid_message",
             Some((0, "session_id")),
         ),
-        ("oversize body", format!("[{}]", vec![good; 2000].join(",")), 413, "body_too_large", None),
+        (
+            "oversize body",
+            format!("[{}]", vec![good; 2000].join(",")),
+            413,
+            "body_too_large",
+            None,
+        ),
     ];
     for (what, body, status, code, at) in cases {
         let (got, err) = s.post("application/json", body).await;
         assert_eq!(got, status, "{what}: {err}");
         assert_eq!(err["error"]["code"], code, "{what}: {err}");
-        assert!(!err["error"]["message"].as_str().unwrap().is_empty(), "{what}");
+        assert!(
+            !err["error"]["message"].as_str().unwrap().is_empty(),
+            "{what}"
+        );
         if let Some((index, field)) = at {
             assert_eq!(err["error"]["errors"][0]["index"], index, "{what}: {err}");
             assert_eq!(err["error"]["errors"][0]["field"], field, "{what}: {err}");
         }
     }
-    let (got, err) = s.post("application/json", vec![b'[', 0xff, 0xfe, b']']).await;
-    assert_eq!((got, err["error"]["code"].as_str()), (400, Some("malformed_json")), "not UTF-8");
+    let (got, err) = s
+        .post("application/json", vec![b'[', 0xff, 0xfe, b']'])
+        .await;
+    assert_eq!(
+        (got, err["error"]["code"].as_str()),
+        (400, Some("malformed_json")),
+        "not UTF-8"
+    );
     let (got, err) = s.post("application/xml", good.to_string()).await;
-    assert_eq!((got, err["error"]["code"].as_str()), (415, Some("unsupported_media_type")));
+    assert_eq!(
+        (got, err["error"]["code"].as_str()),
+        (415, Some("unsupported_media_type"))
+    );
 
     // The server still serves, and no rejected batch left anything behind.
     assert_eq!(s.get("/healthz").await.0, 200);
@@ -229,18 +286,27 @@ async fn bad_input_gets_a_clear_error_and_nothing_of_the_batch_is_kept() {
 async fn query_errors_are_json_too() {
     let s = TestServer::start(ServerConfig::default()).await;
     let (status, err) = s.get("/api/v1/sessions/nope").await;
-    assert_eq!((status, err["error"]["code"].as_str()), (404, Some("not_found")));
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
     let (status, _) = s.get("/api/v1/sessions/nope/spans").await;
     assert_eq!(status, 404);
     let (status, err) = s.get("/api/v1/sessions?status=sleeping").await;
     assert_eq!(status, 400);
-    assert!(err["error"]["message"].as_str().unwrap().contains("status"), "{err}");
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("status"),
+        "{err}"
+    );
     let (status, _) = s.get("/api/v1/sessions?limit=ten").await;
     assert_eq!(status, 400);
     let (status, _) = s.get("/api/v1/sessions?cursor=garbage").await;
     assert_eq!(status, 400);
     let (status, err) = s.get("/api/v2/everything").await;
-    assert_eq!((status, err["error"]["code"].as_str()), (404, Some("not_found")));
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
 }
 
 #[tokio::test]

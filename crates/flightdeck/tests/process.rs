@@ -49,7 +49,11 @@ fn batch(session: usize) -> String {
 }
 
 async fn spans_of(client: &reqwest::Client, base: &str, session: usize) -> i64 {
-    let r = client.get(format!("{base}/api/v1/sessions/s{session}")).send().await.unwrap();
+    let r = client
+        .get(format!("{base}/api/v1/sessions/s{session}"))
+        .send()
+        .await
+        .unwrap();
     if r.status() == 404 {
         return 0;
     }
@@ -65,7 +69,11 @@ async fn acknowledged_batches_survive_sigkill() {
     let client = reqwest::Client::new();
     let (acked_tx, mut acked_rx) = tokio::sync::mpsc::unbounded_channel();
     for session in 0..40 {
-        let (client, url, acked) = (client.clone(), format!("{}/api/v1/events", server.base), acked_tx.clone());
+        let (client, url, acked) = (
+            client.clone(),
+            format!("{}/api/v1/events", server.base),
+            acked_tx.clone(),
+        );
         tokio::spawn(async move {
             let r = client.post(url).body(batch(session)).send().await;
             if matches!(r, Ok(ref r) if r.status() == 200) {
@@ -91,7 +99,11 @@ async fn acknowledged_batches_survive_sigkill() {
 
     let mut server = start(&db);
     for s in &acked {
-        assert_eq!(spans_of(&client, &server.base, *s).await, 100, "acknowledged batch s{s} lost");
+        assert_eq!(
+            spans_of(&client, &server.base, *s).await,
+            100,
+            "acknowledged batch s{s} lost"
+        );
     }
     // Batches that were not acknowledged are either whole or absent, never partial.
     for s in 0..40 {
@@ -108,9 +120,17 @@ async fn sigterm_shuts_down_cleanly_and_keeps_everything() {
     let db = dir.path().join("fd.db");
     let mut server = start(&db);
     let client = reqwest::Client::new();
-    let r = client.post(format!("{}/api/v1/events", server.base)).body(batch(7)).send().await.unwrap();
+    let r = client
+        .post(format!("{}/api/v1/events", server.base))
+        .body(batch(7))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let term = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    let term = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(term.success());
     let status = server.child.wait().unwrap();
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
@@ -123,16 +143,32 @@ async fn sigterm_shuts_down_cleanly_and_keeps_everything() {
 
 #[test]
 fn help_reads_well() {
-    let out = Command::new(env!("CARGO_BIN_EXE_flightdeck")).arg("--help").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_flightdeck"))
+        .arg("--help")
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("Run the server"), "{text}");
     assert!(text.contains("Measure ingest throughput"), "{text}");
-    let out = Command::new(env!("CARGO_BIN_EXE_flightdeck")).args(["serve", "--help"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_flightdeck"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    for flag in ["--addr", "--db", "--config", "--retain-days", "FLIGHTDECK_ADDR", "127.0.0.1:7329"] {
+    for flag in [
+        "--addr",
+        "--db",
+        "--config",
+        "--retain-days",
+        "FLIGHTDECK_ADDR",
+        "127.0.0.1:7329",
+    ] {
         assert!(text.contains(flag), "serve --help lacks {flag}:\n{text}");
     }
-    let bad = Command::new(env!("CARGO_BIN_EXE_flightdeck")).args(["serve", "--addr", "nowhere"]).output().unwrap();
+    let bad = Command::new(env!("CARGO_BIN_EXE_flightdeck"))
+        .args(["serve", "--addr", "nowhere"])
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--addr"));
 }

@@ -159,7 +159,11 @@ pub fn prose(rng: &mut Rng, bytes: usize) -> String {
             s.push_str(&format!("{} ", rng.next() % 100_000));
         } else {
             s.push_str(WORDS[rng.range(0, WORDS.len())]);
-            s.push(if rng.next().is_multiple_of(11) { '.' } else { ' ' });
+            s.push(if rng.next().is_multiple_of(11) {
+                '.'
+            } else {
+                ' '
+            });
         }
     }
     s
