@@ -150,6 +150,8 @@ struct Figures {
     payload: usize,
     seconds: f64,
     written: Option<u64>,
+    /// CPU seconds of the whole process and of the writer thread during the run.
+    cpu: Option<(f64, f64)>,
 }
 
 async fn measure(
@@ -158,6 +160,7 @@ async fn measure(
     work: impl std::future::Future<Output = anyhow::Result<()>>,
 ) -> anyhow::Result<Figures> {
     let before = written_bytes();
+    let cpu_before = cpu_seconds();
     let start = Instant::now();
     work.await?;
     let seconds = start.elapsed().as_secs_f64();
@@ -168,6 +171,9 @@ async fn measure(
         written: written_bytes()
             .zip(before)
             .map(|(a, b)| a.saturating_sub(b)),
+        cpu: cpu_seconds()
+            .zip(cpu_before)
+            .map(|((p, w), (p0, w0))| (p - p0, w - w0)),
     })
 }
 
@@ -189,6 +195,14 @@ impl Figures {
             "  {:>12.1} MB/s of JSON payload",
             self.payload as f64 / self.seconds / 1e6
         );
+        if let Some((process, writer)) = self.cpu {
+            println!(
+                "  {:>12.1} us CPU per span in all, {:.1} us in the writer thread (writer-bound ceiling {:.0} spans/s)",
+                process * 1e6 / self.spans as f64,
+                writer * 1e6 / self.spans as f64,
+                self.spans as f64 / writer.max(1e-9)
+            );
+        }
         if let Some(w) = self.written {
             println!(
                 "  {:>12.0} bytes written to disk per span ({:.1} MB in all)",
@@ -202,6 +216,28 @@ impl Figures {
             size as f64 / 1e6
         );
     }
+}
+
+/// CPU seconds (user + system) of this process and of its writer thread, from /proc
+/// (Linux only): figures that other load on the machine does not inflate, unlike wall time.
+fn cpu_seconds() -> Option<(f64, f64)> {
+    // Fields 14 and 15 of /proc/.../stat, in clock ticks (100 per second on Linux).
+    let ticks = |stat: &str| -> Option<(String, f64)> {
+        let (head, rest) = stat.rsplit_once(')')?;
+        let comm = head.split_once('(')?.1.to_owned();
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let t = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+        Some((comm, t / 100.0))
+    };
+    let process = ticks(&std::fs::read_to_string("/proc/self/stat").ok()?)?.1;
+    let writer = std::fs::read_dir("/proc/self/task")
+        .ok()?
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("stat")).ok())
+        .filter_map(|s| ticks(&s))
+        .filter(|(comm, _)| comm.starts_with("flightdeck-writ"))
+        .map(|(_, t)| t)
+        .sum();
+    Some((process, writer))
 }
 
 /// Bytes this process caused to be written to storage, from /proc/self/io (Linux only).
