@@ -221,7 +221,8 @@ impl Check<'_> {
         v.as_ref().map_or(Ok(()), |v| self.text(field, v.len()))
     }
     fn raw(&self, field: &str, v: &Option<Box<RawValue>>) -> Result<(), FieldError> {
-        v.as_ref().map_or(Ok(()), |v| self.text(field, v.get().len()))
+        v.as_ref()
+            .map_or(Ok(()), |v| self.text(field, v.get().len()))
     }
     fn attrs(&self, field: &str, v: &Option<Attributes>) -> Result<(), FieldError> {
         let Some(map) = v else { return Ok(()) };
@@ -243,7 +244,10 @@ impl Check<'_> {
         for (k, value) in map {
             self.name(&format!("scores.{k}"), k)?;
             if !value.is_finite() {
-                return Err((Some(format!("scores.{k}")), "must be a finite number".into()));
+                return Err((
+                    Some(format!("scores.{k}")),
+                    "must be a finite number".into(),
+                ));
             }
         }
         Ok(())
@@ -397,8 +401,18 @@ mod tests {
         let a = r#"[{"type":"session.start","session_id":"s1","name":"heist #4"},
                    {"type":"span.start","session_id":"s1","span_id":"a1","kind":"llm","name":"decompose","input":[{"role":"user","content":"plan the job"}]}]"#;
         let n = "{\"type\":\"session.start\",\"session_id\":\"s1\"}\n\n{\"type\":\"span.end\",\"session_id\":\"s1\",\"span_id\":\"a1\",\"output\":\"ok\"}\n";
-        assert_eq!(decode_batch(a.as_bytes(), &Limits::default()).unwrap().len(), 2);
-        assert_eq!(decode_batch(n.as_bytes(), &Limits::default()).unwrap().len(), 2);
+        assert_eq!(
+            decode_batch(a.as_bytes(), &Limits::default())
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            decode_batch(n.as_bytes(), &Limits::default())
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     #[test]
@@ -434,11 +448,15 @@ mod tests {
         let e = errors(r#"[{"session_id":"s"}]"#);
         assert_eq!(e[0].field.as_deref(), Some("type"));
 
-        let e = errors(r#"[{"type":"span.start","session_id":"s","span_id":"x","kind":"robot","name":"n"}]"#);
+        let e = errors(
+            r#"[{"type":"span.start","session_id":"s","span_id":"x","kind":"robot","name":"n"}]"#,
+        );
         assert_eq!(e[0].field.as_deref(), Some("kind"));
 
         let long = "x".repeat(MAX_ID_BYTES + 1);
-        let e = errors(&format!(r#"[{{"type":"session.start","session_id":"{long}"}}]"#));
+        let e = errors(&format!(
+            r#"[{{"type":"session.start","session_id":"{long}"}}]"#
+        ));
         assert_eq!(e[0].field.as_deref(), Some("session_id"));
 
         let e = errors(r#"[42]"#);
@@ -451,9 +469,8 @@ mod tests {
             max_field_bytes: 100,
         };
         let big = "y".repeat(200);
-        let body = format!(
-            r#"{{"type":"span.end","session_id":"s","span_id":"x","output":"{big}"}}"#
-        );
+        let body =
+            format!(r#"{{"type":"span.end","session_id":"s","span_id":"x","output":"{big}"}}"#);
         match decode_batch(body.as_bytes(), &limits) {
             Err(BatchError::Invalid { errors }) => {
                 assert_eq!(errors[0].field.as_deref(), Some("output"))
@@ -467,7 +484,10 @@ mod tests {
         let l = Limits::default();
         assert_eq!(decode_batch(b"  ", &l).unwrap_err(), BatchError::Empty);
         assert_eq!(decode_batch(b"[]", &l).unwrap_err(), BatchError::Empty);
-        assert_eq!(decode_batch(&[0xff, 0xfe], &l).unwrap_err(), BatchError::NotUtf8);
+        assert_eq!(
+            decode_batch(&[0xff, 0xfe], &l).unwrap_err(),
+            BatchError::NotUtf8
+        );
         assert!(matches!(
             decode_batch(b"[{\"type\":", &l).unwrap_err(),
             BatchError::Malformed(_)

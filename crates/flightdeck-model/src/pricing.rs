@@ -56,7 +56,10 @@ impl Pricing {
             .take_while(|(k, _)| name.as_bytes().first() == k.as_bytes().first())
             .find(|(k, _)| {
                 name.starts_with(k.as_str())
-                    && matches!(name.as_bytes().get(k.len()), Some(b'-' | b'@' | b':' | b'.'))
+                    && matches!(
+                        name.as_bytes().get(k.len()),
+                        Some(b'-' | b'@' | b':' | b'.')
+                    )
             })
             .map(|(_, p)| *p)
     }

@@ -64,7 +64,11 @@ impl<'de> Deserialize<'de> for Timestamp {
                 f.write_str("an RFC 3339 timestamp string or integer unix nanoseconds")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Timestamp, E> {
-                Timestamp::parse_rfc3339(v).map_err(E::custom)
+                // Query strings carry every value as text, so digits are nanoseconds there too.
+                match v.parse::<i64>() {
+                    Ok(nanos) => Ok(Timestamp(nanos)),
+                    Err(_) => Timestamp::parse_rfc3339(v).map_err(E::custom),
+                }
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Timestamp, E> {
                 Ok(Timestamp(v))
@@ -89,6 +93,8 @@ mod tests {
         let b: Timestamp = serde_json::from_str("1795168801500000000").unwrap();
         assert_eq!(a, b);
         assert_eq!(a.to_rfc3339(), "2026-11-20T10:00:01.5Z");
+        let digits: Timestamp = serde_json::from_str("\"1795168801500000000\"").unwrap();
+        assert_eq!(digits, a);
         let offset: Timestamp = serde_json::from_str("\"2026-11-20T11:00:01.5+01:00\"").unwrap();
         assert_eq!(offset, a);
     }

@@ -1,1 +1,64 @@
+//! Flightdeck's HTTP server: one [`App`] state and one [`router`] that every transport hangs
+//! off. Tests build the router directly or serve it on a port-0 listener with [`serve`].
+//!
+//! - [`api`]: the routes, grouped by resource (`ingest`, `sessions`, `stats`);
+//! - [`error`]: the one JSON error shape and its stable codes.
 
+pub mod api;
+pub mod error;
+
+use axum::Router;
+use flightdeck_model::Limits;
+use flightdeck_store::Store;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Settings of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The largest request body accepted, in bytes (after decompression).
+    pub max_body_bytes: usize,
+    /// Field limits applied while decoding messages.
+    pub limits: Limits,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_body_bytes: 16 * 1024 * 1024,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Everything a request handler may need.
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub config: ServerConfig,
+}
+
+/// The shared state handed to handlers.
+pub type AppState = Arc<App>;
+
+/// Builds the whole HTTP surface.
+pub fn router(app: AppState) -> Router {
+    api::routes(&app.config).with_state(app)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting connections,
+/// lets requests in flight finish, and closes the store so everything acknowledged is on disk.
+pub async fn serve(
+    listener: TcpListener,
+    app: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let store = Arc::clone(&app.store);
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    if let Err(e) = store.close().await {
+        tracing::error!(error = %e, "closing the store failed");
+    }
+    Ok(())
+}

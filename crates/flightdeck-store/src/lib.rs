@@ -1,1 +1,100 @@
-//! placeholder
+//! Flightdeck's storage: the [`Store`] contract and its embedded SQLite implementation.
+//!
+//! Every source (native API, OTLP, proxy, files) ends in [`Store::append`], which returns
+//! only once the messages are durable. Committed batches are then offered, in commit order, to
+//! whoever subscribed (the live hub). Queries read through the same trait, so the server does
+//! not know which database is behind it. PostgreSQL will implement the same trait.
+
+mod codec;
+mod merge;
+pub mod query;
+pub mod sqlite;
+mod stats;
+
+use async_trait::async_trait;
+use flightdeck_model::record::*;
+use flightdeck_model::{Message, Timestamp};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+pub use query::{EventQuery, MetricQuery, SessionQuery, StatsScope};
+pub use sqlite::{SqliteOptions, SqliteStore};
+
+/// A batch that the store made durable, as offered to subscribers.
+#[derive(Debug)]
+pub struct Committed {
+    /// Commit sequence number: strictly increasing, without gaps, per store.
+    pub seq: u64,
+    /// The messages of the batch, in ingest order, with server-filled times.
+    pub messages: Vec<Message>,
+    /// The sessions the batch touched, with their totals after it.
+    pub sessions: Vec<SessionSummary>,
+}
+
+/// Why a store operation failed. Details are logged by the store; the text here is safe to
+/// show a client.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store is shutting down or its writer stopped; the batch was not stored.
+    #[error("the store is not accepting writes: {0}")]
+    Unavailable(String),
+    /// The database failed; the batch was not stored.
+    #[error("storage failure: {0}")]
+    Database(String),
+    /// A query argument was not valid (a bad cursor, say).
+    #[error("{0}")]
+    InvalidQuery(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+/// Shorthand for store results.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The storage contract.
+///
+/// - `append` is atomic per batch and returns `Ok` only when the batch is durable: a crash
+///   after `Ok` loses nothing of it.
+/// - Appending the same messages again, or in another order, leaves the same state
+///   (see `merge` for the rules), so clients can retry freely.
+/// - Totals of sessions and agents are maintained on write; reading them never scans spans.
+/// - Every committed batch is offered to subscribers in commit order, with no gaps in `seq`.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores a batch durably.
+    async fn append(&self, messages: Vec<Message>) -> Result<()>;
+    /// Receives committed batches from now on.
+    fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>>;
+    /// The sequence number of the last committed batch (0 before the first).
+    fn last_seq(&self) -> u64;
+
+    /// Sessions, newest first, filtered and paged.
+    async fn sessions(&self, q: SessionQuery) -> Result<Page<SessionSummary>>;
+    /// One session with totals and metadata.
+    async fn session(&self, session_id: &str) -> Result<Option<Session>>;
+    /// All spans of a session without payloads, in start order.
+    async fn spans(&self, session_id: &str) -> Result<Vec<SpanSummary>>;
+    /// One span in full.
+    async fn span(&self, session_id: &str, span_id: &str) -> Result<Option<SpanDetail>>;
+    /// The edges of a session.
+    async fn edges(&self, session_id: &str) -> Result<Vec<EdgeRecord>>;
+    /// The events of a session, in time order, paged.
+    async fn events(&self, session_id: &str, q: EventQuery) -> Result<Page<EventRecord>>;
+    /// The agents of a session with their state and activity.
+    async fn agents(&self, session_id: &str, now: Timestamp) -> Result<Vec<AgentSummary>>;
+    /// LLM calls by model.
+    async fn llm_stats(&self, scope: StatsScope) -> Result<Vec<LlmStats>>;
+    /// Tool calls by tool.
+    async fn tool_stats(&self, scope: StatsScope) -> Result<Vec<ToolStats>>;
+    /// Headline figures over the sessions started in the range.
+    async fn overview(&self, scope: StatsScope) -> Result<OverviewStats>;
+    /// Metric samples.
+    async fn metrics(&self, q: MetricQuery) -> Result<Vec<MetricPoint>>;
+
+    /// Stops accepting writes, stores everything already accepted, and waits for it.
+    async fn close(&self) -> Result<()>;
+}

@@ -1,0 +1,69 @@
+//! The HTTP routes, one module per resource. Extractors here turn malformed requests into the
+//! API's JSON errors instead of axum's plain-text rejections.
+
+mod ingest;
+mod sessions;
+mod stats;
+
+use crate::error::ApiError;
+use crate::{AppState, ServerConfig};
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use tower_http::decompression::RequestDecompressionLayer;
+
+/// All routes of the server.
+pub fn routes(config: &ServerConfig) -> Router<AppState> {
+    let ingest = Router::new()
+        .route("/api/v1/events", post(ingest::post_events))
+        .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(RequestDecompressionLayer::new());
+    Router::new()
+        .merge(ingest)
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/api/v1/sessions", get(sessions::list))
+        .route("/api/v1/sessions/{session_id}", get(sessions::one))
+        .route("/api/v1/sessions/{session_id}/spans", get(sessions::spans))
+        .route(
+            "/api/v1/sessions/{session_id}/spans/{span_id}",
+            get(sessions::span),
+        )
+        .route("/api/v1/spans/{session_id}/{span_id}", get(sessions::span))
+        .route("/api/v1/sessions/{session_id}/edges", get(sessions::edges))
+        .route(
+            "/api/v1/sessions/{session_id}/events",
+            get(sessions::events),
+        )
+        .route(
+            "/api/v1/sessions/{session_id}/agents",
+            get(sessions::agents),
+        )
+        .route("/api/v1/sessions/{session_id}/llm", get(sessions::llm))
+        .route("/api/v1/sessions/{session_id}/tools", get(sessions::tools))
+        .route("/api/v1/stats/overview", get(stats::overview))
+        .route("/api/v1/stats/llm", get(stats::llm))
+        .route("/api/v1/stats/tools", get(stats::tools))
+        .route("/api/v1/metrics", get(stats::metrics))
+        .fallback(|| async { ApiError::not_found("no such route; see docs/api.md") })
+}
+
+/// `Query<T>` whose rejection is the API's JSON error, naming the bad parameter.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| ApiQuery(q))
+            .map_err(|e| {
+                ApiError::bad_request(format!("invalid query parameters: {}", e.body_text()))
+            })
+    }
+}

@@ -1,0 +1,154 @@
+//! The session resource: the list with filters and paging, and everything inside one
+//! session (spans, one span, edges, events, agents, LLM and tool statistics).
+
+use super::ApiQuery;
+use crate::AppState;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, State};
+use flightdeck_model::Timestamp;
+use flightdeck_model::record::*;
+use flightdeck_store::{EventQuery, SessionQuery, StatsScope};
+use serde::Deserialize;
+
+/// Query parameters of `GET /api/v1/sessions`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    status: Option<SessionStatus>,
+    agent: Option<String>,
+    model: Option<String>,
+    q: Option<String>,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    has_errors: Option<bool>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> Result<Json<Page<SessionSummary>>, ApiError> {
+    let q = SessionQuery {
+        status: p.status,
+        agent: p.agent,
+        model: p.model,
+        text: p.q,
+        from: p.from,
+        to: p.to,
+        has_errors: p.has_errors,
+        limit: p.limit,
+        cursor: p.cursor,
+    };
+    Ok(Json(app.store.sessions(q).await?))
+}
+
+fn no_session(id: &str) -> ApiError {
+    ApiError::not_found(format!("no session {id:?}"))
+}
+
+/// Answers 404 unless the session exists (for lists that would otherwise be empty).
+async fn require_session(app: &AppState, id: &str) -> Result<(), ApiError> {
+    match app.store.session(id).await? {
+        Some(_) => Ok(()),
+        None => Err(no_session(id)),
+    }
+}
+
+pub async fn one(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Session>, ApiError> {
+    app.store
+        .session(&id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| no_session(&id))
+}
+
+pub async fn spans(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<SpanSummary>>, ApiError> {
+    let spans = app.store.spans(&id).await?;
+    if spans.is_empty() {
+        require_session(&app, &id).await?;
+    }
+    Ok(Json(spans))
+}
+
+pub async fn span(
+    State(app): State<AppState>,
+    Path((session_id, span_id)): Path<(String, String)>,
+) -> Result<Json<SpanDetail>, ApiError> {
+    app.store
+        .span(&session_id, &span_id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::not_found(format!("no span {span_id:?} in session {session_id:?}"))
+        })
+}
+
+pub async fn edges(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<EdgeRecord>>, ApiError> {
+    require_session(&app, &id).await?;
+    Ok(Json(app.store.edges(&id).await?))
+}
+
+/// Query parameters of `GET /api/v1/sessions/{id}/events`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventParams {
+    category: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+pub async fn events(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<EventParams>,
+) -> Result<Json<Page<EventRecord>>, ApiError> {
+    require_session(&app, &id).await?;
+    let q = EventQuery {
+        category: p.category,
+        limit: p.limit,
+        cursor: p.cursor,
+    };
+    Ok(Json(app.store.events(&id, q).await?))
+}
+
+pub async fn agents(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<AgentSummary>>, ApiError> {
+    require_session(&app, &id).await?;
+    Ok(Json(app.store.agents(&id, Timestamp::now()).await?))
+}
+
+fn session_scope(id: String) -> StatsScope {
+    StatsScope {
+        session_id: Some(id),
+        ..Default::default()
+    }
+}
+
+pub async fn llm(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<LlmStats>>, ApiError> {
+    require_session(&app, &id).await?;
+    Ok(Json(app.store.llm_stats(session_scope(id)).await?))
+}
+
+pub async fn tools(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<ToolStats>>, ApiError> {
+    require_session(&app, &id).await?;
+    Ok(Json(app.store.tool_stats(session_scope(id)).await?))
+}

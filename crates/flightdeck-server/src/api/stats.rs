@@ -1,0 +1,83 @@
+//! Statistics across sessions (overview, LLM by model, tools) and metric samples.
+//!
+//! LLM and tool statistics read spans, so without a range they cover the sessions started
+//! in the last 24 hours; the overview reads only session totals and covers all time.
+
+use super::ApiQuery;
+use crate::AppState;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::State;
+use flightdeck_model::Timestamp;
+use flightdeck_model::record::*;
+use flightdeck_store::{MetricQuery, StatsScope};
+use serde::Deserialize;
+
+const DAY_NS: i64 = 24 * 3600 * 1_000_000_000;
+
+/// A time range (`from`, `to`: RFC 3339 or unix nanoseconds).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+}
+
+impl Range {
+    fn scope(self, default_days: Option<i64>) -> StatsScope {
+        let from = self
+            .from
+            .or_else(|| default_days.map(|d| Timestamp(Timestamp::now().0 - d * DAY_NS)));
+        StatsScope {
+            session_id: None,
+            from,
+            to: self.to,
+        }
+    }
+}
+
+pub async fn overview(
+    State(app): State<AppState>,
+    ApiQuery(r): ApiQuery<Range>,
+) -> Result<Json<OverviewStats>, ApiError> {
+    Ok(Json(app.store.overview(r.scope(None)).await?))
+}
+
+pub async fn llm(
+    State(app): State<AppState>,
+    ApiQuery(r): ApiQuery<Range>,
+) -> Result<Json<Vec<LlmStats>>, ApiError> {
+    Ok(Json(app.store.llm_stats(r.scope(Some(1))).await?))
+}
+
+pub async fn tools(
+    State(app): State<AppState>,
+    ApiQuery(r): ApiQuery<Range>,
+) -> Result<Json<Vec<ToolStats>>, ApiError> {
+    Ok(Json(app.store.tool_stats(r.scope(Some(1))).await?))
+}
+
+/// Query parameters of `GET /api/v1/metrics`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricParams {
+    name: Option<String>,
+    session_id: Option<String>,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    limit: Option<usize>,
+}
+
+pub async fn metrics(
+    State(app): State<AppState>,
+    ApiQuery(p): ApiQuery<MetricParams>,
+) -> Result<Json<Vec<MetricPoint>>, ApiError> {
+    let q = MetricQuery {
+        name: p.name,
+        session_id: p.session_id,
+        from: p.from,
+        to: p.to,
+        limit: p.limit,
+    };
+    Ok(Json(app.store.metrics(q).await?))
+}

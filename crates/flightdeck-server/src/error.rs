@@ -1,0 +1,108 @@
+//! The API's one error type and JSON shape:
+//! `{"error": {"code": "...", "message": "...", "errors": [{"index", "field", "message"}]}}`.
+//!
+//! Codes are stable and documented in docs/api.md; messages are written for the client.
+//! Internal details (database errors) are logged, never sent.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use flightdeck_model::{BatchError, MessageError};
+use flightdeck_store::StoreError;
+use serde::Serialize;
+
+/// An error answer of the API.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub errors: Vec<MessageError>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [MessageError],
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+                errors: &self.errors,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<BatchError> for ApiError {
+    fn from(e: BatchError) -> Self {
+        let message = e.to_string();
+        match e {
+            BatchError::Invalid { errors } => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "invalid_message",
+                message,
+                errors,
+            },
+            BatchError::Empty => ApiError::new(StatusCode::BAD_REQUEST, "empty_batch", message),
+            BatchError::NotUtf8 | BatchError::Malformed(_) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", message)
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::InvalidQuery(m) => ApiError::bad_request(m),
+            StoreError::Unavailable(m) => {
+                tracing::warn!(error = %m, "store unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the server is shutting down or cannot store data right now; retry later",
+                )
+            }
+            StoreError::Database(m) => {
+                tracing::error!(error = %m, "store failure");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "storage_failure",
+                    "the data could not be stored or read; nothing of this request was kept",
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! The HTTP surface end to end on a real port: every message type in and out through the
+//! query API, and every kind of bad input answered with a clear JSON error while the server
+//! keeps serving and keeps nothing of a rejected batch.
+
+use flightdeck_model::Limits;
+use flightdeck_server::{App, ServerConfig};
+use flightdeck_store::{SqliteOptions, SqliteStore, Store};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+struct TestServer {
+    base: String,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    async fn start(config: ServerConfig) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(SqliteOptions::new(dir.path().join("fd.db"))).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = Arc::new(App {
+            store: Arc::new(store) as Arc<dyn Store>,
+            config,
+        });
+        tokio::spawn(flightdeck_server::serve(
+            listener,
+            app,
+            std::future::pending(),
+        ));
+        TestServer {
+            base,
+            client: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    async fn post(&self, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{}/api/v1/events", self.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+}
+
+fn every_message_type() -> Value {
+    json!([
+        {"type":"session.start","session_id":"s1","name":"heist #4","started_at":"2026-11-20T10:00:00Z","tags":["demo"]},
+        {"type":"span.start","session_id":"s1","span_id":"a1","parent_id":"root","kind":"llm","name":"decompose","agent":"planner","model":"gpt-4o","started_at":"2026-11-20T10:00:01Z","input":[{"role":"user","content":"plan the job"}],"params":{"temperature":0.2}},
+        {"type":"span.update","session_id":"s1","span_id":"a1","seq":0,"output_delta":"step 1","usage":{"input_tokens":12,"output_tokens":1}},
+        {"type":"span.end","session_id":"s1","span_id":"a1","ended_at":"2026-11-20T10:00:03Z","status":"ok","output":"step 1 ...","usage":{"input_tokens":12,"output_tokens":34}},
+        {"type":"span","session_id":"s1","span_id":"t1","parent_id":"a1","kind":"tool","name":"scan_cameras","agent":"hacker","started_at":1795168804000000000u64,"ended_at":1795168805000000000u64,"status":"error","error":"timeout","scores":{"risk":0.5}},
+        {"type":"edge","session_id":"s1","edge_id":"e1","kind":"delegation","from_agent":"planner","to_agent":"hacker"},
+        {"type":"event","session_id":"s1","event_id":"ev1","category":"decision","name":"escalation","message":"the mole lied","at":"2026-11-20T10:00:06Z"},
+        {"type":"agent.status","session_id":"s1","agent":"hacker","status":"active","task":"scan cameras"},
+        {"type":"metric","session_id":"s1","name":"queue.depth","value":4,"labels":{"queue":"jobs"}},
+        {"type":"session.end","session_id":"s1","ended_at":"2026-11-20T10:00:09Z","status":"failed","error":"alarm"}
+    ])
+}
+
+#[tokio::test]
+async fn every_message_type_round_trips_through_http() {
+    let s = TestServer::start(ServerConfig::default()).await;
+    let (status, body) = s
+        .post("application/json", every_message_type().to_string())
+        .await;
+    assert_eq!((status, &body), (200, &json!({"accepted": 10})));
+
+    let (_, list) = s.get("/api/v1/sessions").await;
+    assert_eq!(list["items"][0]["session_id"], "s1");
+    assert_eq!(list["items"][0]["status"], "failed");
+    assert_eq!(list["items"][0]["totals"]["llm_calls"], 1);
+    assert_eq!(list["items"][0]["agents"], json!(["hacker", "planner"]));
+
+    let (_, session) = s.get("/api/v1/sessions/s1").await;
+    assert_eq!(session["name"], "heist #4");
+    assert_eq!(session["error"], "alarm");
+    assert_eq!(session["duration_ms"], 9000.0);
+
+    let (_, spans) = s.get("/api/v1/sessions/s1/spans").await;
+    assert_eq!(spans.as_array().unwrap().len(), 2);
+    assert!(
+        spans[0].get("input").is_none(),
+        "the list carries no payloads"
+    );
+
+    for path in ["/api/v1/sessions/s1/spans/a1", "/api/v1/spans/s1/a1"] {
+        let (status, span) = s.get(path).await;
+        assert_eq!(status, 200);
+        assert_eq!(span["input"][0]["content"], "plan the job");
+        assert_eq!(span["output"], "step 1 ...");
+        assert_eq!(span["params"]["temperature"], 0.2);
+        assert_eq!(span["usage"]["output_tokens"], 34);
+        assert_eq!(span["started_at"], "2026-11-20T10:00:01Z");
+        assert!(
+            span["cost_usd"].as_f64().unwrap() > 0.0,
+            "priced from the table"
+        );
+    }
+    let (_, edges) = s.get("/api/v1/sessions/s1/edges").await;
+    assert_eq!(edges[0]["kind"], "delegation");
+    let (_, events) = s.get("/api/v1/sessions/s1/events?category=decision").await;
+    assert_eq!(events["items"][0]["message"], "the mole lied");
+    let (_, agents) = s.get("/api/v1/sessions/s1/agents").await;
+    assert_eq!(agents[0]["agent"], "hacker");
+    assert_eq!(agents[0]["status"], "active");
+    assert_eq!(agents[1]["messages_sent"], 1);
+    let (_, llm) = s.get("/api/v1/sessions/s1/llm").await;
+    assert_eq!(llm[0]["model"], "gpt-4o");
+    assert_eq!(llm[0]["latency_p95_ms"], 2000.0);
+    let (_, tools) = s.get("/api/v1/sessions/s1/tools").await;
+    assert_eq!(tools[0]["tool"], "scan_cameras");
+    assert_eq!(tools[0]["success_rate"], 0.0);
+    let (_, overview) = s.get("/api/v1/stats/overview").await;
+    assert_eq!(overview["sessions"], 1);
+    assert_eq!(overview["failed"], 1);
+    let (_, global) = s.get("/api/v1/stats/llm?from=2026-11-20T00:00:00Z").await;
+    assert_eq!(global[0]["requests"], 1);
+    let (_, metrics) = s.get("/api/v1/metrics?name=queue.depth").await;
+    assert_eq!(metrics[0]["value"], 4.0);
+}
+
+#[tokio::test]
+async fn ndjson_gzip_and_retries_are_accepted_without_doubling() {
+    use std::io::Write;
+    let s = TestServer::start(ServerConfig::default()).await;
+    let ndjson: String = every_message_type()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| format!("{m}\n"))
+        .collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(ndjson.as_bytes()).unwrap();
+    let body = gz.finish().unwrap();
+    for _ in 0..2 {
+        let r = s
+            .client
+            .post(format!("{}/api/v1/events", s.base))
+            .header("content-type", "application/x-ndjson")
+            .header("content-encoding", "gzip")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    }
+    let (_, session) = s.get("/api/v1/sessions/s1").await;
+    assert_eq!(session["totals"]["spans"], 2);
+    assert_eq!(session["totals"]["input_tokens"], 12);
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_error_and_nothing_of_the_batch_is_kept() {
+    let s = TestServer::start(ServerConfig {
+        max_body_bytes: 64 * 1024,
+        limits: Limits {
+            max_field_bytes: 1024,
+        },
+    })
+    .await;
+    let good = r#"{"type":"session.start","session_id":"kept"}"#;
+    /// What is sent, the status and code expected, and where the error must point.
+    type Case = (
+        &'static str,
+        String,
+        u16,
+        &'static str,
+        Option<(u64, &'static str)>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "malformed JSON",
+            "[{\"type\":".into(),
+            400,
+            "malformed_json",
+            None,
+        ),
+        ("empty", "".into(), 400, "empty_batch", None),
+        (
+            "wrong type",
+            format!(
+                r#"[{good},{{"type":"span.end","session_id":"x","span_id":"y","usage":{{"input_tokens":"lots"}}}}]"#
+            ),
+            422,
+            "invalid_message",
+            Some((1, "usage.input_tokens")),
+        ),
+        (
+            "missing id",
+            format!(r#"[{good},{{"type":"span.start","session_id":"x","kind":"llm","name":"n"}}]"#),
+            422,
+            "invalid_message",
+            Some((1, "span_id")),
+        ),
+        (
+            "unknown type",
+            format!(r#"[{good},{{"type":"span.explode","session_id":"x"}}]"#),
+            422,
+            "invalid_message",
+            Some((1, "type")),
+        ),
+        (
+            "oversize field",
+            format!(
+                r#"[{good},{{"type":"span.end","session_id":"x","span_id":"y","output":"{}"}}]"#,
+                "z".repeat(2000)
+            ),
+            422,
+            "invalid_message",
+            Some((1, "output")),
+        ),
+        (
+            "oversize id",
+            format!(
+                r#"[{{"type":"session.start","session_id":"{}"}}]"#,
+                "i".repeat(129)
+            ),
+            422,
+            "invalid_message",
+            Some((0, "session_id")),
+        ),
+        (
+            "oversize body",
+            format!("[{}]", vec![good; 2000].join(",")),
+            413,
+            "body_too_large",
+            None,
+        ),
+    ];
+    for (what, body, status, code, at) in cases {
+        let (got, err) = s.post("application/json", body).await;
+        assert_eq!(got, status, "{what}: {err}");
+        assert_eq!(err["error"]["code"], code, "{what}: {err}");
+        assert!(
+            !err["error"]["message"].as_str().unwrap().is_empty(),
+            "{what}"
+        );
+        if let Some((index, field)) = at {
+            assert_eq!(err["error"]["errors"][0]["index"], index, "{what}: {err}");
+            assert_eq!(err["error"]["errors"][0]["field"], field, "{what}: {err}");
+        }
+    }
+    let (got, err) = s
+        .post("application/json", vec![b'[', 0xff, 0xfe, b']'])
+        .await;
+    assert_eq!(
+        (got, err["error"]["code"].as_str()),
+        (400, Some("malformed_json")),
+        "not UTF-8"
+    );
+    let (got, err) = s.post("application/xml", good.to_string()).await;
+    assert_eq!(
+        (got, err["error"]["code"].as_str()),
+        (415, Some("unsupported_media_type"))
+    );
+
+    // The server still serves, and no rejected batch left anything behind.
+    assert_eq!(s.get("/healthz").await.0, 200);
+    let (_, list) = s.get("/api/v1/sessions").await;
+    assert_eq!(list["items"], json!([]));
+    assert_eq!(s.post("application/json", format!("[{good}]")).await.0, 200);
+    let (_, list) = s.get("/api/v1/sessions").await;
+    assert_eq!(list["items"][0]["session_id"], "kept");
+}
+
+#[tokio::test]
+async fn query_errors_are_json_too() {
+    let s = TestServer::start(ServerConfig::default()).await;
+    let (status, err) = s.get("/api/v1/sessions/nope").await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (status, _) = s.get("/api/v1/sessions/nope/spans").await;
+    assert_eq!(status, 404);
+    let (status, err) = s.get("/api/v1/sessions?status=sleeping").await;
+    assert_eq!(status, 400);
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("status"),
+        "{err}"
+    );
+    let (status, _) = s.get("/api/v1/sessions?limit=ten").await;
+    assert_eq!(status, 400);
+    let (status, _) = s.get("/api/v1/sessions?cursor=garbage").await;
+    assert_eq!(status, 400);
+    let (status, err) = s.get("/api/v2/everything").await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+}
+
+#[tokio::test]
+async fn several_concurrent_http_writers() {
+    let s = Arc::new(TestServer::start(ServerConfig::default()).await);
+    let mut tasks = Vec::new();
+    for w in 0..6 {
+        let s = Arc::clone(&s);
+        tasks.push(tokio::spawn(async move {
+            for b in 0..10 {
+                let body: String = (0..50)
+                    .map(|i| {
+                        format!(
+                            "{}\n",
+                            json!({"type":"span","session_id":format!("s{}", w % 2),"span_id":format!("{w}-{b}-{i}"),
+                                   "kind":"tool","name":"grep","started_at":1,"ended_at":2})
+                        )
+                    })
+                    .collect();
+                assert_eq!(s.post("application/x-ndjson", body).await.0, 200);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for sid in ["s0", "s1"] {
+        let (_, session) = s.get(&format!("/api/v1/sessions/{sid}")).await;
+        assert_eq!(session["totals"]["spans"], 3 * 10 * 50);
+        assert_eq!(session["totals"]["tool_calls"], 3 * 10 * 50);
+    }
+}

@@ -1,0 +1,306 @@
+//! How messages about one span, session or agent combine into its stored state.
+//!
+//! Messages may arrive out of order and more than once; these rules make the result the same
+//! as one ordered delivery. First-wins for facts that never change (start and end times),
+//! end-wins for outcomes (status, final usage), key-wise union for scores and attributes.
+//! The functions here are pure: the writer loads the state, applies messages, writes it back.
+
+use flightdeck_model::record::{SessionStatus, Totals};
+use flightdeck_model::{
+    Attributes, Budget, Pricing, Scores, SessionOutcome, SpanKind, SpanOutcome, Timestamp, Usage,
+};
+
+/// Everything one message says about a span (start, update, end, or all at once). It borrows
+/// from the message, so applying it allocates only for what actually changes.
+#[derive(Debug, Default)]
+pub struct SpanPatch<'a> {
+    pub parent_id: Option<&'a str>,
+    pub kind: Option<SpanKind>,
+    pub name: Option<&'a str>,
+    pub agent: Option<&'a str>,
+    pub model: Option<&'a str>,
+    pub provider: Option<&'a str>,
+    pub started_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+    pub outcome: Option<SpanOutcome>,
+    /// Encoded payloads (see `codec`); `Some` replaces what is stored.
+    pub input: Option<&'a [u8]>,
+    pub output: Option<&'a [u8]>,
+    pub params: Option<&'a [u8]>,
+    pub usage: Option<Usage>,
+    /// True when `usage` is final (from an end), false for usage so far (from an update).
+    pub usage_final: bool,
+    pub cost_usd: Option<f64>,
+    pub error: Option<&'a str>,
+    pub attributes: Option<&'a Attributes>,
+    pub scores: Option<&'a Scores>,
+    /// A streamed output chunk: (position, text).
+    pub chunk: Option<(i64, &'a str)>,
+}
+
+/// The hot (non-payload) state of a span, as stored in its row.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SpanState {
+    pub parent_id: Option<String>,
+    pub kind: Option<SpanKind>,
+    pub name: Option<String>,
+    pub agent: Option<String>,
+    pub model: Option<String>,
+    pub provider: Option<String>,
+    pub status: Option<SpanOutcome>,
+    pub started_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+    pub usage: Option<Usage>,
+    pub usage_final: bool,
+    pub cost_usd: Option<f64>,
+    pub cost_given: bool,
+    pub error: Option<String>,
+    pub scores: Scores,
+    /// Whether a final output is stored (then streamed chunks are no longer kept).
+    pub has_output: bool,
+}
+
+impl SpanState {
+    /// Applies one message's patch. Payloads, attributes and chunks are written by the caller.
+    pub fn apply(&mut self, p: &SpanPatch<'_>, pricing: &Pricing) {
+        set(&mut self.parent_id, p.parent_id);
+        if p.kind.is_some() {
+            self.kind = p.kind;
+        }
+        set(&mut self.name, p.name);
+        set(&mut self.agent, p.agent);
+        set(&mut self.model, p.model);
+        set(&mut self.provider, p.provider);
+        self.started_at = self.started_at.or(p.started_at);
+        self.ended_at = self.ended_at.or(p.ended_at);
+        if p.outcome.is_some() {
+            self.status = p.outcome;
+        }
+        if let Some(u) = p.usage
+            && (p.usage_final || !self.usage_final)
+        {
+            self.usage = Some(u);
+            self.usage_final |= p.usage_final;
+        }
+        if let Some(c) = p.cost_usd {
+            self.cost_usd = Some(c);
+            self.cost_given = true;
+        }
+        set(&mut self.error, p.error);
+        if let Some(s) = p.scores {
+            self.scores.extend(s.iter().map(|(k, v)| (k.clone(), *v)));
+        }
+        self.has_output |= p.output.is_some();
+        if !self.cost_given
+            && let (Some(model), Some(usage)) = (&self.model, &self.usage)
+        {
+            self.cost_usd = pricing.cost(model, usage);
+        }
+    }
+
+    /// What this span adds to its session's and agent's totals.
+    pub fn contribution(&self) -> Totals {
+        let usage = self.usage.unwrap_or_default();
+        Totals {
+            spans: 1,
+            llm_calls: (self.kind == Some(SpanKind::Llm)) as i64,
+            tool_calls: (self.kind == Some(SpanKind::Tool)) as i64,
+            errors: (self.status == Some(SpanOutcome::Error)) as i64,
+            input_tokens: usage.input_tokens as i64,
+            output_tokens: usage.output_tokens as i64,
+            cost_usd: self.cost_usd.unwrap_or(0.0),
+        }
+    }
+}
+
+fn set(slot: &mut Option<String>, value: Option<&str>) {
+    if let Some(v) = value
+        && slot.as_deref() != Some(v)
+    {
+        *slot = Some(v.to_owned());
+    }
+}
+
+/// The stored state of a session.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionState {
+    pub name: Option<String>,
+    pub status: SessionStatus,
+    pub started_at: Timestamp,
+    /// True once `session.start` gave the start time; before that it is the earliest seen.
+    pub has_start: bool,
+    pub ended_at: Option<Timestamp>,
+    pub tags: Vec<String>,
+    pub metadata: Attributes,
+    pub budget: Option<Budget>,
+    pub error: Option<String>,
+    pub totals: Totals,
+}
+
+impl SessionState {
+    /// A session first heard of at `seen` (by any message).
+    pub fn new(seen: Timestamp) -> Self {
+        SessionState {
+            name: None,
+            status: SessionStatus::Running,
+            started_at: seen,
+            has_start: false,
+            ended_at: None,
+            tags: Vec::new(),
+            metadata: Attributes::new(),
+            budget: None,
+            error: None,
+            totals: Totals::default(),
+        }
+    }
+
+    /// Applies `session.start`.
+    pub fn start(
+        &mut self,
+        name: Option<&str>,
+        started_at: Timestamp,
+        tags: &[String],
+        metadata: &Option<Attributes>,
+        budget: &Option<Budget>,
+    ) {
+        set(&mut self.name, name);
+        if !self.has_start {
+            self.started_at = started_at;
+            self.has_start = true;
+        }
+        for t in tags {
+            if !self.tags.contains(t) {
+                self.tags.push(t.clone());
+            }
+        }
+        if let Some(m) = metadata {
+            self.metadata
+                .extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        if budget.is_some() {
+            self.budget.clone_from(budget);
+        }
+    }
+
+    /// Applies `session.end`.
+    pub fn end(&mut self, ended_at: Timestamp, outcome: SessionOutcome, error: Option<&str>) {
+        self.status = match outcome {
+            SessionOutcome::Completed => SessionStatus::Completed,
+            SessionOutcome::Failed => SessionStatus::Failed,
+        };
+        self.ended_at = self.ended_at.or(Some(ended_at));
+        set(&mut self.error, error);
+    }
+
+    /// Notes activity at `at`: until `session.start` arrives, the start is the earliest seen.
+    pub fn saw(&mut self, at: Option<Timestamp>) {
+        if let Some(at) = at
+            && !self.has_start
+            && at < self.started_at
+        {
+            self.started_at = at;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start() -> SpanPatch<'static> {
+        SpanPatch {
+            kind: Some(SpanKind::Llm),
+            name: Some("decompose"),
+            agent: Some("planner"),
+            model: Some("gpt-4o"),
+            started_at: Some(Timestamp(1_000)),
+            ..Default::default()
+        }
+    }
+
+    fn update(input: u64) -> SpanPatch<'static> {
+        SpanPatch {
+            usage: Some(Usage {
+                input_tokens: input,
+                output_tokens: 1,
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn end() -> SpanPatch<'static> {
+        SpanPatch {
+            ended_at: Some(Timestamp(3_000)),
+            outcome: Some(SpanOutcome::Error),
+            usage: Some(Usage {
+                input_tokens: 1_000_000,
+                output_tokens: 0,
+            }),
+            usage_final: true,
+            error: Some("boom"),
+            ..Default::default()
+        }
+    }
+
+    fn fold(patches: &[&SpanPatch<'_>]) -> SpanState {
+        let pricing = Pricing::built_in();
+        let mut s = SpanState::default();
+        for p in patches {
+            s.apply(p, &pricing);
+        }
+        s
+    }
+
+    #[test]
+    fn every_order_and_any_repetition_gives_the_same_state() {
+        let (s, u, e) = (start(), update(5), end());
+        let ordered = fold(&[&s, &u, &e]);
+        assert_eq!(ordered.status, Some(SpanOutcome::Error));
+        assert_eq!(ordered.usage.unwrap().input_tokens, 1_000_000);
+        assert!(
+            (ordered.cost_usd.unwrap() - 2.5).abs() < 1e-9,
+            "priced from the table"
+        );
+        for order in [
+            vec![&e, &s, &u],
+            vec![&u, &e, &s],
+            vec![&e, &u, &s, &e],
+            vec![&s, &s, &u, &e, &u],
+        ] {
+            assert_eq!(fold(&order), ordered);
+        }
+    }
+
+    #[test]
+    fn running_until_ended_and_client_cost_wins() {
+        let s = fold(&[&start(), &update(7)]);
+        assert_eq!(s.status, None);
+        assert_eq!(s.usage.unwrap().input_tokens, 7);
+        let given = SpanPatch {
+            cost_usd: Some(0.5),
+            ..end()
+        };
+        assert_eq!(fold(&[&start(), &given]).cost_usd, Some(0.5));
+        assert_eq!(fold(&[&given, &start()]).cost_usd, Some(0.5));
+    }
+
+    #[test]
+    fn contribution_counts_kinds_errors_and_tokens() {
+        let c = fold(&[&start(), &end()]).contribution();
+        assert_eq!((c.spans, c.llm_calls, c.tool_calls, c.errors), (1, 1, 0, 1));
+        assert_eq!(c.input_tokens, 1_000_000);
+    }
+
+    #[test]
+    fn session_start_time_is_explicit_or_earliest_seen() {
+        let mut s = SessionState::new(Timestamp(50));
+        s.saw(Some(Timestamp(40)));
+        assert_eq!(s.started_at, Timestamp(40));
+        s.start(Some("x"), Timestamp(45), &[], &None, &None);
+        s.saw(Some(Timestamp(10)));
+        assert_eq!(s.started_at, Timestamp(45));
+        s.end(Timestamp(90), SessionOutcome::Failed, None);
+        s.start(None, Timestamp(45), &[], &None, &None);
+        assert_eq!(s.status, SessionStatus::Failed);
+    }
+}

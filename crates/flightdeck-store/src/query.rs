@@ -1,0 +1,85 @@
+//! Query parameters of the [`crate::Store`] read methods, and the opaque paging cursors.
+
+use crate::{Result, StoreError};
+use flightdeck_model::Timestamp;
+use flightdeck_model::record::SessionStatus;
+
+/// The filters of the session list. Every field narrows the result.
+#[derive(Clone, Debug, Default)]
+pub struct SessionQuery {
+    pub status: Option<SessionStatus>,
+    /// Sessions in which this agent took part.
+    pub agent: Option<String>,
+    /// Sessions with LLM calls to this model.
+    pub model: Option<String>,
+    /// Matches the name, id, tags or an agent name (case-insensitive substring).
+    pub text: Option<String>,
+    /// Started at or after.
+    pub from: Option<Timestamp>,
+    /// Started before.
+    pub to: Option<Timestamp>,
+    /// Only sessions with at least one failed span (or a failed outcome).
+    pub has_errors: Option<bool>,
+    /// Page size (1 to 500; default 50).
+    pub limit: Option<usize>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// Paging of a session's events.
+#[derive(Clone, Debug, Default)]
+pub struct EventQuery {
+    /// Only this category (`log`, `decision`, ...).
+    pub category: Option<String>,
+    /// Page size (1 to 1000; default 200).
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+/// What a statistics query covers: one session, or the sessions started in a time range.
+#[derive(Clone, Debug, Default)]
+pub struct StatsScope {
+    pub session_id: Option<String>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+/// Metric samples of one name (or all), in a time range.
+#[derive(Clone, Debug, Default)]
+pub struct MetricQuery {
+    pub name: Option<String>,
+    pub session_id: Option<String>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    /// At most this many of the latest samples (default 1000, at most 10000).
+    pub limit: Option<usize>,
+}
+
+/// Clamps a page size to `1..=max`, with a default.
+pub(crate) fn page_size(limit: Option<usize>, default: usize, max: usize) -> usize {
+    limit.unwrap_or(default).clamp(1, max)
+}
+
+/// A cursor names the last item of a page by its sort key: a time and an id.
+pub(crate) fn encode_cursor(at: i64, id: &str) -> String {
+    format!("{at}.{id}")
+}
+
+pub(crate) fn decode_cursor(cursor: &str) -> Result<(i64, String)> {
+    let bad = || StoreError::InvalidQuery(format!("invalid cursor {cursor:?}"));
+    let (at, id) = cursor.split_once('.').ok_or_else(bad)?;
+    Ok((at.parse().map_err(|_| bad())?, id.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trip_and_rejection() {
+        let c = encode_cursor(-5, "a.b");
+        assert_eq!(decode_cursor(&c).unwrap(), (-5, "a.b".to_owned()));
+        assert!(decode_cursor("nonsense").is_err());
+        assert!(decode_cursor("x.y").is_err());
+    }
+}

@@ -1,0 +1,401 @@
+//! Applies a group of messages inside the writer's transaction.
+//!
+//! Each span, session and agent touched by the group is loaded once, every message about it
+//! is merged in memory (rules in `merge`), and it is written back once. Totals of sessions,
+//! agents and models change by the difference between a span's old and new contribution, so
+//! they stay exact whatever the order or repetition of messages.
+
+use super::prepare::{Blobs, derived_id};
+use super::rows;
+use crate::merge::{SessionState, SpanPatch, SpanState};
+use flightdeck_model::record::Totals;
+use flightdeck_model::{Attributes, Message, Pricing, SpanKind, Timestamp, message as m};
+use rusqlite::{Connection, params};
+use std::collections::HashMap;
+
+pub(super) struct SpanWork<'m> {
+    pub old: Option<SpanState>,
+    pub state: SpanState,
+    pub input: Option<&'m [u8]>,
+    pub output: Option<&'m [u8]>,
+    pub params: Option<&'m [u8]>,
+    pub attributes: Option<Attributes>,
+    pub chunks: Vec<(i64, &'m str)>,
+}
+
+struct SessionWork {
+    state: SessionState,
+}
+
+/// The in-memory work of one group commit.
+pub struct Apply<'c, 'm> {
+    conn: &'c Connection,
+    pricing: &'c Pricing,
+    spans: HashMap<(&'m str, &'m str), SpanWork<'m>>,
+    span_order: Vec<(&'m str, &'m str)>,
+    sessions: HashMap<&'m str, SessionWork>,
+    session_order: Vec<&'m str>,
+}
+
+impl<'c, 'm> Apply<'c, 'm> {
+    pub fn new(conn: &'c Connection, pricing: &'c Pricing) -> Self {
+        Apply {
+            conn,
+            pricing,
+            spans: HashMap::new(),
+            span_order: Vec::new(),
+            sessions: HashMap::new(),
+            session_order: Vec::new(),
+        }
+    }
+
+    /// Applies one message (with its encoded payloads).
+    pub fn message(&mut self, msg: &'m Message, blobs: &'m Blobs) -> rusqlite::Result<()> {
+        match msg {
+            Message::SessionStart(s) => {
+                let at = s.started_at.unwrap_or_else(Timestamp::now);
+                self.session(&s.session_id, at)?.state.start(
+                    s.name.as_deref(),
+                    at,
+                    &s.tags,
+                    &s.metadata,
+                    &s.budget,
+                );
+            }
+            Message::SessionEnd(s) => {
+                let at = s.ended_at.unwrap_or_else(Timestamp::now);
+                self.session(&s.session_id, at)?
+                    .state
+                    .end(at, s.status, s.error.as_deref());
+            }
+            Message::SpanStart(s) => {
+                let patch = SpanPatch {
+                    parent_id: s.parent_id.as_deref(),
+                    kind: Some(s.kind),
+                    name: Some(&s.name),
+                    agent: s.agent.as_deref(),
+                    model: s.model.as_deref(),
+                    provider: s.provider.as_deref(),
+                    started_at: s.started_at,
+                    input: blobs.input.as_deref(),
+                    params: blobs.params.as_deref(),
+                    attributes: s.attributes.as_ref(),
+                    scores: s.scores.as_ref(),
+                    ..Default::default()
+                };
+                self.span(&s.session_id, &s.span_id, patch, s.started_at)?;
+            }
+            Message::SpanUpdate(s) => {
+                let at = s.at.unwrap_or_else(Timestamp::now);
+                let patch = SpanPatch {
+                    usage: s.usage,
+                    attributes: s.attributes.as_ref(),
+                    scores: s.scores.as_ref(),
+                    chunk: s.output_delta.as_deref().map(|d| {
+                        let seq = s.seq.map_or(at.0, |q| i64::try_from(q).unwrap_or(i64::MAX));
+                        (seq, d)
+                    }),
+                    ..Default::default()
+                };
+                self.span(&s.session_id, &s.span_id, patch, Some(at))?;
+            }
+            Message::SpanEnd(s) => {
+                let patch = SpanPatch {
+                    ended_at: s.ended_at,
+                    outcome: Some(s.status),
+                    output: blobs.output.as_deref(),
+                    usage: s.usage,
+                    usage_final: s.usage.is_some(),
+                    cost_usd: s.cost_usd,
+                    error: s.error.as_deref(),
+                    attributes: s.attributes.as_ref(),
+                    scores: s.scores.as_ref(),
+                    ..Default::default()
+                };
+                self.span(&s.session_id, &s.span_id, patch, s.ended_at)?;
+            }
+            Message::Span(s) => {
+                let patch = SpanPatch {
+                    parent_id: s.parent_id.as_deref(),
+                    kind: Some(s.kind),
+                    name: Some(&s.name),
+                    agent: s.agent.as_deref(),
+                    model: s.model.as_deref(),
+                    provider: s.provider.as_deref(),
+                    started_at: Some(s.started_at),
+                    ended_at: Some(s.ended_at),
+                    outcome: Some(s.status),
+                    input: blobs.input.as_deref(),
+                    output: blobs.output.as_deref(),
+                    params: blobs.params.as_deref(),
+                    usage: s.usage,
+                    usage_final: s.usage.is_some(),
+                    cost_usd: s.cost_usd,
+                    error: s.error.as_deref(),
+                    attributes: s.attributes.as_ref(),
+                    scores: s.scores.as_ref(),
+                    chunk: None,
+                };
+                self.span(&s.session_id, &s.span_id, patch, Some(s.started_at))?;
+            }
+            Message::Edge(e) => self.edge(e)?,
+            Message::Event(e) => self.event(e, blobs)?,
+            Message::AgentStatus(a) => self.agent_status(a)?,
+            Message::Metric(x) => self.metric(x)?,
+        }
+        Ok(())
+    }
+
+    fn session(&mut self, id: &'m str, seen: Timestamp) -> rusqlite::Result<&mut SessionWork> {
+        if !self.sessions.contains_key(id) {
+            let state =
+                rows::load_session(self.conn, id)?.unwrap_or_else(|| SessionState::new(seen));
+            self.sessions.insert(id, SessionWork { state });
+            self.session_order.push(id);
+        }
+        let work = self.sessions.get_mut(id).expect("inserted above");
+        work.state.saw(Some(seen));
+        Ok(work)
+    }
+
+    fn span(
+        &mut self,
+        session_id: &'m str,
+        span_id: &'m str,
+        patch: SpanPatch<'m>,
+        seen: Option<Timestamp>,
+    ) -> rusqlite::Result<()> {
+        self.session(session_id, seen.unwrap_or_else(Timestamp::now))?;
+        let key = (session_id, span_id);
+        if !self.spans.contains_key(&key) {
+            let old = rows::load_span(self.conn, session_id, span_id)?;
+            let state = old.clone().unwrap_or_default();
+            self.spans.insert(
+                key,
+                SpanWork {
+                    old,
+                    state,
+                    input: None,
+                    output: None,
+                    params: None,
+                    attributes: None,
+                    chunks: Vec::new(),
+                },
+            );
+            self.span_order.push(key);
+        }
+        let w = self.spans.get_mut(&key).expect("inserted above");
+        w.state.apply(&patch, self.pricing);
+        w.input = patch.input.or(w.input);
+        w.output = patch.output.or(w.output);
+        w.params = patch.params.or(w.params);
+        if let Some(a) = patch.attributes {
+            let merged = w.attributes.get_or_insert_with(Attributes::new);
+            merged.extend(a.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        if let Some(c) = patch.chunk {
+            w.chunks.push(c);
+        }
+        Ok(())
+    }
+
+    fn edge(&mut self, e: &'m m::Edge) -> rusqlite::Result<()> {
+        let at = e.at.unwrap_or_else(Timestamp::now);
+        self.session(&e.session_id, at)?;
+        let id = match &e.edge_id {
+            Some(id) => id.clone(),
+            None => derived_id(&[
+                e.kind.as_str().as_bytes(),
+                opt(&e.from_span),
+                opt(&e.to_span),
+                opt(&e.from_agent),
+                opt(&e.to_agent),
+                opt(&e.label),
+                &at.0.to_le_bytes(),
+            ]),
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO edges (session_id, edge_id, kind, from_span, to_span, \
+                 from_agent, to_agent, label, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                e.session_id,
+                id,
+                e.kind.as_str(),
+                e.from_span,
+                e.to_span,
+                e.from_agent,
+                e.to_agent,
+                e.label,
+                at.0
+            ])?;
+        Ok(())
+    }
+
+    fn event(&mut self, e: &'m m::Event, blobs: &Blobs) -> rusqlite::Result<()> {
+        let at = e.at.unwrap_or_else(Timestamp::now);
+        self.session(&e.session_id, at)?;
+        let id = match &e.event_id {
+            Some(id) => id.clone(),
+            None => derived_id(&[
+                opt(&e.span_id),
+                &at.0.to_le_bytes(),
+                e.category.as_bytes(),
+                opt(&e.name),
+                opt(&e.message),
+                e.data.as_ref().map_or(&b""[..], |d| d.get().as_bytes()),
+            ]),
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO events (session_id, event_id, span_id, at, category, \
+                 level, agent, name, message, data) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                e.session_id,
+                id,
+                e.span_id,
+                at.0,
+                e.category,
+                e.level.map(rows::level_str),
+                e.agent,
+                e.name,
+                e.message,
+                blobs.data
+            ])?;
+        Ok(())
+    }
+
+    fn agent_status(&mut self, a: &'m m::AgentStatus) -> rusqlite::Result<()> {
+        let at = a.at.unwrap_or_else(Timestamp::now);
+        self.session(&a.session_id, at)?;
+        // A report older than the one stored does not overwrite it (out-of-order delivery).
+        self.conn
+            .prepare_cached(
+                "INSERT INTO agents (session_id, agent, status, role, model, task, status_at, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN ?3 IS NULL THEN NULL ELSE ?7 END, ?7)
+                 ON CONFLICT (session_id, agent) DO UPDATE SET
+                   status = CASE WHEN excluded.status IS NOT NULL
+                                  AND (agents.status_at IS NULL OR excluded.status_at >= agents.status_at)
+                             THEN excluded.status ELSE agents.status END,
+                   task = CASE WHEN excluded.status IS NOT NULL
+                                  AND (agents.status_at IS NULL OR excluded.status_at >= agents.status_at)
+                             THEN excluded.task ELSE agents.task END,
+                   status_at = MAX(COALESCE(agents.status_at, excluded.status_at), COALESCE(excluded.status_at, agents.status_at)),
+                   role = COALESCE(excluded.role, agents.role),
+                   model = COALESCE(excluded.model, agents.model),
+                   last_seen = MAX(COALESCE(agents.last_seen, excluded.last_seen), excluded.last_seen)",
+            )?
+            .execute(params![
+                a.session_id,
+                a.agent,
+                a.status.map(|s| s.as_str()),
+                a.role,
+                a.model,
+                a.task,
+                at.0
+            ])?;
+        Ok(())
+    }
+
+    fn metric(&mut self, x: &'m m::Metric) -> rusqlite::Result<()> {
+        let at = x.at.unwrap_or_else(Timestamp::now);
+        if let Some(sid) = &x.session_id {
+            self.session(sid, at)?;
+        }
+        let labels = serde_json::to_string(&x.labels).unwrap_or_else(|_| "{}".into());
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO metrics (name, labels, session_id, at, value, unit) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                x.name,
+                labels,
+                x.session_id.as_deref().unwrap_or(""),
+                at.0,
+                x.value,
+                x.unit
+            ])?;
+        Ok(())
+    }
+
+    /// Writes every touched span and session once, with the totals they changed. Returns the
+    /// ids of the touched sessions.
+    pub fn finish(mut self) -> rusqlite::Result<Vec<String>> {
+        let mut agents: HashMap<(&str, String), Totals> = HashMap::new();
+        let mut models: HashMap<(&str, String), Totals> = HashMap::new();
+        for key in &self.span_order {
+            let w = &self.spans[key];
+            rows::upsert_span(self.conn, key.0, key.1, w)?;
+            let new = w.state.contribution();
+            let session = &mut self.sessions.get_mut(key.0).expect("touched").state;
+            session.totals.add(&new, 1);
+            if let Some(old) = &w.old {
+                session.totals.add(&old.contribution(), -1);
+                if let Some(agent) = &old.agent {
+                    agents
+                        .entry((key.0, agent.clone()))
+                        .or_default()
+                        .add(&old.contribution(), -1);
+                }
+                if let Some(model) = llm_model(old) {
+                    models
+                        .entry((key.0, model))
+                        .or_default()
+                        .add(&old.contribution(), -1);
+                }
+            }
+            if let Some(agent) = &w.state.agent {
+                agents
+                    .entry((key.0, agent.clone()))
+                    .or_default()
+                    .add(&new, 1);
+            }
+            if let Some(model) = llm_model(&w.state) {
+                models.entry((key.0, model)).or_default().add(&new, 1);
+            }
+            let mut insert_chunk = self.conn.prepare_cached(
+                "INSERT OR IGNORE INTO span_chunks (session_id, span_id, seq, text) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            if w.state.has_output {
+                if w.old.as_ref().is_some_and(|o| !o.has_output) {
+                    self.conn
+                        .prepare_cached(
+                            "DELETE FROM span_chunks WHERE session_id = ?1 AND span_id = ?2",
+                        )?
+                        .execute(params![key.0, key.1])?;
+                }
+            } else {
+                for (seq, text) in &w.chunks {
+                    insert_chunk.execute(params![key.0, key.1, seq, text])?;
+                }
+            }
+        }
+        for ((session, agent), delta) in &agents {
+            if delta.is_zero() {
+                continue; // the agent's row exists: the span named it before
+            }
+            rows::add_agent_totals(self.conn, session, agent, delta)?;
+        }
+        for ((session, model), delta) in &models {
+            if !delta.is_zero() {
+                rows::add_model_totals(self.conn, session, model, delta)?;
+            }
+        }
+        for id in &self.session_order {
+            rows::upsert_session(self.conn, id, &self.sessions[id].state)?;
+        }
+        Ok(self.session_order.iter().map(|s| s.to_string()).collect())
+    }
+}
+
+fn llm_model(s: &SpanState) -> Option<String> {
+    (s.kind == Some(SpanKind::Llm)).then(|| s.model.clone().unwrap_or_else(|| "unknown".into()))
+}
+
+fn opt(v: &Option<String>) -> &[u8] {
+    v.as_deref().unwrap_or("").as_bytes()
+}

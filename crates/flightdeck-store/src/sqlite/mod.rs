@@ -1,0 +1,226 @@
+//! The embedded SQLite store: WAL, one writer thread with group commit, a pool of readers.
+//!
+//! - `prepare`: times and payload compression, on the caller's thread;
+//! - `writer` + `apply` + `rows`: the single writer and what it writes;
+//! - `read`: the queries; `pool`: the reader connections;
+//! - `schema`: tables and migrations.
+
+mod apply;
+mod pool;
+mod prepare;
+mod read;
+mod rows;
+mod schema;
+mod writer;
+
+use crate::query::{EventQuery, MetricQuery, SessionQuery, StatsScope};
+use crate::{Committed, Result, Store, StoreError};
+use async_trait::async_trait;
+use flightdeck_model::record::*;
+use flightdeck_model::{Message, Pricing, Timestamp};
+use pool::Readers;
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use writer::{Command, Writer};
+
+/// How to open a SQLite store.
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    pub path: PathBuf,
+    /// Read connections (default 4).
+    pub readers: usize,
+    /// Batches that may wait for the writer before `append` waits too (default 256).
+    pub queue: usize,
+    /// fsync every commit (`synchronous=FULL`): survives power loss, not only a crash.
+    pub durable: bool,
+    /// An agent whose last heartbeat is older than this shows as offline.
+    pub agent_offline_after: Duration,
+    pub pricing: Arc<Pricing>,
+}
+
+impl SqliteOptions {
+    /// Defaults for a database at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        SqliteOptions {
+            path: path.into(),
+            readers: 4,
+            queue: 256,
+            durable: true,
+            agent_offline_after: Duration::from_secs(30),
+            pricing: Arc::new(Pricing::built_in()),
+        }
+    }
+}
+
+/// The SQLite implementation of [`Store`].
+pub struct SqliteStore {
+    writer: mpsc::Sender<Command>,
+    readers: Arc<Readers>,
+    feed: broadcast::Sender<Arc<Committed>>,
+    seq: Arc<AtomicU64>,
+    closed: AtomicBool,
+    offline_after_ns: i64,
+    path: PathBuf,
+}
+
+/// Committed batches a subscriber may fall behind by before it is told it lagged.
+const FEED_CAPACITY: usize = 1024;
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database, migrates it, and starts the writer thread.
+    pub fn open(opts: SqliteOptions) -> Result<Self> {
+        if let Some(dir) = opts.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Database(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let mut conn = Connection::open(&opts.path)?;
+        schema::configure(&conn, opts.durable)?;
+        schema::migrate(&mut conn)?;
+        let readers = Readers::open(&opts.path, opts.readers)?;
+        let (tx, rx) = mpsc::channel(opts.queue.max(1));
+        let (feed, _) = broadcast::channel(FEED_CAPACITY);
+        let seq = Arc::new(AtomicU64::new(0));
+        let writer = Writer {
+            conn,
+            pricing: Arc::clone(&opts.pricing),
+            feed: feed.clone(),
+            seq: Arc::clone(&seq),
+        };
+        std::thread::Builder::new()
+            .name("flightdeck-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| StoreError::Database(format!("cannot start the writer: {e}")))?;
+        tracing::info!(db.path = %opts.path.display(), "sqlite store open");
+        Ok(SqliteStore {
+            writer: tx,
+            readers,
+            feed,
+            seq,
+            closed: AtomicBool::new(false),
+            offline_after_ns: opts.agent_offline_after.as_nanos() as i64,
+            path: opts.path,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Deletes ended sessions (with everything in them) and metric samples older than
+    /// `before`. Returns how many sessions were removed.
+    pub async fn retain(&self, before: Timestamp) -> Result<usize> {
+        let (done, wait) = oneshot::channel();
+        self.send(Command::Retain { before, done }).await?;
+        wait.await.map_err(|_| writer_gone())?
+    }
+
+    async fn send(&self, cmd: Command) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StoreError::Unavailable("the store is closed".into()));
+        }
+        self.writer.send(cmd).await.map_err(|_| writer_gone())
+    }
+
+    async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        self.readers.with(f).await
+    }
+}
+
+fn writer_gone() -> StoreError {
+    StoreError::Unavailable("the writer has stopped".into())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn append(&self, messages: Vec<Message>) -> Result<()> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let batch = prepare::prepare(messages, Timestamp::now());
+        let (done, wait) = oneshot::channel();
+        self.send(Command::Append { batch, done }).await?;
+        wait.await.map_err(|_| writer_gone())?
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>> {
+        self.feed.subscribe()
+    }
+
+    fn last_seq(&self) -> u64 {
+        self.seq.load(Ordering::SeqCst)
+    }
+
+    async fn sessions(&self, q: SessionQuery) -> Result<Page<SessionSummary>> {
+        self.read(move |c| read::sessions(c, &q, Timestamp::now()))
+            .await
+    }
+
+    async fn session(&self, session_id: &str) -> Result<Option<Session>> {
+        let id = session_id.to_owned();
+        self.read(move |c| read::session(c, &id, Timestamp::now()))
+            .await
+    }
+
+    async fn spans(&self, session_id: &str) -> Result<Vec<SpanSummary>> {
+        let id = session_id.to_owned();
+        self.read(move |c| read::spans(c, &id)).await
+    }
+
+    async fn span(&self, session_id: &str, span_id: &str) -> Result<Option<SpanDetail>> {
+        let (sid, id) = (session_id.to_owned(), span_id.to_owned());
+        self.read(move |c| read::span(c, &sid, &id)).await
+    }
+
+    async fn edges(&self, session_id: &str) -> Result<Vec<EdgeRecord>> {
+        let id = session_id.to_owned();
+        self.read(move |c| read::edges(c, &id)).await
+    }
+
+    async fn events(&self, session_id: &str, q: EventQuery) -> Result<Page<EventRecord>> {
+        let id = session_id.to_owned();
+        self.read(move |c| read::events(c, &id, &q)).await
+    }
+
+    async fn agents(&self, session_id: &str, now: Timestamp) -> Result<Vec<AgentSummary>> {
+        let id = session_id.to_owned();
+        let offline = self.offline_after_ns;
+        self.read(move |c| read::agents(c, &id, now, offline)).await
+    }
+
+    async fn llm_stats(&self, scope: StatsScope) -> Result<Vec<LlmStats>> {
+        self.read(move |c| read::llm_stats(c, &scope)).await
+    }
+
+    async fn tool_stats(&self, scope: StatsScope) -> Result<Vec<ToolStats>> {
+        self.read(move |c| read::tool_stats(c, &scope)).await
+    }
+
+    async fn overview(&self, scope: StatsScope) -> Result<OverviewStats> {
+        self.read(move |c| read::overview(c, &scope)).await
+    }
+
+    async fn metrics(&self, q: MetricQuery) -> Result<Vec<MetricPoint>> {
+        self.read(move |c| read::metrics(c, &q)).await
+    }
+
+    async fn close(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let (done, wait) = oneshot::channel();
+        self.writer
+            .send(Command::Close { done })
+            .await
+            .map_err(|_| writer_gone())?;
+        wait.await.map_err(|_| writer_gone())
+    }
+}

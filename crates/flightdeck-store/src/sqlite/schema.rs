@@ -1,0 +1,171 @@
+//! The SQLite schema and its versioned migrations.
+//!
+//! Migrations run in order, each in its own transaction, and `PRAGMA user_version` records
+//! the last one applied. Never edit a released migration: add the next one.
+//!
+//! Layout: the hot row of a span is narrow (ids, kind, status, times, usage, cost) and its
+//! payloads (input, output, params) are zstd-compressed blobs beside it, so listing thousands
+//! of spans reads little and ingest writes few bytes. Session, agent and per-model totals are
+//! kept up to date by the writer so the overview never scans spans. All times are unix
+//! nanoseconds.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE sessions (
+    session_id   TEXT PRIMARY KEY,
+    name         TEXT,
+    status       TEXT NOT NULL,
+    started_at   INTEGER NOT NULL,
+    has_start    INTEGER NOT NULL,
+    ended_at     INTEGER,
+    tags         TEXT NOT NULL,
+    metadata     TEXT NOT NULL,
+    budget       TEXT,
+    error        TEXT,
+    spans        INTEGER NOT NULL,
+    llm_calls    INTEGER NOT NULL,
+    tool_calls   INTEGER NOT NULL,
+    errors       INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cost_usd     REAL NOT NULL
+);
+CREATE INDEX sessions_by_start ON sessions (started_at DESC, session_id DESC);
+
+CREATE TABLE spans (
+    session_id   TEXT NOT NULL,
+    span_id      TEXT NOT NULL,
+    parent_id    TEXT,
+    kind         TEXT,
+    name         TEXT,
+    agent        TEXT,
+    model        TEXT,
+    provider     TEXT,
+    status       TEXT,
+    started_at   INTEGER,
+    ended_at     INTEGER,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    usage_final  INTEGER NOT NULL,
+    cost_usd     REAL,
+    cost_given   INTEGER NOT NULL,
+    error        TEXT,
+    scores       TEXT,
+    attributes   TEXT,
+    input        BLOB,
+    output       BLOB,
+    params       BLOB,
+    PRIMARY KEY (session_id, span_id)
+);
+
+CREATE TABLE span_chunks (
+    session_id TEXT NOT NULL,
+    span_id    TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    text       TEXT NOT NULL,
+    PRIMARY KEY (session_id, span_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE edges (
+    session_id TEXT NOT NULL,
+    edge_id    TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    from_span  TEXT,
+    to_span    TEXT,
+    from_agent TEXT,
+    to_agent   TEXT,
+    label      TEXT,
+    at         INTEGER,
+    PRIMARY KEY (session_id, edge_id)
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+    id         INTEGER PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    event_id   TEXT NOT NULL,
+    span_id    TEXT,
+    at         INTEGER NOT NULL,
+    category   TEXT NOT NULL,
+    level      TEXT,
+    agent      TEXT,
+    name       TEXT,
+    message    TEXT,
+    data       BLOB,
+    UNIQUE (session_id, event_id)
+);
+CREATE INDEX events_by_time ON events (session_id, at, id);
+
+CREATE TABLE agents (
+    session_id    TEXT NOT NULL,
+    agent         TEXT NOT NULL,
+    status        TEXT,
+    role          TEXT,
+    model         TEXT,
+    task          TEXT,
+    status_at     INTEGER,
+    last_seen     INTEGER,
+    spans         INTEGER NOT NULL DEFAULT 0,
+    llm_calls     INTEGER NOT NULL DEFAULT 0,
+    tool_calls    INTEGER NOT NULL DEFAULT 0,
+    errors        INTEGER NOT NULL DEFAULT 0,
+    input_tokens  INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd      REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (session_id, agent)
+) WITHOUT ROWID;
+CREATE INDEX agents_by_name ON agents (agent);
+
+CREATE TABLE session_models (
+    session_id    TEXT NOT NULL,
+    model         TEXT NOT NULL,
+    requests      INTEGER NOT NULL DEFAULT 0,
+    input_tokens  INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd      REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (session_id, model)
+) WITHOUT ROWID;
+CREATE INDEX session_models_by_model ON session_models (model);
+
+CREATE TABLE metrics (
+    name       TEXT NOT NULL,
+    labels     TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    at         INTEGER NOT NULL,
+    value      REAL NOT NULL,
+    unit       TEXT,
+    PRIMARY KEY (name, labels, session_id, at)
+) WITHOUT ROWID;
+CREATE INDEX metrics_by_time ON metrics (at);
+"#];
+
+/// Brings the schema up to the latest version.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let current = usize::try_from(current).unwrap_or(usize::MAX);
+    if current > MIGRATIONS.len() {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "the database has schema version {current}, newer than this build knows ({}); \
+             use a newer flightdeck",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(schema.version = i + 1, "applied migration");
+    }
+    Ok(())
+}
+
+/// Connection settings shared by the writer and the readers.
+pub fn configure(conn: &Connection, durable: bool) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })?;
+    conn.pragma_update(None, "busy_timeout", 5000)?;
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    conn.pragma_update(None, "cache_size", -32_000)?;
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! The single writer: one thread owns the write connection, takes batches from a bounded
+//! queue, and commits whatever has queued up together in one transaction (group commit).
+//! Callers are answered only after the commit is durable; then the batch is offered to
+//! subscribers in commit order.
+
+use super::apply::Apply;
+use super::prepare::Prepared;
+use super::read;
+use crate::{Committed, Result, StoreError};
+use flightdeck_model::{Pricing, Timestamp};
+use rusqlite::Connection;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// At most this many messages go into one transaction; more wait for the next.
+const MAX_GROUP_MESSAGES: usize = 50_000;
+
+/// What the writer is asked to do.
+pub enum Command {
+    Append {
+        batch: Prepared,
+        done: oneshot::Sender<Result<()>>,
+    },
+    /// Deletes ended sessions (and metrics) older than `before`.
+    Retain {
+        before: Timestamp,
+        done: oneshot::Sender<Result<usize>>,
+    },
+    /// Finishes everything queued before it, then stops.
+    Close { done: oneshot::Sender<()> },
+}
+
+/// The state of the writer thread.
+pub struct Writer {
+    pub conn: Connection,
+    pub pricing: Arc<Pricing>,
+    pub feed: broadcast::Sender<Arc<Committed>>,
+    pub seq: Arc<AtomicU64>,
+}
+
+type Waiting = (Prepared, oneshot::Sender<Result<()>>);
+
+impl Writer {
+    /// Runs until `Close` or until every sender is gone.
+    pub fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        while let Some(cmd) = rx.blocking_recv() {
+            let mut next = Some(cmd);
+            while let Some(cmd) = next.take() {
+                match cmd {
+                    Command::Append { batch, done } => {
+                        let mut group = vec![(batch, done)];
+                        let mut size = group[0].0.messages.len();
+                        while size < MAX_GROUP_MESSAGES {
+                            match rx.try_recv() {
+                                Ok(Command::Append { batch, done }) => {
+                                    size += batch.messages.len();
+                                    group.push((batch, done));
+                                }
+                                Ok(other) => {
+                                    next = Some(other);
+                                    break;
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                        self.commit_group(group);
+                    }
+                    Command::Retain { before, done } => {
+                        let _ = done.send(self.retain(before));
+                    }
+                    Command::Close { done } => {
+                        if let Err(e) = self.conn.execute_batch("PRAGMA optimize") {
+                            tracing::warn!(error = %e, "PRAGMA optimize failed at close");
+                        }
+                        let _ = done.send(());
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn commit_group(&mut self, group: Vec<Waiting>) {
+        let started = std::time::Instant::now();
+        let messages: usize = group.iter().map(|(b, _)| b.messages.len()).sum();
+        match self.write(&group) {
+            Ok(sessions) => {
+                let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+                let mut all = Vec::with_capacity(messages);
+                for (batch, done) in group {
+                    let _ = done.send(Ok(()));
+                    all.extend(batch.messages);
+                }
+                tracing::debug!(
+                    commit.seq = seq,
+                    commit.messages = messages,
+                    commit.duration_us = started.elapsed().as_micros() as u64,
+                    "committed"
+                );
+                if self.feed.receiver_count() > 0 {
+                    let _ = self.feed.send(Arc::new(Committed {
+                        seq,
+                        messages: all,
+                        sessions,
+                    }));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, commit.messages = messages, "write failed; batch rejected");
+                for (_, done) in group {
+                    let _ = done.send(Err(StoreError::Database(e.to_string())));
+                }
+            }
+        }
+    }
+
+    /// Applies the group in one transaction; returns the touched sessions when someone
+    /// listens to the feed.
+    fn write(
+        &mut self,
+        group: &[Waiting],
+    ) -> rusqlite::Result<Vec<flightdeck_model::SessionSummary>> {
+        let tx = self.conn.transaction()?;
+        let touched = {
+            let mut apply = Apply::new(&tx, &self.pricing);
+            for (batch, _) in group {
+                for (m, b) in batch.messages.iter().zip(&batch.blobs) {
+                    apply.message(m, b)?;
+                }
+            }
+            apply.finish()?
+        };
+        let sessions = if self.feed.receiver_count() > 0 {
+            let now = Timestamp::now();
+            touched
+                .iter()
+                .filter_map(|id| read::session_summary(&tx, id, now).transpose())
+                .collect::<rusqlite::Result<Vec<_>>>()?
+        } else {
+            Vec::new()
+        };
+        tx.commit()?;
+        Ok(sessions)
+    }
+
+    fn retain(&mut self, before: Timestamp) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let old = "SELECT session_id FROM sessions WHERE status != 'running' \
+                   AND COALESCE(ended_at, started_at) < ?1";
+        for table in [
+            "spans",
+            "span_chunks",
+            "edges",
+            "events",
+            "agents",
+            "session_models",
+        ] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE session_id IN ({old})"),
+                [before.0],
+            )?;
+        }
+        let removed = tx.execute(
+            "DELETE FROM sessions WHERE status != 'running' AND COALESCE(ended_at, started_at) < ?1",
+            [before.0],
+        )?;
+        tx.execute("DELETE FROM metrics WHERE at < ?1", [before.0])?;
+        tx.commit()?;
+        if removed > 0 {
+            tracing::info!(retention.sessions_removed = removed, "retention applied");
+        }
+        Ok(removed)
+    }
+}

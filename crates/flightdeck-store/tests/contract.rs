@@ -1,0 +1,446 @@
+//! The Store contract, exercised through the trait: durability across reopen, order- and
+//! repetition-independence, totals, filters and paging. Runs against SQLite; PostgreSQL will
+//! run the same functions.
+
+use flightdeck_model::{Limits, Message, SessionStatus, SpanStatus, Timestamp, decode_batch};
+use flightdeck_store::{EventQuery, SessionQuery, SqliteOptions, SqliteStore, StatsScope, Store};
+use std::sync::Arc;
+
+fn msgs(ndjson: &str) -> Vec<Message> {
+    decode_batch(ndjson.as_bytes(), &Limits::default()).expect("valid test batch")
+}
+
+fn open(dir: &tempfile::TempDir) -> SqliteStore {
+    SqliteStore::open(SqliteOptions::new(dir.path().join("fd.db"))).unwrap()
+}
+
+/// A small session exercising every message type, in protocol order.
+fn heist() -> Vec<String> {
+    [
+        r#"{"type":"session.start","session_id":"s1","name":"heist #4","started_at":"2026-11-20T10:00:00Z","tags":["demo"],"budget":{"cost_usd":1.0}}"#,
+        r#"{"type":"agent.status","session_id":"s1","agent":"planner","status":"active","role":"lead","task":"plan","at":"2026-11-20T10:00:00.5Z"}"#,
+        r#"{"type":"span.start","session_id":"s1","span_id":"root","kind":"agent","name":"planner","agent":"planner","started_at":"2026-11-20T10:00:00Z"}"#,
+        r#"{"type":"span.start","session_id":"s1","span_id":"a1","parent_id":"root","kind":"llm","name":"decompose","agent":"planner","model":"gpt-4o","started_at":"2026-11-20T10:00:01Z","input":[{"role":"user","content":"plan the job"}]}"#,
+        r#"{"type":"span.update","session_id":"s1","span_id":"a1","seq":0,"output_delta":"step 1"}"#,
+        r#"{"type":"span.update","session_id":"s1","span_id":"a1","seq":1,"output_delta":" ...","usage":{"input_tokens":12,"output_tokens":2}}"#,
+        r#"{"type":"span.end","session_id":"s1","span_id":"a1","ended_at":"2026-11-20T10:00:03Z","status":"ok","output":"step 1 ...","usage":{"input_tokens":12,"output_tokens":34}}"#,
+        r#"{"type":"span","session_id":"s1","span_id":"t1","parent_id":"root","kind":"tool","name":"scan_cameras","agent":"hacker","started_at":"2026-11-20T10:00:04Z","ended_at":"2026-11-20T10:00:05Z","status":"error","error":"timeout","input":{"floor":2},"scores":{"risk":0.7}}"#,
+        r#"{"type":"edge","session_id":"s1","kind":"delegation","from_agent":"planner","to_agent":"hacker","at":"2026-11-20T10:00:04Z"}"#,
+        r#"{"type":"event","session_id":"s1","span_id":"a1","category":"decision","name":"plan_revision","message":"switch to plan B","at":"2026-11-20T10:00:06Z"}"#,
+        r#"{"type":"event","session_id":"s1","level":"info","message":"crew assembled","at":"2026-11-20T10:00:00.1Z"}"#,
+        r#"{"type":"metric","session_id":"s1","name":"queue.depth","value":3,"at":"2026-11-20T10:00:02Z","labels":{"queue":"jobs"}}"#,
+        r#"{"type":"span.end","session_id":"s1","span_id":"root","ended_at":"2026-11-20T10:00:07Z"}"#,
+        r#"{"type":"session.end","session_id":"s1","ended_at":"2026-11-20T10:00:08Z","status":"completed"}"#,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// Everything a reader can see of session s1, as comparable JSON.
+async fn observe(store: &dyn Store) -> serde_json::Value {
+    let now = Timestamp::parse_rfc3339("2026-11-20T10:00:09Z").unwrap();
+    let mut detail = Vec::new();
+    for s in store.spans("s1").await.unwrap() {
+        detail.push(serde_json::to_value(store.span("s1", &s.span_id).await.unwrap()).unwrap());
+    }
+    serde_json::json!({
+        "session": store.session("s1").await.unwrap(),
+        "spans": detail,
+        "edges": store.edges("s1").await.unwrap(),
+        "events": store.events("s1", EventQuery::default()).await.unwrap().items.iter()
+            .map(|e| (e.event_id.clone(), e.message.clone())).collect::<Vec<_>>(),
+        "agents": store.agents("s1", now).await.unwrap(),
+        "llm": store.llm_stats(StatsScope { session_id: Some("s1".into()), ..Default::default() }).await.unwrap(),
+        "tools": store.tool_stats(StatsScope { session_id: Some("s1".into()), ..Default::default() }).await.unwrap(),
+    })
+}
+
+#[tokio::test]
+async fn round_trip_of_every_message_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    store.append(msgs(&heist().join("\n"))).await.unwrap();
+
+    let s = store.session("s1").await.unwrap().unwrap().summary;
+    assert_eq!(s.name.as_deref(), Some("heist #4"));
+    assert_eq!(s.status, SessionStatus::Completed);
+    assert_eq!(s.agents, vec!["hacker", "planner"]);
+    assert_eq!(
+        (
+            s.totals.spans,
+            s.totals.llm_calls,
+            s.totals.tool_calls,
+            s.totals.errors
+        ),
+        (3, 1, 1, 1)
+    );
+    assert_eq!((s.totals.input_tokens, s.totals.output_tokens), (12, 34));
+    let expected_cost = (12.0 * 2.5 + 34.0 * 10.0) / 1e6;
+    assert!(
+        (s.totals.cost_usd - expected_cost).abs() < 1e-12,
+        "priced: {}",
+        s.totals.cost_usd
+    );
+    assert_eq!(s.duration_ms, 8000.0);
+
+    let a1 = store.span("s1", "a1").await.unwrap().unwrap();
+    assert_eq!(
+        a1.input.unwrap().get(),
+        r#"[{"role":"user","content":"plan the job"}]"#
+    );
+    assert_eq!(a1.output.unwrap().get(), r#""step 1 ...""#);
+    assert_eq!(a1.summary.status, SpanStatus::Ok);
+    assert_eq!(a1.summary.parent_id.as_deref(), Some("root"));
+    let t1 = store.span("s1", "t1").await.unwrap().unwrap().summary;
+    assert_eq!(t1.status, SpanStatus::Error);
+    assert_eq!(t1.scores["risk"], 0.7);
+
+    let edges = store.edges("s1").await.unwrap();
+    assert_eq!(edges.len(), 1);
+    let events = store
+        .events("s1", EventQuery::default())
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| e.message.as_deref().unwrap())
+            .collect::<Vec<_>>(),
+        ["crew assembled", "switch to plan B"]
+    );
+    let decisions = store
+        .events(
+            "s1",
+            EventQuery {
+                category: Some("decision".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(decisions.items.len(), 1);
+
+    let now = Timestamp::parse_rfc3339("2026-11-20T10:00:09Z").unwrap();
+    let agents = store.agents("s1", now).await.unwrap();
+    let planner = agents.iter().find(|a| a.agent == "planner").unwrap();
+    assert_eq!(planner.role.as_deref(), Some("lead"));
+    assert_eq!(planner.messages_sent, 1);
+    assert_eq!(planner.totals.llm_calls, 1);
+    let later = Timestamp::parse_rfc3339("2026-11-20T11:00:00Z").unwrap();
+    let offline = store.agents("s1", later).await.unwrap();
+    assert_eq!(
+        offline
+            .iter()
+            .find(|a| a.agent == "planner")
+            .unwrap()
+            .status,
+        Some(flightdeck_model::AgentState::Offline)
+    );
+
+    let llm = store
+        .llm_stats(StatsScope {
+            session_id: Some("s1".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(llm[0].model, "gpt-4o");
+    assert_eq!(llm[0].latency_p50_ms, Some(2000.0));
+    let tools = store
+        .tool_stats(StatsScope {
+            session_id: Some("s1".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(tools[0].success_rate, Some(0.0));
+
+    let metrics = store.metrics(Default::default()).await.unwrap();
+    assert_eq!(metrics.len(), 1);
+    assert_eq!(metrics[0].labels["queue"], "jobs");
+
+    let overview = store.overview(StatsScope::default()).await.unwrap();
+    assert_eq!((overview.sessions, overview.completed), (1, 1));
+    assert_eq!(overview.completion_rate, Some(1.0));
+}
+
+#[tokio::test]
+async fn any_order_and_any_repetition_give_the_same_result() {
+    let ordered_dir = tempfile::tempdir().unwrap();
+    let ordered = open(&ordered_dir);
+    ordered.append(msgs(&heist().join("\n"))).await.unwrap();
+    let expected = observe(&ordered).await;
+
+    // Reversed, one message per batch, every message twice, and shuffled in batches.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    for line in heist().iter().rev() {
+        store.append(msgs(line)).await.unwrap();
+        store.append(msgs(line)).await.unwrap();
+    }
+    assert_eq!(observe(&store).await, expected);
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let mut lines = heist();
+    lines.rotate_left(5);
+    let (a, b) = lines.split_at(7);
+    store.append(msgs(&b.join("\n"))).await.unwrap();
+    store.append(msgs(&a.join("\n"))).await.unwrap();
+    store.append(msgs(&heist().join("\n"))).await.unwrap();
+    assert_eq!(observe(&store).await, expected);
+}
+
+#[tokio::test]
+async fn what_was_acknowledged_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(&dir);
+        store.append(msgs(&heist().join("\n"))).await.unwrap();
+        store.close().await.unwrap();
+        assert!(
+            store.append(msgs(&heist()[0])).await.is_err(),
+            "closed store refuses writes"
+        );
+    }
+    let store = open(&dir);
+    assert_eq!(store.spans("s1").await.unwrap().len(), 3);
+    assert_eq!(
+        store
+            .session("s1")
+            .await
+            .unwrap()
+            .unwrap()
+            .summary
+            .totals
+            .spans,
+        3
+    );
+}
+
+#[tokio::test]
+async fn streamed_chunks_show_while_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    store.append(msgs(&heist()[..5].join("\n"))).await.unwrap();
+    let running = store.span("s1", "a1").await.unwrap().unwrap();
+    assert_eq!(running.summary.status, SpanStatus::Running);
+    assert_eq!(running.output.unwrap().get(), r#""step 1""#);
+    // A chunk sent again (client retry) and one out of order.
+    store
+        .append(msgs(&[heist()[5].clone(), heist()[4].clone()].join("\n")))
+        .await
+        .unwrap();
+    let running = store.span("s1", "a1").await.unwrap().unwrap();
+    assert_eq!(running.output.unwrap().get(), r#""step 1 ...""#);
+    assert_eq!(running.summary.usage.unwrap().output_tokens, 2);
+}
+
+#[tokio::test]
+async fn session_list_filters_and_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let mut batch = String::new();
+    for i in 0..25 {
+        let status = if i % 5 == 0 { "failed" } else { "completed" };
+        let agent = if i % 2 == 0 { "planner" } else { "coder" };
+        let model = if i % 3 == 0 {
+            "gpt-4o"
+        } else {
+            "claude-sonnet-4"
+        };
+        batch.push_str(&format!(
+            r#"{{"type":"session.start","session_id":"s{i:02}","name":"run {i} of the vault job","started_at":{}}}
+{{"type":"span","session_id":"s{i:02}","span_id":"x","kind":"llm","name":"think","agent":"{agent}","model":"{model}","started_at":{},"ended_at":{}}}
+{{"type":"session.end","session_id":"s{i:02}","status":"{status}","ended_at":{}}}
+"#,
+            i * 1000, i * 1000, i * 1000 + 10, i * 1000 + 20
+        ));
+    }
+    store.append(msgs(&batch)).await.unwrap();
+
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .sessions(SessionQuery {
+                limit: Some(10),
+                cursor,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|s| s.session_id.clone()));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..25).rev().map(|i| format!("s{i:02}")).collect();
+    assert_eq!(seen, expected, "newest first, every session exactly once");
+
+    let count = |q: SessionQuery| {
+        let store = &store;
+        async move {
+            store
+                .sessions(SessionQuery {
+                    limit: Some(500),
+                    ..q
+                })
+                .await
+                .unwrap()
+                .items
+                .len()
+        }
+    };
+    assert_eq!(
+        count(SessionQuery {
+            status: Some(SessionStatus::Failed),
+            ..Default::default()
+        })
+        .await,
+        5
+    );
+    assert_eq!(
+        count(SessionQuery {
+            has_errors: Some(true),
+            ..Default::default()
+        })
+        .await,
+        5
+    );
+    assert_eq!(
+        count(SessionQuery {
+            agent: Some("coder".into()),
+            ..Default::default()
+        })
+        .await,
+        12
+    );
+    assert_eq!(
+        count(SessionQuery {
+            model: Some("gpt-4o".into()),
+            ..Default::default()
+        })
+        .await,
+        9
+    );
+    assert_eq!(
+        count(SessionQuery {
+            text: Some("RUN 1".into()),
+            ..Default::default()
+        })
+        .await,
+        11
+    );
+    assert_eq!(
+        count(SessionQuery {
+            text: Some("coder".into()),
+            ..Default::default()
+        })
+        .await,
+        12
+    );
+    assert_eq!(
+        count(SessionQuery {
+            text: Some("100%_".into()),
+            ..Default::default()
+        })
+        .await,
+        0
+    );
+    assert_eq!(
+        count(SessionQuery {
+            from: Some(Timestamp(5000)),
+            to: Some(Timestamp(10_000)),
+            ..Default::default()
+        })
+        .await,
+        5
+    );
+    assert!(
+        store
+            .sessions(SessionQuery {
+                cursor: Some("bogus".into()),
+                ..Default::default()
+            })
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn concurrent_writers_lose_and_double_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(open(&dir));
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            for b in 0..20 {
+                let mut batch = String::new();
+                for i in 0..25 {
+                    batch.push_str(&format!(
+                        r#"{{"type":"span","session_id":"shared","span_id":"w{w}-b{b}-{i}","kind":"llm","name":"n","model":"gpt-4o","started_at":1,"ended_at":2,"usage":{{"input_tokens":1,"output_tokens":1}}}}
+"#
+                    ));
+                }
+                // Every batch twice, as a retrying client would.
+                store.append(msgs(&batch)).await.unwrap();
+                store.append(msgs(&batch)).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let s = store.session("shared").await.unwrap().unwrap().summary;
+    assert_eq!(s.totals.spans, 8 * 20 * 25);
+    assert_eq!(s.totals.input_tokens, 8 * 20 * 25);
+    assert_eq!(store.spans("shared").await.unwrap().len(), 8 * 20 * 25);
+}
+
+#[tokio::test]
+async fn retention_removes_old_ended_sessions_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    store
+        .append(msgs(&[
+            r#"{"type":"session.start","session_id":"old","started_at":1000}"#,
+            r#"{"type":"span","session_id":"old","span_id":"x","kind":"tool","name":"t","started_at":1000,"ended_at":2000}"#,
+            r#"{"type":"session.end","session_id":"old","ended_at":3000}"#,
+            r#"{"type":"session.start","session_id":"old-but-running","started_at":1000}"#,
+            r#"{"type":"session.start","session_id":"new","started_at":9000}"#,
+            r#"{"type":"session.end","session_id":"new","ended_at":9500}"#,
+        ].join("\n")))
+        .await
+        .unwrap();
+    assert_eq!(store.retain(Timestamp(5000)).await.unwrap(), 1);
+    assert!(store.session("old").await.unwrap().is_none());
+    assert!(store.spans("old").await.unwrap().is_empty());
+    assert!(store.session("old-but-running").await.unwrap().is_some());
+    assert!(store.session("new").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn subscribers_get_commits_in_order_with_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let mut feed = store.subscribe();
+    for line in heist() {
+        store.append(msgs(&line)).await.unwrap();
+    }
+    let mut last = 0;
+    let mut types = Vec::new();
+    for _ in 0..heist().len() {
+        let c = feed.recv().await.unwrap();
+        assert_eq!(c.seq, last + 1, "no gaps");
+        last = c.seq;
+        assert_eq!(c.sessions[0].session_id, "s1");
+        types.extend(c.messages.iter().map(|m| m.type_name()));
+    }
+    assert_eq!(types.first(), Some(&"session.start"));
+    assert_eq!(types.last(), Some(&"session.end"));
+    assert_eq!(store.last_seq(), last);
+}

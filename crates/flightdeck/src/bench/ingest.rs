@@ -1,0 +1,213 @@
+//! `flightdeck bench ingest`: sustained spans per second into SQLite, through the store and
+//! through HTTP on loopback, with realistic LLM spans. Prints spans/s, payload MB/s, and disk
+//! bytes written per span (from /proc/self/io), which is what bounds SQLite ingest.
+
+use super::text::{Rng, llm_span};
+use crate::cli::IngestBenchArgs;
+use flightdeck_model::{Limits, Message, decode_batch};
+use flightdeck_server::{App, ServerConfig};
+use flightdeck_store::{SqliteOptions, SqliteStore, Store};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Spans per session in the generated data.
+const SPANS_PER_SESSION: usize = 500;
+
+pub async fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
+    let tmp = tempfile_dir(&args)?;
+    println!(
+        "flightdeck bench ingest: {} LLM spans, {} per batch, {} producers, {} cores",
+        args.spans,
+        args.batch,
+        args.producers,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let bodies = generate(args.spans, args.batch);
+    let payload: usize = bodies.iter().map(String::len).sum();
+    println!(
+        "generated {:.1} MB of NDJSON ({:.0} bytes per span)",
+        payload as f64 / 1e6,
+        payload as f64 / args.spans as f64
+    );
+
+    let batches: Vec<Vec<Message>> = bodies
+        .iter()
+        .map(|b| decode_batch(b.as_bytes(), &Limits::default()))
+        .collect::<Result<_, _>>()?;
+    let store = open(&tmp.join("store.db"))?;
+    let target = Arc::clone(&store);
+    let append = move |batch: Vec<Message>| {
+        let store = Arc::clone(&target);
+        async move { store.append(batch).await.map_err(anyhow::Error::from) }
+    };
+    let figures = measure(args.spans, payload, drain(args.producers, batches, append)).await?;
+    store.close().await?;
+    figures.print("through the store (Store::append)", &tmp.join("store.db"));
+
+    let store = open(&tmp.join("http.db"))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/api/v1/events", listener.local_addr()?);
+    let app = Arc::new(App {
+        store: Arc::clone(&store) as Arc<dyn Store>,
+        config: ServerConfig::default(),
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(flightdeck_server::serve(listener, app, async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let post = move |body: String| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let r = client
+                .post(&url)
+                .header("content-type", "application/x-ndjson")
+                .body(body)
+                .send()
+                .await?;
+            anyhow::ensure!(r.status().is_success(), "HTTP {}", r.status());
+            Ok(())
+        }
+    };
+    let figures = measure(args.spans, payload, drain(args.producers, bodies, post)).await?;
+    let _ = stop.send(());
+    server.await??;
+    figures.print(
+        "through HTTP on loopback (POST /api/v1/events)",
+        &tmp.join("http.db"),
+    );
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    Ok(())
+}
+
+fn tempfile_dir(args: &IngestBenchArgs) -> anyhow::Result<std::path::PathBuf> {
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("flightdeck-bench-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir)?;
+    for f in ["store.db", "http.db"] {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.join(format!("{f}{suffix}")));
+        }
+    }
+    Ok(dir)
+}
+
+fn open(path: &Path) -> anyhow::Result<Arc<SqliteStore>> {
+    Ok(Arc::new(SqliteStore::open(SqliteOptions::new(path))?))
+}
+
+/// NDJSON bodies of `batch` spans each.
+fn generate(spans: usize, batch: usize) -> Vec<String> {
+    let mut rng = Rng::new(7);
+    (0..spans)
+        .collect::<Vec<_>>()
+        .chunks(batch.max(1))
+        .map(|chunk| {
+            let mut body = String::new();
+            for &i in chunk {
+                body.push_str(&llm_span(&mut rng, i / SPANS_PER_SESSION, i));
+                body.push('\n');
+            }
+            body
+        })
+        .collect()
+}
+
+/// Runs `producers` tasks that take items off `items` until none is left.
+async fn drain<T, F, Fut>(producers: usize, items: Vec<T>, send: F) -> anyhow::Result<()>
+where
+    T: Send + 'static,
+    F: Fn(T) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let queue = Arc::new(Mutex::new(items));
+    let mut tasks = Vec::new();
+    for _ in 0..producers.max(1) {
+        let (queue, send) = (Arc::clone(&queue), send.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let next = queue.lock().expect("queue lock").pop();
+                match next {
+                    Some(item) => send(item).await?,
+                    None => return Ok::<_, anyhow::Error>(()),
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(())
+}
+
+struct Figures {
+    spans: usize,
+    payload: usize,
+    seconds: f64,
+    written: Option<u64>,
+}
+
+async fn measure(
+    spans: usize,
+    payload: usize,
+    work: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<Figures> {
+    let before = written_bytes();
+    let start = Instant::now();
+    work.await?;
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(Figures {
+        spans,
+        payload,
+        seconds,
+        written: written_bytes()
+            .zip(before)
+            .map(|(a, b)| a.saturating_sub(b)),
+    })
+}
+
+impl Figures {
+    fn print(&self, what: &str, db: &Path) {
+        let size: u64 = ["", "-wal"]
+            .iter()
+            .filter_map(|s| std::fs::metadata(format!("{}{s}", db.display())).ok())
+            .map(|m| m.len())
+            .sum();
+        println!("\n{what}");
+        println!(
+            "  {:>12.0} spans/s   ({} spans in {:.2} s)",
+            self.spans as f64 / self.seconds,
+            self.spans,
+            self.seconds
+        );
+        println!(
+            "  {:>12.1} MB/s of JSON payload",
+            self.payload as f64 / self.seconds / 1e6
+        );
+        if let Some(w) = self.written {
+            println!(
+                "  {:>12.0} bytes written to disk per span ({:.1} MB in all)",
+                w as f64 / self.spans as f64,
+                w as f64 / 1e6
+            );
+        }
+        println!(
+            "  {:>12.0} bytes of database per span ({:.1} MB file)",
+            size as f64 / self.spans as f64,
+            size as f64 / 1e6
+        );
+    }
+}
+
+/// Bytes this process caused to be written to storage, from /proc/self/io (Linux only).
+fn written_bytes() -> Option<u64> {
+    let io = std::fs::read_to_string("/proc/self/io").ok()?;
+    io.lines()
+        .find_map(|l| l.strip_prefix("write_bytes: "))
+        .and_then(|v| v.trim().parse().ok())
+}

@@ -1,0 +1,83 @@
+//! The command line: what a user types, with `--help` texts. Values given here win over
+//! environment variables, which win over the config file, which wins over the defaults.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Flightdeck: watch your multi-agent LLM system work, live.
+///
+/// Send traces to the native API (POST /api/v1/events) and read them back through the
+/// query API under /api/v1. See the README for a quick start.
+#[derive(Parser, Debug)]
+#[command(
+    name = "flightdeck",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server: ingest, store and query API.
+    Serve(ServeArgs),
+    /// Measure ingest throughput and print the figures.
+    Bench(BenchArgs),
+}
+
+/// Options of `flightdeck serve`.
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:7329]
+    #[arg(long, env = "FLIGHTDECK_ADDR", value_name = "HOST:PORT")]
+    pub addr: Option<SocketAddr>,
+    /// SQLite database file [default: $XDG_DATA_HOME/flightdeck/flightdeck.db]
+    #[arg(long, env = "FLIGHTDECK_DB", value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Configuration file (TOML); see flightdeck.example.toml
+    #[arg(long, env = "FLIGHTDECK_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Delete ended sessions older than this many days (kept forever if unset)
+    #[arg(long, env = "FLIGHTDECK_RETAIN_DAYS", value_name = "DAYS")]
+    pub retain_days: Option<u32>,
+    /// Largest request body accepted, in bytes [default: 16 MiB]
+    #[arg(long, env = "FLIGHTDECK_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Largest single field (input, output, message ...) accepted, in bytes [default: 4 MiB]
+    #[arg(long, env = "FLIGHTDECK_MAX_FIELD_BYTES", value_name = "BYTES")]
+    pub max_field_bytes: Option<usize>,
+}
+
+/// Options of `flightdeck bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub what: BenchTarget,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchTarget {
+    /// Spans per second into SQLite, through the store and through HTTP on loopback.
+    Ingest(IngestBenchArgs),
+}
+
+/// Options of `flightdeck bench ingest`.
+#[derive(Args, Debug)]
+pub struct IngestBenchArgs {
+    /// Spans to write in each measured run
+    #[arg(long, default_value_t = 200_000)]
+    pub spans: usize,
+    /// Spans per batch (per append call or HTTP request)
+    #[arg(long, default_value_t = 1_000)]
+    pub batch: usize,
+    /// Concurrent producers (tasks calling the store, or HTTP clients)
+    #[arg(long, default_value_t = 4)]
+    pub producers: usize,
+    /// Where to put the benchmark databases [default: a temporary directory]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}

@@ -1,0 +1,142 @@
+//! The one typed configuration of `flightdeck serve`, resolved once at start:
+//! defaults < config file < environment < flags. Unknown keys in the file are errors.
+
+use crate::cli::ServeArgs;
+use anyhow::Context;
+use flightdeck_model::{Limits, ModelPrice, Pricing};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The default listen address: loopback only.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:7329";
+
+/// The keys a `flightdeck.toml` may set.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    addr: Option<SocketAddr>,
+    db: Option<PathBuf>,
+    retain_days: Option<u32>,
+    max_body_bytes: Option<usize>,
+    max_field_bytes: Option<usize>,
+    /// Extra or corrected prices, by model name.
+    #[serde(default)]
+    pricing: BTreeMap<String, ModelPrice>,
+}
+
+/// The resolved configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub db: PathBuf,
+    pub retain_days: Option<u32>,
+    pub max_body_bytes: usize,
+    pub limits: Limits,
+    pub pricing: Pricing,
+}
+
+impl Config {
+    /// Merges flags and environment (already combined by clap) over the file and defaults.
+    pub fn resolve(args: ServeArgs) -> anyhow::Result<Config> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let mut pricing = Pricing::built_in();
+        pricing.extend(file.pricing);
+        let limits = Limits {
+            max_field_bytes: args
+                .max_field_bytes
+                .or(file.max_field_bytes)
+                .unwrap_or(Limits::default().max_field_bytes),
+        };
+        Ok(Config {
+            addr: args
+                .addr
+                .or(file.addr)
+                .unwrap_or_else(|| DEFAULT_ADDR.parse().expect("valid default address")),
+            db: args.db.or(file.db).unwrap_or_else(default_db),
+            retain_days: args.retain_days.or(file.retain_days),
+            max_body_bytes: args
+                .max_body_bytes
+                .or(file.max_body_bytes)
+                .unwrap_or(16 * 1024 * 1024),
+            limits,
+            pricing,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+/// `$XDG_DATA_HOME/flightdeck/flightdeck.db`, else `~/.local/share/...`, else `./flightdeck.db`.
+fn default_db() -> PathBuf {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));
+    match data {
+        Some(dir) => dir.join("flightdeck").join("flightdeck.db"),
+        None => PathBuf::from("flightdeck.db"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_file_and_file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flightdeck.toml");
+        std::fs::write(
+            &path,
+            "addr = \"127.0.0.1:9000\"\nretain_days = 7\n[pricing.\"my-llm\"]\ninput = 1.0\noutput = 2.0\n",
+        )
+        .unwrap();
+        let c = Config::resolve(ServeArgs {
+            config: Some(path.clone()),
+            retain_days: Some(3),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.addr.port(), 9000);
+        assert_eq!(c.retain_days, Some(3));
+        assert_eq!(c.max_body_bytes, 16 * 1024 * 1024);
+        assert_eq!(c.pricing.price("my-llm").unwrap().output, 2.0);
+    }
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flightdeck.example.toml");
+        let c = Config::resolve(ServeArgs {
+            config: Some(example),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.addr.to_string(), DEFAULT_ADDR);
+        assert!(c.pricing.price("my-finetuned-model").is_some());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_the_file_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flightdeck.toml");
+        std::fs::write(&path, "adress = \"127.0.0.1:9000\"\n").unwrap();
+        let err = Config::resolve(ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("flightdeck.toml") && text.contains("adress"),
+            "{text}"
+        );
+    }
+}

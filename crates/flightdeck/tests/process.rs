@@ -1,0 +1,174 @@
+//! The real binary as a user runs it: acknowledged data survives SIGKILL right after the
+//! answer, SIGTERM shuts down cleanly, and `--help` reads well.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+fn start(db: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flightdeck"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start flightdeck");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let base = loop {
+        let line = lines.next().expect("server exited before serving").unwrap();
+        if let Some(i) = line.find("serving on http://") {
+            let url = &line[i + "serving on ".len()..];
+            break url.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, base }
+}
+
+fn batch(session: usize) -> String {
+    (0..100)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"type":"span","session_id":format!("s{session}"),"span_id":format!("x{i}"),
+                       "kind":"llm","name":"chat","model":"gpt-4o","started_at":1,"ended_at":2,
+                       "input":[{"role":"user","content":"a prompt ".repeat(50)}],
+                       "usage":{"input_tokens":10,"output_tokens":5}})
+            )
+        })
+        .collect()
+}
+
+async fn spans_of(client: &reqwest::Client, base: &str, session: usize) -> i64 {
+    let r = client
+        .get(format!("{base}/api/v1/sessions/s{session}"))
+        .send()
+        .await
+        .unwrap();
+    if r.status() == 404 {
+        return 0;
+    }
+    let v: Value = r.json().await.unwrap();
+    v["totals"]["spans"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn acknowledged_batches_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fd.db");
+    let mut server = start(&db);
+    let client = reqwest::Client::new();
+    let (acked_tx, mut acked_rx) = tokio::sync::mpsc::unbounded_channel();
+    for session in 0..40 {
+        let (client, url, acked) = (
+            client.clone(),
+            format!("{}/api/v1/events", server.base),
+            acked_tx.clone(),
+        );
+        tokio::spawn(async move {
+            let r = client.post(url).body(batch(session)).send().await;
+            if matches!(r, Ok(ref r) if r.status() == 200) {
+                let _ = acked.send(session);
+            }
+        });
+    }
+    drop(acked_tx);
+    let mut acked = Vec::new();
+    while let Some(s) = acked_rx.recv().await {
+        acked.push(s);
+        if acked.len() == 15 {
+            server.child.kill().unwrap(); // SIGKILL, right after the fifteenth answer
+            break;
+        }
+    }
+    server.child.wait().unwrap();
+    // Answers that arrived while the kill happened count as acknowledged too.
+    while let Ok(s) = acked_rx.try_recv() {
+        acked.push(s);
+    }
+    assert!(acked.len() >= 15);
+
+    let mut server = start(&db);
+    for s in &acked {
+        assert_eq!(
+            spans_of(&client, &server.base, *s).await,
+            100,
+            "acknowledged batch s{s} lost"
+        );
+    }
+    // Batches that were not acknowledged are either whole or absent, never partial.
+    for s in 0..40 {
+        let n = spans_of(&client, &server.base, s).await;
+        assert!(n == 0 || n == 100, "batch s{s} is partial: {n} spans");
+    }
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_cleanly_and_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fd.db");
+    let mut server = start(&db);
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("{}/api/v1/events", server.base))
+        .body(batch(7))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let term = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+
+    let mut server = start(&db);
+    assert_eq!(spans_of(&client, &server.base, 7).await, 100);
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+}
+
+#[test]
+fn help_reads_well() {
+    let out = Command::new(env!("CARGO_BIN_EXE_flightdeck"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Run the server"), "{text}");
+    assert!(text.contains("Measure ingest throughput"), "{text}");
+    let out = Command::new(env!("CARGO_BIN_EXE_flightdeck"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--addr",
+        "--db",
+        "--config",
+        "--retain-days",
+        "FLIGHTDECK_ADDR",
+        "127.0.0.1:7329",
+    ] {
+        assert!(text.contains(flag), "serve --help lacks {flag}:\n{text}");
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_flightdeck"))
+        .args(["serve", "--addr", "nowhere"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--addr"));
+}
