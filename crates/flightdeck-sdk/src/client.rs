@@ -154,10 +154,11 @@ impl Client {
     /// [`Error::Timeout`] is returned. Calling it again is harmless.
     pub async fn shutdown(&self) -> Result<(), Error> {
         let timeout = self.shared.flush_timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
         // Waits for room when the buffer is full; fails only if already closed.
-        let _ = tokio::time::timeout(timeout, self.shared.tx.send(Command::Shutdown)).await;
+        let _ = tokio::time::timeout_at(deadline, self.shared.tx.send(Command::Shutdown)).await;
         let mut stopped = self.shared.stopped.clone();
-        let finished = tokio::time::timeout(timeout, stopped.wait_for(|s| *s))
+        let finished = tokio::time::timeout_at(deadline, stopped.wait_for(|s| *s))
             .await
             .is_ok();
         if finished {
@@ -281,17 +282,30 @@ mod tests {
     async fn shutdown_gives_up_after_the_flush_timeout_and_counts_the_loss() {
         let down = (0..1000).map(|_| Err(SendError::Transient("down".into())));
         let client = Flightdeck::with_transport(Scripted::new(down))
+            .capacity(2)
+            .max_batch(1)
             .flush_timeout(Duration::from_secs(2))
             .build()
             .unwrap();
-        for m in messages(4) {
-            client.send(m);
+        let mut all = messages(3).into_iter();
+        client.send(all.next().unwrap());
+        tokio::time::sleep(Duration::from_millis(1)).await; // in flight, retrying
+        for m in all {
+            client.send(m); // the buffer is now full: even the shutdown has to wait
         }
-        assert!(matches!(
-            client.shutdown().await,
-            Err(Error::Timeout { pending: 4, .. })
-        ));
+        let started = tokio::time::Instant::now();
+        let result = client.shutdown().await;
+        assert!(
+            matches!(result, Err(Error::Timeout { pending: 3, .. })),
+            "{result:?}"
+        );
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(2),
+            "one timeout in all"
+        );
         let stats = client.stats();
-        assert_eq!((stats.sent, stats.dropped, stats.pending), (0, 4, 0));
+        assert_eq!((stats.sent, stats.dropped, stats.pending), (0, 3, 0));
+        assert!(client.is_closed());
     }
 }
