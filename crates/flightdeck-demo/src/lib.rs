@@ -71,16 +71,50 @@ const STAGGER_MS: (f64, f64) = (1_500.0, 6_000.0);
 /// acknowledged when this returns. Fails on invalid options, on a flush that times out,
 /// or if a session's task panics.
 pub async fn run(client: Client, options: DemoOptions) -> anyhow::Result<DemoReport> {
+    run_until(client, options, std::future::pending()).await
+}
+
+/// As [`run`], but when `stop` resolves first, the sessions still playing are cancelled
+/// (they end as failed, "demo stopped"), and what they sent is flushed before returning.
+pub async fn run_until(
+    client: Client,
+    options: DemoOptions,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<DemoReport> {
     anyhow::ensure!(
         options.speed.is_finite() && options.speed > 0.0,
         "speed must be a positive number, not {}",
         options.speed
     );
     anyhow::ensure!(options.concurrency > 0, "concurrency must be at least 1");
-    let mut dice = Dice::new(options.seed);
-    let mut pace = Pace::new(options.speed);
     let tally = Tally::default();
     let mut running = JoinSet::new();
+    let played = tokio::select! {
+        played = play(&client, &options, &tally, &mut running) => played,
+        () = stop => {
+            running.abort_all();
+            Ok(())
+        }
+    };
+    // Cancelled sessions end themselves as they are dropped; wait for every one of them.
+    while let Some(done) = running.join_next().await {
+        if !matches!(&done, Err(e) if e.is_cancelled()) {
+            finished(Some(done))?;
+        }
+    }
+    played?;
+    client.flush().await?;
+    Ok(tally.report())
+}
+
+async fn play(
+    client: &Client,
+    options: &DemoOptions,
+    tally: &Tally,
+    running: &mut JoinSet<()>,
+) -> anyhow::Result<()> {
+    let mut dice = Dice::new(options.seed);
+    let mut pace = Pace::new(options.speed);
     let mut order = Vec::new();
     let mut index = 0;
     while options.sessions.is_none_or(|n| index < n) {
@@ -107,11 +141,7 @@ pub async fn run(client: Client, options: DemoOptions) -> anyhow::Result<DemoRep
         running.spawn(scenario::play(scenario, stage));
         index += 1;
     }
-    while let Some(done) = running.join_next().await {
-        finished(Some(done))?;
-    }
-    client.flush().await?;
-    Ok(tally.report())
+    Ok(())
 }
 
 fn finished(joined: Option<Result<(), tokio::task::JoinError>>) -> anyhow::Result<()> {

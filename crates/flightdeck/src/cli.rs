@@ -25,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the server: ingest, store and query API.
     Serve(ServeArgs),
+    /// Run the server with a simulated crew of agents feeding it, to see Flightdeck at work.
+    Demo(DemoArgs),
     /// Measure ingest throughput and print the figures.
     Bench(BenchArgs),
 }
@@ -50,6 +52,30 @@ pub struct ServeArgs {
     /// Largest single field (input, output, message ...) accepted, in bytes [default: 4 MiB]
     #[arg(long, env = "FLIGHTDECK_MAX_FIELD_BYTES", value_name = "BYTES")]
     pub max_field_bytes: Option<usize>,
+}
+
+/// Options of `flightdeck demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Sessions to simulate (default: keep starting new ones until Ctrl-C)
+    #[arg(long, value_name = "N")]
+    pub sessions: Option<usize>,
+    /// Simulated time per real time: 1 is real time, 10 is ten times faster
+    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    pub speed: f64,
+    /// Seed of every random choice: the same seed plays the same sessions [default: random]
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Sessions running at once
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub concurrency: usize,
+    /// Drive a Flightdeck that already runs at URL instead of starting one
+    #[arg(long, value_name = "URL")]
+    pub no_serve: Option<String>,
+    /// Server options (used unless --no-serve is given); the database defaults to demo.db
+    /// beside the default database
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 /// Options of `flightdeck bench`.

@@ -76,7 +76,7 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
 }
 
 /// `$XDG_DATA_HOME/flightdeck/flightdeck.db`, else `~/.local/share/...`, else `./flightdeck.db`.
-fn default_db() -> PathBuf {
+pub fn default_db() -> PathBuf {
     let data = std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));

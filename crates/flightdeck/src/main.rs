@@ -1,11 +1,13 @@
 //! The `flightdeck` binary: parses the command line and hands over to a command module.
 //!
 //! - `serve`: run the server (see [`serve`]);
+//! - `demo`: the server plus a simulated crew driving it through the SDK (see [`demo`]);
 //! - `bench`: print throughput figures (see [`bench`]).
 
 mod bench;
 mod cli;
 mod config;
+mod demo;
 mod serve;
 
 use clap::Parser;
@@ -27,6 +29,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             cli::Command::Serve(args) => serve::run(config::Config::resolve(args)?).await,
+            cli::Command::Demo(args) => demo::run(args).await,
             cli::Command::Bench(args) => bench::run(args).await,
         }
     })

@@ -4,14 +4,42 @@
 use crate::config::Config;
 use anyhow::Context;
 use flightdeck_model::Timestamp;
-use flightdeck_server::{App, ServerConfig};
+use flightdeck_server::{App, AppState, ServerConfig};
 use flightdeck_store::{SqliteOptions, SqliteStore, Store};
+use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::net::TcpListener;
 
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
+/// A server bound to its address, not yet serving.
+pub struct Bound {
+    pub addr: SocketAddr,
+    listener: TcpListener,
+    app: AppState,
+}
+
+impl Bound {
+    /// Serves until `shutdown` resolves, then flushes the store.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        flightdeck_server::serve(self.listener, self.app, shutdown).await?;
+        tracing::info!("stopped; everything acknowledged is stored");
+        Ok(())
+    }
+}
+
+/// `flightdeck serve`: bind, then serve until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    bind(config).await?.run(shutdown_signal()).await
+}
+
+/// Opens the store and binds the listener.
+pub async fn bind(config: Config) -> anyhow::Result<Bound> {
     let mut opts = SqliteOptions::new(&config.db);
     opts.pricing = Arc::new(config.pricing);
     let store = Arc::new(
@@ -21,7 +49,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if let Some(days) = config.retain_days {
         spawn_retention(Arc::clone(&store), days);
     }
-    let listener = tokio::net::TcpListener::bind(config.addr)
+    let listener = TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let addr = listener.local_addr()?;
@@ -39,9 +67,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             limits: config.limits,
         },
     });
-    flightdeck_server::serve(listener, app, shutdown_signal()).await?;
-    tracing::info!("stopped; everything acknowledged is stored");
-    Ok(())
+    Ok(Bound {
+        addr,
+        listener,
+        app,
+    })
 }
 
 fn spawn_retention(store: Arc<SqliteStore>, days: u32) {
@@ -57,7 +87,8 @@ fn spawn_retention(store: Arc<SqliteStore>, days: u32) {
     });
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -1,0 +1,82 @@
+//! `flightdeck demo`: starts the server (unless `--no-serve URL`) and a simulated crew of
+//! agents that drives it only through the public SDK, exactly as a user's agents would.
+
+use crate::cli::DemoArgs;
+use crate::config::{self, Config};
+use crate::serve;
+use flightdeck_demo::DemoOptions;
+use flightdeck_sdk::Flightdeck;
+
+pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
+    let seed = args.seed.unwrap_or_else(random_seed);
+    let options = DemoOptions {
+        sessions: args.sessions,
+        speed: args.speed,
+        seed,
+        concurrency: args.concurrency,
+        ..DemoOptions::default()
+    };
+    let (url, server) = match args.no_serve.take() {
+        Some(url) => (url.trim_end_matches('/').to_owned(), None),
+        None => {
+            if args.serve.db.is_none() {
+                args.serve.db = Some(config::default_db().with_file_name("demo.db"));
+            }
+            let bound = serve::bind(Config::resolve(args.serve)?).await?;
+            let url = format!("http://{}", bound.addr);
+            // The server stops only after the simulated agents have flushed what they sent.
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let task = tokio::spawn(bound.run(async {
+                let _ = stopped.await;
+            }));
+            (url, Some((stop, task)))
+        }
+    };
+    println!("Flightdeck demo, seed {seed} (replay it with --seed {seed})");
+    println!("  sessions:  {url}/api/v1/sessions");
+    println!("  overview:  {url}/api/v1/stats/overview");
+    println!("Press Ctrl-C to stop.");
+
+    let client = Flightdeck::builder(url.as_str()).build()?;
+    let interrupted = std::sync::atomic::AtomicBool::new(false);
+    let stop = async {
+        serve::shutdown_signal().await;
+        interrupted.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+    let report = flightdeck_demo::run_until(client.clone(), options, stop).await?;
+    println!(
+        "simulated {} sessions ({} failed): {} spans, {} LLM calls, {} tool calls, {} failed spans",
+        report.sessions.len(),
+        report.failed_sessions(),
+        report.spans,
+        report.llm_calls,
+        report.tool_calls,
+        report.failed_spans
+    );
+    client.shutdown().await?;
+    let stats = client.stats();
+    if stats.dropped + stats.rejected > 0 {
+        tracing::warn!(
+            dropped = stats.dropped,
+            rejected = stats.rejected,
+            "some demo messages were not delivered"
+        );
+    }
+    if let Some((stop, task)) = server {
+        if !interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+            println!("The simulation is over; the server keeps serving until Ctrl-C.");
+            serve::shutdown_signal().await;
+        }
+        let _ = stop.send(());
+        task.await??;
+    }
+    Ok(())
+}
+
+/// A seed that differs from run to run, from the clock.
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    (nanos as u64) % 1_000_000
+}
