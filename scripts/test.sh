@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== setup"
+# Real Python clients (openai, anthropic, OpenTelemetry) for the protocol tests.
+FLIGHTDECK_PYTHON=$(scripts/python-env.sh)
+export FLIGHTDECK_PYTHON
+
 echo "== formatting"
 cargo fmt --all -- --check
 

@@ -2,64 +2,13 @@
 //! query API, and every kind of bad input answered with a clear JSON error while the server
 //! keeps serving and keeps nothing of a rejected batch.
 
+mod support;
+
 use flightdeck_model::Limits;
-use flightdeck_server::{App, ServerConfig};
-use flightdeck_store::{SqliteOptions, SqliteStore, Store};
+use flightdeck_server::ServerConfig;
 use serde_json::{Value, json};
 use std::sync::Arc;
-
-struct TestServer {
-    base: String,
-    client: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
-impl TestServer {
-    async fn start(config: ServerConfig) -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(SqliteOptions::new(dir.path().join("fd.db"))).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = Arc::new(App {
-            store: Arc::new(store) as Arc<dyn Store>,
-            config,
-        });
-        tokio::spawn(flightdeck_server::serve(
-            listener,
-            app,
-            std::future::pending(),
-        ));
-        TestServer {
-            base,
-            client: reqwest::Client::new(),
-            _dir: dir,
-        }
-    }
-
-    async fn post(&self, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
-        let r = self
-            .client
-            .post(format!("{}/api/v1/events", self.base))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap())
-    }
-}
+use support::TestServer;
 
 fn every_message_type() -> Value {
     json!([
