@@ -41,9 +41,11 @@ pub struct App {
 /// The shared state handed to handlers.
 pub type AppState = Arc<App>;
 
-/// Builds the whole HTTP surface.
+/// Builds the whole HTTP surface: the API and the web UI (`/`, `/assets/`).
 pub fn router(app: AppState) -> Router {
-    api::routes(&app.config).with_state(app)
+    api::routes(&app.config)
+        .with_state(app)
+        .merge(flightdeck_ui::router())
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting connections,

@@ -1,0 +1,63 @@
+// Flightdeck's page: the top bar (brand, where you are, connection, theme) and the route's
+// page. Everything else lives in views/ (one module per page or view) and lib/.
+import { html, render, useEffect, useState } from './vendor/preact-htm.mjs';
+import { useRoute, href } from './lib/router.js';
+import { useConnection } from './lib/connection.js';
+import { Overview } from './views/overview.js';
+import { Session } from './views/session.js';
+
+function ConnectionIndicator() {
+  const c = useConnection();
+  const [, tick] = useState(0);
+  useEffect(() => {
+    if (c.state !== 'reconnecting') return undefined;
+    const t = setInterval(() => tick((n) => n + 1), 1000);
+    return () => clearInterval(t);
+  }, [c]);
+  const text = {
+    connecting: 'connecting…',
+    live: 'live',
+    polling: 'polling (no live hub)',
+    reconnecting: `reconnecting${c.retryAt ? ` in ${Math.max(0, Math.ceil((c.retryAt - Date.now()) / 1000))} s` : '…'}`,
+  }[c.state];
+  return html`<span class="conn ${c.state}" role="status" aria-live="polite" data-state=${c.state}><span class="dot"></span>${text}</span>`;
+}
+
+function ThemeToggle() {
+  const [theme, setTheme] = useState(document.documentElement.dataset.theme);
+  const flip = () => {
+    const next = theme === 'dark' ? 'light' : 'dark';
+    document.documentElement.dataset.theme = next;
+    localStorage.setItem('flightdeck.theme', next);
+    setTheme(next);
+    window.dispatchEvent(new Event('themechange'));
+  };
+  return html`<button class="icon" onClick=${flip} title="Switch to the ${theme === 'dark' ? 'light' : 'dark'} theme" aria-label="Toggle theme">
+    ${theme === 'dark' ? '☀ Light' : '☾ Dark'}</button>`;
+}
+
+function App() {
+  const route = useRoute();
+  const [title, setTitle] = useState('');
+  useEffect(() => {
+    document.title = route.page === 'session' && title ? `${title} · Flightdeck` : 'Flightdeck';
+  }, [route.page, title]);
+  return html`
+    <header class="topbar">
+      <a class="brand" href="#/"><img src="/assets/favicon.svg" alt="" />Flightdeck</a>
+      <nav class="crumbs" aria-label="Breadcrumb">
+        <a href=${href({ page: 'overview' })}>Sessions</a>
+        ${route.page === 'session' ? html`<span>/</span><span title=${title}>${title || route.session}</span>` : null}
+      </nav>
+      <div class="spacer"></div>
+      <${ConnectionIndicator} />
+      <${ThemeToggle} />
+    </header>
+    <main>
+      ${route.page === 'session'
+        ? html`<${Session} key=${route.session} route=${route} onTitle=${setTitle} />`
+        : html`<${Overview} query=${route.query} />`}
+    </main>`;
+}
+
+render(html`<${App} />`, document.getElementById('app'));

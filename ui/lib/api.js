@@ -1,0 +1,38 @@
+// The query API (docs/api.md), one function per route. Errors carry the API's message.
+const BASE = '/api/v1';
+
+async function get(path, params) {
+  const qs = params
+    ? new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== '' && v !== null))
+    : null;
+  const res = await fetch(`${BASE}${path}${qs && [...qs].length ? `?${qs}` : ''}`);
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(body?.error?.message || `${res.status} ${res.statusText}`);
+  return body;
+}
+
+const s = (id) => `/sessions/${encodeURIComponent(id)}`;
+
+export const api = {
+  sessions: (filters) => get('/sessions', filters),
+  overview: (range) => get('/stats/overview', range),
+  session: (id) => get(s(id)),
+  spans: (id) => get(`${s(id)}/spans`),
+  span: (id, spanId) => get(`${s(id)}/spans/${encodeURIComponent(spanId)}`),
+  edges: (id) => get(`${s(id)}/edges`),
+  agents: (id) => get(`${s(id)}/agents`),
+  llm: (id) => get(`${s(id)}/llm`),
+  tools: (id) => get(`${s(id)}/tools`),
+  metrics: (params) => get('/metrics', params),
+  /** Every event of a session, following cursors. */
+  async events(id, category) {
+    const all = [];
+    let cursor;
+    do {
+      const page = await get(`${s(id)}/events`, { category, limit: 1000, cursor });
+      all.push(...page.items);
+      cursor = page.next_cursor;
+    } while (cursor);
+    return all;
+  },
+};

@@ -1,0 +1,210 @@
+// The client-side state of one session: spans indexed by id and by parent, edges, agents and
+// events. It is loaded from a snapshot (the hub's `hello`, or the REST API) and then changed
+// by protocol messages (docs/protocol.md) as they are committed. Every change is announced
+// to subscribers as a delta, {reset} or {added, changed, edges, events, agents}, so views
+// update what changed instead of re-rendering the session.
+
+/** Protocol times are RFC 3339 strings or unix nanoseconds; the model keeps ISO strings. */
+const iso = (t) => (t == null ? t : typeof t === 'number' ? new Date(t / 1e6).toISOString() : t);
+
+export class SessionModel {
+  constructor(id) {
+    this.id = id;
+    this.session = null;
+    /** @type {Map<string, object>} span summaries by id */
+    this.spans = new Map();
+    /** @type {Map<string|null, string[]>} child ids by parent id, in start order */
+    this.children = new Map();
+    this.edges = [];
+    this.edgeIds = new Set();
+    this.agents = new Map();
+    this.events = [];
+    this.eventIds = new Set();
+    this.version = 0;
+    this.listeners = new Set();
+  }
+
+  subscribe(fn) {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  emit(delta) {
+    this.version += 1;
+    for (const fn of this.listeners) fn(delta);
+  }
+
+  /** Replaces everything with a snapshot. */
+  load({ session, spans, edges, agents }) {
+    this.session = session;
+    this.spans = new Map();
+    this.children = new Map();
+    for (const s of spans) this.insert(s);
+    this.edges = [];
+    this.edgeIds = new Set();
+    for (const e of edges) this.addEdge(e);
+    this.agents = new Map(agents.map((a) => [a.agent, a]));
+    this.emit({ reset: true });
+  }
+
+  /**
+   * Brings the model to a newer snapshot (a `hello` after a reconnect), announcing only the
+   * differences, so a resync does not redraw the session. An empty model is simply loaded.
+   */
+  sync(snapshot) {
+    if (!this.spans.size) return this.load(snapshot);
+    const delta = { added: [], changed: [], edges: [], events: [], agents: true };
+    const seen = new Set();
+    for (const s of snapshot.spans) {
+      seen.add(s.span_id);
+      const old = this.spans.get(s.span_id);
+      if (!old) {
+        this.insert(s);
+        delta.added.push(s.span_id);
+      } else if (old.status !== s.status || old.ended_at !== s.ended_at || tokensOf(old) !== tokensOf(s)) {
+        Object.assign(old, s);
+        delta.changed.push(s.span_id);
+      }
+    }
+    if ([...this.spans.keys()].some((id) => !seen.has(id))) return this.load(snapshot);
+    for (const e of snapshot.edges) if (this.addEdge(e)) delta.edges.push(e);
+    this.agents = new Map(snapshot.agents.map((a) => [a.agent, a]));
+    this.session = snapshot.session;
+    this.emit(delta);
+  }
+
+  /** Adds events read from the API (the feed loads them once), keeping time order. */
+  addEvents(events) {
+    const fresh = events.filter((e) => !this.eventIds.has(e.event_id));
+    for (const e of fresh) this.eventIds.add(e.event_id);
+    this.events = [...this.events, ...fresh].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    this.emit({ added: [], changed: [], edges: [], events: fresh, agents: false });
+  }
+
+  /** Applies the protocol messages of one commit, and the session's new summary. */
+  apply(messages, summary) {
+    const delta = { added: [], changed: [], edges: [], events: [], agents: false };
+    for (const m of messages) this.applyOne(m, delta);
+    if (summary) this.session = summary;
+    this.emit(delta);
+  }
+
+  /** Children of `id` (null: the roots), in start order. */
+  childrenOf(id) {
+    return this.children.get(id ?? null) || [];
+  }
+
+  /** The roots: spans without a parent, or whose parent is unknown. */
+  roots() {
+    return [...this.spans.values()].filter((s) => !s.parent_id || !this.spans.has(s.parent_id)).map((s) => s.span_id);
+  }
+
+  /** Number of descendants of `id`. */
+  subtreeSize(id) {
+    let n = 0;
+    const stack = [...this.childrenOf(id)];
+    while (stack.length) {
+      n += 1;
+      stack.push(...this.childrenOf(stack.pop()));
+    }
+    return n;
+  }
+
+  insert(span) {
+    this.spans.set(span.span_id, span);
+    const key = span.parent_id ?? null;
+    const list = this.children.get(key);
+    if (list) list.push(span.span_id);
+    else this.children.set(key, [span.span_id]);
+  }
+
+  addEdge(e) {
+    if (this.edgeIds.has(e.edge_id)) return false;
+    this.edgeIds.add(e.edge_id);
+    this.edges.push(e);
+    return true;
+  }
+
+  applyOne(m, delta) {
+    const id = m.span_id;
+    const existing = id ? this.spans.get(id) : null;
+    switch (m.type) {
+      case 'span.start':
+      case 'span': {
+        const base = existing || { session_id: this.id, span_id: id, status: 'running', scores: {} };
+        const span = {
+          ...base,
+          parent_id: m.parent_id ?? base.parent_id ?? null,
+          kind: m.kind,
+          name: m.name,
+          agent: m.agent ?? base.agent,
+          model: m.model ?? base.model,
+          started_at: base.started_at || iso(m.started_at),
+          scores: { ...base.scores, ...m.scores },
+        };
+        if (m.type === 'span') Object.assign(span, endFields(m, span));
+        if (existing) {
+          Object.assign(existing, span);
+          delta.changed.push(id);
+        } else {
+          this.insert(span);
+          delta.added.push(id);
+        }
+        break;
+      }
+      case 'span.update':
+        if (!existing) break;
+        if (m.usage && existing.status === 'running') existing.usage = m.usage;
+        if (m.scores) existing.scores = { ...existing.scores, ...m.scores };
+        delta.changed.push(id);
+        break;
+      case 'span.end':
+        if (!existing) break;
+        Object.assign(existing, endFields(m, existing));
+        delta.changed.push(id);
+        break;
+      case 'edge':
+        if (this.addEdge({ ...m, at: iso(m.at) })) delta.edges.push(m);
+        break;
+      case 'event': {
+        const ev = { ...m, at: iso(m.at), category: m.category || 'log' };
+        if (ev.event_id && this.eventIds.has(ev.event_id)) break;
+        if (ev.event_id) this.eventIds.add(ev.event_id);
+        this.events.push(ev);
+        delta.events.push(ev);
+        break;
+      }
+      case 'agent.status': {
+        const a = this.agents.get(m.agent) || { agent: m.agent, totals: {} };
+        this.agents.set(m.agent, {
+          ...a,
+          status: m.status ?? a.status,
+          role: m.role ?? a.role,
+          model: m.model ?? a.model,
+          task: m.task ?? a.task,
+          last_seen: iso(m.at) ?? a.last_seen,
+        });
+        delta.agents = true;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+const tokensOf = (s) => (s.usage ? (s.usage.input_tokens || 0) + (s.usage.output_tokens || 0) : 0);
+
+/** The fields a `span.end` (or a whole `span`) sets on a span. */
+function endFields(m, span) {
+  const ended = iso(m.ended_at) || new Date().toISOString();
+  return {
+    status: m.status || 'ok',
+    ended_at: ended,
+    duration_ms: span.started_at ? Date.parse(ended) - Date.parse(span.started_at) : null,
+    usage: m.usage ?? span.usage,
+    cost_usd: m.cost_usd ?? span.cost_usd,
+    scores: { ...span.scores, ...m.scores },
+    error: m.error ?? span.error,
+  };
+}

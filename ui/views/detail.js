@@ -1,0 +1,91 @@
+// The detail panel of one span: what it is, timing, usage and cost, error, its input (a
+// message list rendered as a conversation), output, parameters, scores and attributes.
+// The full span is read from the API; while the span runs it is read again as it changes.
+import { html, useEffect, useState } from '../vendor/preact-htm.mjs';
+import { api } from '../lib/api.js';
+import { int, usd, ms, timeMs, dateTime } from '../lib/format.js';
+import { Status, Kind, Agent, ErrorNotice } from '../components/badges.js';
+import { Payload, Json, CopyButton } from '../components/json.js';
+
+const isConversation = (v) => Array.isArray(v) && v.length > 0 && v.every((m) => m && typeof m === 'object' && 'role' in m);
+
+function content(c) {
+  if (typeof c === 'string') return c;
+  // Content parts ({type: "text", text}) as the OpenAI and Anthropic formats send them.
+  if (Array.isArray(c) && c.every((p) => p?.type === 'text')) return c.map((p) => p.text).join('\n');
+  return null;
+}
+
+function Conversation({ messages }) {
+  return html`<div class="conv">
+    ${messages.map((m) => {
+      const text = content(m.content);
+      return html`<div class="msg ${m.role}">
+        <div class="role">${m.role}${m.name ? ` · ${m.name}` : ''}</div>
+        ${text != null ? html`<div class="content">${text}</div>` : html`<${Json} value=${m.content ?? m} />`}
+        ${m.tool_calls ? html`<${Json} value=${m.tool_calls} />` : null}
+      </div>`;
+    })}
+  </div>`;
+}
+
+function Section({ title, value, children }) {
+  return html`<section>
+    <div class="sec-head"><h3>${title}</h3><span class="spacer"></span>${value !== undefined ? html`<${CopyButton} value=${value} />` : null}</div>
+    ${children}
+  </section>`;
+}
+
+const present = (v) => v != null && !(typeof v === 'object' && Object.keys(v).length === 0);
+
+export function Detail({ model, version, sessionId, spanId, onClose }) {
+  const [span, setSpan] = useState(null);
+  const [error, setError] = useState(null);
+  const summary = model.spans.get(spanId);
+  // Re-read while the summary changes (a running span streams output, then ends).
+  const stamp = summary ? `${summary.status}|${summary.ended_at}|${summary.usage?.output_tokens}` : '';
+  useEffect(() => {
+    api.span(sessionId, spanId).then((s) => { setSpan(s); setError(null); }, setError);
+  }, [spanId, stamp]);
+  useEffect(() => {
+    const onKey = (e) => e.key === 'Escape' && onClose();
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+  const s = span || summary;
+  return html`
+    <aside class="detail" aria-label="Span detail" data-test="detail">
+      <header>
+        <div style="flex:1; min-width:0">
+          <div class="row" style="margin-bottom:4px">${s ? html`<${Kind} kind=${s.kind} /> <${Status} status=${s.status} /> <${Agent} name=${s.agent} />` : null}</div>
+          <h2>${s?.name || spanId}</h2>
+          <div class="faint mono" style="font-size:11px">${spanId}</div>
+        </div>
+        <button class="icon" onClick=${onClose} aria-label="Close the detail panel" title="Close (Esc)">✕</button>
+      </header>
+      <${ErrorNotice} error=${error} />
+      ${s ? html`
+        ${s.error ? html`<${Section} title="Error" value=${s.error}><div class="error-box">${s.error}</div><//>` : null}
+        <${Section} title="Summary">
+          <dl class="kv">
+            ${s.model ? html`<dt>Model</dt><dd>${s.model}${s.provider ? html` <span class="faint">(${s.provider})</span>` : null}</dd>` : null}
+            <dt>Started</dt><dd>${dateTime(s.started_at)} <span class="faint">${timeMs(s.started_at).slice(-4)}</span></dd>
+            <dt>Ended</dt><dd>${s.ended_at ? dateTime(s.ended_at) : html`<span class="badge running">running</span>`}</dd>
+            <dt>Duration</dt><dd>${ms(s.duration_ms)}</dd>
+            ${s.usage ? html`<dt>Tokens</dt><dd>${int(s.usage.input_tokens)} in · ${int(s.usage.output_tokens)} out</dd>` : null}
+            ${s.cost_usd != null ? html`<dt>Cost</dt><dd>${usd(s.cost_usd)}</dd>` : null}
+            ${s.parent_id ? html`<dt>Parent</dt><dd class="mono">${model.spans.get(s.parent_id)?.name || ''} <span class="faint">${s.parent_id}</span></dd>` : null}
+            <dt>Children</dt><dd>${int(model.childrenOf(spanId).length)}</dd>
+          </dl>
+        <//>
+        ${present(span?.input) ? html`<${Section} title=${isConversation(span.input) ? 'Input messages' : 'Input'} value=${span.input}>
+            ${isConversation(span.input) ? html`<${Conversation} messages=${span.input} />` : html`<${Payload} value=${span.input} />`}<//>` : null}
+        ${present(span?.output) ? html`<${Section} title=${s.status === 'running' ? 'Output (streaming)' : 'Output'} value=${span.output}>
+            ${isConversation(span.output) ? html`<${Conversation} messages=${span.output} />` : html`<${Payload} value=${span.output} />`}<//>` : null}
+        ${present(span?.params) ? html`<${Section} title="Parameters" value=${span.params}><${Json} value=${span.params} /><//>` : null}
+        ${present(s.scores) ? html`<${Section} title="Scores" value=${s.scores}>
+            <dl class="kv">${Object.entries(s.scores).map(([k, v]) => html`<dt>${k}</dt><dd>${typeof v === 'number' ? v.toFixed(3) : String(v)}</dd>`)}</dl><//>` : null}
+        ${present(span?.attributes) ? html`<${Section} title="Attributes" value=${span.attributes}><${Json} value=${span.attributes} /><//>` : null}
+      ` : html`<div class="empty">loading…</div>`}
+    </aside>`;
+}

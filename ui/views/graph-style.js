@@ -1,0 +1,56 @@
+// The graph's look, from the theme's variables: node shape and tint by type (orchestrator,
+// agent, LLM, tool, ...), border by state (running blue and pulsing, ok green, failed red),
+// edges by relation (request solid, message dashed, delegation thick, dependency dotted).
+import { cssVar } from '../lib/colors.js';
+
+export const SHAPES = {
+  orchestrator: 'hexagon', agent: 'round-rectangle', llm: 'ellipse', tool: 'cut-rectangle',
+  retriever: 'barrel', chain: 'round-octagon', review: 'tag', custom: 'rectangle',
+};
+
+/** The node type of a span: a root is the orchestrator; otherwise its kind. */
+export const nodeType = (span, isRoot) => (isRoot && span.kind !== 'llm' && span.kind !== 'tool' ? 'orchestrator' : span.kind || 'custom');
+
+export function graphStyle() {
+  const v = (n) => cssVar(n);
+  const types = Object.keys(SHAPES).map((t) => ({
+    selector: `node[type = "${t}"]`,
+    style: { shape: SHAPES[t], 'background-color': v(`--k-${t}`), 'background-opacity': 0.2 },
+  }));
+  return [
+    {
+      selector: 'node',
+      style: {
+        label: 'data(label)', 'text-wrap': 'wrap', 'text-max-width': 132, 'font-size': 11, color: v('--text'),
+        'text-valign': 'center', 'text-halign': 'center', width: 150, height: 46,
+        'border-width': 2, 'border-color': v('--ok'), 'font-family': 'system-ui, sans-serif',
+      },
+    },
+    ...types,
+    { selector: 'node[type = "orchestrator"]', style: { width: 170, height: 56, 'font-weight': 600 } },
+    { selector: 'node[type = "llm"]', style: { width: 160 } },
+    { selector: 'node[status = "running"]', style: { 'border-color': v('--running'), 'border-width': 3 } },
+    { selector: 'node[status = "running"].pulse', style: { 'border-width': 6, 'border-opacity': 0.55 } },
+    { selector: 'node[status = "error"]', style: { 'border-color': v('--error'), 'background-color': v('--error'), 'background-opacity': 0.3, 'border-width': 3 } },
+    { selector: 'node[hidden > 0]', style: { 'border-style': 'double', 'border-width': 5 } },
+    { selector: 'node.match', style: { 'overlay-color': v('--warn'), 'overlay-opacity': 0.25, 'overlay-padding': 6 } },
+    { selector: 'node:selected', style: { 'overlay-color': v('--accent'), 'overlay-opacity': 0.25, 'overlay-padding': 6 } },
+    {
+      selector: 'edge',
+      style: {
+        width: 1.5, 'line-color': v('--faint'), 'target-arrow-color': v('--faint'), 'target-arrow-shape': 'triangle',
+        'curve-style': 'bezier', 'arrow-scale': 0.8,
+      },
+    },
+    { selector: 'edge[kind = "message"]', style: { 'line-style': 'dashed', 'line-color': v('--k-agent'), 'target-arrow-color': v('--k-agent'), width: 1.5, 'curve-style': 'unbundled-bezier', 'control-point-distances': 40 } },
+    { selector: 'edge[kind = "delegation"]', style: { width: 4, 'line-color': v('--k-orchestrator'), 'target-arrow-color': v('--k-orchestrator'), 'curve-style': 'unbundled-bezier', 'control-point-distances': 40 } },
+    { selector: 'edge[kind = "depends_on"]', style: { 'line-style': 'dotted', width: 2, 'line-color': v('--warn'), 'target-arrow-color': v('--warn') } },
+    { selector: 'edge[label]', style: { label: 'data(label)', 'font-size': 9, color: v('--muted'), 'text-rotation': 'autorotate', 'text-background-color': v('--bg'), 'text-background-opacity': 0.8 } },
+  ];
+}
+
+export const LEGEND = {
+  nodes: [['orchestrator', 'orchestrator'], ['agent', 'agent'], ['llm', 'LLM'], ['tool', 'tool'], ['retriever', 'retriever'], ['review', 'review']],
+  states: [['--running', 'running'], ['--ok', 'ok'], ['--error', 'failed']],
+  edges: [['solid', 'request (parent → child)'], ['dashed', 'message'], ['thick', 'delegation'], ['dotted', 'depends on']],
+};

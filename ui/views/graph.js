@@ -1,0 +1,237 @@
+// The session's DAG, top-down (cytoscape + dagre). Spans are nodes under their parent; relation
+// edges (messages, delegations, dependencies) are drawn across. Big subtrees are collapsed
+// (double border, "+N"); double-click a node to open or close it. Live spans are placed under
+// their parent without moving anything else; "Tidy" lays the whole graph out again.
+import { html, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
+import cytoscape from '../vendor/cytoscape.mjs';
+import dagre from '../vendor/cytoscape-dagre.mjs';
+import { graphStyle, nodeType, LEGEND } from './graph-style.js';
+import { initialCollapsed, visibleSpans, visibleAncestor, reveal, BUDGET } from './graph-visible.js';
+import { edgeSpans } from './graph-edges.js';
+import { int } from '../lib/format.js';
+
+cytoscape.use(dagre);
+
+/** Visible nodes past which live spans fold into their parent instead of adding nodes. */
+const LIVE_CAP = 4 * BUDGET;
+const LAYOUT = { name: 'dagre', rankDir: 'TB', nodeSep: 16, rankSep: 48, edgeSep: 8, animate: false, fit: false };
+
+function nodeData(model, collapsed, id) {
+  const s = model.spans.get(id);
+  const isRoot = !s.parent_id || !model.spans.has(s.parent_id);
+  const type = nodeType(s, isRoot);
+  const hidden = collapsed.has(id) ? model.subtreeSize(id) : 0;
+  let label = s.name;
+  if (type === 'llm' && s.model) label = `${s.name}\n${s.model}`;
+  else if (type === 'agent' && s.agent) label = `${s.agent}\n${s.name}`;
+  if (hidden) label += `\n+${hidden} hidden`;
+  return { id, label, type, status: s.status, hidden };
+}
+
+/** Keeps a cytoscape instance in step with the model. */
+class Graph {
+  constructor(container, model, onSelect) {
+    this.model = model;
+    this.collapsed = initialCollapsed(model);
+    this.cy = cytoscape({
+      container, style: graphStyle(), minZoom: 0.03, maxZoom: 3, wheelSensitivity: 0.3,
+      boxSelectionEnabled: false, textureOnViewport: true, hideEdgesOnViewport: model.spans.size > 2000,
+    });
+    this.cy.on('tap', 'node', (e) => onSelect(e.target.id()));
+    this.cy.on('dbltap', 'node', (e) => this.toggle(e.target.id()));
+    this.pulse = setInterval(() => this.cy.nodes('[status = "running"]').toggleClass('pulse'), 700);
+    this.rebuild();
+    this.cy.fit(undefined, 30);
+    if (this.cy.zoom() < 0.35) this.cy.zoom({ level: 0.35, position: this.cy.nodes()[0]?.position() });
+  }
+
+  destroy() {
+    clearInterval(this.pulse);
+    this.cy.destroy();
+  }
+
+  /** Draws the visible spans from scratch and lays them out. */
+  rebuild() {
+    const ids = visibleSpans(this.model, this.collapsed);
+    const shown = new Set(ids);
+    const els = ids.map((id) => ({ group: 'nodes', data: nodeData(this.model, this.collapsed, id) }));
+    for (const id of ids) {
+      const p = this.model.spans.get(id).parent_id;
+      if (p && shown.has(p)) els.push({ group: 'edges', data: { id: `t:${id}`, source: p, target: id, kind: 'request' }, classes: 'tree' });
+    }
+    for (const e of this.model.edges) els.push(...this.relation(e, shown));
+    this.cy.batch(() => {
+      this.cy.elements().remove();
+      this.cy.add(els);
+    });
+    this.cy.elements('node, edge.tree').layout(LAYOUT).run();
+  }
+
+  relation(e, shown) {
+    const ends = edgeSpans(this.model, e);
+    if (!ends || !shown.has(ends[0]) || !shown.has(ends[1])) return [];
+    return [{ group: 'edges', data: { id: `e:${e.edge_id}`, source: ends[0], target: ends[1], kind: e.kind, label: e.label || undefined } }];
+  }
+
+  /** Opens or closes a node, keeping it where it is on screen. */
+  toggle(id) {
+    if (!this.model.childrenOf(id).length) return;
+    if (this.collapsed.has(id)) this.collapsed.delete(id);
+    else this.collapsed.add(id);
+    this.relayoutKeeping(id);
+  }
+
+  relayoutKeeping(id) {
+    const before = this.cy.getElementById(id).renderedPosition();
+    this.rebuild();
+    const node = this.cy.getElementById(id);
+    if (before && node.nonempty()) {
+      const after = node.renderedPosition();
+      this.cy.panBy({ x: before.x - after.x, y: before.y - after.y });
+    }
+  }
+
+  setCollapsed(collapsed) {
+    this.collapsed = collapsed;
+    this.rebuild();
+    this.cy.fit(undefined, 30);
+  }
+
+  /** Applies a model delta without touching the nodes that did not change. */
+  update(delta) {
+    if (delta.reset) {
+      this.collapsed = initialCollapsed(this.model);
+      this.rebuild();
+      this.cy.fit(undefined, 30);
+      return;
+    }
+    const cy = this.cy;
+    cy.batch(() => {
+      for (const id of delta.added) this.addSpan(id);
+      for (const id of delta.changed) {
+        const n = cy.getElementById(id);
+        if (n.nonempty()) n.data(nodeData(this.model, this.collapsed, id));
+      }
+      if (delta.edges.length) {
+        const shown = new Set(cy.nodes().map((n) => n.id()));
+        for (const e of delta.edges) cy.add(this.relation(e, shown).filter((el) => cy.getElementById(el.data.id).empty()));
+      }
+    });
+  }
+
+  addSpan(id) {
+    const cy = this.cy;
+    const s = this.model.spans.get(id);
+    const parent = s.parent_id && cy.getElementById(s.parent_id);
+    const holder = visibleAncestor(this.model, this.collapsed, id);
+    if (holder !== id) {
+      // Under a collapsed node: only its "+N" changes.
+      const n = cy.getElementById(holder);
+      if (n.nonempty()) n.data(nodeData(this.model, this.collapsed, holder));
+      return;
+    }
+    if (parent?.nonempty() && cy.nodes().length >= LIVE_CAP) {
+      this.collapsed.add(s.parent_id);
+      parent.successors().remove();
+      parent.data(nodeData(this.model, this.collapsed, s.parent_id));
+      return;
+    }
+    cy.add({ group: 'nodes', data: nodeData(this.model, this.collapsed, id), position: this.placeFor(s) });
+    if (parent?.nonempty()) cy.add({ group: 'edges', data: { id: `t:${id}`, source: s.parent_id, target: id, kind: 'request' }, classes: 'tree' });
+  }
+
+  /** A free spot for a new span: right of its last placed sibling, or under its parent. */
+  placeFor(s) {
+    const cy = this.cy;
+    const siblings = this.model.childrenOf(s.parent_id).filter((k) => k !== s.span_id && cy.getElementById(k).nonempty());
+    if (siblings.length) {
+      const last = cy.getElementById(siblings[siblings.length - 1]).position();
+      return { x: last.x + 166, y: last.y };
+    }
+    const p = s.parent_id && cy.getElementById(s.parent_id);
+    if (p?.nonempty()) return { x: p.position('x'), y: p.position('y') + 94 };
+    const bb = cy.nodes().boundingBox();
+    return cy.nodes().length ? { x: bb.x2 + 200, y: bb.y1 } : { x: 0, y: 0 };
+  }
+
+  select(id) {
+    const cy = this.cy;
+    cy.$(':selected').unselect();
+    if (!id || !this.model.spans.has(id)) return;
+    if (cy.getElementById(id).empty()) {
+      reveal(this.model, this.collapsed, id);
+      this.rebuild();
+    }
+    cy.getElementById(id).select();
+  }
+
+  /** Marks the spans matching `text` and centres the n-th; returns how many match. */
+  search(text, n) {
+    const cy = this.cy;
+    cy.nodes('.match').removeClass('match');
+    const q = text.trim().toLowerCase();
+    if (!q) return 0;
+    const hits = [...this.model.spans.values()]
+      .filter((s) => [s.name, s.agent, s.model, s.span_id].some((f) => f && f.toLowerCase().includes(q)))
+      .map((s) => s.span_id);
+    if (!hits.length) return 0;
+    const target = hits[n % hits.length];
+    if (cy.getElementById(target).empty()) {
+      reveal(this.model, this.collapsed, target);
+      this.rebuild();
+    }
+    cy.batch(() => hits.forEach((id) => cy.getElementById(id).addClass('match')));
+    const node = cy.getElementById(target);
+    cy.animate({ center: { eles: node }, zoom: Math.max(cy.zoom(), 0.8) }, { duration: 250 });
+    return hits.length;
+  }
+}
+
+function Legend() {
+  return html`<div class="overlay-legend legend" style="flex-direction:column; gap:2px">
+    <div>${LEGEND.nodes.map(([t, l]) => html`<span style="margin-right:10px"><span class="sw" style="background:var(--k-${t})"></span>${l}</span>`)}</div>
+    <div>${LEGEND.states.map(([c, l]) => html`<span style="margin-right:10px"><span class="sw" style="border:2px solid var(${c})"></span>${l}</span>`)}
+      <span>double border: collapsed</span></div>
+    <div>${LEGEND.edges.map(([, l]) => html`<span style="margin-right:10px">${l}</span>`)}</div>
+  </div>`;
+}
+
+export function GraphView({ model, select, selected }) {
+  const host = useRef(null);
+  const graph = useRef(null);
+  const [query, setQuery] = useState('');
+  const [hit, setHit] = useState({ n: 0, count: null });
+
+  useEffect(() => {
+    const g = new Graph(host.current, model, select);
+    graph.current = g;
+    host.current.__cy = g.cy; // for the browser tests and the benchmark
+    const off = model.subscribe((d) => g.update(d));
+    const restyle = () => g.cy.style(graphStyle());
+    window.addEventListener('themechange', restyle);
+    return () => { off(); window.removeEventListener('themechange', restyle); g.destroy(); };
+  }, [model]);
+
+  useEffect(() => graph.current?.select(selected), [selected]);
+
+  const find = (next) => {
+    const n = next ? hit.n + 1 : 0;
+    setHit({ n, count: graph.current.search(query, n) });
+  };
+  const size = model.spans.size;
+  return html`
+    <div class="view-tools">
+      <input type="search" placeholder="Find a node: name, agent, model, id" value=${query} style="width:260px" aria-label="Find a node"
+        onInput=${(e) => { setQuery(e.target.value); setHit({ n: 0, count: null }); }} onKeyDown=${(e) => e.key === 'Enter' && find(hit.count && query ? true : false)} />
+      <button onClick=${() => find(hit.count ? true : false)}>Find${hit.count ? ' next' : ''}</button>
+      ${hit.count === 0 && query ? html`<span class="muted">no match</span>` : hit.count ? html`<span class="muted">${(hit.n % hit.count) + 1} of ${hit.count}</span>` : null}
+      <span class="spacer"></span>
+      <span class="muted">${int(size)} spans</span>
+      <button onClick=${() => graph.current.cy.fit(undefined, 30)} title="Fit the graph to the view">Fit</button>
+      <button onClick=${() => graph.current.rebuild()} title="Lay the whole graph out again">Tidy</button>
+      <button onClick=${() => graph.current.setCollapsed(initialCollapsed(model))} title="Collapse to a readable size">Collapse</button>
+      <button onClick=${() => graph.current.setCollapsed(new Set())} disabled=${size > 3000} title=${size > 3000 ? 'Too many spans to show at once' : 'Show every span'}>Expand all</button>
+    </div>
+    <div class="canvas-host" ref=${host} data-test="graph"></div>
+    <div style="position:relative"><${Legend} /></div>`;
+}

@@ -1,0 +1,84 @@
+// LLM telemetry: a summary bar (requests, tokens in/out, total latency, cost), the same by
+// model, and a sortable table of every call with prompt and response previews. Previews need
+// the full spans: they are read for the newest calls, a few at a time, and kept.
+import { html, useEffect, useState } from '../vendor/preact-htm.mjs';
+import { api } from '../lib/api.js';
+import { groupSpans } from '../lib/stats.js';
+import { int, compact, usd, ms, pct, preview, timeMs } from '../lib/format.js';
+import { Stat } from '../components/stat.js';
+import { Status, Agent, Empty } from '../components/badges.js';
+import { SortTable } from '../components/table.js';
+
+const PREVIEWS = 200;
+const PARALLEL = 4;
+
+/** Reads previews of the newest `PREVIEWS` calls into `model.previews`, re-rendering as they come. */
+function usePreviews(model, calls) {
+  const [, bump] = useState(0);
+  useEffect(() => {
+    model.previews = model.previews || new Map();
+    const want = calls.filter((s) => s.status !== 'running' && !model.previews.has(s.span_id)).slice(-PREVIEWS);
+    let live = true;
+    const worker = async () => {
+      while (live && want.length) {
+        const s = want.pop();
+        model.previews.set(s.span_id, null);
+        const full = await api.span(model.id, s.span_id).catch(() => null);
+        if (full) model.previews.set(s.span_id, { prompt: preview(full.input), response: preview(full.output) });
+        bump((n) => n + 1);
+      }
+    };
+    for (let i = 0; i < PARALLEL; i += 1) worker();
+    return () => { live = false; };
+  }, [calls.length, calls.filter((s) => s.status === 'running').length]);
+  return model.previews || new Map();
+}
+
+export function LlmView({ model, select }) {
+  const calls = [...model.spans.values()].filter((s) => s.kind === 'llm');
+  const previews = usePreviews(model, calls);
+  const [limit, setLimit] = useState(200);
+  if (!calls.length) return html`<${Empty}>No LLM calls in this session yet.<//>`;
+  const byModel = groupSpans(model, 'llm', (s) => s.model);
+  const all = byModel.reduce((t, g) => ({ calls: t.calls + g.calls, errors: t.errors + g.errors, input: t.input + g.input, output: t.output + g.output, cost: t.cost + g.cost, lat: t.lat + g.totalLatency }), { calls: 0, errors: 0, input: 0, output: 0, cost: 0, lat: 0 });
+  const columns = [
+    { label: 'Started', sort: (s) => s.started_at, cell: (s) => timeMs(s.started_at) },
+    { label: 'Call', sort: (s) => s.name, cell: (s) => html`${s.name} ${s.status !== 'ok' ? html`<${Status} status=${s.status} />` : null}` },
+    { label: 'Model', sort: (s) => s.model, cell: (s) => s.model || '–' },
+    { label: 'Agent', sort: (s) => s.agent, cell: (s) => html`<${Agent} name=${s.agent} />` },
+    { label: 'In', num: true, sort: (s) => s.usage?.input_tokens, cell: (s) => int(s.usage?.input_tokens) },
+    { label: 'Out', num: true, sort: (s) => s.usage?.output_tokens, cell: (s) => int(s.usage?.output_tokens) },
+    { label: 'Latency', num: true, sort: (s) => s.duration_ms, cell: (s) => ms(s.duration_ms) },
+    { label: 'Cost', num: true, sort: (s) => s.cost_usd, cell: (s) => usd(s.cost_usd) },
+    { label: 'Prompt', cell: (s) => html`<span class="preview" title=${previews.get(s.span_id)?.prompt}>${previews.get(s.span_id)?.prompt ?? ''}</span>` },
+    { label: 'Response', cell: (s) => html`<span class="preview" title=${previews.get(s.span_id)?.response}>${previews.get(s.span_id)?.response ?? ''}</span>` },
+  ];
+  return html`
+    <div class="page stack">
+      <div class="stats" data-test="llm-summary">
+        <${Stat} label="Requests" value=${int(all.calls)} sub="${int(all.errors)} failed" />
+        <${Stat} label="Tokens in" value=${compact(all.input)} />
+        <${Stat} label="Tokens out" value=${compact(all.output)} />
+        <${Stat} label="Total latency" value=${ms(all.lat)} />
+        <${Stat} label="Cost" value=${usd(all.cost)} />
+      </div>
+      <div class="panel"><header><h2>By model</h2></header>
+        <${SortTable} rows=${byModel} initial=${{ col: 1, desc: true }} columns=${[
+          { label: 'Model', sort: (g) => g.key, cell: (g) => g.key },
+          { label: 'Requests', num: true, sort: (g) => g.calls, cell: (g) => int(g.calls) },
+          { label: 'Errors', num: true, sort: (g) => g.errors, cell: (g) => html`<span class=${g.errors ? 'err-text' : ''}>${int(g.errors)}</span>` },
+          { label: 'Tokens in', num: true, sort: (g) => g.input, cell: (g) => compact(g.input) },
+          { label: 'Tokens out', num: true, sort: (g) => g.output, cell: (g) => compact(g.output) },
+          { label: 'p50', num: true, sort: (g) => g.p50, cell: (g) => ms(g.p50) },
+          { label: 'p95', num: true, sort: (g) => g.p95, cell: (g) => ms(g.p95) },
+          { label: 'Cost', num: true, sort: (g) => g.cost, cell: (g) => usd(g.cost) },
+          { label: 'Share of cost', num: true, sort: (g) => g.cost, cell: (g) => pct(all.cost ? g.cost / all.cost : 0) },
+        ]} />
+      </div>
+      <div class="panel"><header><h2>Calls</h2><span class="muted">click a row for the full conversation</span></header>
+        <${SortTable} rows=${calls} columns=${columns} initial=${{ col: 0, desc: true }} limit=${limit}
+          onRow=${(s) => select(s.span_id)} rowClass=${(s) => (s.status === 'error' ? 'failed' : '')} />
+        ${calls.length > limit ? html`<div class="row" style="justify-content:center; padding:10px"><button onClick=${() => setLimit(calls.length)}>Show all ${int(calls.length)} calls</button></div>` : null}
+      </div>
+    </div>`;
+}

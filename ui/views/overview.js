@@ -1,0 +1,169 @@
+// The overview: headline stats, filters (in the URL), the sessions table with pagination into
+// the full history, kept current through the hub's overview scope (running sessions tick).
+import { html, useCallback, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
+import { api } from '../lib/api.js';
+import { follow } from '../lib/live.js';
+import { go, href } from '../lib/router.js';
+import { int, compact, usd, pct, ms, ago, elapsed } from '../lib/format.js';
+import { Status, Agent, Empty, ErrorNotice } from '../components/badges.js';
+import { Stat } from '../components/stat.js';
+import { Filters, toApi, isFiltered } from './overview-filters.js';
+
+const PAGE = 50;
+
+function Headline({ stats }) {
+  if (!stats) return null;
+  const t = stats.totals;
+  return html`
+    <div class="stats" data-test="headline">
+      <${Stat} label="Sessions" value=${int(stats.sessions)} sub="${int(stats.running)} running · ${int(stats.failed)} failed" />
+      <${Stat} label="Completion rate" value=${pct(stats.completion_rate)} sub="${int(stats.completed)} completed" />
+      <${Stat} label="Avg steps / session" value=${stats.avg_spans_per_session.toFixed(1)} sub="spans per session" />
+      <${Stat} label="LLM calls" value=${compact(t.llm_calls)} sub="${compact(t.tool_calls)} tool calls" />
+      <${Stat} label="Tokens" value=${compact(t.input_tokens + t.output_tokens)} sub="${compact(t.input_tokens)} in · ${compact(t.output_tokens)} out" />
+      <${Stat} label="Cost" value=${usd(t.cost_usd)} sub="${int(t.errors)} errors" />
+    </div>`;
+}
+
+function Budget({ s }) {
+  const b = s.budget;
+  if (!b) return html`<span class="faint">–</span>`;
+  const used = b.cost_usd ? s.totals.cost_usd / b.cost_usd : b.tokens ? (s.totals.input_tokens + s.totals.output_tokens) / b.tokens : null;
+  if (used == null) return html`<span class="faint">–</span>`;
+  const cls = used > 1 ? 'over' : used > 0.8 ? 'high' : '';
+  return html`<div title="${b.cost_usd ? `${usd(s.totals.cost_usd)} of ${usd(b.cost_usd)}` : `${int(s.totals.input_tokens + s.totals.output_tokens)} of ${int(b.tokens)} tokens`}">
+    ${pct(used)}<div class="budget ${cls}"><div style="width:${Math.min(100, used * 100)}%"></div></div></div>`;
+}
+
+function Row({ s, now }) {
+  const t = s.totals;
+  const dur = s.status === 'running' ? elapsed(s.started_at, null, now) : s.duration_ms;
+  const link = href({ page: 'session', session: s.session_id, view: 'graph' });
+  return html`
+    <tr class=${t.errors ? 'failed' : ''} data-session=${s.session_id}>
+      <td><${Status} status=${s.status} /></td>
+      <td><a href=${link}>${s.name || s.session_id}</a>
+        <div class="faint mono" style="font-size:11px">${s.session_id}</div></td>
+      <td>${s.agents.slice(0, 5).map((a) => html`<${Agent} name=${a} />`)}${s.agents.length > 5 ? html`<span class="faint">+${s.agents.length - 5}</span>` : null}</td>
+      <td class="num">${int(t.spans)}</td>
+      <td class="num">${int(t.llm_calls)}</td>
+      <td class="num">${int(t.tool_calls)}</td>
+      <td class="num ${t.errors ? 'err-text' : ''}">${int(t.errors)}</td>
+      <td class="num">${compact(t.input_tokens + t.output_tokens)}</td>
+      <td class="num">${usd(t.cost_usd)}</td>
+      <td><${Budget} s=${s} /></td>
+      <td class="num">${ms(dur)}</td>
+      <td title=${s.started_at}>${ago(s.started_at, now)}</td>
+    </tr>`;
+}
+
+/** Puts changed summaries in place; new sessions go on top when no filter could hide them. */
+function merge(items, changed, prependNew) {
+  const byId = new Map(changed.map((s) => [s.session_id, s]));
+  const next = items.map((s) => byId.get(s.session_id) || s);
+  if (!prependNew) return next;
+  const known = new Set(items.map((s) => s.session_id));
+  const fresh = changed.filter((s) => !known.has(s.session_id));
+  return fresh.length ? [...fresh.sort((a, b) => Date.parse(b.started_at) - Date.parse(a.started_at)), ...next] : next;
+}
+
+export function Overview({ query }) {
+  const [items, setItems] = useState(null);
+  const [cursor, setCursor] = useState(null);
+  const [stats, setStats] = useState(null);
+  const [error, setError] = useState(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [now, setNow] = useState(Date.now());
+  const filters = toApi(query);
+  const key = JSON.stringify(filters);
+  const filtered = isFiltered(query);
+  const statsTimer = useRef(0);
+
+  const loadFirst = useCallback(async () => {
+    const [page, st] = await Promise.all([api.sessions({ ...filters, limit: PAGE }), api.overview({ from: filters.from, to: filters.to })]);
+    setItems((old) => (old && old.length > PAGE ? merge(old, page.items, false) : page.items));
+    setCursor((c) => c ?? page.next_cursor ?? null);
+    setStats(st);
+    setError(null);
+  }, [key]);
+
+  useEffect(() => {
+    setItems(null);
+    setCursor(null);
+    loadFirst().catch(setError);
+    // Stats change with every commit; read them at most once a second.
+    const refreshStats = () => {
+      if (statsTimer.current) return;
+      statsTimer.current = setTimeout(() => {
+        statsTimer.current = 0;
+        api.overview({ from: filters.from, to: filters.to }).then(setStats, () => {});
+      }, 1000);
+    };
+    const live = follow({ scope: 'overview' }, {
+      hello: () => loadFirst().catch(setError),
+      commit: (m) => {
+        setItems((old) => (old ? merge(old, m.sessions, !filtered) : old));
+        refreshStats();
+      },
+      poll: loadFirst,
+    });
+    return () => {
+      live.stop();
+      clearTimeout(statsTimer.current);
+      statsTimer.current = 0;
+    };
+  }, [key]);
+
+  const running = items?.some((s) => s.status === 'running');
+  useEffect(() => {
+    if (!running) return undefined;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [running]);
+
+  const more = async () => {
+    setLoadingMore(true);
+    try {
+      const page = await api.sessions({ ...filters, limit: PAGE, cursor });
+      setItems((old) => {
+        const known = new Set(old.map((s) => s.session_id));
+        return old.concat(page.items.filter((s) => !known.has(s.session_id)));
+      });
+      setCursor(page.next_cursor ?? null);
+    } catch (e) {
+      setError(e);
+    }
+    setLoadingMore(false);
+  };
+
+  // Infinite history: the sentinel under the table loads the next page when it scrolls in.
+  const sentinel = useRef(null);
+  useEffect(() => {
+    if (!sentinel.current || !cursor) return undefined;
+    const io = new IntersectionObserver((es) => es[0].isIntersecting && !loadingMore && more());
+    io.observe(sentinel.current);
+    return () => io.disconnect();
+  }, [cursor, loadingMore]);
+
+  return html`
+    <div class="page stack">
+      <${Headline} stats=${stats} />
+      <${Filters} query=${query} onChange=${(q) => go({ page: 'overview', query: q }, true)} />
+      <${ErrorNotice} error=${error} />
+      <div class="panel">
+        <header><h2>Sessions</h2><span class="muted">${items ? `${int(items.length)} shown${cursor ? ', more below' : ''}` : 'loading…'}</span></header>
+        ${items && !items.length
+          ? html`<${Empty}>${filtered ? 'No session matches these filters.' : 'No sessions yet. Send events to POST /api/v1/events, or run flightdeck demo.'}<//>`
+          : html`<div class="table-wrap"><table data-test="sessions">
+              <thead><tr><th>Status</th><th>Session</th><th>Agents</th><th class="num">Spans</th><th class="num">LLM</th>
+                <th class="num">Tools</th><th class="num">Errors</th><th class="num">Tokens</th><th class="num">Cost</th>
+                <th>Budget</th><th class="num">Duration</th><th>Started</th></tr></thead>
+              <tbody>${(items || []).map((s) => html`<${Row} key=${s.session_id} s=${s} now=${now} />`)}</tbody>
+            </table></div>`}
+        ${cursor
+          ? html`<div class="row" style="justify-content:center; padding:12px" ref=${sentinel}>
+              <button onClick=${more} disabled=${loadingMore}>${loadingMore ? 'Loading…' : 'Load older sessions'}</button></div>`
+          : null}
+      </div>
+    </div>`;
+}

@@ -1,0 +1,88 @@
+// Scores and decisions: each span's numeric components as a table with a total, their
+// convergence over time as a chart (uPlot), and decision events grouped by name in
+// collapsible sections.
+import { html, useEffect, useRef } from '../vendor/preact-htm.mjs';
+import uPlot from '../vendor/uplot.mjs';
+import { useEvents } from '../lib/use-events.js';
+import { agentColor, cssVar } from '../lib/colors.js';
+import { timeMs } from '../lib/format.js';
+import { Agent, Empty, ErrorNotice } from '../components/badges.js';
+import { SortTable } from '../components/table.js';
+import { Json } from '../components/json.js';
+
+/** A key holding the total, if the spans report one ("total" or "<group>.total"). */
+const isTotal = (k) => k === 'total' || k.endsWith('.total');
+
+function scored(model) {
+  const spans = [...model.spans.values()].filter((s) => s.scores && Object.keys(s.scores).length);
+  const keys = [...new Set(spans.flatMap((s) => Object.keys(s.scores)))].sort((a, b) => isTotal(a) - isTotal(b) || a.localeCompare(b));
+  const total = (s) => {
+    const t = Object.keys(s.scores).find(isTotal);
+    if (t) return s.scores[t];
+    return Object.values(s.scores).reduce((a, v) => a + (typeof v === 'number' ? v : 0), 0);
+  };
+  return { spans: spans.sort((a, b) => Date.parse(a.started_at) - Date.parse(b.started_at)), keys: keys.filter((k) => !isTotal(k)), total };
+}
+
+function Convergence({ spans, keys, total, version }) {
+  const host = useRef(null);
+  const plot = useRef(null);
+  useEffect(() => {
+    const width = host.current.clientWidth || 600;
+    const series = [...keys.map((k) => ({ k, get: (s) => s.scores[k] ?? null })), { k: 'total', get: total }];
+    const data = [spans.map((s) => Date.parse(s.started_at) / 1000), ...series.map((x) => spans.map(x.get))];
+    const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--border'), width: 1 }, ticks: { stroke: cssVar('--border') } };
+    const opts = {
+      width, height: 260,
+      series: [{}, ...series.map((x, i) => ({ label: x.k, stroke: x.k === 'total' ? cssVar('--text') : `hsl(${(i * 67) % 360} 70% 58%)`, width: x.k === 'total' ? 2.5 : 1.5, spanGaps: true, points: { show: spans.length < 200 } }))],
+      axes: [axis, axis],
+      legend: { live: true },
+    };
+    plot.current?.destroy();
+    plot.current = new uPlot(opts, data, host.current);
+  }, [version, keys.join()]);
+  useEffect(() => () => plot.current?.destroy(), []);
+  return html`<div ref=${host} class="chart" data-test="convergence"></div>`;
+}
+
+function Decisions({ model }) {
+  const decisions = model.events.filter((e) => e.category === 'decision');
+  if (!decisions.length) return html`<div class="muted">No decision events in this session.</div>`;
+  const groups = new Map();
+  for (const d of decisions) {
+    const k = d.name || 'unnamed';
+    groups.set(k, [...(groups.get(k) || []), d]);
+  }
+  return html`<div class="stack">${[...groups].map(([name, list]) => html`
+    <details class="section" open=${groups.size <= 4}>
+      <summary>${name} <span class="chip">${list.length}</span></summary>
+      <div class="table-wrap"><table>
+        <thead><tr><th>At</th><th>Agent</th><th>Message</th><th>Data</th></tr></thead>
+        <tbody>${list.map((d) => html`<tr>
+          <td class="mono">${timeMs(d.at)}</td><td><${Agent} name=${d.agent} /></td><td>${d.message || ''}</td>
+          <td style="max-width:420px">${d.data != null ? html`<${Json} value=${d.data} />` : ''}</td></tr>`)}</tbody>
+      </table></div>
+    </details>`)}</div>`;
+}
+
+export function ScoresView({ model, version, select }) {
+  const events = useEvents(model);
+  const { spans, keys, total } = scored(model);
+  return html`
+    <div class="page stack">
+      <${ErrorNotice} error=${events.error} />
+      ${spans.length ? html`
+        <div class="panel"><header><h2>Convergence</h2><span class="muted">each component and the total, by span start</span></header>
+          <div class="body"><${Convergence} spans=${spans} keys=${keys} total=${total} version=${version} /></div></div>
+        <div class="panel"><header><h2>Scores per span</h2><span class="muted">${spans.length} spans with scores</span></header>
+          <${SortTable} rows=${spans} initial=${{ col: 0, desc: false }} onRow=${(s) => select(s.span_id)} columns=${[
+            { label: 'Started', sort: (s) => s.started_at, cell: (s) => timeMs(s.started_at) },
+            { label: 'Span', sort: (s) => s.name, cell: (s) => s.name },
+            { label: 'Agent', sort: (s) => s.agent, cell: (s) => html`<span style="color:${agentColor(s.agent)}">${s.agent || '–'}</span>` },
+            ...keys.map((k) => ({ label: k, num: true, sort: (s) => s.scores[k], cell: (s) => (typeof s.scores[k] === 'number' ? s.scores[k].toFixed(3) : '–') })),
+            { label: 'Total', num: true, sort: total, cell: (s) => html`<b>${total(s).toFixed(3)}</b>` },
+          ]} /></div>` : html`<${Empty}>No span in this session reports scores.<//>`}
+      <div class="panel"><header><h2>Decisions</h2><span class="muted">grouped by kind</span></header>
+        <div class="body">${events.loaded ? html`<${Decisions} model=${model} />` : 'loading…'}</div></div>
+    </div>`;
+}

@@ -1,0 +1,40 @@
+// The session's header: name, status, ids and tags, and its totals (ticking while it runs).
+import { html, useEffect, useState } from '../vendor/preact-htm.mjs';
+import { int, compact, usd, pct, ms, dateTime, elapsed } from '../lib/format.js';
+import { Status } from '../components/badges.js';
+import { Stat } from '../components/stat.js';
+
+export function SessionHeader({ model }) {
+  const s = model.session;
+  const [now, setNow] = useState(Date.now());
+  const running = s?.status === 'running';
+  useEffect(() => {
+    if (!running) return undefined;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [running]);
+  if (!s) return html`<div class="title" style="padding-bottom:10px"><h1>${model.id}</h1></div>`;
+  const t = s.totals;
+  const budget = s.budget?.cost_usd ? `${pct(t.cost_usd / s.budget.cost_usd)} of ${usd(s.budget.cost_usd)}` : null;
+  return html`
+    <div data-test="session-head">
+      <div class="title">
+        <h1>${s.name || s.session_id}</h1>
+        <${Status} status=${s.status} />
+        ${(s.tags || []).map((tag) => html`<span class="chip">${tag}</span>`)}
+        <span class="faint mono" style="font-size:11px">${s.session_id}</span>
+      </div>
+      ${s.error ? html`<div class="err-text" style="margin-top:4px">${s.error}</div>` : null}
+      <div class="stats inline">
+        <${Stat} label="Started" value=${dateTime(s.started_at)} />
+        <${Stat} label="Duration" value=${ms(running ? elapsed(s.started_at, null, now) : s.duration_ms)} />
+        <${Stat} label="Agents" value=${int(s.agents.length)} />
+        <${Stat} label="Spans" value=${int(t.spans)} />
+        <${Stat} label="LLM calls" value=${int(t.llm_calls)} />
+        <${Stat} label="Tool calls" value=${int(t.tool_calls)} />
+        <${Stat} label="Errors" value=${html`<span class=${t.errors ? 'err-text' : ''}>${int(t.errors)}</span>`} />
+        <${Stat} label="Tokens in / out" value="${compact(t.input_tokens)} / ${compact(t.output_tokens)}" />
+        <${Stat} label="Cost" value=${usd(t.cost_usd)} sub=${budget} />
+      </div>
+    </div>`;
+}
