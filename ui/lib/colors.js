@@ -13,7 +13,8 @@ export function agentHue(name) {
   return cache.get(name);
 }
 
-export const agentColor = (name, l = 60) => `hsl(${agentHue(name)} 65% ${l}%)`;
+// Comma syntax: cytoscape parses only that form of hsl().
+export const agentColor = (name, l = 60) => `hsl(${agentHue(name)}, 65%, ${l}%)`;
 
 /** Reads a CSS custom property of the current theme (canvas and cytoscape need values). */
 export const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();

@@ -69,6 +69,7 @@ export function preview(value, max = 140) {
   if (value == null) return '';
   let t;
   if (typeof value === 'string') t = value;
+  else if (typeof value?.content === 'string') t = value.content;
   else if (Array.isArray(value) && value.length && value[value.length - 1]?.content !== undefined) {
     const last = value[value.length - 1].content;
     t = typeof last === 'string' ? last : JSON.stringify(last);

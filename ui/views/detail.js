@@ -7,6 +7,9 @@ import { int, usd, ms, timeMs, dateTime } from '../lib/format.js';
 import { Status, Kind, Agent, ErrorNotice } from '../components/badges.js';
 import { Payload, Json, CopyButton } from '../components/json.js';
 
+/** An output that is one message ({role?, content: "..."}) reads as one. */
+const asMessages = (v) => (v && !Array.isArray(v) && typeof v === 'object' && typeof v.content === 'string' ? [{ role: 'assistant', ...v }] : v);
+
 const isConversation = (v) => Array.isArray(v) && v.length > 0 && v.every((m) => m && typeof m === 'object' && 'role' in m);
 
 function content(c) {
@@ -24,6 +27,7 @@ function Conversation({ messages }) {
         <div class="role">${m.role}${m.name ? ` · ${m.name}` : ''}</div>
         ${text != null ? html`<div class="content">${text}</div>` : html`<${Json} value=${m.content ?? m} />`}
         ${m.tool_calls ? html`<${Json} value=${m.tool_calls} />` : null}
+        ${m.finish_reason ? html`<div class="faint" style="font-size:12px">finish: ${m.finish_reason}</div>` : null}
       </div>`;
     })}
   </div>`;
@@ -81,7 +85,7 @@ export function Detail({ model, version, sessionId, spanId, onClose }) {
         ${present(span?.input) ? html`<${Section} title=${isConversation(span.input) ? 'Input messages' : 'Input'} value=${span.input}>
             ${isConversation(span.input) ? html`<${Conversation} messages=${span.input} />` : html`<${Payload} value=${span.input} />`}<//>` : null}
         ${present(span?.output) ? html`<${Section} title=${s.status === 'running' ? 'Output (streaming)' : 'Output'} value=${span.output}>
-            ${isConversation(span.output) ? html`<${Conversation} messages=${span.output} />` : html`<${Payload} value=${span.output} />`}<//>` : null}
+            ${isConversation(asMessages(span.output)) ? html`<${Conversation} messages=${asMessages(span.output)} />` : html`<${Payload} value=${span.output} />`}<//>` : null}
         ${present(span?.params) ? html`<${Section} title="Parameters" value=${span.params}><${Json} value=${span.params} /><//>` : null}
         ${present(s.scores) ? html`<${Section} title="Scores" value=${s.scores}>
             <dl class="kv">${Object.entries(s.scores).map(([k, v]) => html`<dt>${k}</dt><dd>${typeof v === 'number' ? v.toFixed(3) : String(v)}</dd>`)}</dl><//>` : null}

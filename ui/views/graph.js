@@ -14,6 +14,8 @@ cytoscape.use(dagre);
 
 /** Visible nodes past which live spans fold into their parent instead of adding nodes. */
 const LIVE_CAP = 4 * BUDGET;
+/** The smallest zoom at which labels can be read. */
+const READABLE = 0.75;
 const LAYOUT = { name: 'dagre', rankDir: 'TB', nodeSep: 16, rankSep: 48, edgeSep: 8, animate: false, fit: false };
 
 function nodeData(model, collapsed, id) {
@@ -41,8 +43,18 @@ class Graph {
     this.cy.on('dbltap', 'node', (e) => this.toggle(e.target.id()));
     this.pulse = setInterval(() => this.cy.nodes('[status = "running"]').toggleClass('pulse'), 700);
     this.rebuild();
-    this.cy.fit(undefined, 30);
-    if (this.cy.zoom() < 0.35) this.cy.zoom({ level: 0.35, position: this.cy.nodes()[0]?.position() });
+    this.overview();
+  }
+
+  /** Fits the graph; one too wide to read that way is shown from its root, at a readable size. */
+  overview() {
+    const cy = this.cy;
+    cy.fit(undefined, 30);
+    const root = cy.nodes()[0];
+    if (cy.zoom() >= READABLE || !root) return;
+    cy.zoom(READABLE);
+    const p = root.position();
+    cy.pan({ x: cy.width() / 2 - p.x * READABLE, y: 50 - (p.y - 30) * READABLE });
   }
 
   destroy() {
@@ -94,7 +106,7 @@ class Graph {
   setCollapsed(collapsed) {
     this.collapsed = collapsed;
     this.rebuild();
-    this.cy.fit(undefined, 30);
+    this.overview();
   }
 
   /** Applies a model delta without touching the nodes that did not change. */
@@ -102,7 +114,7 @@ class Graph {
     if (delta.reset) {
       this.collapsed = initialCollapsed(this.model);
       this.rebuild();
-      this.cy.fit(undefined, 30);
+      this.overview();
       return;
     }
     const cy = this.cy;
@@ -162,7 +174,9 @@ class Graph {
       reveal(this.model, this.collapsed, id);
       this.rebuild();
     }
-    cy.getElementById(id).select();
+    const node = cy.getElementById(id).select();
+    const bb = node.renderedBoundingBox();
+    if (bb.x2 < 0 || bb.y2 < 0 || bb.x1 > cy.width() || bb.y1 > cy.height()) cy.center(node);
   }
 
   /** Marks the spans matching `text` and centres the n-th; returns how many match. */

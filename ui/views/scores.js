@@ -1,6 +1,6 @@
-// Scores and decisions: each span's numeric components as a table with a total, their
-// convergence over time as a chart (uPlot), and decision events grouped by name in
-// collapsible sections.
+// Scores and decisions: per family of scores ("energy.*", "relevance"), each span's numeric
+// components as a table with a total and their convergence over time as a chart (uPlot);
+// decision events grouped by name in collapsible sections.
 import { html, useEffect, useRef } from '../vendor/preact-htm.mjs';
 import uPlot from '../vendor/uplot.mjs';
 import { useEvents } from '../lib/use-events.js';
@@ -12,16 +12,29 @@ import { Json } from '../components/json.js';
 
 /** A key holding the total, if the spans report one ("total" or "<group>.total"). */
 const isTotal = (k) => k === 'total' || k.endsWith('.total');
+const prefix = (k) => (k.includes('.') ? k.slice(0, k.indexOf('.')) : k);
 
-function scored(model) {
+/**
+ * Spans with scores, grouped by the families of their score names ("energy.*", "relevance"),
+ * so spans that report different things get their own table and chart.
+ */
+function scoreGroups(model) {
+  const groups = new Map();
   const spans = [...model.spans.values()].filter((s) => s.scores && Object.keys(s.scores).length);
-  const keys = [...new Set(spans.flatMap((s) => Object.keys(s.scores)))].sort((a, b) => isTotal(a) - isTotal(b) || a.localeCompare(b));
+  spans.sort((a, b) => Date.parse(a.started_at) - Date.parse(b.started_at));
+  for (const s of spans) {
+    const name = [...new Set(Object.keys(s.scores).map(prefix))].sort().join(' + ');
+    const g = groups.get(name) || { name, spans: [], keys: new Set() };
+    g.spans.push(s);
+    Object.keys(s.scores).forEach((k) => isTotal(k) || g.keys.add(k));
+    groups.set(name, g);
+  }
   const total = (s) => {
     const t = Object.keys(s.scores).find(isTotal);
     if (t) return s.scores[t];
     return Object.values(s.scores).reduce((a, v) => a + (typeof v === 'number' ? v : 0), 0);
   };
-  return { spans: spans.sort((a, b) => Date.parse(a.started_at) - Date.parse(b.started_at)), keys: keys.filter((k) => !isTotal(k)), total };
+  return [...groups.values()].map((g) => ({ ...g, keys: [...g.keys].sort(), total }));
 }
 
 function Convergence({ spans, keys, total, version }) {
@@ -29,12 +42,12 @@ function Convergence({ spans, keys, total, version }) {
   const plot = useRef(null);
   useEffect(() => {
     const width = host.current.clientWidth || 600;
-    const series = [...keys.map((k) => ({ k, get: (s) => s.scores[k] ?? null })), { k: 'total', get: total }];
+    const series = [...keys.map((k) => ({ k, get: (s) => s.scores[k] ?? null })), { k: keys.length ? 'total' : 'score', get: total }];
     const data = [spans.map((s) => Date.parse(s.started_at) / 1000), ...series.map((x) => spans.map(x.get))];
     const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--border'), width: 1 }, ticks: { stroke: cssVar('--border') } };
     const opts = {
       width, height: 260,
-      series: [{}, ...series.map((x, i) => ({ label: x.k, stroke: x.k === 'total' ? cssVar('--text') : `hsl(${(i * 67) % 360} 70% 58%)`, width: x.k === 'total' ? 2.5 : 1.5, spanGaps: true, points: { show: spans.length < 200 } }))],
+      series: [{}, ...series.map((x, i) => ({ label: x.k, stroke: x.k === 'total' || x.k === 'score' ? cssVar('--text') : `hsl(${(i * 67) % 360} 70% 58%)`, width: x.k === 'total' ? 2.5 : 1.5, spanGaps: true, points: { show: spans.length < 200 } }))],
       axes: [axis, axis],
       legend: { live: true },
     };
@@ -65,23 +78,28 @@ function Decisions({ model }) {
     </details>`)}</div>`;
 }
 
+function Group({ g, version, select }) {
+  const single = g.keys.length === 1;
+  return html`
+    <div class="panel"><header><h2>${g.name}</h2><span class="muted">${g.spans.length} spans · ${single ? 'over time' : 'components and total over time'}</span></header>
+      <div class="body"><${Convergence} spans=${g.spans} keys=${single ? [] : g.keys} total=${g.total} version=${version} /></div>
+      <${SortTable} rows=${g.spans} initial=${{ col: 0, desc: false }} onRow=${(s) => select(s.span_id)} columns=${[
+        { label: 'Started', sort: (s) => s.started_at, cell: (s) => timeMs(s.started_at) },
+        { label: 'Span', sort: (s) => s.name, cell: (s) => s.name },
+        { label: 'Agent', sort: (s) => s.agent, cell: (s) => html`<span style="color:${agentColor(s.agent)}">${s.agent || '–'}</span>` },
+        ...(single ? [] : g.keys.map((k) => ({ label: k, num: true, sort: (s) => s.scores[k], cell: (s) => (typeof s.scores[k] === 'number' ? s.scores[k].toFixed(3) : '–') }))),
+        { label: single ? g.keys[0] || 'total' : 'Total', num: true, sort: g.total, cell: (s) => html`<b>${g.total(s).toFixed(3)}</b>` },
+      ]} />
+    </div>`;
+}
+
 export function ScoresView({ model, version, select }) {
   const events = useEvents(model);
-  const { spans, keys, total } = scored(model);
+  const groups = scoreGroups(model);
   return html`
     <div class="page stack">
       <${ErrorNotice} error=${events.error} />
-      ${spans.length ? html`
-        <div class="panel"><header><h2>Convergence</h2><span class="muted">each component and the total, by span start</span></header>
-          <div class="body"><${Convergence} spans=${spans} keys=${keys} total=${total} version=${version} /></div></div>
-        <div class="panel"><header><h2>Scores per span</h2><span class="muted">${spans.length} spans with scores</span></header>
-          <${SortTable} rows=${spans} initial=${{ col: 0, desc: false }} onRow=${(s) => select(s.span_id)} columns=${[
-            { label: 'Started', sort: (s) => s.started_at, cell: (s) => timeMs(s.started_at) },
-            { label: 'Span', sort: (s) => s.name, cell: (s) => s.name },
-            { label: 'Agent', sort: (s) => s.agent, cell: (s) => html`<span style="color:${agentColor(s.agent)}">${s.agent || '–'}</span>` },
-            ...keys.map((k) => ({ label: k, num: true, sort: (s) => s.scores[k], cell: (s) => (typeof s.scores[k] === 'number' ? s.scores[k].toFixed(3) : '–') })),
-            { label: 'Total', num: true, sort: total, cell: (s) => html`<b>${total(s).toFixed(3)}</b>` },
-          ]} /></div>` : html`<${Empty}>No span in this session reports scores.<//>`}
+      ${groups.length ? groups.map((g) => html`<${Group} key=${g.name} g=${g} version=${version} select=${select} />`) : html`<${Empty}>No span in this session reports scores.<//>`}
       <div class="panel"><header><h2>Decisions</h2><span class="muted">grouped by kind</span></header>
         <div class="body">${events.loaded ? html`<${Decisions} model=${model} />` : 'loading…'}</div></div>
     </div>`;

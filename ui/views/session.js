@@ -75,7 +75,7 @@ export function Session({ route, onTitle }) {
       </div>
       ${error && !model.spans.size ? html`<div class="page"><${ErrorNotice} error=${error} /></div>` : null}
       <div class="session-body">
-        <div class="view ${route.view === 'graph' || route.view === 'timeline' ? 'fill' : ''}">
+        <div key=${route.view} class="view ${route.view === 'graph' || route.view === 'timeline' ? 'fill' : ''}">
           ${loaded ? html`<${View} model=${model} version=${version} select=${select} selected=${spanId} route=${route} />` : html`<div class="empty">loading…</div>`}
         </div>
         ${spanId ? html`<${Detail} key=${spanId} model=${model} version=${version} sessionId=${id} spanId=${spanId} onClose=${() => select(null)} />` : null}

@@ -142,6 +142,9 @@ class Timeline {
     const now = Date.now();
     const hits = [];
     const start0 = this.extent().lo;
+    const step = tickStep(this.scale * 90);
+    const ticks = [];
+    for (let t = Math.ceil((this.t0 - start0) / step) * step + start0; x(t) < W; t += step) ticks.push(t);
 
     // Lanes and bars.
     let y = AXIS_H - this.scrollY;
@@ -150,6 +153,8 @@ class Timeline {
       if (y + h > AXIS_H && y < H) {
         g.fillStyle = i % 2 ? this.c['--panel'] : this.c['--bg'];
         g.fillRect(0, y, W, h);
+        g.fillStyle = this.c['--border'];
+        for (const t of ticks) if (x(t) > LABEL_W) g.fillRect(Math.round(x(t)), y, 1, h);
         g.save();
         g.beginPath();
         g.rect(LABEL_W, AXIS_H, W - LABEL_W, H - AXIS_H);
@@ -188,8 +193,13 @@ class Timeline {
               g.strokeRect(x1 - 1, by - 1, x2 - x1 + 2, BAR_H + 2);
             }
             if (x2 - x1 > 40) {
+              g.save();
+              g.beginPath();
+              g.rect(x1, by, x2 - x1 - 2, BAR_H);
+              g.clip();
               g.fillStyle = this.c['--text'];
-              g.fillText(s.name, Math.max(x1, LABEL_W) + 4, by + BAR_H / 2, x2 - Math.max(x1, LABEL_W) - 8);
+              g.fillText(s.name, Math.max(x1, LABEL_W) + 4, by + BAR_H / 2);
+              g.restore();
             }
             hits.push({ x1, x2, y1: by, y2: by + BAR_H, s });
           }
@@ -212,15 +222,10 @@ class Timeline {
     g.moveTo(0, AXIS_H + 0.5);
     g.lineTo(W, AXIS_H + 0.5);
     g.stroke();
-    const step = tickStep(this.scale * 90);
-    const first = Math.ceil((this.t0 - start0) / step) * step + start0;
     g.fillStyle = this.c['--muted'];
-    for (let t = first; x(t) < W; t += step) {
-      const tx = Math.round(x(t)) + 0.5;
+    for (const t of ticks) {
+      const tx = Math.round(x(t));
       g.fillRect(tx, AXIS_H - 6, 1, 6);
-      g.globalAlpha = 0.25;
-      g.fillRect(tx, AXIS_H, 1, H);
-      g.globalAlpha = 1;
       g.fillText(`+${ms(t - start0)}`, tx + 4, AXIS_H / 2);
     }
     if (running) {
@@ -316,8 +321,8 @@ export function TimelineView({ model, select, selected }) {
   return html`
     <div class="view-tools">
       <button class=${follow ? 'on' : ''} aria-pressed=${follow} onClick=${() => tl.current.setFollow(!follow)}>Follow latest</button>
-      <button onClick=${() => tl.current.zoom(0.6)} aria-label="Zoom in">＋</button>
-      <button onClick=${() => tl.current.zoom(1.6)} aria-label="Zoom out">－</button>
+      <button onClick=${() => tl.current.zoom(0.6)} aria-label="Zoom in" title="Zoom in">+</button>
+      <button onClick=${() => tl.current.zoom(1.6)} aria-label="Zoom out" title="Zoom out">−</button>
       <button onClick=${() => { tl.current.setFollow(false); tl.current.fit(); }}>Fit all</button>
       <span class="muted">wheel: zoom · drag: pan · shift+wheel: scroll lanes · keys: + − ← → f</span>
       <span class="spacer"></span>
