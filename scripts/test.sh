@@ -8,6 +8,8 @@ echo "== setup"
 # Real Python clients (openai, anthropic, OpenTelemetry) for the protocol tests.
 FLIGHTDECK_PYTHON=$(scripts/python-env.sh)
 export FLIGHTDECK_PYTHON
+# Debian's Chromium and playwright-core for the browser tests.
+scripts/ui-test-env.sh
 
 echo "== formatting"
 cargo fmt --all -- --check
@@ -17,3 +19,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== tests"
 cargo test --workspace --locked
+
+echo "== browser tests"
+# The debug binary (built by the tests above) serves ui/ from disk.
+cargo build --locked -p flightdeck
+FLIGHTDECK_BIN=target/debug/flightdeck node --test ui/tests/ui.test.mjs

@@ -29,7 +29,7 @@ function Network({ model, activity, version }) {
   const cy = useRef(null);
   const shape = useRef('');
   useEffect(() => {
-    cy.current = cytoscape({ container: host.current, style: style(), minZoom: 0.2, maxZoom: 3, wheelSensitivity: 0.3 });
+    cy.current = cytoscape({ container: host.current, style: style(), minZoom: 0.2, maxZoom: 3 });
     const restyle = () => cy.current.style(style());
     window.addEventListener('themechange', restyle);
     return () => { window.removeEventListener('themechange', restyle); cy.current.destroy(); };

@@ -36,7 +36,7 @@ class Graph {
     this.model = model;
     this.collapsed = initialCollapsed(model);
     this.cy = cytoscape({
-      container, style: graphStyle(), minZoom: 0.03, maxZoom: 3, wheelSensitivity: 0.3,
+      container, style: graphStyle(), minZoom: 0.03, maxZoom: 3,
       boxSelectionEnabled: false, textureOnViewport: true, hideEdgesOnViewport: model.spans.size > 2000,
     });
     this.cy.on('tap', 'node', (e) => onSelect(e.target.id()));

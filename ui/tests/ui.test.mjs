@@ -1,0 +1,171 @@
+// The page in a real browser (Debian's Chromium, headless) against a real `flightdeck serve`
+// fed through the real API. Run by scripts/test.sh: `node --test ui/tests/`.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, newPage } from './browser.mjs';
+import { bigSession, crewSession, ingest, startServer } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+  await ingest(server.origin, [
+    ...crewSession('alpha', { name: 'alpha heist', t0: Date.now() - 300_000 }),
+    ...crewSession('bravo', { name: 'bravo pipeline', status: 'failed', failTool: true, agents: ['coder', 'tester'], t0: Date.now() - 200_000 }),
+    ...crewSession('charlie', { name: 'charlie research', running: true, agents: ['analyst'], t0: Date.now() - 100_000 }),
+  ]);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function open(path) {
+  const page = await newPage(browser, server.origin);
+  await page.goto(`${server.origin}/${path}`);
+  return page;
+}
+
+/** Page errors other than the failed /ws handshake of a server without the live hub. */
+const realErrors = (page) => page.errors.filter((e) => !/\/ws|404 \(Not Found\)/.test(String(e)));
+
+const rows = (page) => page.$$eval('[data-test=sessions] tbody tr', (trs) => trs.map((tr) => tr.dataset.session));
+
+/** The rendered position of a graph node (centred first), in page coordinates. */
+const nodePoint = (page, id) =>
+  page.evaluate((id) => {
+    const host = document.querySelector('[data-test=graph]');
+    const n = host.__cy.getElementById(id);
+    if (n.empty()) return null;
+    host.__cy.center(n);
+    const p = n.renderedPosition();
+    const r = host.getBoundingClientRect();
+    return { x: r.left + p.x, y: r.top + p.y };
+  }, id);
+
+const graphHas = (page, id) => page.evaluate((id) => document.querySelector('[data-test=graph]').__cy.getElementById(id).nonempty(), id);
+
+describe('overview', () => {
+  test('lists the ingested sessions with their status and headline stats', async () => {
+    const page = await open('#/');
+    await page.waitForSelector('[data-test=sessions] tbody tr');
+    assert.deepEqual(await rows(page), ['charlie', 'bravo', 'alpha']);
+    const bravo = await page.textContent('tr[data-session=bravo]');
+    assert.match(bravo, /failed/);
+    assert.match(bravo, /bravo pipeline/);
+    assert.match(await page.textContent('[data-test=headline]'), /Sessions\s*3/);
+    assert.deepEqual(realErrors(page), []);
+    await page.context().close();
+  });
+
+  test('filters narrow the list and live in the URL', async () => {
+    const page = await open('#/');
+    await page.waitForSelector('[data-test=sessions] tbody tr');
+    await page.selectOption('select[name=status]', 'failed');
+    await page.waitForFunction(() => document.querySelectorAll('[data-test=sessions] tbody tr').length === 1);
+    assert.deepEqual(await rows(page), ['bravo']);
+    assert.match(page.url(), /status=failed/);
+    await page.selectOption('select[name=status]', '');
+    await page.fill('input[name=q]', 'alpha');
+    await page.waitForFunction(() => document.querySelectorAll('[data-test=sessions] tbody tr').length === 1);
+    assert.deepEqual(await rows(page), ['alpha']);
+    // A reload keeps the filter.
+    await page.reload();
+    await page.waitForSelector('[data-test=sessions] tbody tr');
+    assert.deepEqual(await rows(page), ['alpha']);
+    await page.context().close();
+  });
+});
+
+describe('session', () => {
+  test('clicking a node shows its prompt', async () => {
+    const page = await open('#/s/alpha/graph');
+    await page.waitForFunction(() => document.querySelector('[data-test=graph]')?.__cy?.nodes().length > 0);
+    const p = await nodePoint(page, 'alpha-planner-llm');
+    assert.ok(p, 'the LLM node is drawn');
+    await page.mouse.click(p.x, p.y);
+    await page.waitForSelector('[data-test=detail] .conv');
+    assert.match(await page.textContent('[data-test=detail]'), /PROMPT for planner in alpha/);
+    assert.match(page.url(), /span=alpha-planner-llm/);
+    await page.context().close();
+  });
+
+  test('a failed span is red in the graph and the tools table', async () => {
+    const page = await open('#/s/bravo/graph');
+    await page.waitForFunction(() => document.querySelector('[data-test=graph]')?.__cy?.nodes().length > 0);
+    const colors = await page.evaluate(() => {
+      const cy = document.querySelector('[data-test=graph]').__cy;
+      const probe = document.createElement('div');
+      probe.style.color = getComputedStyle(document.documentElement).getPropertyValue('--error');
+      document.body.append(probe);
+      const error = getComputedStyle(probe).color;
+      probe.remove();
+      return { failed: cy.getElementById('bravo-coder-tool').style('border-color'), ok: cy.getElementById('bravo-tester-tool').style('border-color'), error };
+    });
+    const bare = (c) => c.replace(/\s/g, '');
+    assert.equal(bare(colors.failed), bare(colors.error));
+    assert.notEqual(bare(colors.ok), bare(colors.error));
+    await page.click('.tabs a[href*="/tools"]');
+    await page.waitForSelector('tr.failed');
+    assert.match(await page.textContent('tr.failed'), /scan/);
+    await page.context().close();
+  });
+
+  test('a span ingested while the page is open appears in the graph and the timeline', async () => {
+    const page = await open('#/s/charlie/graph');
+    await page.waitForFunction(() => document.querySelector('[data-test=graph]')?.__cy?.nodes().length > 0);
+    await ingest(server.origin, [{ type: 'span.start', session_id: 'charlie', span_id: 'charlie-late', parent_id: 'charlie-analyst', kind: 'tool', name: 'late_tool', agent: 'analyst' }]);
+    await page.waitForFunction(() => document.querySelector('[data-test=graph]').__cy.getElementById('charlie-late').nonempty(), null, { timeout: 10_000 });
+    assert.equal(await page.evaluate(() => document.querySelector('[data-test=graph]').__cy.getElementById('charlie-late').data('status')), 'running');
+    await page.click('.tabs a[href*="/timeline"]');
+    await page.waitForFunction(() => document.querySelector('[data-test=timeline]')?.__timeline?.hits.some((h) => h.s.span_id === 'charlie-late'));
+    await ingest(server.origin, [{ type: 'span.end', session_id: 'charlie', span_id: 'charlie-late', status: 'error', error: 'late failure' }]);
+    await page.waitForFunction(() => document.querySelector('[data-test=timeline]').__timeline.hits.find((h) => h.s.span_id === 'charlie-late')?.s.status === 'error', null, { timeout: 10_000 });
+    assert.deepEqual(realErrors(page), []);
+    await page.context().close();
+  });
+
+  test('every view renders without errors', async () => {
+    const page = await open('#/s/bravo/graph');
+    for (const [view, selector] of [['timeline', '[data-test=timeline]'], ['agents', '[data-test=agent-network]'], ['llm', '[data-test=llm-summary]'], ['tools', 'table'], ['feed', '[data-test=feed] .feed-item'], ['scores', '.panel']]) {
+      await page.click(`.tabs a[href*="/${view}"]`);
+      await page.waitForSelector(selector);
+    }
+    assert.deepEqual(realErrors(page), []);
+    await page.context().close();
+  });
+});
+
+test('a session of 5,000 spans opens collapsed and the graph responds', async () => {
+  await ingest(server.origin, bigSession('big', 5000));
+  const page = await open('#/s/big/graph');
+  await page.waitForFunction(() => document.querySelector('[data-test=graph]')?.__cy?.nodes().length > 0, null, { timeout: 30_000 });
+  const shown = await page.evaluate(() => document.querySelector('[data-test=graph]').__cy.nodes().length);
+  assert.ok(shown > 1 && shown <= 250, `collapsed to a readable size (${shown} nodes)`);
+  // Double-clicking a collapsed agent opens its subtree.
+  const p = await nodePoint(page, 'a7');
+  assert.ok(p);
+  await page.mouse.dblclick(p.x, p.y);
+  await page.waitForFunction((n) => document.querySelector('[data-test=graph]').__cy.nodes().length > n, shown);
+  // Finding a hidden span reveals it.
+  await page.fill('input[aria-label="Find a node"]', 's4999');
+  await page.press('input[aria-label="Find a node"]', 'Enter');
+  await page.waitForFunction(() => document.querySelector('[data-test=graph]').__cy.getElementById('s4999').nonempty());
+  assert.ok(await graphHas(page, 's4999'));
+  await page.context().close();
+});
+
+test('the page reconnects after the server restarts', async () => {
+  const page = await open('#/s/charlie/graph');
+  await page.waitForFunction(() => ['live', 'polling'].includes(document.querySelector('.conn')?.dataset.state));
+  await server.kill();
+  await page.waitForFunction(() => document.querySelector('.conn').dataset.state === 'reconnecting', null, { timeout: 10_000 });
+  await server.start();
+  await ingest(server.origin, [{ type: 'span', session_id: 'charlie', span_id: 'charlie-after', parent_id: 'charlie-analyst', kind: 'tool', name: 'after_restart', agent: 'analyst', started_at: new Date().toISOString(), ended_at: new Date().toISOString() }]);
+  await page.waitForFunction(() => ['live', 'polling'].includes(document.querySelector('.conn').dataset.state), null, { timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelector('[data-test=graph]').__cy.getElementById('charlie-after').nonempty(), null, { timeout: 10_000 });
+  await page.context().close();
+});
