@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-export const BIN = process.env.FLIGHTDECK_BIN || join(ROOT, 'target/debug/flightdeck');
+/** The binary under test: FLIGHTDECK_BIN, else the debug build (read when a server starts). */
+export const bin = () => process.env.FLIGHTDECK_BIN || join(ROOT, 'target/debug/flightdeck');
 
 export function freePort() {
   return new Promise((ok, fail) => {
@@ -27,7 +28,7 @@ export async function startServer() {
   const origin = `http://127.0.0.1:${port}`;
   const server = { origin, port, dir, proc: null };
   server.start = async () => {
-    server.proc = spawn(BIN, ['serve', '--addr', `127.0.0.1:${port}`, '--db', join(dir, 'fd.db')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    server.proc = spawn(bin(), ['serve', '--addr', `127.0.0.1:${port}`, '--db', join(dir, 'fd.db')], { stdio: ['ignore', 'ignore', 'inherit'] });
     for (let i = 0; i < 200; i += 1) {
       if (await fetch(`${origin}/healthz`).then((r) => r.ok, () => false)) return;
       await new Promise((r) => setTimeout(r, 50));

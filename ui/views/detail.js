@@ -65,6 +65,8 @@ export function Detail({ model, version, sessionId, spanId, onClose }) {
           <h2>${s?.name || spanId}</h2>
           <div class="faint mono" style="font-size:11px">${spanId}</div>
         </div>
+        ${/* Span actions ("Open in playground", "Replay from here"; design section 4) go here,
+             beside Close, when their commands exist. */ null}
         <button class="icon" onClick=${onClose} aria-label="Close the detail panel" title="Close (Esc)">✕</button>
       </header>
       <${ErrorNotice} error=${error} />

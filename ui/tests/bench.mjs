@@ -1,0 +1,86 @@
+// UI benchmark (prints figures, asserts nothing):
+//   node ui/tests/bench.mjs [spans ...]      default: 5000 10000
+// - first paint of a big session's graph and timeline: ms from navigation start to the first
+//   frame that shows the session (Performance API, requestAnimationFrame);
+// - frame rate while a session grows live: requestAnimationFrame callbacks counted for 10 s
+//   while spans are ingested at 200 spans/s, in the graph and in the timeline.
+// Uses FLIGHTDECK_BIN, else target/release/flightdeck when built, else the debug binary.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { launch, newPage } from './browser.mjs';
+import { bigSession, bin, ingest, startServer } from './harness.mjs';
+
+const root = resolve(import.meta.dirname, '../..');
+if (!process.env.FLIGHTDECK_BIN && existsSync(join(root, 'target/release/flightdeck'))) process.env.FLIGHTDECK_BIN = join(root, 'target/release/flightdeck');
+const sizes = process.argv.slice(2).map(Number).filter(Boolean);
+const server = await startServer();
+const browser = await launch();
+console.log(`binary: ${bin()}; browser: Debian Chromium headless (software rendering)`);
+
+async function firstPaint(id, view, ready) {
+  const page = await newPage(browser, server.origin);
+  await page.goto(`${server.origin}/#/s/${id}/${view}`);
+  await page.waitForFunction(ready, null, { timeout: 60_000 });
+  const ms = await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now())))));
+  await page.context().close();
+  return ms;
+}
+
+const graphReady = () => document.querySelector('[data-test=graph]')?.__cy?.nodes().length > 0;
+const timelineReady = () => document.querySelector('[data-test=timeline]')?.__timeline?.hits.length > 0;
+
+for (const n of sizes.length ? sizes : [5000, 10000]) {
+  const id = `bench-${n}`;
+  await ingest(server.origin, bigSession(id, n));
+  const t = Date.now();
+  await (await fetch(`${server.origin}/api/v1/sessions/${id}/spans`)).json();
+  const api = Date.now() - t;
+  const g = await firstPaint(id, 'graph', graphReady);
+  const tl = await firstPaint(id, 'timeline', timelineReady);
+  console.log(`${n} spans: first paint graph ${g.toFixed(0)} ms, timeline ${tl.toFixed(0)} ms (spans API alone ${api} ms)`);
+}
+
+/** Frames per second in `view` while spans arrive at `rate`/s for `seconds`. */
+async function liveFps(view, ready, rate = 200, seconds = 10) {
+  const id = `live-${view}`;
+  const t0 = Date.now();
+  await ingest(server.origin, [
+    { type: 'session.start', session_id: id, name: `live ${view}` },
+    { type: 'span.start', session_id: id, span_id: 'root', kind: 'chain', name: 'root', started_at: new Date(t0).toISOString() },
+    ...Array.from({ length: 8 }, (_, a) => ({ type: 'span.start', session_id: id, span_id: `a${a}`, parent_id: 'root', kind: 'agent', name: `agent ${a}`, agent: `agent-${a}`, started_at: new Date(t0).toISOString() })),
+  ]);
+  const page = await newPage(browser, server.origin);
+  await page.goto(`${server.origin}/#/s/${id}/${view}`);
+  await page.waitForFunction(ready, null, { timeout: 30_000 });
+  await page.evaluate(() => {
+    window.__frames = [];
+    const tick = (t) => { window.__frames.push(t); requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+  });
+  let sent = 0;
+  const end = Date.now() + seconds * 1000;
+  while (Date.now() < end) {
+    const batch = [];
+    for (let i = 0; i < rate / 10; i += 1, sent += 1) {
+      const now = new Date().toISOString();
+      batch.push({ type: 'span', session_id: id, span_id: `s${sent}`, parent_id: `a${sent % 8}`, kind: sent % 2 ? 'tool' : 'llm', name: 'step', agent: `agent-${sent % 8}`, started_at: now, ended_at: now });
+    }
+    await ingest(server.origin, batch);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const frames = await page.evaluate(() => window.__frames);
+  const span = (frames[frames.length - 1] - frames[0]) / 1000;
+  const gaps = frames.slice(1).map((f, i) => f - frames[i]).sort((a, b) => a - b);
+  const shown = await page.evaluate((v) => (v === 'graph' ? document.querySelector('[data-test=graph]').__cy.nodes().length : document.querySelector('[data-test=timeline]').__timeline.lanes.place.size), view);
+  await page.context().close();
+  return { fps: (frames.length - 1) / span, p95gap: gaps[Math.floor(gaps.length * 0.95)], worst: gaps[gaps.length - 1], sent, shown };
+}
+
+for (const [view, ready] of [['graph', graphReady], ['timeline', timelineReady]]) {
+  const r = await liveFps(view, ready);
+  console.log(`live ${view}: ${r.fps.toFixed(1)} fps while ${r.sent} spans arrived at 200/s (frame gap p95 ${r.p95gap.toFixed(1)} ms, worst ${r.worst.toFixed(0)} ms; ${r.shown} spans in the view at the end)`);
+}
+const conn = 'see the connection indicator: live through /ws, or polling every 2 s on a server without the hub';
+console.log(`live updates: ${conn}`);
+await browser.close();
+await server.stop();
