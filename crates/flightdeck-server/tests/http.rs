@@ -288,3 +288,20 @@ async fn several_concurrent_http_writers() {
         assert_eq!(session["totals"]["tool_calls"], 3 * 10 * 50);
     }
 }
+
+#[tokio::test]
+async fn the_web_ui_is_served_beside_the_api() {
+    let s = TestServer::start(ServerConfig::default()).await;
+    for (path, content_type) in [
+        ("/", "text/html; charset=utf-8"),
+        ("/assets/app.js", "text/javascript; charset=utf-8"),
+    ] {
+        let res = reqwest::get(format!("{}{path}", s.base)).await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(res.headers()["content-type"], content_type, "{path}");
+    }
+    let res = reqwest::get(format!("{}/assets/nope.js", s.base))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}

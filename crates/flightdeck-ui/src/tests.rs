@@ -16,7 +16,7 @@ async fn get(path: &str, if_none_match: Option<&str>) -> axum::response::Respons
         .unwrap()
 }
 
-fn header<'a>(res: &'a axum::response::Response, name: header::HeaderName) -> &'a str {
+fn header(res: &axum::response::Response, name: header::HeaderName) -> &str {
     res.headers().get(name).unwrap().to_str().unwrap()
 }
 
