@@ -42,9 +42,9 @@ function Row({ s, now }) {
   return html`
     <tr class=${t.errors ? 'failed' : ''} data-session=${s.session_id}>
       <td><${Status} status=${s.status} /></td>
-      <td><a href=${link}>${s.name || s.session_id}</a>
+      <td class="wrap"><a href=${link}>${s.name || s.session_id}</a>
         <div class="faint mono" style="font-size:11px">${s.session_id}</div></td>
-      <td>${s.agents.slice(0, 5).map((a) => html`<${Agent} name=${a} />`)}${s.agents.length > 5 ? html`<span class="faint">+${s.agents.length - 5}</span>` : null}</td>
+      <td class="wrap">${s.agents.slice(0, 5).map((a) => html`<${Agent} name=${a} />`)}${s.agents.length > 5 ? html`<span class="faint">+${s.agents.length - 5}</span>` : null}</td>
       <td class="num">${int(t.spans)}</td>
       <td class="num">${int(t.llm_calls)}</td>
       <td class="num">${int(t.tool_calls)}</td>
