@@ -2,15 +2,20 @@
 //! off. Tests build the router directly or serve it on a port-0 listener with [`serve`].
 //!
 //! - [`api`]: the routes, grouped by resource (`ingest`, `sessions`, `stats`);
+//! - [`proxy`]: the recording LLM proxy under `/proxy/{upstream}/`;
 //! - [`error`]: the one JSON error shape and its stable codes.
 
 pub mod api;
 pub mod error;
+pub mod proxy;
 
 use axum::Router;
 use flightdeck_model::Limits;
 use flightdeck_store::Store;
+use proxy::Proxy;
+use proxy::config::ProxyConfig;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
@@ -21,6 +26,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Field limits applied while decoding messages.
     pub limits: Limits,
+    /// The recording LLM proxy.
+    pub proxy: ProxyConfig,
 }
 
 impl Default for ServerConfig {
@@ -28,6 +35,7 @@ impl Default for ServerConfig {
         ServerConfig {
             max_body_bytes: 16 * 1024 * 1024,
             limits: Limits::default(),
+            proxy: ProxyConfig::default(),
         }
     }
 }
@@ -36,6 +44,20 @@ impl Default for ServerConfig {
 pub struct App {
     pub store: Arc<dyn Store>,
     pub config: ServerConfig,
+    pub proxy: Arc<Proxy>,
+}
+
+impl App {
+    /// The state of a server over `store`; starts the proxy's recorder, so it must run inside
+    /// the tokio runtime.
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
+        let proxy = Proxy::start(config.proxy.clone(), Arc::clone(&store));
+        Arc::new(App {
+            store,
+            config,
+            proxy,
+        })
+    }
 }
 
 /// The shared state handed to handlers.
@@ -54,7 +76,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = Arc::clone(&app.store);
-    axum::serve(listener, router(app))
+    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await?;
     if let Err(e) = store.close().await {

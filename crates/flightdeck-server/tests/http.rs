@@ -124,6 +124,7 @@ async fn bad_input_gets_a_clear_error_and_nothing_of_the_batch_is_kept() {
         limits: Limits {
             max_field_bytes: 1024,
         },
+        ..Default::default()
     })
     .await;
     let good = r#"{"type":"session.start","session_id":"kept"}"#;

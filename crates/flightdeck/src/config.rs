@@ -4,6 +4,7 @@
 use crate::cli::ServeArgs;
 use anyhow::Context;
 use flightdeck_model::{Limits, ModelPrice, Pricing};
+use flightdeck_server::proxy::config::{ProxyConfig, Upstream};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -24,6 +25,19 @@ struct FileConfig {
     /// Extra or corrected prices, by model name.
     #[serde(default)]
     pricing: BTreeMap<String, ModelPrice>,
+    #[serde(default)]
+    proxy: FileProxy,
+}
+
+/// The `[proxy]` section.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileProxy {
+    /// Added to (or replacing) the built-in `openai` and `anthropic` upstreams.
+    #[serde(default)]
+    upstreams: BTreeMap<String, Upstream>,
+    session_idle_secs: Option<u64>,
+    timeout_secs: Option<u64>,
 }
 
 /// The resolved configuration.
@@ -35,6 +49,7 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub limits: Limits,
     pub pricing: Pricing,
+    pub proxy: ProxyConfig,
 }
 
 impl Config {
@@ -52,7 +67,9 @@ impl Config {
                 .or(file.max_field_bytes)
                 .unwrap_or(Limits::default().max_field_bytes),
         };
+        let proxy = proxy_config(file.proxy)?;
         Ok(Config {
+            proxy,
             addr: args
                 .addr
                 .or(file.addr)
@@ -67,6 +84,28 @@ impl Config {
             pricing,
         })
     }
+}
+
+fn proxy_config(file: FileProxy) -> anyhow::Result<ProxyConfig> {
+    let mut proxy = ProxyConfig::default();
+    for (name, mut upstream) in file.upstreams {
+        if upstream.api_key.is_none()
+            && let Some(var) = &upstream.api_key_env
+        {
+            let key = std::env::var(var).with_context(|| {
+                format!("proxy upstream {name:?}: the environment variable {var} is not set")
+            })?;
+            upstream.api_key = Some(key);
+        }
+        proxy.upstreams.insert(name, upstream);
+    }
+    if let Some(s) = file.session_idle_secs {
+        proxy.session_idle = std::time::Duration::from_secs(s);
+    }
+    if let Some(s) = file.timeout_secs {
+        proxy.timeout = std::time::Duration::from_secs(s);
+    }
+    Ok(proxy)
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -121,6 +160,11 @@ mod tests {
         .unwrap();
         assert_eq!(c.addr.to_string(), DEFAULT_ADDR);
         assert!(c.pricing.price("my-finetuned-model").is_some());
+        assert_eq!(c.proxy.upstreams["local"].base_url, "http://127.0.0.1:8000");
+        assert!(
+            c.proxy.upstreams.contains_key("openai"),
+            "built-in upstreams stay"
+        );
     }
 
     #[test]

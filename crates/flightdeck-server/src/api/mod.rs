@@ -22,6 +22,7 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         .layer(RequestDecompressionLayer::new());
     Router::new()
         .merge(ingest)
+        .merge(crate::proxy::routes())
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),

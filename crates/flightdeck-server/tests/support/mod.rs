@@ -14,7 +14,7 @@ pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl TestServer {
@@ -24,10 +24,7 @@ impl TestServer {
             Arc::new(SqliteStore::open(SqliteOptions::new(dir.path().join("fd.db"))).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = Arc::new(App {
-            store: Arc::clone(&store),
-            config,
-        });
+        let app = App::new(Arc::clone(&store), config);
         tokio::spawn(flightdeck_server::serve(
             listener,
             app,
@@ -37,7 +34,7 @@ impl TestServer {
             base,
             client: reqwest::Client::new(),
             store,
-            _dir: dir,
+            dir,
         }
     }
 
@@ -65,6 +62,20 @@ impl TestServer {
             .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap())
+    }
+}
+
+/// Fails if `needle` occurs in any file of the server's data directory (database and WAL).
+pub fn assert_not_stored(server: &TestServer, needle: &[u8]) {
+    for entry in std::fs::read_dir(server.dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "{} contains {:?}",
+            path.display(),
+            String::from_utf8_lossy(needle)
+        );
     }
 }
 
