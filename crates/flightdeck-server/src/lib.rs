@@ -10,6 +10,7 @@ pub mod error;
 pub mod proxy;
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use flightdeck_model::Limits;
 use flightdeck_store::Store;
 use proxy::Proxy;
@@ -75,12 +76,19 @@ pub async fn serve(
     app: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let store = Arc::clone(&app.store);
+    let state = Arc::clone(&app);
     let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    // Small writes (a streamed chunk, a live event) go out at once, not after an ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await?;
-    if let Err(e) = store.close().await {
+    state.proxy.close().await;
+    if let Err(e) = state.store.close().await {
         tracing::error!(error = %e, "closing the store failed");
     }
     Ok(())

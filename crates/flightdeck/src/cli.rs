@@ -89,6 +89,26 @@ pub struct BenchArgs {
 pub enum BenchTarget {
     /// Spans per second into SQLite, through the store and through HTTP on loopback.
     Ingest(IngestBenchArgs),
+    /// Latency the LLM proxy adds, and the request rate it holds, against a fake upstream.
+    Proxy(ProxyBenchArgs),
+}
+
+/// Options of `flightdeck bench proxy`.
+#[derive(Args, Debug)]
+pub struct ProxyBenchArgs {
+    /// Calls per latency measurement (per path, concurrency and mode)
+    #[arg(long, default_value_t = 2_000)]
+    pub calls: usize,
+    /// Seconds of each request-rate measurement
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Concurrent callers in the request-rate measurement
+    #[arg(long, default_value_t = 256)]
+    pub rate_concurrency: usize,
+    /// The `litellm` executable, to measure LiteLLM's proxy in the same run
+    /// (scripts/bench-proxy.sh installs it)
+    #[arg(long, value_name = "PATH")]
+    pub litellm: Option<std::path::PathBuf>,
 }
 
 /// Options of `flightdeck bench ingest`.

@@ -61,6 +61,11 @@ impl Proxy {
     pub fn records_lost(&self) -> u64 {
         self.recorder.lost()
     }
+
+    /// Writes what the recorder still holds; calls ending later are not recorded.
+    pub async fn close(&self) {
+        self.recorder.close().await;
+    }
 }
 
 /// The proxy's routes.

@@ -34,9 +34,20 @@ const MAX_BODY: usize = 4 * 1024 * 1024;
 /// What the request path tells the recorder.
 pub enum Record {
     Begin(Box<Begin>),
-    Status { call: u64, status: u16 },
-    Chunk { call: u64, bytes: Bytes },
-    End { call: u64, failure: Option<String> },
+    Status {
+        call: u64,
+        status: u16,
+    },
+    Chunk {
+        call: u64,
+        bytes: Bytes,
+    },
+    End {
+        call: u64,
+        failure: Option<String>,
+    },
+    /// Store everything gathered, then stop (at shutdown).
+    Close(tokio::sync::oneshot::Sender<()>),
 }
 
 /// A call begins.
@@ -96,6 +107,14 @@ impl Recorder {
         }
     }
 
+    /// Stores what the recorder holds and stops it; waits for that.
+    pub async fn close(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.tx.send(Record::Close(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+
     /// Records dropped so far.
     pub fn lost(&self) -> u64 {
         self.lost.load(Ordering::Relaxed)
@@ -136,6 +155,11 @@ impl Task {
         loop {
             tokio::select! {
                 record = rx.recv() => match record {
+                    Some(Record::Close(done)) => {
+                        self.flush().await;
+                        let _ = done.send(());
+                        return;
+                    }
                     Some(r) => {
                         self.take(r);
                         if self.out.len() >= BATCH {
@@ -189,6 +213,7 @@ impl Task {
                     self.end(c, failure);
                 }
             }
+            Record::Close(_) => unreachable!("handled by the run loop"),
         }
     }
 
