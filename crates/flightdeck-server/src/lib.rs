@@ -8,6 +8,8 @@
 pub mod api;
 pub mod error;
 pub mod proxy;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use axum::Router;
 use axum::serve::ListenerExt;

@@ -31,7 +31,7 @@ fn proxy_to(fake: &FakeLlm) -> ProxyConfig {
 
 async fn start() -> (FakeLlm, TestServer) {
     let fake = FakeLlm::start(Options::default()).await.unwrap();
-    let server = TestServer::start(ServerConfig {
+    let server = TestServer::start_with(ServerConfig {
         proxy: proxy_to(&fake),
         ..ServerConfig::default()
     })
@@ -169,7 +169,7 @@ async fn official_clients_see_no_difference_and_every_call_is_recorded() {
     assert_eq!(names["embeddings"][0]["output"]["dimensions"], 3);
 
     // No key anywhere in the store's files.
-    support::assert_not_stored(&s, b"sk-test-secret-never-stored");
+    s.assert_not_stored(b"sk-test-secret-never-stored");
 }
 
 #[tokio::test]
@@ -218,7 +218,7 @@ async fn unknown_upstreams_and_unreachable_ones_are_clear_errors() {
             .contains("nowhere")
     );
 
-    let dead = TestServer::start(ServerConfig {
+    let dead = TestServer::start_with(ServerConfig {
         proxy: ProxyConfig {
             upstreams: BTreeMap::from([(
                 "openai".to_owned(),
