@@ -2,16 +2,20 @@
 //! off. Tests build the router directly or serve it on a port-0 listener with [`serve`].
 //!
 //! - [`api`]: the routes, grouped by resource (`ingest`, `sessions`, `stats`);
+//! - [`hub`]: the live hub: fan-out of commits to WebSocket and SSE clients;
 //! - [`error`]: the one JSON error shape and its stable codes.
 
 pub mod api;
 pub mod error;
+pub mod hub;
 
 use axum::Router;
 use flightdeck_model::Limits;
 use flightdeck_store::Store;
+use hub::Hub;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// Settings of the HTTP layer.
@@ -21,6 +25,13 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Field limits applied while decoding messages.
     pub limits: Limits,
+    /// Origins besides the served one whose pages may open the live socket
+    /// (`scheme://host[:port]`).
+    pub allowed_origins: Vec<String>,
+    /// Frames a live client's queue holds before the client is told to resync.
+    pub live_queue: usize,
+    /// How often live clients get a heartbeat.
+    pub heartbeat: Duration,
 }
 
 impl Default for ServerConfig {
@@ -28,6 +39,9 @@ impl Default for ServerConfig {
         ServerConfig {
             max_body_bytes: 16 * 1024 * 1024,
             limits: Limits::default(),
+            allowed_origins: Vec::new(),
+            live_queue: 1024,
+            heartbeat: Duration::from_secs(15),
         }
     }
 }
@@ -36,6 +50,16 @@ impl Default for ServerConfig {
 pub struct App {
     pub store: Arc<dyn Store>,
     pub config: ServerConfig,
+    /// The live hub, started on `store`'s commit feed.
+    pub hub: Hub,
+}
+
+impl App {
+    /// The state of a server over `store`; starts the live hub, so it needs a tokio runtime.
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
+        let hub = Hub::start(store.as_ref(), config.live_queue);
+        Arc::new(App { store, config, hub })
+    }
 }
 
 /// The shared state handed to handlers.
@@ -46,14 +70,20 @@ pub fn router(app: AppState) -> Router {
     api::routes(&app.config).with_state(app)
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting connections,
-/// lets requests in flight finish, and closes the store so everything acknowledged is on disk.
+/// Serves `app` on `listener` until `shutdown` resolves, then stops the live hub (which ends
+/// live streams), stops accepting connections, lets requests in flight finish, and closes
+/// the store so everything acknowledged is on disk.
 pub async fn serve(
     listener: TcpListener,
     app: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = Arc::clone(&app.store);
+    let live = Arc::clone(&app);
+    let shutdown = async move {
+        shutdown.await;
+        live.hub.stop();
+    };
     axum::serve(listener, router(app))
         .with_graceful_shutdown(shutdown)
         .await?;

@@ -4,7 +4,7 @@
 
 use flightdeck_model::Limits;
 use flightdeck_server::{App, ServerConfig};
-use flightdeck_store::{SqliteOptions, SqliteStore, Store};
+use flightdeck_store::{SqliteOptions, SqliteStore};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -20,10 +20,7 @@ impl TestServer {
         let store = SqliteStore::open(SqliteOptions::new(dir.path().join("fd.db"))).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = Arc::new(App {
-            store: Arc::new(store) as Arc<dyn Store>,
-            config,
-        });
+        let app = App::new(Arc::new(store), config);
         tokio::spawn(flightdeck_server::serve(
             listener,
             app,
@@ -175,6 +172,7 @@ async fn bad_input_gets_a_clear_error_and_nothing_of_the_batch_is_kept() {
         limits: Limits {
             max_field_bytes: 1024,
         },
+        ..Default::default()
     })
     .await;
     let good = r#"{"type":"session.start","session_id":"kept"}"#;

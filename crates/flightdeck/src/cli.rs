@@ -50,6 +50,21 @@ pub struct ServeArgs {
     /// Largest single field (input, output, message ...) accepted, in bytes [default: 4 MiB]
     #[arg(long, env = "FLIGHTDECK_MAX_FIELD_BYTES", value_name = "BYTES")]
     pub max_field_bytes: Option<usize>,
+    /// Also let pages from this origin open the live socket (/ws); repeatable. The served
+    /// origin is always allowed
+    #[arg(
+        long = "allow-origin",
+        env = "FLIGHTDECK_ALLOW_ORIGIN",
+        value_name = "SCHEME://HOST[:PORT]",
+        value_delimiter = ','
+    )]
+    pub allow_origin: Vec<String>,
+    /// Messages a live client may fall behind by before it is told to resync [default: 1024]
+    #[arg(long, env = "FLIGHTDECK_LIVE_QUEUE", value_name = "FRAMES")]
+    pub live_queue: Option<usize>,
+    /// Seconds between heartbeats to live clients [default: 15]
+    #[arg(long, env = "FLIGHTDECK_HEARTBEAT_SECS", value_name = "SECS")]
+    pub heartbeat_secs: Option<u64>,
 }
 
 /// Options of `flightdeck bench`.

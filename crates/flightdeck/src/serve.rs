@@ -32,13 +32,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     tracing::info!(%addr, db = %config.db.display(), "flightdeck serving on http://{addr}");
-    let app = Arc::new(App {
-        store: store as Arc<dyn Store>,
-        config: ServerConfig {
+    let app = App::new(
+        store as Arc<dyn Store>,
+        ServerConfig {
             max_body_bytes: config.max_body_bytes,
             limits: config.limits,
+            allowed_origins: config.allowed_origins,
+            live_queue: config.live_queue,
+            heartbeat: config.heartbeat,
         },
-    });
+    );
     flightdeck_server::serve(listener, app, shutdown_signal()).await?;
     tracing::info!("stopped; everything acknowledged is stored");
     Ok(())
