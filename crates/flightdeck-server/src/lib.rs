@@ -10,6 +10,7 @@ pub mod error;
 pub mod hub;
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use flightdeck_model::Limits;
 use flightdeck_store::Store;
 use hub::Hub;
@@ -84,6 +85,12 @@ pub async fn serve(
         shutdown.await;
         live.hub.stop();
     };
+    // Without TCP_NODELAY a small live frame can wait for the client's delayed ACK (40 ms).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router(app))
         .with_graceful_shutdown(shutdown)
         .await?;
