@@ -25,7 +25,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the server: ingest, store and query API.
     Serve(ServeArgs),
-    /// Measure ingest throughput and print the figures.
+    /// Measure ingest throughput or live latency and print the figures.
     Bench(BenchArgs),
 }
 
@@ -78,6 +78,8 @@ pub struct BenchArgs {
 pub enum BenchTarget {
     /// Spans per second into SQLite, through the store and through HTTP on loopback.
     Ingest(IngestBenchArgs),
+    /// Event-to-client latency of the live hub, stepping the event rate up.
+    Live(LiveBenchArgs),
 }
 
 /// Options of `flightdeck bench ingest`.
@@ -93,6 +95,33 @@ pub struct IngestBenchArgs {
     #[arg(long, default_value_t = 4)]
     pub producers: usize,
     /// Where to put the benchmark databases [default: a temporary directory]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// Options of `flightdeck bench live`.
+#[derive(Args, Debug)]
+pub struct LiveBenchArgs {
+    /// WebSocket clients watching the session
+    #[arg(long, default_value_t = 20)]
+    pub clients: usize,
+    /// Event rates to try in turn, in events per second
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "2000,5000,10000,20000,40000"
+    )]
+    pub rates: Vec<u64>,
+    /// Seconds of ingest at each rate
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// A rate counts as held when every event reaches every client with p99 under this
+    #[arg(long, default_value_t = 50.0, value_name = "MS")]
+    pub p99_budget_ms: f64,
+    /// Commit without fsync, to see the hub's share of the latency apart from the disk's
+    #[arg(long)]
+    pub no_fsync: bool,
+    /// Where to put the benchmark database [default: a temporary directory]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }
