@@ -18,26 +18,28 @@
 //! - `stats`: counters and `GET /api/v1/hub`;
 //! - `origin`, `ws`, `sse`: the transports (`GET /ws`, `GET /api/v1/stream`).
 
-pub mod client;
+mod client;
 mod fanout;
-pub mod frame;
-pub mod origin;
+mod frame;
+mod origin;
 mod registry;
-pub mod scope;
-pub mod sse;
-pub mod stats;
-pub mod subscription;
-pub mod watch;
-pub mod ws;
+mod scope;
+pub(crate) mod sse;
+pub(crate) mod stats;
+mod subscription;
+mod watch;
+pub(crate) mod ws;
 
 use fanout::{Command, Fanout};
 use flightdeck_store::{Committed, Store};
+pub use frame::{Frame, Resync};
 use registry::Registry;
 pub use scope::Scope;
-use stats::{HubStats, Stats};
+pub use stats::HubStats;
+use stats::Stats;
 use std::future::Future;
 use std::sync::Arc;
-use subscription::Subscription;
+pub use subscription::{Next, Subscription};
 use tokio::sync::{broadcast, mpsc, oneshot, watch as signal};
 
 /// Subscribe requests that may wait for the hub task.

@@ -28,6 +28,8 @@ impl Subscriber {
 pub(super) struct Registry {
     overview: Vec<Subscriber>,
     sessions: HashMap<String, Vec<Subscriber>>,
+    /// Subscribers in all.
+    len: usize,
     capacity: usize,
     stats: Arc<Stats>,
 }
@@ -37,6 +39,7 @@ impl Registry {
         Registry {
             overview: Vec::new(),
             sessions: HashMap::new(),
+            len: 0,
             capacity: capacity.max(1),
             stats,
         }
@@ -54,7 +57,7 @@ impl Registry {
             Scope::Overview => self.overview.push(subscriber),
             Scope::Session(id) => self.sessions.entry(id).or_default().push(subscriber),
         }
-        self.count();
+        self.counted(1, 0);
         Subscription::new(frames, signal, from)
     }
 
@@ -72,17 +75,17 @@ impl Registry {
     }
 
     pub fn send_overview(&mut self, frame: Arc<Frame>) {
-        send(&mut self.overview, frame, &self.stats);
-        self.count();
+        let gone = send(&mut self.overview, frame, &self.stats);
+        self.counted(0, gone);
     }
 
     pub fn send_session(&mut self, session_id: &str, frame: Arc<Frame>) {
         if let Some(list) = self.sessions.get_mut(session_id) {
-            send(list, frame, &self.stats);
+            let gone = send(list, frame, &self.stats);
             if list.is_empty() {
                 self.sessions.remove(session_id);
             }
-            self.count();
+            self.counted(0, gone);
         }
     }
 
@@ -98,7 +101,7 @@ impl Registry {
             n += 1;
         }
         self.stats.lagged(n);
-        self.count();
+        self.counted(0, n);
     }
 
     /// Forgets the subscriptions whose client has gone.
@@ -108,17 +111,20 @@ impl Registry {
             list.retain(|s| !s.queue.is_closed());
             !list.is_empty()
         });
-        self.count();
+        let n = self.overview.len() + self.sessions.values().map(Vec::len).sum::<usize>();
+        self.counted(0, self.len - n);
     }
 
-    fn count(&self) {
-        let n = self.overview.len() + self.sessions.values().map(Vec::len).sum::<usize>();
-        self.stats.set_subscribers(n);
+    fn counted(&mut self, added: usize, removed: usize) {
+        self.len = self.len + added - removed;
+        self.stats.set_subscribers(self.len);
     }
 }
 
-/// Queues `frame` to each subscriber without waiting; ends those whose queue is full.
-fn send(list: &mut Vec<Subscriber>, frame: Arc<Frame>, stats: &Stats) {
+/// Queues `frame` to each subscriber without waiting; ends those whose queue is full and
+/// drops those whose client is gone. Returns how many were removed.
+fn send(list: &mut Vec<Subscriber>, frame: Arc<Frame>, stats: &Stats) -> usize {
+    let before = list.len();
     let mut queued = 0;
     list.retain_mut(|s| match s.queue.try_send(Arc::clone(&frame)) {
         Ok(()) => {
@@ -137,4 +143,5 @@ fn send(list: &mut Vec<Subscriber>, frame: Arc<Frame>, stats: &Stats) {
         Err(TrySendError::Closed(_)) => false,
     });
     stats.queued(queued);
+    before - list.len()
 }

@@ -17,7 +17,7 @@ use flightdeck_model::Timestamp;
 use flightdeck_store::{SessionQuery, StoreError};
 
 /// Sessions in the overview's snapshot: the first page of the list.
-pub const OVERVIEW_PAGE: usize = 50;
+const OVERVIEW_PAGE: usize = 50;
 
 /// Why watching could not start.
 #[derive(Debug)]

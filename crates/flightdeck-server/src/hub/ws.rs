@@ -87,16 +87,20 @@ impl Connection {
                 _ = heartbeat.tick() => Step::Heartbeat,
             };
             let open = match step {
-                Step::Stop => false,
+                Step::Stop => return self.goodbye().await,
                 Step::Incoming(Some(Ok(message))) => self.on_message(message).await,
-                Step::Incoming(_) => return,
+                Step::Incoming(_) => false,
                 Step::Next(next) => self.forward(next).await,
                 Step::Heartbeat => self.send(vec![frame::heartbeat().text]).await,
             };
             if !open {
-                break;
+                return;
             }
         }
+    }
+
+    /// Closes the socket because the server is shutting down.
+    async fn goodbye(&mut self) {
         let bye = Message::Close(Some(CloseFrame {
             code: close_code::AWAY,
             reason: Utf8Bytes::from_static("the server is shutting down"),
@@ -155,7 +159,9 @@ impl Connection {
                 }
                 Next::Closed => {
                     self.watching = None;
-                    let _ = self.send(batch).await;
+                    if self.send(batch).await {
+                        self.goodbye().await;
+                    }
                     return false;
                 }
             }
