@@ -24,6 +24,8 @@ struct Server {
     addr: SocketAddr,
     store: Arc<SqliteStore>,
     http: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -36,15 +38,16 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = App::new(Arc::clone(&store) as Arc<dyn Store>, config);
-        tokio::spawn(flightdeck_server::serve(
-            listener,
-            app,
-            std::future::pending(),
-        ));
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let serving = tokio::spawn(flightdeck_server::serve(listener, app, async {
+            let _ = stopped.await;
+        }));
         Server {
             addr,
             store,
             http: reqwest::Client::new(),
+            stop: Some(stop),
+            serving,
             _dir: dir,
         }
     }
@@ -652,4 +655,24 @@ async fn sse_carries_the_same_messages_as_the_socket() {
         (status, &body["error"]["code"]),
         (400, &json!("bad_request"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_live_connections_instead_of_waiting_for_them() {
+    let mut s = Server::start(ServerConfig::default()).await;
+    let (mut ws, _) = s.watcher("s1").await;
+    let mut sse = EventStream::open(&s, "scope=overview").await;
+    assert_eq!(sse.next().await.unwrap().0, "hello");
+
+    let _ = s.stop.take().unwrap().send(());
+    tokio::time::timeout(PATIENCE, &mut s.serving)
+        .await
+        .expect("the server stops although live clients are connected")
+        .unwrap()
+        .unwrap();
+    assert!(sse.next().await.is_none(), "the event stream ended");
+    match ws.ws.next().await {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1001),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
 }
