@@ -4,9 +4,11 @@
 //! - `writer` + `apply` + `rows`: the single writer and what it writes;
 //! - `read`: the queries; `pool`: the reader connections;
 //! - `gate`: the commit sequence, and snapshots read exactly as of one commit;
+//! - `checkpoint`: WAL checkpoints on a thread of their own, off the commit path;
 //! - `schema`: tables and migrations.
 
 mod apply;
+mod checkpoint;
 mod gate;
 mod pool;
 mod prepare;
@@ -18,6 +20,7 @@ mod writer;
 use crate::query::{EventQuery, MetricQuery, SessionQuery, StatsScope};
 use crate::{Committed, OverviewSnapshot, Result, SessionSnapshot, Store, StoreError};
 use async_trait::async_trait;
+use checkpoint::Checkpointer;
 use flightdeck_model::record::*;
 use flightdeck_model::{Message, Pricing, Timestamp};
 use gate::CommitGate;
@@ -68,6 +71,7 @@ pub struct SqliteStore {
     closed: AtomicBool,
     offline_after_ns: i64,
     path: PathBuf,
+    _checkpoints: Checkpointer,
 }
 
 /// Committed batches a subscriber may fall behind by before it is told it lagged.
@@ -85,6 +89,7 @@ impl SqliteStore {
         schema::configure(&conn, opts.durable)?;
         schema::migrate(&mut conn)?;
         let readers = Readers::open(&opts.path, opts.readers)?;
+        let checkpoints = Checkpointer::start(&opts.path, opts.durable)?;
         let (tx, rx) = mpsc::channel(opts.queue.max(1));
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
         let commits = Arc::new(CommitGate::default());
@@ -107,6 +112,7 @@ impl SqliteStore {
             closed: AtomicBool::new(false),
             offline_after_ns: opts.agent_offline_after.as_nanos() as i64,
             path: opts.path,
+            _checkpoints: checkpoints,
         })
     }
 

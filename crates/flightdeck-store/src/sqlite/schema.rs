@@ -160,10 +160,15 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Connection settings shared by the writer and the readers.
+/// WAL pages past which the writer checkpoints in its own commit: a bound on the WAL for
+/// when the background checkpoints (`checkpoint.rs`) fall behind, not the usual path.
+pub const WRITER_CHECKPOINT_PAGES: i64 = 10_000;
+
+/// Settings of the writer's connection.
 pub fn configure(conn: &Connection, durable: bool) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })?;
+    conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
     conn.pragma_update(None, "busy_timeout", 5000)?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     conn.pragma_update(None, "cache_size", -32_000)?;
