@@ -65,6 +65,9 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
         ServerConfig {
             max_body_bytes: config.max_body_bytes,
             limits: config.limits,
+            allowed_origins: config.allowed_origins,
+            live_queue: config.live_queue,
+            heartbeat: config.heartbeat,
             proxy: config.proxy,
         },
     );

@@ -2,14 +2,17 @@
 
 mod ingest;
 mod litellm;
+mod live;
 mod proxy;
 mod text;
+mod watchers;
 
 use crate::cli::{BenchArgs, BenchTarget};
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchTarget::Ingest(a) => ingest::run(a).await,
+        BenchTarget::Live(a) => live::run(a).await,
         BenchTarget::Proxy(a) => proxy::run(a).await,
     }
 }
