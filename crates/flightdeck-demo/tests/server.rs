@@ -3,57 +3,10 @@
 
 use flightdeck_demo::{DemoOptions, Scenario};
 use flightdeck_sdk::Flightdeck;
-use flightdeck_server::{App, ServerConfig};
-use flightdeck_store::{SqliteOptions, SqliteStore, Store};
+use flightdeck_server::testing::TestServer;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
-
-/// A server on a free port over a fresh database, as the server's own tests start one.
-struct TestServer {
-    base: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
-impl TestServer {
-    async fn start() -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(SqliteOptions::new(dir.path().join("fd.db"))).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = Arc::new(App {
-            store: Arc::new(store) as Arc<dyn Store>,
-            config: ServerConfig::default(),
-        });
-        tokio::spawn(flightdeck_server::serve(
-            listener,
-            app,
-            std::future::pending(),
-        ));
-        TestServer {
-            base,
-            http: reqwest::Client::new(),
-            _dir: dir,
-        }
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            response.status().is_success(),
-            "GET {path}: {}",
-            response.status()
-        );
-        response.json().await.unwrap()
-    }
-}
 
 fn strings(v: &Value) -> BTreeSet<String> {
     v.as_array()
@@ -82,7 +35,7 @@ async fn a_seeded_run_shows_its_sessions_agents_and_span_kinds_through_the_api()
         "{stats:?}"
     );
 
-    let listed = server.get("/api/v1/sessions?limit=50").await;
+    let listed = server.json("/api/v1/sessions?limit=50").await;
     let items = listed["items"].as_array().unwrap();
     assert_eq!(items.len(), report.sessions.len());
     let (mut llm_calls, mut tool_calls, mut kinds) = (0, 0, BTreeSet::new());
@@ -111,7 +64,7 @@ async fn a_seeded_run_shows_its_sessions_agents_and_span_kinds_through_the_api()
         llm_calls += session["totals"]["llm_calls"].as_u64().unwrap();
         tool_calls += session["totals"]["tool_calls"].as_u64().unwrap();
         let spans = server
-            .get(&format!("/api/v1/sessions/{}/spans", expected.id))
+            .json(&format!("/api/v1/sessions/{}/spans", expected.id))
             .await;
         for span in spans.as_array().unwrap() {
             assert_ne!(span["status"], "running", "{span}");
@@ -131,7 +84,7 @@ async fn a_seeded_run_shows_its_sessions_agents_and_span_kinds_through_the_api()
         .find(|s| s.scenario == Scenario::Heist)
         .unwrap();
     let agents = server
-        .get(&format!("/api/v1/sessions/{}/agents", heist.id))
+        .json(&format!("/api/v1/sessions/{}/agents", heist.id))
         .await;
     let roles: BTreeSet<String> = agents
         .as_array()
@@ -142,7 +95,7 @@ async fn a_seeded_run_shows_its_sessions_agents_and_span_kinds_through_the_api()
     let crew = ["hacker", "inside man", "mastermind", "safecracker"];
     assert_eq!(roles, crew.iter().map(|r| r.to_string()).collect());
     let messages = server
-        .get(&format!("/api/v1/sessions/{}/edges", heist.id))
+        .json(&format!("/api/v1/sessions/{}/edges", heist.id))
         .await;
     assert!(
         messages
@@ -158,7 +111,7 @@ async fn a_seeded_run_shows_its_sessions_agents_and_span_kinds_through_the_api()
         .find(|s| s.scenario == Scenario::Coding)
         .unwrap();
     let depth = server
-        .get(&format!(
+        .json(&format!(
             "/api/v1/metrics?name=queue.depth&session_id={}",
             coding.id
         ))
@@ -171,7 +124,7 @@ async fn a_seeded_run_shows_its_sessions_agents_and_span_kinds_through_the_api()
         .find(|s| s.scenario == Scenario::Orchestrator)
         .unwrap();
     let decisions = server
-        .get(&format!(
+        .json(&format!(
             "/api/v1/sessions/{}/events?category=decision",
             research.id
         ))
@@ -183,7 +136,7 @@ async fn a_seeded_run_shows_its_sessions_agents_and_span_kinds_through_the_api()
         .map(|e| e["name"].clone());
     assert!(names.into_iter().any(|n| n == "decomposition"));
     let edges = server
-        .get(&format!("/api/v1/sessions/{}/edges", research.id))
+        .json(&format!("/api/v1/sessions/{}/edges", research.id))
         .await;
     let edge_kinds: BTreeSet<&str> = edges
         .as_array()

@@ -5,58 +5,12 @@ use flightdeck_sdk::{
     AgentState, Client, EdgeKind, Flightdeck, HttpTransport, Level, Message, SendError, SendFuture,
     Session, Span, SpanKind, Transport,
 };
-use flightdeck_server::{App, ServerConfig};
-use flightdeck_store::{SqliteOptions, SqliteStore, Store};
-use serde_json::{Value, json};
+use flightdeck_server::ServerConfig;
+use flightdeck_server::testing::TestServer;
+use serde_json::json;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-
-/// A server on `addr` over a fresh database, as the server's own tests start one.
-struct TestServer {
-    base: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
-impl TestServer {
-    async fn start(addr: SocketAddr) -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(SqliteOptions::new(dir.path().join("fd.db"))).unwrap();
-        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = Arc::new(App {
-            store: Arc::new(store) as Arc<dyn Store>,
-            config: ServerConfig::default(),
-        });
-        tokio::spawn(flightdeck_server::serve(
-            listener,
-            app,
-            std::future::pending(),
-        ));
-        TestServer {
-            base,
-            http: reqwest::Client::new(),
-            _dir: dir,
-        }
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            response.status().is_success(),
-            "GET {path}: {}",
-            response.status()
-        );
-        response.json().await.unwrap()
-    }
-}
 
 /// A local address with nothing listening on it (yet).
 async fn free_addr() -> SocketAddr {
@@ -115,13 +69,13 @@ fn record(client: &Client) -> (Session, Span) {
 
 /// Checks that the server holds exactly what [`record`] sent, once.
 async fn assert_recorded_once(server: &TestServer, session: &str, streaming: &str) {
-    let summary = server.get(&format!("/api/v1/sessions/{session}")).await;
+    let summary = server.json(&format!("/api/v1/sessions/{session}")).await;
     assert_eq!(summary["totals"]["spans"], 3, "{summary}");
     assert_eq!(summary["totals"]["llm_calls"], 1);
     assert_eq!(summary["totals"]["tool_calls"], 1);
     assert_eq!(summary["totals"]["errors"], 1);
     let llm = server
-        .get(&format!("/api/v1/sessions/{session}/spans/{streaming}"))
+        .json(&format!("/api/v1/sessions/{session}/spans/{streaming}"))
         .await;
     let expected: String = (0..CHUNKS).map(|i| format!("t{i} ")).collect();
     assert_eq!(
@@ -130,21 +84,21 @@ async fn assert_recorded_once(server: &TestServer, session: &str, streaming: &st
         "chunks in order, none doubled"
     );
     let logs = server
-        .get(&format!("/api/v1/sessions/{session}/events?category=log"))
+        .json(&format!("/api/v1/sessions/{session}/events?category=log"))
         .await;
     assert_eq!(logs["items"].as_array().unwrap().len(), LOGS);
     let decisions = server
-        .get(&format!(
+        .json(&format!(
             "/api/v1/sessions/{session}/events?category=decision"
         ))
         .await;
     assert_eq!(decisions["items"].as_array().unwrap().len(), 1);
     let edges = server
-        .get(&format!("/api/v1/sessions/{session}/edges"))
+        .json(&format!("/api/v1/sessions/{session}/edges"))
         .await;
     assert_eq!(edges.as_array().unwrap().len(), 2);
     let agents = server
-        .get(&format!("/api/v1/sessions/{session}/agents"))
+        .json(&format!("/api/v1/sessions/{session}/agents"))
         .await;
     let planner = agents
         .as_array()
@@ -154,7 +108,7 @@ async fn assert_recorded_once(server: &TestServer, session: &str, streaming: &st
         .unwrap();
     assert_eq!(planner["messages_sent"], 2, "{planner}");
     let metrics = server
-        .get(&format!(
+        .json(&format!(
             "/api/v1/metrics?name=queue.depth&session_id={session}"
         ))
         .await;
@@ -184,7 +138,7 @@ async fn what_is_recorded_while_the_server_is_down_arrives_once_it_is_up() {
         (0, enqueued, 0)
     );
 
-    let server = TestServer::start(addr).await;
+    let server = TestServer::start_at(addr, ServerConfig::default()).await;
     client.flush().await.unwrap();
     let stats = client.stats();
     assert_eq!(
@@ -221,7 +175,7 @@ impl Transport for LosesAcks {
 
 #[tokio::test]
 async fn batches_resent_after_a_lost_acknowledgement_are_not_doubled() {
-    let server = TestServer::start(free_addr().await).await;
+    let server = TestServer::start_at(free_addr().await, ServerConfig::default()).await;
     let transport = LosesAcks {
         inner: HttpTransport::new(&server.base, None, Duration::from_secs(5)).unwrap(),
         lose: AtomicUsize::new(6),
@@ -241,7 +195,7 @@ async fn batches_resent_after_a_lost_acknowledgement_are_not_doubled() {
 
 #[tokio::test]
 async fn a_panicking_agent_leaves_a_failed_session_and_span() {
-    let server = TestServer::start(free_addr().await).await;
+    let server = TestServer::start_at(free_addr().await, ServerConfig::default()).await;
     let client = Flightdeck::builder(&server.base).build().unwrap();
     let recorder = client.clone();
     let crashed = tokio::spawn(async move {
@@ -252,14 +206,14 @@ async fn a_panicking_agent_leaves_a_failed_session_and_span() {
     .await;
     assert!(crashed.is_err());
     client.flush().await.unwrap();
-    let sessions = server.get("/api/v1/sessions?q=doomed").await;
+    let sessions = server.json("/api/v1/sessions?q=doomed").await;
     let session = &sessions["items"][0];
     assert_eq!(
         (&session["status"], &session["error"]),
         (&json!("failed"), &json!("panicked"))
     );
     let id = session["session_id"].as_str().unwrap();
-    let spans = server.get(&format!("/api/v1/sessions/{id}/spans")).await;
+    let spans = server.json(&format!("/api/v1/sessions/{id}/spans")).await;
     assert_eq!(
         (&spans[0]["status"], &spans[0]["error"]),
         (&json!("error"), &json!("panicked"))

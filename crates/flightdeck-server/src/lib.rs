@@ -2,16 +2,28 @@
 //! off. Tests build the router directly or serve it on a port-0 listener with [`serve`].
 //!
 //! - [`api`]: the routes, grouped by resource (`ingest`, `sessions`, `stats`);
+//! - [`hub`]: the live hub: fan-out of commits to WebSocket and SSE clients;
+//! - [`proxy`]: the recording LLM proxy under `/proxy/{upstream}/`;
 //! - [`error`]: the one JSON error shape and its stable codes.
 
 pub mod api;
 pub mod error;
+pub mod hub;
+pub mod proxy;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use flightdeck_model::Limits;
 use flightdeck_store::Store;
+use hub::Hub;
+use proxy::Proxy;
+use proxy::config::ProxyConfig;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// Settings of the HTTP layer.
@@ -21,6 +33,15 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Field limits applied while decoding messages.
     pub limits: Limits,
+    /// Origins besides the served one whose pages may open the live socket
+    /// (`scheme://host[:port]`).
+    pub allowed_origins: Vec<String>,
+    /// Frames a live client's queue holds before the client is told to resync.
+    pub live_queue: usize,
+    /// How often live clients get a heartbeat.
+    pub heartbeat: Duration,
+    /// The recording LLM proxy.
+    pub proxy: ProxyConfig,
 }
 
 impl Default for ServerConfig {
@@ -28,6 +49,10 @@ impl Default for ServerConfig {
         ServerConfig {
             max_body_bytes: 16 * 1024 * 1024,
             limits: Limits::default(),
+            allowed_origins: Vec::new(),
+            live_queue: 1024,
+            heartbeat: Duration::from_secs(15),
+            proxy: ProxyConfig::default(),
         }
     }
 }
@@ -36,6 +61,24 @@ impl Default for ServerConfig {
 pub struct App {
     pub store: Arc<dyn Store>,
     pub config: ServerConfig,
+    /// The live hub, started on `store`'s commit feed.
+    pub hub: Hub,
+    pub proxy: Arc<Proxy>,
+}
+
+impl App {
+    /// The state of a server over `store`; starts the live hub and the proxy's recorder, so
+    /// it needs a tokio runtime.
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
+        let hub = Hub::start(store.as_ref(), config.live_queue);
+        let proxy = Proxy::start(config.proxy.clone(), Arc::clone(&store));
+        Arc::new(App {
+            store,
+            config,
+            hub,
+            proxy,
+        })
+    }
 }
 
 /// The shared state handed to handlers.
@@ -48,18 +91,33 @@ pub fn router(app: AppState) -> Router {
         .merge(flightdeck_ui::router())
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting connections,
-/// lets requests in flight finish, and closes the store so everything acknowledged is on disk.
+/// Serves `app` on `listener` until `shutdown` resolves, then stops the live hub (which ends
+/// live streams), stops accepting connections, lets requests in flight finish, writes what
+/// the proxy's recorder holds, and closes the store so everything acknowledged is on disk.
 pub async fn serve(
     listener: TcpListener,
     app: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let store = Arc::clone(&app.store);
-    axum::serve(listener, router(app))
+    let state = Arc::clone(&app);
+    let live = Arc::clone(&app);
+    let shutdown = async move {
+        shutdown.await;
+        live.hub.stop();
+    };
+    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    // Without TCP_NODELAY a small write (a live frame, a streamed chunk) can wait for the
+    // client's delayed ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await?;
-    if let Err(e) = store.close().await {
+    state.proxy.close().await;
+    if let Err(e) = state.store.close().await {
         tracing::error!(error = %e, "closing the store failed");
     }
     Ok(())

@@ -27,7 +27,7 @@ fn every_message_type() -> Value {
 
 #[tokio::test]
 async fn every_message_type_round_trips_through_http() {
-    let s = TestServer::start(ServerConfig::default()).await;
+    let s = TestServer::start().await;
     let (status, body) = s
         .post("application/json", every_message_type().to_string())
         .await;
@@ -90,7 +90,7 @@ async fn every_message_type_round_trips_through_http() {
 #[tokio::test]
 async fn ndjson_gzip_and_retries_are_accepted_without_doubling() {
     use std::io::Write;
-    let s = TestServer::start(ServerConfig::default()).await;
+    let s = TestServer::start().await;
     let ndjson: String = every_message_type()
         .as_array()
         .unwrap()
@@ -119,11 +119,12 @@ async fn ndjson_gzip_and_retries_are_accepted_without_doubling() {
 
 #[tokio::test]
 async fn bad_input_gets_a_clear_error_and_nothing_of_the_batch_is_kept() {
-    let s = TestServer::start(ServerConfig {
+    let s = TestServer::start_with(ServerConfig {
         max_body_bytes: 64 * 1024,
         limits: Limits {
             max_field_bytes: 1024,
         },
+        ..Default::default()
     })
     .await;
     let good = r#"{"type":"session.start","session_id":"kept"}"#;
@@ -233,7 +234,7 @@ async fn bad_input_gets_a_clear_error_and_nothing_of_the_batch_is_kept() {
 
 #[tokio::test]
 async fn query_errors_are_json_too() {
-    let s = TestServer::start(ServerConfig::default()).await;
+    let s = TestServer::start().await;
     let (status, err) = s.get("/api/v1/sessions/nope").await;
     assert_eq!(
         (status, err["error"]["code"].as_str()),
@@ -260,7 +261,7 @@ async fn query_errors_are_json_too() {
 
 #[tokio::test]
 async fn several_concurrent_http_writers() {
-    let s = Arc::new(TestServer::start(ServerConfig::default()).await);
+    let s = Arc::new(TestServer::start().await);
     let mut tasks = Vec::new();
     for w in 0..6 {
         let s = Arc::clone(&s);
@@ -291,7 +292,7 @@ async fn several_concurrent_http_writers() {
 
 #[tokio::test]
 async fn the_web_ui_is_served_beside_the_api() {
-    let s = TestServer::start(ServerConfig::default()).await;
+    let s = TestServer::start().await;
     for (path, content_type) in [
         ("/", "text/html; charset=utf-8"),
         ("/assets/app.js", "text/javascript; charset=utf-8"),

@@ -31,6 +31,29 @@ pub struct Committed {
     pub sessions: Vec<SessionSummary>,
 }
 
+/// A session as a live client first sees it, read in one transaction.
+#[derive(Clone, Debug)]
+pub struct SessionSnapshot {
+    /// The last commit the snapshot contains: exactly the commits with `seq <=` this.
+    pub seq: u64,
+    /// `None` while no message has named the session.
+    pub session: Option<SessionSummary>,
+    pub spans: Vec<SpanSummary>,
+    pub edges: Vec<EdgeRecord>,
+    pub agents: Vec<AgentSummary>,
+}
+
+/// The overview as a live client first sees it, read in one transaction.
+#[derive(Clone, Debug)]
+pub struct OverviewSnapshot {
+    /// The last commit the snapshot contains: exactly the commits with `seq <=` this.
+    pub seq: u64,
+    /// The first page of sessions, newest first.
+    pub sessions: Page<SessionSummary>,
+    /// Headline figures over all sessions.
+    pub stats: OverviewStats,
+}
+
 /// Why a store operation failed. Details are logged by the store; the text here is safe to
 /// show a client.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +86,10 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 ///   (see `merge` for the rules), so clients can retry freely.
 /// - Totals of sessions and agents are maintained on write; reading them never scans spans.
 /// - Every committed batch is offered to subscribers in commit order, with no gaps in `seq`.
+/// - A snapshot (`session_snapshot`, `overview_snapshot`) is read in one transaction and
+///   carries the `seq` of exactly the last commit it contains, so a live client that starts
+///   from it and applies the feed's commits with a greater `seq` neither misses nor doubles
+///   anything.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Stores a batch durably.
@@ -71,6 +98,11 @@ pub trait Store: Send + Sync + 'static {
     fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>>;
     /// The sequence number of the last committed batch (0 before the first).
     fn last_seq(&self) -> u64;
+    /// One session's summary, spans, edges and agents, exactly as of one commit.
+    async fn session_snapshot(&self, session_id: &str, now: Timestamp) -> Result<SessionSnapshot>;
+    /// The first page of sessions matching `q` and the headline figures, exactly as of one
+    /// commit.
+    async fn overview_snapshot(&self, q: SessionQuery) -> Result<OverviewSnapshot>;
 
     /// Sessions, newest first, filtered and paged.
     async fn sessions(&self, q: SessionQuery) -> Result<Page<SessionSummary>>;

@@ -433,14 +433,116 @@ async fn subscribers_get_commits_in_order_with_totals() {
     }
     let mut last = 0;
     let mut types = Vec::new();
+    let (mut edge_ids, mut event_ids) = (Vec::new(), Vec::new());
     for _ in 0..heist().len() {
         let c = feed.recv().await.unwrap();
         assert_eq!(c.seq, last + 1, "no gaps");
         last = c.seq;
         assert_eq!(c.sessions[0].session_id, "s1");
         types.extend(c.messages.iter().map(|m| m.type_name()));
+        for m in &c.messages {
+            match m {
+                Message::Edge(e) => edge_ids.push(e.edge_id.clone().unwrap()),
+                Message::Event(e) => event_ids.push(e.event_id.clone().unwrap()),
+                _ => {}
+            }
+        }
     }
     assert_eq!(types.first(), Some(&"session.start"));
     assert_eq!(types.last(), Some(&"session.end"));
     assert_eq!(store.last_seq(), last);
+    // Ids the client left out are carried on the feed as the store derived them.
+    let stored: Vec<_> = store
+        .edges("s1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.edge_id)
+        .collect();
+    assert_eq!(edge_ids, stored);
+    let mut stored: Vec<_> = store
+        .events("s1", EventQuery::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect();
+    stored.sort();
+    event_ids.sort();
+    assert_eq!(event_ids, stored);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn snapshots_contain_exactly_the_commits_up_to_their_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = SqliteOptions::new(dir.path().join("fd.db"));
+    opts.durable = false;
+    let store = Arc::new(SqliteStore::open(opts).unwrap());
+    let mut feed = store.subscribe();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                for i in 0..60 {
+                    let batch = format!(
+                        "{{\"type\":\"span.start\",\"session_id\":\"s1\",\"span_id\":\"w{w}-{i}\",\"kind\":\"tool\",\"name\":\"t\"}}\n\
+                         {{\"type\":\"session.start\",\"session_id\":\"w{w}-{i}\"}}"
+                    );
+                    store.append(msgs(&batch)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut snapshots = Vec::new();
+    while !writers.iter().all(|w| w.is_finished()) {
+        let session = store
+            .session_snapshot("s1", Timestamp::now())
+            .await
+            .unwrap();
+        let overview = store
+            .overview_snapshot(SessionQuery::default())
+            .await
+            .unwrap();
+        snapshots.push((
+            session.seq,
+            session.spans.len(),
+            overview.seq,
+            overview.stats.sessions,
+        ));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    // Spans of s1 and sessions in all, after each commit.
+    let (mut spans_after, mut sessions_after) = (vec![0usize], vec![0i64]);
+    let mut sessions = std::collections::HashSet::new();
+    while spans_after.len() as u64 <= store.last_seq() {
+        let c = feed.recv().await.unwrap();
+        assert_eq!(c.seq as usize, spans_after.len());
+        let spans = c
+            .messages
+            .iter()
+            .filter(|m| m.type_name() == "span.start")
+            .count();
+        spans_after.push(spans_after.last().unwrap() + spans);
+        sessions.extend(c.sessions.iter().map(|s| s.session_id.clone()));
+        sessions_after.push(sessions.len() as i64);
+    }
+    assert!(snapshots.len() > 2, "snapshots were taken while writing");
+    let mid_write = snapshots
+        .iter()
+        .filter(|s| s.0 > 0 && s.0 < store.last_seq())
+        .count();
+    assert!(mid_write > 0, "some snapshot fell between commits");
+    for (seq, spans, overview_seq, sessions) in snapshots {
+        assert_eq!(
+            spans, spans_after[seq as usize],
+            "session snapshot at seq {seq}"
+        );
+        assert_eq!(
+            sessions, sessions_after[overview_seq as usize],
+            "overview at seq {overview_seq}"
+        );
+    }
 }

@@ -27,7 +27,7 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run the server with a simulated crew of agents feeding it, to see Flightdeck at work.
     Demo(DemoArgs),
-    /// Measure ingest throughput and print the figures.
+    /// Measure ingest throughput, live latency or proxy overhead and print the figures.
     Bench(BenchArgs),
 }
 
@@ -52,6 +52,21 @@ pub struct ServeArgs {
     /// Largest single field (input, output, message ...) accepted, in bytes [default: 4 MiB]
     #[arg(long, env = "FLIGHTDECK_MAX_FIELD_BYTES", value_name = "BYTES")]
     pub max_field_bytes: Option<usize>,
+    /// Also let pages from this origin open the live socket (/ws); repeatable. The served
+    /// origin is always allowed
+    #[arg(
+        long = "allow-origin",
+        env = "FLIGHTDECK_ALLOW_ORIGIN",
+        value_name = "SCHEME://HOST[:PORT]",
+        value_delimiter = ','
+    )]
+    pub allow_origin: Vec<String>,
+    /// Messages a live client may fall behind by before it is told to resync [default: 1024]
+    #[arg(long, env = "FLIGHTDECK_LIVE_QUEUE", value_name = "FRAMES")]
+    pub live_queue: Option<usize>,
+    /// Seconds between heartbeats to live clients [default: 15]
+    #[arg(long, env = "FLIGHTDECK_HEARTBEAT_SECS", value_name = "SECS")]
+    pub heartbeat_secs: Option<u64>,
 }
 
 /// Options of `flightdeck demo`.
@@ -89,6 +104,28 @@ pub struct BenchArgs {
 pub enum BenchTarget {
     /// Spans per second into SQLite, through the store and through HTTP on loopback.
     Ingest(IngestBenchArgs),
+    /// Event-to-client latency of the live hub, stepping the event rate up.
+    Live(LiveBenchArgs),
+    /// Latency the LLM proxy adds, and the request rate it holds, against a fake upstream.
+    Proxy(ProxyBenchArgs),
+}
+
+/// Options of `flightdeck bench proxy`.
+#[derive(Args, Debug)]
+pub struct ProxyBenchArgs {
+    /// Calls per latency measurement (per path, concurrency and mode)
+    #[arg(long, default_value_t = 2_000)]
+    pub calls: usize,
+    /// Seconds of each request-rate measurement
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Concurrent callers in the request-rate measurement
+    #[arg(long, default_value_t = 256)]
+    pub rate_concurrency: usize,
+    /// The `litellm` executable, to measure LiteLLM's proxy in the same run
+    /// (scripts/bench-proxy.sh installs it)
+    #[arg(long, value_name = "PATH")]
+    pub litellm: Option<std::path::PathBuf>,
 }
 
 /// Options of `flightdeck bench ingest`.
@@ -104,6 +141,33 @@ pub struct IngestBenchArgs {
     #[arg(long, default_value_t = 4)]
     pub producers: usize,
     /// Where to put the benchmark databases [default: a temporary directory]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// Options of `flightdeck bench live`.
+#[derive(Args, Debug)]
+pub struct LiveBenchArgs {
+    /// WebSocket clients watching the session
+    #[arg(long, default_value_t = 20)]
+    pub clients: usize,
+    /// Event rates to try in turn, in events per second
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "2000,5000,10000,20000,40000"
+    )]
+    pub rates: Vec<u64>,
+    /// Seconds of ingest at each rate
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// A rate counts as held when every event reaches every client with p99 under this
+    #[arg(long, default_value_t = 50.0, value_name = "MS")]
+    pub p99_budget_ms: f64,
+    /// Commit without fsync, to see the hub's share of the latency apart from the disk's
+    #[arg(long)]
+    pub no_fsync: bool,
+    /// Where to put the benchmark database [default: a temporary directory]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }

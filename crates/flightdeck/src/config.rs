@@ -4,10 +4,12 @@
 use crate::cli::ServeArgs;
 use anyhow::Context;
 use flightdeck_model::{Limits, ModelPrice, Pricing};
+use flightdeck_server::proxy::config::{ProxyConfig, Upstream};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The default listen address: loopback only.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:7329";
@@ -21,9 +23,25 @@ struct FileConfig {
     retain_days: Option<u32>,
     max_body_bytes: Option<usize>,
     max_field_bytes: Option<usize>,
+    allowed_origins: Option<Vec<String>>,
+    live_queue: Option<usize>,
+    heartbeat_secs: Option<u64>,
     /// Extra or corrected prices, by model name.
     #[serde(default)]
     pricing: BTreeMap<String, ModelPrice>,
+    #[serde(default)]
+    proxy: FileProxy,
+}
+
+/// The `[proxy]` section.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileProxy {
+    /// Added to (or replacing) the built-in `openai` and `anthropic` upstreams.
+    #[serde(default)]
+    upstreams: BTreeMap<String, Upstream>,
+    session_idle_secs: Option<u64>,
+    timeout_secs: Option<u64>,
 }
 
 /// The resolved configuration.
@@ -35,6 +53,11 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub limits: Limits,
     pub pricing: Pricing,
+    /// Origins besides the served one whose pages may open `/ws`.
+    pub allowed_origins: Vec<String>,
+    pub live_queue: usize,
+    pub heartbeat: Duration,
+    pub proxy: ProxyConfig,
 }
 
 impl Config {
@@ -52,7 +75,9 @@ impl Config {
                 .or(file.max_field_bytes)
                 .unwrap_or(Limits::default().max_field_bytes),
         };
+        let proxy = proxy_config(file.proxy)?;
         Ok(Config {
+            proxy,
             addr: args
                 .addr
                 .or(file.addr)
@@ -65,8 +90,63 @@ impl Config {
                 .unwrap_or(16 * 1024 * 1024),
             limits,
             pricing,
+            allowed_origins: origins(if args.allow_origin.is_empty() {
+                file.allowed_origins.unwrap_or_default()
+            } else {
+                args.allow_origin
+            })?,
+            live_queue: at_least_one(
+                "live_queue",
+                args.live_queue.or(file.live_queue).unwrap_or(1024),
+            )?,
+            heartbeat: Duration::from_secs(at_least_one(
+                "heartbeat_secs",
+                args.heartbeat_secs.or(file.heartbeat_secs).unwrap_or(15),
+            )?),
         })
     }
+}
+
+fn proxy_config(file: FileProxy) -> anyhow::Result<ProxyConfig> {
+    let mut proxy = ProxyConfig::default();
+    for (name, mut upstream) in file.upstreams {
+        if upstream.api_key.is_none()
+            && let Some(var) = &upstream.api_key_env
+        {
+            let key = std::env::var(var).with_context(|| {
+                format!("proxy upstream {name:?}: the environment variable {var} is not set")
+            })?;
+            upstream.api_key = Some(key);
+        }
+        proxy.upstreams.insert(name, upstream);
+    }
+    if let Some(s) = file.session_idle_secs {
+        proxy.session_idle = std::time::Duration::from_secs(s);
+    }
+    if let Some(s) = file.timeout_secs {
+        proxy.timeout = std::time::Duration::from_secs(s);
+    }
+    Ok(proxy)
+}
+
+fn at_least_one<T: PartialOrd + From<u8>>(key: &str, value: T) -> anyhow::Result<T> {
+    anyhow::ensure!(value >= T::from(1), "{key} must be at least 1");
+    Ok(value)
+}
+
+/// Checks that each origin is `scheme://host[:port]`, as browsers send it.
+fn origins(list: Vec<String>) -> anyhow::Result<Vec<String>> {
+    for origin in &list {
+        let authority = origin
+            .trim_end_matches('/')
+            .split_once("://")
+            .map(|(_, rest)| rest);
+        anyhow::ensure!(
+            authority.is_some_and(|a| !a.is_empty() && !a.contains('/')),
+            "allowed origin {origin:?} is not of the form scheme://host[:port]"
+        );
+    }
+    Ok(list)
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -108,6 +188,7 @@ mod tests {
         assert_eq!(c.addr.port(), 9000);
         assert_eq!(c.retain_days, Some(3));
         assert_eq!(c.max_body_bytes, 16 * 1024 * 1024);
+        assert_eq!(c.heartbeat, Duration::from_secs(15));
         assert_eq!(c.pricing.price("my-llm").unwrap().output, 2.0);
     }
 
@@ -121,6 +202,36 @@ mod tests {
         .unwrap();
         assert_eq!(c.addr.to_string(), DEFAULT_ADDR);
         assert!(c.pricing.price("my-finetuned-model").is_some());
+        assert_eq!(c.proxy.upstreams["local"].base_url, "http://127.0.0.1:8000");
+        assert!(
+            c.proxy.upstreams.contains_key("openai"),
+            "built-in upstreams stay"
+        );
+        assert_eq!(c.allowed_origins, ["http://localhost:5173"]);
+        assert_eq!(c.live_queue, 1024);
+    }
+
+    #[test]
+    fn allowed_origins_from_flags_replace_the_file_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flightdeck.toml");
+        std::fs::write(&path, "allowed_origins = [\"http://a.example\"]\n").unwrap();
+        let resolve = |flags: &[&str]| {
+            Config::resolve(ServeArgs {
+                config: Some(path.clone()),
+                allow_origin: flags.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            })
+        };
+        assert_eq!(resolve(&[]).unwrap().allowed_origins, ["http://a.example"]);
+        let c = resolve(&["http://b.example", "https://c.example:8443"]).unwrap();
+        assert_eq!(
+            c.allowed_origins,
+            ["http://b.example", "https://c.example:8443"]
+        );
+        let err = resolve(&["b.example"]).unwrap_err().to_string();
+        assert!(err.contains("scheme://host"), "{err}");
+        assert!(resolve(&["http://b.example/path"]).is_err());
     }
 
     #[test]

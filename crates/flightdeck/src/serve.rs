@@ -60,13 +60,17 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
         );
     }
     tracing::info!(%addr, db = %config.db.display(), "flightdeck serving on http://{addr}");
-    let app = Arc::new(App {
-        store: store as Arc<dyn Store>,
-        config: ServerConfig {
+    let app = App::new(
+        store as Arc<dyn Store>,
+        ServerConfig {
             max_body_bytes: config.max_body_bytes,
             limits: config.limits,
+            allowed_origins: config.allowed_origins,
+            live_queue: config.live_queue,
+            heartbeat: config.heartbeat,
+            proxy: config.proxy,
         },
-    });
+    );
     Ok(Bound {
         addr,
         listener,

@@ -1,11 +1,13 @@
-//! The HTTP routes, one module per resource. Extractors here turn malformed requests into the
-//! API's JSON errors instead of axum's plain-text rejections.
+//! The HTTP routes, one module per resource; the live routes' handlers are in `crate::hub`.
+//! Extractors here turn malformed requests into the API's JSON errors instead of axum's
+//! plain-text rejections.
 
 mod ingest;
 mod sessions;
 mod stats;
 
 use crate::error::ApiError;
+use crate::hub::{sse, stats as hub_stats, ws};
 use crate::{AppState, ServerConfig};
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
@@ -22,6 +24,7 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         .layer(RequestDecompressionLayer::new());
     Router::new()
         .merge(ingest)
+        .merge(crate::proxy::routes())
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
@@ -49,6 +52,9 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         .route("/api/v1/stats/llm", get(stats::llm))
         .route("/api/v1/stats/tools", get(stats::tools))
         .route("/api/v1/metrics", get(stats::metrics))
+        .route("/ws", get(ws::upgrade))
+        .route("/api/v1/stream", get(sse::stream))
+        .route("/api/v1/hub", get(hub_stats::get))
         .fallback(|| async { ApiError::not_found("no such route; see docs/api.md") })
 }
 

@@ -5,7 +5,7 @@
 //! agents and models change by the difference between a span's old and new contribution, so
 //! they stay exact whatever the order or repetition of messages.
 
-use super::prepare::{Blobs, derived_id};
+use super::prepare::{Blobs, edge_id, event_id};
 use super::rows;
 use crate::merge::{SessionState, SpanPatch, SpanState};
 use flightdeck_model::record::Totals;
@@ -202,18 +202,7 @@ impl<'c, 'm> Apply<'c, 'm> {
     fn edge(&mut self, e: &'m m::Edge) -> rusqlite::Result<()> {
         let at = e.at.unwrap_or_else(Timestamp::now);
         self.session(&e.session_id, at)?;
-        let id = match &e.edge_id {
-            Some(id) => id.clone(),
-            None => derived_id(&[
-                e.kind.as_str().as_bytes(),
-                opt(&e.from_span),
-                opt(&e.to_span),
-                opt(&e.from_agent),
-                opt(&e.to_agent),
-                opt(&e.label),
-                &at.0.to_le_bytes(),
-            ]),
-        };
+        let id = edge_id(e);
         self.conn
             .prepare_cached(
                 "INSERT OR IGNORE INTO edges (session_id, edge_id, kind, from_span, to_span, \
@@ -236,17 +225,7 @@ impl<'c, 'm> Apply<'c, 'm> {
     fn event(&mut self, e: &'m m::Event, blobs: &Blobs) -> rusqlite::Result<()> {
         let at = e.at.unwrap_or_else(Timestamp::now);
         self.session(&e.session_id, at)?;
-        let id = match &e.event_id {
-            Some(id) => id.clone(),
-            None => derived_id(&[
-                opt(&e.span_id),
-                &at.0.to_le_bytes(),
-                e.category.as_bytes(),
-                opt(&e.name),
-                opt(&e.message),
-                e.data.as_ref().map_or(&b""[..], |d| d.get().as_bytes()),
-            ]),
-        };
+        let id = event_id(e);
         self.conn
             .prepare_cached(
                 "INSERT OR IGNORE INTO events (session_id, event_id, span_id, at, category, \
@@ -394,8 +373,4 @@ impl<'c, 'm> Apply<'c, 'm> {
 
 fn llm_model(s: &SpanState) -> Option<String> {
     (s.kind == Some(SpanKind::Llm)).then(|| s.model.clone().unwrap_or_else(|| "unknown".into()))
-}
-
-fn opt(v: &Option<String>) -> &[u8] {
-    v.as_deref().unwrap_or("").as_bytes()
 }

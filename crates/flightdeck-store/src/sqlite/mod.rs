@@ -3,9 +3,13 @@
 //! - `prepare`: times and payload compression, on the caller's thread;
 //! - `writer` + `apply` + `rows`: the single writer and what it writes;
 //! - `read`: the queries; `pool`: the reader connections;
+//! - `gate`: the commit sequence, and snapshots read exactly as of one commit;
+//! - `checkpoint`: WAL checkpoints on a thread of their own, off the commit path;
 //! - `schema`: tables and migrations.
 
 mod apply;
+mod checkpoint;
+mod gate;
 mod pool;
 mod prepare;
 mod read;
@@ -14,15 +18,17 @@ mod schema;
 mod writer;
 
 use crate::query::{EventQuery, MetricQuery, SessionQuery, StatsScope};
-use crate::{Committed, Result, Store, StoreError};
+use crate::{Committed, OverviewSnapshot, Result, SessionSnapshot, Store, StoreError};
 use async_trait::async_trait;
+use checkpoint::Checkpointer;
 use flightdeck_model::record::*;
 use flightdeck_model::{Message, Pricing, Timestamp};
+use gate::CommitGate;
 use pool::Readers;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use writer::{Command, Writer};
@@ -61,10 +67,11 @@ pub struct SqliteStore {
     writer: mpsc::Sender<Command>,
     readers: Arc<Readers>,
     feed: broadcast::Sender<Arc<Committed>>,
-    seq: Arc<AtomicU64>,
+    commits: Arc<CommitGate>,
     closed: AtomicBool,
     offline_after_ns: i64,
     path: PathBuf,
+    _checkpoints: Checkpointer,
 }
 
 /// Committed batches a subscriber may fall behind by before it is told it lagged.
@@ -82,14 +89,15 @@ impl SqliteStore {
         schema::configure(&conn, opts.durable)?;
         schema::migrate(&mut conn)?;
         let readers = Readers::open(&opts.path, opts.readers)?;
+        let checkpoints = Checkpointer::start(&opts.path, opts.durable)?;
         let (tx, rx) = mpsc::channel(opts.queue.max(1));
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
-        let seq = Arc::new(AtomicU64::new(0));
+        let commits = Arc::new(CommitGate::default());
         let writer = Writer {
             conn,
             pricing: Arc::clone(&opts.pricing),
             feed: feed.clone(),
-            seq: Arc::clone(&seq),
+            commits: Arc::clone(&commits),
         };
         std::thread::Builder::new()
             .name("flightdeck-writer".into())
@@ -100,10 +108,11 @@ impl SqliteStore {
             writer: tx,
             readers,
             feed,
-            seq,
+            commits,
             closed: AtomicBool::new(false),
             offline_after_ns: opts.agent_offline_after.as_nanos() as i64,
             path: opts.path,
+            _checkpoints: checkpoints,
         })
     }
 
@@ -156,7 +165,36 @@ impl Store for SqliteStore {
     }
 
     fn last_seq(&self) -> u64 {
-        self.seq.load(Ordering::SeqCst)
+        self.commits.last()
+    }
+
+    async fn session_snapshot(&self, session_id: &str, now: Timestamp) -> Result<SessionSnapshot> {
+        let (id, commits) = (session_id.to_owned(), Arc::clone(&self.commits));
+        let offline = self.offline_after_ns;
+        self.read(move |c| {
+            let (seq, tx) = commits.begin_at(c)?;
+            Ok(SessionSnapshot {
+                seq,
+                session: read::session_summary(&tx, &id, now)?,
+                spans: read::spans(&tx, &id)?,
+                edges: read::edges(&tx, &id)?,
+                agents: read::agents(&tx, &id, now, offline)?,
+            })
+        })
+        .await
+    }
+
+    async fn overview_snapshot(&self, q: SessionQuery) -> Result<OverviewSnapshot> {
+        let commits = Arc::clone(&self.commits);
+        self.read(move |c| {
+            let (seq, tx) = commits.begin_at(c)?;
+            Ok(OverviewSnapshot {
+                seq,
+                sessions: read::sessions(&tx, &q, Timestamp::now())?,
+                stats: read::overview(&tx, &StatsScope::default())?,
+            })
+        })
+        .await
     }
 
     async fn sessions(&self, q: SessionQuery) -> Result<Page<SessionSummary>> {

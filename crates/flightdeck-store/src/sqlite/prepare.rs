@@ -1,9 +1,12 @@
 //! Work done on the caller's thread before a batch reaches the single writer: server times
-//! filled in where the client sent none, and payloads compressed. Keeping this off the writer
-//! lets ingest use every core while the writer only writes.
+//! and content-derived ids filled in where the client sent none, and payloads compressed.
+//! Keeping this off the writer lets ingest use every core while the writer only writes.
+//!
+//! Because times and ids are filled here, the messages offered on the commit feed carry the
+//! same keys the store used, so a live client can merge them by id exactly as the store did.
 
 use crate::codec;
-use flightdeck_model::{Message, Timestamp};
+use flightdeck_model::{Message, Timestamp, message as m};
 use serde_json::value::RawValue;
 
 /// Encoded payloads of one message, by position in the batch.
@@ -26,7 +29,7 @@ fn blob(v: &Option<Box<RawValue>>) -> Option<Vec<u8>> {
     v.as_ref().map(|raw| codec::encode(raw.get().as_bytes()))
 }
 
-/// Fills missing times with `now` and encodes payloads.
+/// Fills missing times with `now`, derives missing edge and event ids, and encodes payloads.
 pub fn prepare(mut messages: Vec<Message>, now: Timestamp) -> Prepared {
     let mut blobs = Vec::with_capacity(messages.len());
     for m in &mut messages {
@@ -57,9 +60,15 @@ pub fn prepare(mut messages: Vec<Message>, now: Timestamp) -> Prepared {
             }
             Message::Edge(e) => {
                 e.at.get_or_insert(now);
+                if e.edge_id.is_none() {
+                    e.edge_id = Some(edge_id(e));
+                }
             }
             Message::Event(e) => {
                 e.at.get_or_insert(now);
+                if e.event_id.is_none() {
+                    e.event_id = Some(event_id(e));
+                }
                 b.data = blob(&e.data);
             }
             Message::AgentStatus(a) => {
@@ -74,9 +83,44 @@ pub fn prepare(mut messages: Vec<Message>, now: Timestamp) -> Prepared {
     Prepared { messages, blobs }
 }
 
+/// The edge's id: the one sent, else one derived from its content (time included).
+pub fn edge_id(e: &m::Edge) -> String {
+    if let Some(id) = &e.edge_id {
+        return id.clone();
+    }
+    derived_id(&[
+        e.kind.as_str().as_bytes(),
+        opt(&e.from_span),
+        opt(&e.to_span),
+        opt(&e.from_agent),
+        opt(&e.to_agent),
+        opt(&e.label),
+        &e.at.map_or(0, |t| t.0).to_le_bytes(),
+    ])
+}
+
+/// The event's id: the one sent, else one derived from its content (time included).
+pub fn event_id(e: &m::Event) -> String {
+    if let Some(id) = &e.event_id {
+        return id.clone();
+    }
+    derived_id(&[
+        opt(&e.span_id),
+        &e.at.map_or(0, |t| t.0).to_le_bytes(),
+        e.category.as_bytes(),
+        opt(&e.name),
+        opt(&e.message),
+        e.data.as_ref().map_or(&b""[..], |d| d.get().as_bytes()),
+    ])
+}
+
+fn opt(v: &Option<String>) -> &[u8] {
+    v.as_deref().map_or(&b""[..], str::as_bytes)
+}
+
 /// A stable 64-bit FNV-1a hash, for ids derived from content (edges and events sent without
 /// an id): the same message always gets the same id, so a retry is recognised.
-pub fn derived_id(parts: &[&[u8]]) -> String {
+fn derived_id(parts: &[&[u8]]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
         for &byte in part.iter().chain(std::iter::once(&0xff)) {

@@ -4,13 +4,13 @@
 //! subscribers in commit order.
 
 use super::apply::Apply;
+use super::gate::CommitGate;
 use super::prepare::Prepared;
 use super::read;
 use crate::{Committed, Result, StoreError};
 use flightdeck_model::{Pricing, Timestamp};
 use rusqlite::Connection;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// At most this many messages go into one transaction; more wait for the next.
@@ -36,7 +36,7 @@ pub struct Writer {
     pub conn: Connection,
     pub pricing: Arc<Pricing>,
     pub feed: broadcast::Sender<Arc<Committed>>,
-    pub seq: Arc<AtomicU64>,
+    pub commits: Arc<CommitGate>,
 }
 
 type Waiting = (Prepared, oneshot::Sender<Result<()>>);
@@ -85,8 +85,7 @@ impl Writer {
         let started = std::time::Instant::now();
         let messages: usize = group.iter().map(|(b, _)| b.messages.len()).sum();
         match self.write(&group) {
-            Ok(sessions) => {
-                let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+            Ok((seq, sessions)) => {
                 let mut all = Vec::with_capacity(messages);
                 for (batch, done) in group {
                     let _ = done.send(Ok(()));
@@ -115,12 +114,12 @@ impl Writer {
         }
     }
 
-    /// Applies the group in one transaction; returns the touched sessions when someone
-    /// listens to the feed.
+    /// Applies the group in one transaction; returns its commit sequence number and the
+    /// touched sessions (these only when someone listens to the feed).
     fn write(
         &mut self,
         group: &[Waiting],
-    ) -> rusqlite::Result<Vec<flightdeck_model::SessionSummary>> {
+    ) -> rusqlite::Result<(u64, Vec<flightdeck_model::SessionSummary>)> {
         let tx = self.conn.transaction()?;
         let touched = {
             let mut apply = Apply::new(&tx, &self.pricing);
@@ -140,8 +139,7 @@ impl Writer {
         } else {
             Vec::new()
         };
-        tx.commit()?;
-        Ok(sessions)
+        Ok((self.commits.commit(tx)?, sessions))
     }
 
     fn retain(&mut self, before: Timestamp) -> Result<usize> {

@@ -1,12 +1,27 @@
 //! `flightdeck bench`: benchmarks that print figures and assert nothing about time.
 
 mod ingest;
+mod litellm;
+mod live;
+mod proxy;
 mod text;
+mod watchers;
 
 use crate::cli::{BenchArgs, BenchTarget};
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchTarget::Ingest(a) => ingest::run(a).await,
+        BenchTarget::Live(a) => live::run(a).await,
+        BenchTarget::Proxy(a) => proxy::run(a).await,
     }
+}
+
+/// The `q` quantile (0 to 1) of sorted samples, by nearest rank; 0 when there are none.
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
 }

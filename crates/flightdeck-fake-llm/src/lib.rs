@@ -1,0 +1,238 @@
+//! A fake LLM server that speaks the OpenAI (chat completions, embeddings, models) and
+//! Anthropic (messages) APIs on loopback, with fixed answers, so that a direct call and a
+//! proxied one can be compared byte for byte. It behaves like the real APIs where clients
+//! can tell: `stream_options.include_usage` adds `"usage":null` to every chunk and a final
+//! usage chunk; errors are JSON bodies with the real status codes.
+//!
+//! Models with special names misbehave on purpose: `fail-429` and `fail-500` answer with
+//! that status, `cut-stream` breaks the connection after two chunks.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How the fake behaves.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Wait this long before answering (and between stream chunks: a tenth of it).
+    pub latency: Duration,
+}
+
+/// A running fake; the headers of the last request are kept for inspection.
+pub struct FakeLlm {
+    pub addr: SocketAddr,
+    last_headers: Arc<Mutex<HeaderMap>>,
+}
+
+impl FakeLlm {
+    /// Starts on a free loopback port.
+    pub async fn start(options: Options) -> std::io::Result<FakeLlm> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let last_headers = Arc::new(Mutex::new(HeaderMap::new()));
+        let state = Fake {
+            options,
+            last_headers: Arc::clone(&last_headers),
+        };
+        let app = Router::new()
+            .route("/v1/chat/completions", post(chat))
+            .route("/v1/embeddings", post(embeddings))
+            .route("/v1/messages", post(messages))
+            .route("/v1/models", get(models))
+            .with_state(state);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(FakeLlm { addr, last_headers })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The headers of the last request received.
+    pub fn last_headers(&self) -> HeaderMap {
+        self.last_headers
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Clone)]
+struct Fake {
+    options: Options,
+    last_headers: Arc<Mutex<HeaderMap>>,
+}
+
+impl Fake {
+    async fn arrive(&self, headers: &HeaderMap) {
+        if let Ok(mut h) = self.last_headers.lock() {
+            *h = headers.clone();
+        }
+        if !self.options.latency.is_zero() {
+            tokio::time::sleep(self.options.latency).await;
+        }
+    }
+}
+
+const ANSWER: [&str; 4] = ["Case", " the vault", " at", " midnight."];
+
+fn failure(model: &str) -> Option<Response> {
+    let (status, kind) = match model {
+        "fail-429" => (StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded"),
+        "fail-500" => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+        _ => return None,
+    };
+    let body = json!({"error": {"message": format!("fake failure: {kind}"), "type": kind, "param": null, "code": kind}});
+    Some((status, Json(body)).into_response())
+}
+
+async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(req): Json<Value>) -> Response {
+    fake.arrive(&headers).await;
+    let model = req["model"].as_str().unwrap_or("gpt-4o").to_owned();
+    if let Some(r) = failure(&model) {
+        return r;
+    }
+    if req["stream"].as_bool() != Some(true) {
+        return Json(json!({
+            "id": "chatcmpl-fake", "object": "chat.completion", "created": 1_700_000_000,
+            "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER.concat(), "refusal": null},
+                         "logprobs": null, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19},
+            "system_fingerprint": "fp_fake"
+        }))
+        .into_response();
+    }
+    let usage = req["stream_options"]["include_usage"].as_bool() == Some(true);
+    let chunk = |delta: Value, finish: Value| {
+        let mut c = json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_700_000_000,
+            "model": model, "system_fingerprint": "fp_fake",
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]});
+        if usage {
+            c["usage"] = Value::Null;
+        }
+        format!("data: {c}\n\n")
+    };
+    let mut events = vec![chunk(
+        json!({"role": "assistant", "content": ""}),
+        Value::Null,
+    )];
+    events.extend(
+        ANSWER
+            .iter()
+            .map(|t| chunk(json!({"content": t}), Value::Null)),
+    );
+    events.push(chunk(json!({}), json!("stop")));
+    if usage {
+        let u = json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_700_000_000,
+            "model": model, "system_fingerprint": "fp_fake", "choices": [],
+            "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19}});
+        events.push(format!("data: {u}\n\n"));
+    }
+    events.push("data: [DONE]\n\n".to_owned());
+    sse(fake.options.latency / 10, events, model == "cut-stream")
+}
+
+/// An SSE response of `events`, `gap` apart; `cut` breaks it after two events.
+fn sse(gap: Duration, events: Vec<String>, cut: bool) -> Response {
+    let stream = futures_util::stream::unfold(
+        (events.into_iter(), 0usize),
+        move |(mut it, n)| async move {
+            if n > 0 && !gap.is_zero() {
+                tokio::time::sleep(gap).await;
+            }
+            if cut && n == 2 {
+                // Let the head and the first chunks reach the client first: a cut mid-way.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                return Some((
+                    Err(std::io::Error::other("fake: connection cut")),
+                    (it, n + 1),
+                ));
+            }
+            let next = it.next()?;
+            Some((Ok::<_, std::io::Error>(Bytes::from(next)), (it, n + 1)))
+        },
+    );
+    let mut r = Response::new(Body::from_stream(stream));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        "text/event-stream".parse().expect("static"),
+    );
+    r
+}
+
+async fn embeddings(
+    State(fake): State<Fake>,
+    headers: HeaderMap,
+    Json(req): Json<Value>,
+) -> Response {
+    fake.arrive(&headers).await;
+    Json(json!({
+        "object": "list",
+        "data": [{"object": "embedding", "index": 0, "embedding": [0.125, -0.5, 0.25]}],
+        "model": req["model"], "usage": {"prompt_tokens": 4, "total_tokens": 4}
+    }))
+    .into_response()
+}
+
+async fn models(State(fake): State<Fake>, headers: HeaderMap) -> Response {
+    fake.arrive(&headers).await;
+    Json(json!({"object": "list", "data": [{"id": "gpt-4o", "object": "model", "created": 1_700_000_000, "owned_by": "fake"}]}))
+        .into_response()
+}
+
+async fn messages(
+    State(fake): State<Fake>,
+    headers: HeaderMap,
+    Json(req): Json<Value>,
+) -> Response {
+    fake.arrive(&headers).await;
+    let model = req["model"]
+        .as_str()
+        .unwrap_or("claude-sonnet-4")
+        .to_owned();
+    if let Some(r) = failure(&model) {
+        return r;
+    }
+    if req["stream"].as_bool() != Some(true) {
+        return Json(json!({
+            "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
+            "content": [{"type": "text", "text": ANSWER.concat()}],
+            "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": 10, "output_tokens": 6}
+        }))
+        .into_response();
+    }
+    let event = |name: &str, data: Value| format!("event: {name}\ndata: {data}\n\n");
+    let mut events = vec![
+        event(
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "msg_fake", "type": "message",
+            "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": 10, "output_tokens": 1}}}),
+        ),
+        event(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ),
+    ];
+    events.extend(ANSWER.iter().map(|t| {
+        event("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": t}}))
+    }));
+    events.push(event(
+        "content_block_stop",
+        json!({"type": "content_block_stop", "index": 0}),
+    ));
+    events.push(event("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 6}})));
+    events.push(event("message_stop", json!({"type": "message_stop"})));
+    sse(fake.options.latency / 10, events, model == "cut-stream")
+}

@@ -1,0 +1,311 @@
+//! The recording LLM proxy: `/proxy/{upstream}/...` forwards any request to a configured
+//! OpenAI- or Anthropic-compatible upstream and streams the answer back untouched, chunk by
+//! chunk; calls to the LLM endpoints are recorded as LLM spans off the request path.
+//!
+//! - `config`: upstreams and session grouping; `attribution`: the `x-flightdeck-*` headers;
+//! - `tap`: the response body on its way back; `sse`: event splitting;
+//! - `recorder`: the task that turns records into spans; `api`: reading each API's calls.
+
+mod api;
+mod attribution;
+pub mod config;
+mod recorder;
+mod sse;
+mod tap;
+
+use crate::AppState;
+use crate::error::ApiError;
+use api::Endpoint;
+use attribution::Attribution;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use bytes::Bytes;
+use config::{ApiKind, ProxyConfig, Upstream};
+use flightdeck_model::Timestamp;
+use flightdeck_store::Store;
+use futures_util::StreamExt;
+use recorder::{Begin, Record, Recorder};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tap::Tap;
+
+/// The proxy's state: its upstream client and the recorder.
+pub struct Proxy {
+    config: ProxyConfig,
+    client: reqwest::Client,
+    recorder: Recorder,
+}
+
+impl Proxy {
+    /// Starts the recorder; must run inside the tokio runtime.
+    pub fn start(config: ProxyConfig, store: Arc<dyn Store>) -> Arc<Proxy> {
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .pool_max_idle_per_host(256)
+            .tcp_nodelay(true)
+            .build()
+            .expect("the HTTP client builds with static settings");
+        let recorder = Recorder::start(store, config.session_idle);
+        Arc::new(Proxy {
+            config,
+            client,
+            recorder,
+        })
+    }
+
+    /// Records that could not be kept because recording fell behind.
+    pub fn records_lost(&self) -> u64 {
+        self.recorder.lost()
+    }
+
+    /// Writes what the recorder still holds; calls ending later are not recorded.
+    pub async fn close(&self) {
+        self.recorder.close().await;
+    }
+}
+
+/// The proxy's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/proxy/{upstream}", any(forward_root))
+        .route("/proxy/{upstream}/{*rest}", any(forward))
+}
+
+async fn forward_root(
+    state: State<AppState>,
+    Path(upstream): Path<String>,
+    req: Request,
+) -> Response {
+    forward(state, Path((upstream, String::new())), req).await
+}
+
+/// Headers that belong to one connection and are never forwarded (RFC 9110, 7.6.1).
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    header::HOST,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::PROXY_AUTHORIZATION,
+    header::CONTENT_LENGTH,
+];
+
+fn forwarded_headers(from: &HeaderMap, upstream: &Upstream) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(from.len());
+    for (name, value) in from {
+        if HOP_BY_HOP.contains(name)
+            || name.as_str() == "keep-alive"
+            || attribution::is_ours(name.as_str())
+        {
+            continue;
+        }
+        out.append(name.clone(), value.clone());
+    }
+    if let Some(key) = &upstream.api_key {
+        let (name, value) = match upstream.kind {
+            ApiKind::Openai => (header::AUTHORIZATION, format!("Bearer {key}")),
+            ApiKind::Anthropic => (HeaderName::from_static("x-api-key"), key.clone()),
+        };
+        if let Ok(v) = value.parse() {
+            out.insert(name, v);
+        }
+    }
+    out
+}
+
+#[derive(serde::Deserialize)]
+struct StreamFlags {
+    #[serde(default)]
+    stream: bool,
+    #[serde(default)]
+    stream_options: Option<serde::de::IgnoredAny>,
+}
+
+async fn forward(
+    State(app): State<AppState>,
+    Path((name, rest)): Path<(String, String)>,
+    req: Request,
+) -> Response {
+    let proxy = &app.proxy;
+    let Some(upstream) = proxy.config.upstreams.get(&name) else {
+        return ApiError::not_found(format!(
+            "no upstream named {name:?}; configure [proxy.upstreams.{name}] (known: {})",
+            proxy
+                .config
+                .upstreams
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .into_response();
+    };
+    let path = format!("/{rest}");
+    let mut url = format!("{}{}", upstream.base_url.trim_end_matches('/'), path);
+    if let Some(q) = req.uri().query() {
+        url.push('?');
+        url.push_str(q);
+    }
+    let endpoint = (req.method() == Method::POST)
+        .then(|| Endpoint::detect(upstream.kind, &path))
+        .flatten();
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let headers = forwarded_headers(req.headers(), upstream);
+    let method = req.method().clone();
+    let attribution = endpoint.map(|_| Attribution::from_headers(req.headers(), peer));
+    let body = req.into_body();
+
+    let (upstream_body, call, strip_usage) = match endpoint {
+        None => (
+            reqwest::Body::wrap_stream(body.into_data_stream()),
+            None,
+            false,
+        ),
+        Some(endpoint) => {
+            let bytes = match axum::body::to_bytes(body, app.config.max_body_bytes).await {
+                Ok(b) => b,
+                Err(_) => {
+                    return ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        format!(
+                            "the request body is larger than {} bytes",
+                            app.config.max_body_bytes
+                        ),
+                    )
+                    .into_response();
+                }
+            };
+            let flags = serde_json::from_slice::<StreamFlags>(&bytes).ok();
+            let inject = endpoint == Endpoint::ChatCompletions
+                && upstream.stream_usage
+                && flags
+                    .as_ref()
+                    .is_some_and(|f| f.stream && f.stream_options.is_none());
+            let sent = if inject {
+                tap::with_stream_usage(&bytes)
+            } else {
+                None
+            };
+            let call = proxy.recorder.call_id();
+            proxy.recorder.send(Record::Begin(Box::new(Begin {
+                call,
+                endpoint,
+                upstream: name.clone(),
+                attribution: attribution.unwrap_or_default(),
+                request: bytes.clone(),
+                at: Timestamp::now(),
+            })));
+            let strip = sent.is_some();
+            (
+                reqwest::Body::from(sent.unwrap_or(bytes)),
+                Some(call),
+                strip,
+            )
+        }
+    };
+
+    let result = proxy
+        .client
+        .request(method, &url)
+        .headers(headers)
+        .body(upstream_body)
+        .send()
+        .await;
+    let upstream_response = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let message = if e.is_timeout() {
+                format!("the upstream {name:?} did not answer in time")
+            } else {
+                format!(
+                    "the upstream {name:?} could not be reached: {}",
+                    root_cause(&e)
+                )
+            };
+            if let Some(call) = call {
+                proxy.recorder.send(Record::End {
+                    call,
+                    failure: Some(message.clone()),
+                });
+            }
+            return ApiError::new(StatusCode::BAD_GATEWAY, "upstream_unreachable", message)
+                .into_response();
+        }
+    };
+    let status = upstream_response.status();
+    if let Some(call) = call {
+        proxy.recorder.send(Record::Status {
+            call,
+            status: status.as_u16(),
+        });
+    }
+    let mut response_headers = HeaderMap::with_capacity(upstream_response.headers().len());
+    for (name, value) in upstream_response.headers() {
+        let changes_length = strip_usage && name == header::CONTENT_LENGTH;
+        if !changes_length && (!HOP_BY_HOP.contains(name) || name == header::CONTENT_LENGTH) {
+            response_headers.append(name.clone(), value.clone());
+        }
+    }
+    let length = (!strip_usage)
+        .then(|| upstream_response.content_length())
+        .flatten();
+    let mut tap = Tap::new(proxy.recorder.clone(), call, strip_usage, length);
+    let stream = upstream_response.bytes_stream();
+    let body = async_body(stream, move |item| match item {
+        Some(Ok(bytes)) => Some(Ok(tap.chunk(bytes))),
+        Some(Err(e)) => {
+            let message = format!("the upstream stream was cut: {}", root_cause(&e));
+            tap.finish(Some(message.clone()));
+            Some(Err(std::io::Error::other(message)))
+        }
+        None => {
+            let rest = tap.finish(None);
+            (!rest.is_empty()).then_some(Ok(rest))
+        }
+    });
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = response_headers;
+    response
+}
+
+/// A body that maps each upstream item (and the end, as `None`) through `f`; `f` returning
+/// `None` at the end finishes the body.
+fn async_body<S, F>(upstream: S, mut f: F) -> Body
+where
+    S: futures_util::Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
+    F: FnMut(Option<reqwest::Result<Bytes>>) -> Option<std::io::Result<Bytes>> + Send + 'static,
+{
+    let items = upstream
+        .map(Some)
+        .chain(futures_util::stream::once(async { None }));
+    let mut done = false;
+    Body::from_stream(items.filter_map(move |item| {
+        let out = if done {
+            None
+        } else {
+            let failed = matches!(item, Some(Err(_)));
+            let out = f(item);
+            done = failed;
+            out
+        };
+        async move { out }
+    }))
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}

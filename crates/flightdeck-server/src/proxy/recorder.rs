@@ -1,0 +1,413 @@
+//! Turns what passes through the proxy into LLM spans, off the request path.
+//!
+//! The request path only hands cheap records (the request body, the status, each response
+//! chunk as a refcounted `Bytes`) to a bounded queue with `try_send`: it never waits on
+//! recording. One task reads the queue, parses requests and responses, streams output
+//! chunks into the span as `span.update`s, and appends to the store in batches. If the queue
+//! is full the record is dropped and counted, and the call still goes through.
+
+use super::api::{self, Endpoint, Stream};
+use super::attribution::{Attribution, ClientSessions, Resolved};
+use super::sse::{self, EventSplitter};
+use bytes::Bytes;
+use flightdeck_model::message::{
+    SessionEnd, SessionOutcome, SessionStart, SpanEnd, SpanStart, SpanUpdate,
+};
+use flightdeck_model::{Message, SpanKind, SpanOutcome, Timestamp};
+use flightdeck_store::Store;
+use serde_json::value::{RawValue, to_raw_value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Records waiting for the recorder before new ones are dropped.
+const QUEUE: usize = 65_536;
+/// Messages gathered before the recorder writes them to the store.
+const BATCH: usize = 512;
+/// The longest a recorded message waits to be written.
+const LINGER: Duration = Duration::from_millis(10);
+/// Bodies kept for recording are cut at this size (the call itself is not).
+const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// What the request path tells the recorder.
+pub enum Record {
+    Begin(Box<Begin>),
+    Status {
+        call: u64,
+        status: u16,
+    },
+    Chunk {
+        call: u64,
+        bytes: Bytes,
+    },
+    End {
+        call: u64,
+        failure: Option<String>,
+    },
+    /// Store everything gathered, then stop (at shutdown).
+    Close(tokio::sync::oneshot::Sender<()>),
+}
+
+/// A call begins.
+pub struct Begin {
+    pub call: u64,
+    pub endpoint: Endpoint,
+    pub upstream: String,
+    pub attribution: Attribution,
+    pub request: Bytes,
+    pub at: Timestamp,
+}
+
+/// The request path's handle on the recorder.
+#[derive(Clone)]
+pub struct Recorder {
+    tx: mpsc::Sender<Record>,
+    lost: Arc<AtomicU64>,
+    next_call: Arc<AtomicU64>,
+}
+
+impl Recorder {
+    /// Starts the recorder task, writing into `store`.
+    pub fn start(store: Arc<dyn Store>, session_idle: Duration) -> Recorder {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let lost = Arc::new(AtomicU64::new(0));
+        let task = Task {
+            store,
+            idle_ns: session_idle.as_nanos() as i64,
+            calls: HashMap::new(),
+            clients: ClientSessions::default(),
+            out: Vec::new(),
+            lost: Arc::clone(&lost),
+        };
+        tokio::spawn(task.run(rx));
+        Recorder {
+            tx,
+            lost,
+            next_call: Arc::new(AtomicU64::new(1)),
+        }
+    }
+
+    /// A new call id.
+    pub fn call_id(&self) -> u64 {
+        self.next_call.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Hands a record over without waiting; counts it as lost if the queue is full.
+    pub fn send(&self, record: Record) {
+        if self.tx.try_send(record).is_err() {
+            let n = self.lost.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(
+                    proxy.records_lost = n,
+                    "proxy recording falls behind; records dropped, calls unaffected"
+                );
+            }
+        }
+    }
+
+    /// Stores what the recorder holds and stops it; waits for that.
+    pub async fn close(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.tx.send(Record::Close(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    /// Records dropped so far.
+    pub fn lost(&self) -> u64 {
+        self.lost.load(Ordering::Relaxed)
+    }
+}
+
+struct Call {
+    session: String,
+    span: String,
+    endpoint: Endpoint,
+    status: Option<u16>,
+    streamed: bool,
+    stream: Stream,
+    splitter: EventSplitter,
+    body: Vec<u8>,
+    seq: u64,
+    pending_delta: String,
+    last_activity: Timestamp,
+}
+
+struct Task {
+    store: Arc<dyn Store>,
+    idle_ns: i64,
+    calls: HashMap<u64, Call>,
+    clients: ClientSessions,
+    out: Vec<Message>,
+    lost: Arc<AtomicU64>,
+}
+
+fn raw(v: &impl serde::Serialize) -> Option<Box<RawValue>> {
+    to_raw_value(v).ok()
+}
+
+impl Task {
+    async fn run(mut self, mut rx: mpsc::Receiver<Record>) {
+        let mut tick = tokio::time::interval(LINGER);
+        let mut sweeps = 0u32;
+        loop {
+            tokio::select! {
+                record = rx.recv() => match record {
+                    Some(Record::Close(done)) => {
+                        self.flush().await;
+                        let _ = done.send(());
+                        return;
+                    }
+                    Some(r) => {
+                        self.take(r);
+                        if self.out.len() >= BATCH {
+                            self.flush().await;
+                        }
+                    }
+                    None => {
+                        self.flush().await;
+                        return;
+                    }
+                },
+                _ = tick.tick() => {
+                    sweeps = sweeps.wrapping_add(1);
+                    if sweeps.is_multiple_of(100) {
+                        self.sweep();
+                    }
+                    self.flush().await;
+                }
+            }
+        }
+    }
+
+    fn take(&mut self, record: Record) {
+        match record {
+            Record::Begin(b) => self.begin(*b),
+            Record::Status { call, status } => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.status = Some(status);
+                }
+            }
+            Record::Chunk { call, bytes } => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.last_activity = Timestamp::now();
+                    let ok = c.status.is_some_and(|s| s < 400);
+                    if c.streamed && ok {
+                        for event in c.splitter.push(&bytes) {
+                            if let Some(delta) =
+                                sse::data(&event).and_then(|d| c.stream.event(c.endpoint, &d))
+                            {
+                                c.pending_delta.push_str(&delta);
+                            }
+                        }
+                    } else if c.body.len() < MAX_BODY {
+                        c.body
+                            .extend_from_slice(&bytes[..bytes.len().min(MAX_BODY - c.body.len())]);
+                    }
+                }
+            }
+            Record::End { call, failure } => {
+                if let Some(c) = self.calls.remove(&call) {
+                    self.end(c, failure);
+                }
+            }
+            Record::Close(_) => unreachable!("handled by the run loop"),
+        }
+    }
+
+    fn begin(&mut self, b: Begin) {
+        let at = b.at;
+        let session = match b.attribution.session.clone() {
+            Some(s) => {
+                if !b.attribution.tags.is_empty() {
+                    self.out.push(Message::SessionStart(SessionStart {
+                        session_id: s.clone(),
+                        name: None,
+                        started_at: Some(at),
+                        tags: b.attribution.tags.clone(),
+                        metadata: None,
+                        budget: None,
+                    }));
+                }
+                s
+            }
+            None => match self
+                .clients
+                .resolve(&b.attribution.client, at, self.idle_ns)
+            {
+                Resolved::Existing(s) => s,
+                Resolved::New(s) => {
+                    let mut tags = vec!["proxy".to_owned()];
+                    tags.extend(b.attribution.tags.iter().cloned());
+                    self.out.push(Message::SessionStart(SessionStart {
+                        session_id: s.clone(),
+                        name: Some(format!("proxy: {}", b.attribution.client)),
+                        started_at: Some(at),
+                        tags,
+                        metadata: None,
+                        budget: None,
+                    }));
+                    s
+                }
+            },
+        };
+        let span = uuid::Uuid::new_v4().to_string();
+        let request = api::read_request(b.endpoint, &b.request);
+        let mut attributes = serde_json::Map::new();
+        attributes.insert("proxy.upstream".into(), b.upstream.clone().into());
+        if request.is_none() {
+            attributes.insert("proxy.request_unreadable".into(), true.into());
+        }
+        let (model, input, params, streamed) = match request {
+            Some(r) => (r.model, r.input, Some(r.params), r.stream),
+            None => (None, None, None, false),
+        };
+        self.out.push(Message::SpanStart(SpanStart {
+            session_id: session.clone(),
+            span_id: span.clone(),
+            parent_id: b.attribution.parent.clone(),
+            kind: SpanKind::Llm,
+            name: b.endpoint.span_name().to_owned(),
+            agent: b.attribution.agent.clone(),
+            model,
+            provider: Some(b.upstream),
+            started_at: Some(at),
+            input: input.as_ref().and_then(raw),
+            params: params.as_ref().filter(|p| !p.is_empty()).and_then(raw),
+            attributes: Some(attributes),
+            scores: None,
+        }));
+        self.calls.insert(
+            b.call,
+            Call {
+                session,
+                span,
+                endpoint: b.endpoint,
+                status: None,
+                streamed,
+                stream: Stream::default(),
+                splitter: EventSplitter::default(),
+                body: Vec::new(),
+                seq: 0,
+                pending_delta: String::new(),
+                last_activity: at,
+            },
+        );
+    }
+
+    fn end(&mut self, mut c: Call, failure: Option<String>) {
+        push_delta(&mut self.out, &mut c);
+        let status = c.status.unwrap_or(0);
+        let (output, usage, model, api_error) = if c.streamed && status < 400 && status > 0 {
+            if let Some(rest) = c.splitter.rest()
+                && let Some(d) = sse::data(&rest)
+            {
+                c.stream.event(c.endpoint, &d);
+            }
+            let out = c.stream.output(c.endpoint);
+            (
+                Some(out),
+                c.stream.usage,
+                c.stream.model.take(),
+                c.stream.error.take(),
+            )
+        } else {
+            let r = api::read_response(c.endpoint, &c.body);
+            (r.output, r.usage, r.model, r.error)
+        };
+        let error = match (&failure, status, &api_error) {
+            (Some(f), _, _) => Some(f.clone()),
+            (None, s, e) if s >= 400 => Some(format!(
+                "upstream answered {s}{}",
+                e.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+            )),
+            (None, _, Some(e)) => Some(e.clone()),
+            _ => None,
+        };
+        let mut attributes = serde_json::Map::new();
+        if status > 0 {
+            attributes.insert("http.status_code".into(), status.into());
+        }
+        if let Some(m) = model {
+            attributes.insert("llm.response_model".into(), m.into());
+        }
+        self.out.push(Message::SpanEnd(SpanEnd {
+            session_id: c.session,
+            span_id: c.span,
+            ended_at: Some(Timestamp::now()),
+            status: if error.is_some() {
+                SpanOutcome::Error
+            } else {
+                SpanOutcome::Ok
+            },
+            output: output.as_ref().and_then(raw),
+            usage,
+            cost_usd: None,
+            error,
+            attributes: Some(attributes),
+            scores: None,
+        }));
+    }
+
+    /// Ends calls that went silent (their end was lost), and sessions of quiet clients.
+    fn sweep(&mut self) {
+        let now = Timestamp::now();
+        let stale: Vec<u64> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| now.0 - c.last_activity.0 > self.idle_ns)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in stale {
+            if let Some(c) = self.calls.remove(&id) {
+                self.end(
+                    c,
+                    Some("recording incomplete: the end of the call was not seen".into()),
+                );
+            }
+        }
+        for session in self.clients.expire(now, self.idle_ns) {
+            self.out.push(Message::SessionEnd(SessionEnd {
+                session_id: session,
+                ended_at: Some(now),
+                status: SessionOutcome::Completed,
+                error: None,
+            }));
+        }
+    }
+
+    async fn flush(&mut self) {
+        for c in self.calls.values_mut() {
+            push_delta(&mut self.out, c);
+        }
+        if self.out.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.out);
+        let n = batch.len() as u64;
+        if let Err(e) = self.store.append(batch).await {
+            let lost = self.lost.fetch_add(n, Ordering::Relaxed) + n;
+            tracing::warn!(error = %e, proxy.records_lost = lost, "proxy recording could not be stored");
+        }
+    }
+}
+
+/// Moves a call's streamed text gathered since the last flush into one `span.update`.
+fn push_delta(out: &mut Vec<Message>, c: &mut Call) {
+    if c.pending_delta.is_empty() {
+        return;
+    }
+    out.push(Message::SpanUpdate(SpanUpdate {
+        session_id: c.session.clone(),
+        span_id: c.span.clone(),
+        seq: Some(c.seq),
+        at: Some(Timestamp::now()),
+        output_delta: Some(std::mem::take(&mut c.pending_delta)),
+        usage: c.stream.usage,
+        attributes: None,
+        scores: None,
+    }));
+    c.seq += 1;
+}

@@ -1,0 +1,100 @@
+//! A real server for integration tests (feature `testing`): a fresh SQLite store in a
+//! temporary directory, served on a loopback port, with a client for it. The server's own
+//! tests, the SDK's and the demo's all start servers this way.
+
+use crate::{App, ServerConfig};
+use flightdeck_store::{SqliteOptions, SqliteStore, Store};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// A running server and a client for it.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// A server with default settings on a free port.
+    pub async fn start() -> TestServer {
+        Self::start_with(ServerConfig::default()).await
+    }
+
+    /// A server with `config` on a free port.
+    pub async fn start_with(config: ServerConfig) -> TestServer {
+        Self::start_at("127.0.0.1:0".parse().expect("static address"), config).await
+    }
+
+    /// A server with `config` on `addr`.
+    pub async fn start_at(addr: SocketAddr, config: ServerConfig) -> TestServer {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(SqliteOptions::new(dir.path().join("fd.db"))).expect("open store"),
+        );
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("local address"));
+        let app = App::new(Arc::clone(&store), config);
+        tokio::spawn(crate::serve(listener, app, std::future::pending()));
+        TestServer {
+            base,
+            client: reqwest::Client::new(),
+            store,
+            dir,
+        }
+    }
+
+    /// The directory of the server's database files.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Posts a batch to `/api/v1/events`; returns the status and the JSON answer.
+    pub async fn post(&self, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{}/api/v1/events", self.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("POST /api/v1/events");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GETs `path`; returns the status and the JSON answer.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GETs `path`, which must succeed; returns its JSON.
+    pub async fn json(&self, path: &str) -> Value {
+        let (status, body) = self.get(path).await;
+        assert!((200..300).contains(&status), "GET {path}: {status} {body}");
+        body
+    }
+
+    /// Fails if `needle` occurs in any of the server's database files.
+    pub fn assert_not_stored(&self, needle: &[u8]) {
+        for entry in std::fs::read_dir(self.dir()).expect("read the data directory") {
+            let path = entry.expect("directory entry").path();
+            let bytes = std::fs::read(&path).expect("read a database file");
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{} contains {:?}",
+                path.display(),
+                String::from_utf8_lossy(needle)
+            );
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The recording proxy with the official `openai` and `anthropic` Python clients against a
+//! fake upstream on loopback: what the client sees is byte-identical to a direct call, and
+//! the calls are recorded (session, agent, messages, output, usage, cost; failures as failed
+//! spans) without any key reaching the store.
+
+mod support;
+
+use flightdeck_fake_llm::{FakeLlm, Options};
+use flightdeck_server::ServerConfig;
+use flightdeck_server::proxy::config::{ApiKind, ProxyConfig, Upstream};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use support::TestServer;
+
+fn proxy_to(fake: &FakeLlm) -> ProxyConfig {
+    let upstream = |kind| Upstream {
+        base_url: fake.url(),
+        kind,
+        api_key: None,
+        api_key_env: None,
+        stream_usage: true,
+    };
+    ProxyConfig {
+        upstreams: BTreeMap::from([
+            ("openai".to_owned(), upstream(ApiKind::Openai)),
+            ("anthropic".to_owned(), upstream(ApiKind::Anthropic)),
+        ]),
+        ..ProxyConfig::default()
+    }
+}
+
+async fn start() -> (FakeLlm, TestServer) {
+    let fake = FakeLlm::start(Options::default()).await.unwrap();
+    let server = TestServer::start_with(ServerConfig {
+        proxy: proxy_to(&fake),
+        ..ServerConfig::default()
+    })
+    .await;
+    (fake, server)
+}
+
+/// Waits until the recorder has stored `n` finished spans in `session`.
+async fn recorded(s: &TestServer, session: &str, n: usize) -> Vec<Value> {
+    for _ in 0..200 {
+        let (status, spans) = s.get(&format!("/api/v1/sessions/{session}/spans")).await;
+        if status == 200 {
+            let spans = spans.as_array().unwrap().clone();
+            if spans.len() >= n && spans.iter().all(|s| s["status"] != "running") {
+                return spans;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("{n} finished spans were not recorded in {session}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn official_clients_see_no_difference_and_every_call_is_recorded() {
+    let Some(python) = support::python() else {
+        return;
+    };
+    let (fake, s) = start().await;
+    let out = tokio::process::Command::new(python)
+        .arg(support::python_script("proxy_clients.py"))
+        .args([fake.url(), format!("{}/proxy", s.base), "py-1".to_owned()])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (case, r) in results.as_object().unwrap() {
+        assert_eq!(
+            r["direct"], r["proxied"],
+            "{case}: the proxied call differs from the direct one"
+        );
+    }
+    assert_eq!(results["chat"]["direct"]["status"], 200);
+    assert!(
+        results["chat_stream"]["direct"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("midnight")
+    );
+    assert_eq!(results["chat_429"]["direct"]["error"], "RateLimitError");
+    assert!(
+        results["chat_cut_stream"]["direct"]["error"].is_string(),
+        "a cut stream fails the client"
+    );
+
+    // The upstream got the client's key but none of Flightdeck's headers.
+    let h = fake.last_headers();
+    assert!(h.get("x-api-key").is_some() || h.get("authorization").is_some());
+    assert!(
+        h.keys().all(|k| !k.as_str().starts_with("x-flightdeck")),
+        "{h:?}"
+    );
+
+    // Recorded: 9 LLM calls (models is passed through, not recorded).
+    let spans = recorded(&s, "py-1", 9).await;
+    assert_eq!(spans.len(), 9, "{spans:#?}");
+    assert!(
+        spans
+            .iter()
+            .all(|s| s["kind"] == "llm" && s["agent"] == "planner")
+    );
+    let by_status = |st: &str| spans.iter().filter(|s| s["status"] == st).count();
+    let errors: Vec<(&Value, &Value)> = spans
+        .iter()
+        .filter(|s| s["status"] == "error")
+        .map(|s| (&s["name"], &s["error"]))
+        .collect();
+    assert_eq!(
+        by_status("error"),
+        3,
+        "429, 500 and the cut stream failed: {errors:?}"
+    );
+    let (_, session) = s.get("/api/v1/sessions/py-1").await;
+    assert_eq!(session["tags"], serde_json::json!(["py", "proxy-test"]));
+    assert!(session["totals"]["cost_usd"].as_f64().unwrap() > 0.0);
+
+    let mut names = std::collections::BTreeMap::<String, Vec<Value>>::new();
+    for span in &spans {
+        let (_, full) = s
+            .get(&format!(
+                "/api/v1/spans/py-1/{}",
+                span["span_id"].as_str().unwrap()
+            ))
+            .await;
+        names
+            .entry(full["name"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(full);
+    }
+    let chats = &names["chat.completions"];
+    let ok_chats: Vec<&Value> = chats.iter().filter(|c| c["status"] == "ok").collect();
+    assert_eq!(ok_chats.len(), 3);
+    for c in &ok_chats {
+        assert_eq!(c["input"][1]["content"], "Plan the job.");
+        assert_eq!(c["output"]["content"], "Case the vault at midnight.");
+        assert_eq!(
+            c["usage"]["input_tokens"], 12,
+            "usage recorded, streamed or not: {c}"
+        );
+        assert_eq!(c["model"], "gpt-4o");
+        assert_eq!(c["provider"], "openai");
+    }
+    assert!(ok_chats.iter().any(|c| c["params"]["temperature"] == 0.2));
+    let failed: Vec<&Value> = chats.iter().filter(|c| c["status"] == "error").collect();
+    assert!(
+        failed
+            .iter()
+            .any(|c| c["error"].as_str().unwrap().contains("429"))
+    );
+    assert!(
+        failed
+            .iter()
+            .any(|c| c["error"].as_str().unwrap().contains("cut"))
+    );
+    for m in &names["messages"] {
+        assert_eq!(m["status"], "ok");
+        assert_eq!(m["input"][0]["role"], "system");
+        assert_eq!(m["usage"]["output_tokens"], 6);
+        assert!(m["output"].to_string().contains("midnight"));
+    }
+    assert_eq!(names["embeddings"][0]["output"]["dimensions"], 3);
+
+    // No key anywhere in the store's files.
+    s.assert_not_stored(b"sk-test-secret-never-stored");
+}
+
+#[tokio::test]
+async fn calls_without_session_headers_are_grouped_per_client() {
+    let (_fake, s) = start().await;
+    for _ in 0..3 {
+        let r = s
+            .client
+            .post(format!("{}/proxy/openai/v1/chat/completions", s.base))
+            .header("user-agent", "my-agent/1.0")
+            .json(&serde_json::json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let mut sessions = Value::Null;
+    for _ in 0..200 {
+        let (_, list) = s.get("/api/v1/sessions?q=my-agent").await;
+        if list["items"][0]["totals"]["llm_calls"] == 3 {
+            sessions = list;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let items = sessions["items"]
+        .as_array()
+        .expect("grouped session recorded");
+    assert_eq!(items.len(), 1, "one session for one client");
+    assert!(items[0]["name"].as_str().unwrap().contains("my-agent/1.0"));
+    assert_eq!(items[0]["tags"][0], "proxy");
+}
+
+#[tokio::test]
+async fn unknown_upstreams_and_unreachable_ones_are_clear_errors() {
+    let (_fake, s) = start().await;
+    let (status, err) = s.get("/proxy/nowhere/v1/models").await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nowhere")
+    );
+
+    let dead = TestServer::start_with(ServerConfig {
+        proxy: ProxyConfig {
+            upstreams: BTreeMap::from([(
+                "openai".to_owned(),
+                Upstream {
+                    base_url: "http://127.0.0.1:9".into(),
+                    kind: ApiKind::Openai,
+                    api_key: None,
+                    api_key_env: None,
+                    stream_usage: true,
+                },
+            )]),
+            ..ProxyConfig::default()
+        },
+        ..ServerConfig::default()
+    })
+    .await;
+    let r = dead
+        .client
+        .post(format!("{}/proxy/openai/v1/chat/completions", dead.base))
+        .header("x-flightdeck-session", "down")
+        .json(&serde_json::json!({"model": "gpt-4o", "messages": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "upstream_unreachable");
+    let spans = recorded(&dead, "down", 1).await;
+    assert_eq!(spans[0]["status"], "error");
+}
