@@ -17,7 +17,6 @@ function ConnectionIndicator() {
   const text = {
     connecting: 'connecting…',
     live: 'live',
-    polling: 'polling (no live hub)',
     reconnecting: `reconnecting${c.retryAt ? ` in ${Math.max(0, Math.ceil((c.retryAt - Date.now()) / 1000))} s` : '…'}`,
   }[c.state];
   return html`<span class="conn ${c.state}" role="status" aria-live="polite" data-state=${c.state}><span class="dot"></span>${text}</span>`;

@@ -1,5 +1,5 @@
 // The page's one live connection state, shown by the indicator in the top bar:
-// {state: 'connecting' | 'live' | 'reconnecting' | 'polling', retryAt}.
+// {state: 'connecting' | 'live' | 'reconnecting', retryAt}.
 import { useEffect, useState } from '../vendor/preact-htm.mjs';
 
 let current = { state: 'connecting', retryAt: 0 };

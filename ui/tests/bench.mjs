@@ -80,7 +80,5 @@ for (const [view, ready] of [['graph', graphReady], ['timeline', timelineReady]]
   const r = await liveFps(view, ready);
   console.log(`live ${view}: ${r.fps.toFixed(1)} fps while ${r.sent} spans arrived at 200/s (frame gap p95 ${r.p95gap.toFixed(1)} ms, worst ${r.worst.toFixed(0)} ms; ${r.shown} spans in the view at the end)`);
 }
-const conn = 'see the connection indicator: live through /ws, or polling every 2 s on a server without the hub';
-console.log(`live updates: ${conn}`);
 await browser.close();
 await server.stop();

@@ -29,8 +29,6 @@ async function open(path) {
   return page;
 }
 
-/** Page errors other than the failed /ws handshake of a server without the live hub. */
-const realErrors = (page) => page.errors.filter((e) => !/\/ws|404 \(Not Found\)/.test(String(e)));
 
 const rows = (page) => page.$$eval('[data-test=sessions] tbody tr', (trs) => trs.map((tr) => tr.dataset.session));
 
@@ -57,7 +55,7 @@ describe('overview', () => {
     assert.match(bravo, /failed/);
     assert.match(bravo, /bravo pipeline/);
     assert.match(await page.textContent('[data-test=headline]'), /Sessions\s*3/);
-    assert.deepEqual(realErrors(page), []);
+    assert.deepEqual(page.errors, []);
     await page.context().close();
   });
 
@@ -76,6 +74,17 @@ describe('overview', () => {
     await page.reload();
     await page.waitForSelector('[data-test=sessions] tbody tr');
     assert.deepEqual(await rows(page), ['alpha']);
+    await page.context().close();
+  });
+});
+
+describe('overview, live', () => {
+  test('a session ingested while the overview is open appears without a reload', async () => {
+    const page = await open('#/');
+    await page.waitForSelector('.conn[data-state=live]');
+    await ingest(server.origin, crewSession('echo', { name: 'echo live', running: true, agents: ['scout'] }));
+    await page.waitForSelector('tr[data-session=echo]', { timeout: 5000 });
+    assert.match(await page.textContent('tr[data-session=echo]'), /running/);
     await page.context().close();
   });
 });
@@ -117,6 +126,7 @@ describe('session', () => {
   test('a span ingested while the page is open appears in the graph and the timeline', async () => {
     const page = await open('#/s/charlie/graph');
     await page.waitForFunction(() => document.querySelector('[data-test=graph]')?.__cy?.nodes().length > 0);
+    await page.waitForSelector('.conn[data-state=live]');
     await ingest(server.origin, [{ type: 'span.start', session_id: 'charlie', span_id: 'charlie-late', parent_id: 'charlie-analyst', kind: 'tool', name: 'late_tool', agent: 'analyst' }]);
     await page.waitForFunction(() => document.querySelector('[data-test=graph]').__cy.getElementById('charlie-late').nonempty(), null, { timeout: 10_000 });
     assert.equal(await page.evaluate(() => document.querySelector('[data-test=graph]').__cy.getElementById('charlie-late').data('status')), 'running');
@@ -124,7 +134,7 @@ describe('session', () => {
     await page.waitForFunction(() => document.querySelector('[data-test=timeline]')?.__timeline?.hits.some((h) => h.s.span_id === 'charlie-late'));
     await ingest(server.origin, [{ type: 'span.end', session_id: 'charlie', span_id: 'charlie-late', status: 'error', error: 'late failure' }]);
     await page.waitForFunction(() => document.querySelector('[data-test=timeline]').__timeline.hits.find((h) => h.s.span_id === 'charlie-late')?.s.status === 'error', null, { timeout: 10_000 });
-    assert.deepEqual(realErrors(page), []);
+    assert.deepEqual(page.errors, []);
     await page.context().close();
   });
 
@@ -134,7 +144,7 @@ describe('session', () => {
       await page.click(`.tabs a[href*="/${view}"]`);
       await page.waitForSelector(selector);
     }
-    assert.deepEqual(realErrors(page), []);
+    assert.deepEqual(page.errors, []);
     await page.context().close();
   });
 });
@@ -160,12 +170,12 @@ test('a session of 5,000 spans opens collapsed and the graph responds', async ()
 
 test('the page reconnects after the server restarts', async () => {
   const page = await open('#/s/charlie/graph');
-  await page.waitForFunction(() => ['live', 'polling'].includes(document.querySelector('.conn')?.dataset.state));
+  await page.waitForFunction(() => document.querySelector('.conn')?.dataset.state === 'live');
   await server.kill();
   await page.waitForFunction(() => document.querySelector('.conn').dataset.state === 'reconnecting', null, { timeout: 10_000 });
   await server.start();
   await ingest(server.origin, [{ type: 'span', session_id: 'charlie', span_id: 'charlie-after', parent_id: 'charlie-analyst', kind: 'tool', name: 'after_restart', agent: 'analyst', started_at: new Date().toISOString(), ended_at: new Date().toISOString() }]);
-  await page.waitForFunction(() => ['live', 'polling'].includes(document.querySelector('.conn').dataset.state), null, { timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelector('.conn').dataset.state === 'live', null, { timeout: 15_000 });
   await page.waitForFunction(() => document.querySelector('[data-test=graph]').__cy.getElementById('charlie-after').nonempty(), null, { timeout: 10_000 });
   await page.context().close();
 });

@@ -105,7 +105,6 @@ export function Overview({ query }) {
         setItems((old) => (old ? merge(old, m.sessions, !filtered) : old));
         refreshStats();
       },
-      poll: loadFirst,
     });
     return () => {
       live.stop();

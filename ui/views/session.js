@@ -1,6 +1,6 @@
 // A session: its header of totals, the tabs of its views, and the detail panel of the selected
 // span. Owns the session's live model: filled by the hub's `hello`, changed by each `commit`
-// (or by polling a server without the hub); views subscribe to it for incremental updates.
+// and re-synced by the `hello` after a reconnect; views subscribe to it for incremental updates.
 import { html, useEffect, useMemo, useState } from '../vendor/preact-htm.mjs';
 import { api } from '../lib/api.js';
 import { follow } from '../lib/live.js';
@@ -48,10 +48,6 @@ export function Session({ route, onTitle }) {
     const live = follow({ scope: 'session', session_id: id }, {
       hello: (m) => snapshot(m.snapshot),
       commit: (m) => model.apply(m.messages || [], m.sessions.find((s) => s.session_id === id)),
-      poll: async () => {
-        const [session, spans, edges, agents] = await Promise.all([api.session(id), api.spans(id), api.edges(id), api.agents(id)]);
-        snapshot({ session, spans, edges, agents });
-      },
     });
     // The hub answers for a session that does not exist yet with an empty snapshot; say so
     // only when the API knows nothing of it either.
