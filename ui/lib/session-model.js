@@ -156,6 +156,7 @@ export class SessionModel {
         if (!existing) break;
         if (m.usage && existing.status === 'running') existing.usage = m.usage;
         if (m.scores) existing.scores = { ...existing.scores, ...m.scores };
+        if (m.output_delta != null) existing.chunks = (existing.chunks || 0) + 1;
         delta.changed.push(id);
         break;
       case 'span.end':

@@ -1,7 +1,7 @@
 // The detail panel of one span: what it is, timing, usage and cost, error, its input (a
 // message list rendered as a conversation), output, parameters, scores and attributes.
 // The full span is read from the API; while the span runs it is read again as it changes.
-import { html, useEffect, useState } from '../vendor/preact-htm.mjs';
+import { html, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
 import { api } from '../lib/api.js';
 import { int, usd, ms, timeMs, dateTime } from '../lib/format.js';
 import { Status, Kind, Agent, ErrorNotice } from '../components/badges.js';
@@ -46,10 +46,17 @@ export function Detail({ model, version, sessionId, spanId, onClose }) {
   const [span, setSpan] = useState(null);
   const [error, setError] = useState(null);
   const summary = model.spans.get(spanId);
-  // Re-read while the summary changes (a running span streams output, then ends).
-  const stamp = summary ? `${summary.status}|${summary.ended_at}|${summary.usage?.output_tokens}` : '';
+  // Re-read while the summary changes (a running span streams output, then ends), at most
+  // five times a second.
+  const stamp = summary ? `${summary.status}|${summary.ended_at}|${summary.usage?.output_tokens}|${summary.chunks}` : '';
+  const last = useRef(0);
   useEffect(() => {
-    api.span(sessionId, spanId).then((s) => { setSpan(s); setError(null); }, setError);
+    const read = () => {
+      last.current = Date.now();
+      api.span(sessionId, spanId).then((s) => { setSpan(s); setError(null); }, setError);
+    };
+    const t = setTimeout(read, Math.max(0, last.current + 200 - Date.now()));
+    return () => clearTimeout(t);
   }, [spanId, stamp]);
   useEffect(() => {
     const onKey = (e) => e.key === 'Escape' && onClose();

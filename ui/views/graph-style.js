@@ -1,6 +1,6 @@
 // The graph's look, from the theme's variables: node shape and tint by type (orchestrator,
 // agent, LLM, tool, ...), border by state (running blue and pulsing, ok green, failed red),
-// edges by relation (request solid, message dashed, delegation thick, dependency dotted).
+// edges by relation (request solid, delegation thick, message dashed, dependency dotted).
 import { cssVar } from '../lib/colors.js';
 
 export const SHAPES = {
@@ -44,6 +44,7 @@ export function graphStyle() {
     },
     { selector: 'edge[kind = "message"]', style: { 'line-style': 'dashed', 'line-color': v('--k-agent'), 'target-arrow-color': v('--k-agent'), width: 1.5, 'curve-style': 'unbundled-bezier', 'control-point-distances': 40 } },
     { selector: 'edge[kind = "delegation"]', style: { width: 4, 'line-color': v('--k-orchestrator'), 'target-arrow-color': v('--k-orchestrator'), 'curve-style': 'unbundled-bezier', 'control-point-distances': 40 } },
+    { selector: 'edge.tree', style: { 'curve-style': 'bezier' } },
     { selector: 'edge[kind = "depends_on"]', style: { 'line-style': 'dotted', width: 2, 'line-color': v('--warn'), 'target-arrow-color': v('--warn') } },
     { selector: 'edge[label]', style: { label: 'data(label)', 'font-size': 9, color: v('--muted'), 'text-rotation': 'autorotate', 'text-background-color': v('--bg'), 'text-background-opacity': 0.8 } },
   ];
@@ -52,5 +53,5 @@ export function graphStyle() {
 export const LEGEND = {
   nodes: [['orchestrator', 'orchestrator'], ['agent', 'agent'], ['llm', 'LLM'], ['tool', 'tool'], ['retriever', 'retriever'], ['review', 'review']],
   states: [['--running', 'running'], ['--ok', 'ok'], ['--error', 'failed']],
-  edges: [['solid', 'request (parent → child)'], ['dashed', 'message'], ['thick', 'delegation'], ['dotted', 'depends on']],
+  edges: [['solid', 'request (to an LLM or tool)'], ['thick', 'delegation (to an agent)'], ['dashed', 'message'], ['dotted', 'depends on']],
 };

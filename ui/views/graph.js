@@ -30,6 +30,12 @@ function nodeData(model, collapsed, id) {
   return { id, label, type, status: s.status, hidden };
 }
 
+/** The edge from a span's parent: a delegation when the child is an agent's work, else a request. */
+function treeEdge(model, id) {
+  const s = model.spans.get(id);
+  return { group: 'edges', data: { id: `t:${id}`, source: s.parent_id, target: id, kind: s.kind === 'agent' ? 'delegation' : 'request' }, classes: 'tree' };
+}
+
 /** Keeps a cytoscape instance in step with the model. */
 class Graph {
   constructor(container, model, onSelect) {
@@ -69,7 +75,7 @@ class Graph {
     const els = ids.map((id) => ({ group: 'nodes', data: nodeData(this.model, this.collapsed, id) }));
     for (const id of ids) {
       const p = this.model.spans.get(id).parent_id;
-      if (p && shown.has(p)) els.push({ group: 'edges', data: { id: `t:${id}`, source: p, target: id, kind: 'request' }, classes: 'tree' });
+      if (p && shown.has(p)) els.push(treeEdge(this.model, id));
     }
     for (const e of this.model.edges) els.push(...this.relation(e, shown));
     this.cy.batch(() => {
@@ -82,6 +88,8 @@ class Graph {
   relation(e, shown) {
     const ends = edgeSpans(this.model, e);
     if (!ends || !shown.has(ends[0]) || !shown.has(ends[1])) return [];
+    // A delegation to a child is already drawn by the tree.
+    if (e.kind === 'delegation' && this.model.spans.get(ends[1])?.parent_id === ends[0]) return [];
     return [{ group: 'edges', data: { id: `e:${e.edge_id}`, source: ends[0], target: ends[1], kind: e.kind, label: e.label || undefined } }];
   }
 
@@ -149,7 +157,7 @@ class Graph {
       return;
     }
     cy.add({ group: 'nodes', data: nodeData(this.model, this.collapsed, id), position: this.placeFor(s) });
-    if (parent?.nonempty()) cy.add({ group: 'edges', data: { id: `t:${id}`, source: s.parent_id, target: id, kind: 'request' }, classes: 'tree' });
+    if (parent?.nonempty()) cy.add(treeEdge(this.model, id));
   }
 
   /** A free spot for a new span: right of its last placed sibling, or under its parent. */
@@ -179,16 +187,16 @@ class Graph {
     if (bb.x2 < 0 || bb.y2 < 0 || bb.x1 > cy.width() || bb.y1 > cy.height()) cy.center(node);
   }
 
-  /** Marks the spans matching `text` and centres the n-th; returns how many match. */
+  /** Marks the spans matching `text` and centres the n-th: {count, id} (id: the n-th). */
   search(text, n) {
     const cy = this.cy;
     cy.nodes('.match').removeClass('match');
     const q = text.trim().toLowerCase();
-    if (!q) return 0;
+    if (!q) return { count: 0 };
     const hits = [...this.model.spans.values()]
       .filter((s) => [s.name, s.agent, s.model, s.span_id].some((f) => f && f.toLowerCase().includes(q)))
       .map((s) => s.span_id);
-    if (!hits.length) return 0;
+    if (!hits.length) return { count: 0 };
     const target = hits[n % hits.length];
     if (cy.getElementById(target).empty()) {
       reveal(this.model, this.collapsed, target);
@@ -197,7 +205,7 @@ class Graph {
     cy.batch(() => hits.forEach((id) => cy.getElementById(id).addClass('match')));
     const node = cy.getElementById(target);
     cy.animate({ center: { eles: node }, zoom: Math.max(cy.zoom(), 0.8) }, { duration: 250 });
-    return hits.length;
+    return { count: hits.length, id: target };
   }
 }
 
@@ -230,7 +238,10 @@ export function GraphView({ model, select, selected }) {
 
   const find = (next) => {
     const n = next ? hit.n + 1 : 0;
-    setHit({ n, count: graph.current.search(query, n) });
+    const found = graph.current.search(query, n);
+    setHit({ n, count: found.count });
+    // The found span opens in the detail panel: the keyboard's way to a node.
+    if (found.id) select(found.id);
   };
   const size = model.spans.size;
   return html`
