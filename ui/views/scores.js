@@ -81,8 +81,8 @@ function Decisions({ model }) {
 function Group({ g, version, select }) {
   const single = g.keys.length === 1;
   return html`
-    <div class="panel"><header><h2>${g.name}</h2><span class="muted">${g.spans.length} spans · ${single ? 'over time' : 'components and total over time'}</span></header>
-      <div class="body"><${Convergence} spans=${g.spans} keys=${single ? [] : g.keys} total=${g.total} version=${version} /></div>
+    <div class="panel"><header><h2>${g.name}</h2><span class="muted">${g.spans.length === 1 ? '1 span' : `${g.spans.length} spans · ${single ? 'over time' : 'components and total over time'}`}</span></header>
+      ${g.spans.length > 1 ? html`<div class="body"><${Convergence} spans=${g.spans} keys=${single ? [] : g.keys} total=${g.total} version=${version} /></div>` : null}
       <${SortTable} rows=${g.spans} initial=${{ col: 0, desc: false }} onRow=${(s) => select(s.span_id)} columns=${[
         { label: 'Started', sort: (s) => s.started_at, cell: (s) => timeMs(s.started_at) },
         { label: 'Span', sort: (s) => s.name, cell: (s) => s.name },
