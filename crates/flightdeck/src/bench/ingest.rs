@@ -7,6 +7,7 @@ use crate::cli::IngestBenchArgs;
 use flightdeck_model::{Limits, Message, decode_batch};
 use flightdeck_server::{App, ServerConfig};
 use flightdeck_store::{SqliteOptions, SqliteStore, Store};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -173,7 +174,7 @@ async fn measure(
             .map(|(a, b)| a.saturating_sub(b)),
         cpu: cpu_seconds()
             .zip(cpu_before)
-            .map(|((p, w), (p0, w0))| (p - p0, w - w0)),
+            .map(|(after, before)| cpu_used(&before, &after)),
     })
 }
 
@@ -218,9 +219,10 @@ impl Figures {
     }
 }
 
-/// CPU seconds (user + system) of this process and of its writer thread, from /proc
-/// (Linux only): figures that other load on the machine does not inflate, unlike wall time.
-fn cpu_seconds() -> Option<(f64, f64)> {
+/// CPU seconds (user + system) of this process, and of each writer thread by thread id,
+/// from /proc (Linux only): figures that other load on the machine does not inflate, unlike
+/// wall time.
+fn cpu_seconds() -> Option<(f64, BTreeMap<String, f64>)> {
     // Fields 14 and 15 of /proc/.../stat, in clock ticks (100 per second on Linux).
     let ticks = |stat: &str| -> Option<(String, f64)> {
         let (head, rest) = stat.rsplit_once(')')?;
@@ -230,14 +232,30 @@ fn cpu_seconds() -> Option<(f64, f64)> {
         Some((comm, t / 100.0))
     };
     let process = ticks(&std::fs::read_to_string("/proc/self/stat").ok()?)?.1;
-    let writer = std::fs::read_dir("/proc/self/task")
+    let writers = std::fs::read_dir("/proc/self/task")
         .ok()?
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("stat")).ok())
-        .filter_map(|s| ticks(&s))
-        .filter(|(comm, _)| comm.starts_with("flightdeck-writ"))
-        .map(|(_, t)| t)
+        .filter_map(|t| {
+            let t = t.ok()?;
+            let (comm, secs) = ticks(&std::fs::read_to_string(t.path().join("stat")).ok()?)?;
+            comm.starts_with("flightdeck-writ")
+                .then(|| (t.file_name().to_string_lossy().into_owned(), secs))
+        })
+        .collect();
+    Some((process, writers))
+}
+
+/// CPU used between two readings: the process's, and that of the writer threads alive at
+/// the end (a thread that ended in between is not counted against this run).
+fn cpu_used(
+    before: &(f64, BTreeMap<String, f64>),
+    after: &(f64, BTreeMap<String, f64>),
+) -> (f64, f64) {
+    let writer = after
+        .1
+        .iter()
+        .map(|(tid, t)| t - before.1.get(tid).copied().unwrap_or(0.0))
         .sum();
-    Some((process, writer))
+    (after.0 - before.0, writer)
 }
 
 /// Bytes this process caused to be written to storage, from /proc/self/io (Linux only).
