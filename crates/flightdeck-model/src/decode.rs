@@ -95,7 +95,8 @@ pub fn decode_batch(body: &[u8], limits: &Limits) -> Result<Vec<Message>, BatchE
     }
 }
 
-type FieldError = (Option<String>, String);
+/// What is wrong with one message: the field (as a path) when one is known, and why.
+pub type FieldError = (Option<String>, String);
 
 #[derive(Deserialize)]
 struct Envelope {
@@ -263,7 +264,9 @@ impl Check<'_> {
     }
 }
 
-fn validate(m: &Message, limits: &Limits) -> Result<(), FieldError> {
+/// Checks a message built in memory (by a transport other than native JSON) against the same
+/// rules as a decoded one: ids, sizes, times.
+pub fn validate(m: &Message, limits: &Limits) -> Result<(), FieldError> {
     let c = Check { limits };
     match m {
         Message::SessionStart(s) => {
@@ -295,6 +298,8 @@ fn validate(m: &Message, limits: &Limits) -> Result<(), FieldError> {
             c.id("session_id", &s.session_id)?;
             c.id("span_id", &s.span_id)?;
             c.opt_text("output_delta", &s.output_delta)?;
+            c.raw("input", &s.input)?;
+            c.raw("output", &s.output)?;
             c.attrs("attributes", &s.attributes)?;
             c.scores(&s.scores)?;
         }
