@@ -26,10 +26,7 @@ impl TestServer {
         let store = SqliteStore::open(SqliteOptions::new(dir.path().join("fd.db"))).unwrap();
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = Arc::new(App {
-            store: Arc::new(store) as Arc<dyn Store>,
-            config: ServerConfig::default(),
-        });
+        let app = App::new(Arc::new(store) as Arc<dyn Store>, ServerConfig::default());
         tokio::spawn(flightdeck_server::serve(
             listener,
             app,

@@ -52,6 +52,17 @@ pub struct ServeArgs {
     /// Largest single field (input, output, message ...) accepted, in bytes [default: 4 MiB]
     #[arg(long, env = "FLIGHTDECK_MAX_FIELD_BYTES", value_name = "BYTES")]
     pub max_field_bytes: Option<usize>,
+    /// Address of the OTLP/gRPC listener (OTLP/HTTP is on the main address)
+    /// [default: 127.0.0.1:4317]
+    #[arg(long, env = "FLIGHTDECK_OTLP_GRPC_ADDR", value_name = "HOST:PORT")]
+    pub otlp_grpc_addr: Option<SocketAddr>,
+    /// Do not listen for OTLP/gRPC
+    #[arg(
+        long,
+        env = "FLIGHTDECK_NO_OTLP_GRPC",
+        conflicts_with = "otlp_grpc_addr"
+    )]
+    pub no_otlp_grpc: bool,
 }
 
 /// Options of `flightdeck demo`.

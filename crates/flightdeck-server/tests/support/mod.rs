@@ -24,10 +24,7 @@ impl TestServer {
             Arc::new(SqliteStore::open(SqliteOptions::new(dir.path().join("fd.db"))).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = Arc::new(App {
-            store: Arc::clone(&store),
-            config,
-        });
+        let app = App::new(Arc::clone(&store), config);
         tokio::spawn(flightdeck_server::serve(
             listener,
             app,

@@ -48,10 +48,10 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
     let store = open(&tmp.join("http.db"))?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/api/v1/events", listener.local_addr()?);
-    let app = Arc::new(App {
-        store: Arc::clone(&store) as Arc<dyn Store>,
-        config: ServerConfig::default(),
-    });
+    let app = App::new(
+        Arc::clone(&store) as Arc<dyn Store>,
+        ServerConfig::default(),
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(flightdeck_server::serve(listener, app, async {
         let _ = stopped.await;
