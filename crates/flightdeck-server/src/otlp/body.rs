@@ -107,11 +107,18 @@ fn bad(message: String) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_otlp", message)
 }
 
-/// A `200` answer in the request's encoding.
+/// A `200` answer in the request's encoding (in JSON, unset fields left out: `{}` when all
+/// went well).
 pub fn answer<T: prost::Message + Serialize>(encoding: Encoding, message: &T) -> Response {
     let bytes = match encoding {
         Encoding::Protobuf => message.encode_to_vec(),
-        Encoding::Json => serde_json::to_vec(message).unwrap_or_else(|_| b"{}".to_vec()),
+        Encoding::Json => {
+            let mut v = serde_json::to_value(message).unwrap_or_default();
+            if let Value::Object(fields) = &mut v {
+                fields.retain(|_, f| !f.is_null());
+            }
+            v.to_string().into_bytes()
+        }
     };
     with_type(encoding, StatusCode::OK, bytes)
 }

@@ -196,8 +196,12 @@ fn settle(otlp: &Otlp, mapped: Vec<(span::Mapped, Option<String>)>) -> Vec<Messa
         .zip(&settled.sessions)
         .zip(&settled.agents)
     {
+        let trace_session = m.parent.is_none() && **session == hex(&m.trace);
         for mut msg in m.messages {
             settle_message(&mut msg, session, agent.as_deref());
+            if trace_session && let Message::Span(root) = &msg {
+                out.push(trace_end(root));
+            }
             out.push(msg);
         }
     }
@@ -219,6 +223,22 @@ fn settle(otlp: &Otlp, mapped: Vec<(span::Mapped, Option<String>)>) -> Vec<Messa
         }));
     }
     out
+}
+
+/// The end of a session that is one trace: its root span ended. (A session named by
+/// `session.id` or `gen_ai.conversation.id` may span traces, so nothing says it ended.)
+fn trace_end(root: &m::Span) -> Message {
+    let failed = root.status == flightdeck_model::SpanOutcome::Error;
+    Message::SessionEnd(m::SessionEnd {
+        session_id: root.session_id.clone(),
+        ended_at: Some(root.ended_at),
+        status: if failed {
+            m::SessionOutcome::Failed
+        } else {
+            m::SessionOutcome::Completed
+        },
+        error: root.error.clone().filter(|_| failed),
+    })
 }
 
 fn settle_message(msg: &mut Message, session: &Arc<str>, agent: Option<&str>) {

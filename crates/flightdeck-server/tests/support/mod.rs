@@ -12,6 +12,8 @@ use std::sync::Arc;
 /// A running server and a client for it.
 pub struct TestServer {
     pub base: String,
+    /// `host:port` of the OTLP/gRPC listener, when started with one.
+    pub grpc: Option<String>,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
     _dir: tempfile::TempDir,
@@ -19,19 +21,35 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(config: ServerConfig) -> TestServer {
+        Self::launch(config, false).await
+    }
+
+    /// A server with an OTLP/gRPC listener too (on another port-0 listener).
+    pub async fn start_with_grpc(config: ServerConfig) -> TestServer {
+        Self::launch(config, true).await
+    }
+
+    async fn launch(config: ServerConfig, with_grpc: bool) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> =
             Arc::new(SqliteStore::open(SqliteOptions::new(dir.path().join("fd.db"))).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let app = App::new(Arc::clone(&store), config);
-        tokio::spawn(flightdeck_server::serve(
+        let grpc = match with_grpc {
+            true => Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()),
+            false => None,
+        };
+        let grpc_addr = grpc.as_ref().map(|l| l.local_addr().unwrap().to_string());
+        tokio::spawn(flightdeck_server::serve_with_grpc(
             listener,
+            grpc,
             app,
             std::future::pending(),
         ));
         TestServer {
             base,
+            grpc: grpc_addr,
             client: reqwest::Client::new(),
             store,
             _dir: dir,
@@ -63,6 +81,39 @@ impl TestServer {
         let status = r.status().as_u16();
         (status, r.json().await.unwrap())
     }
+}
+
+/// Runs `tests/python/NAME` with the test interpreter and `args` (and `env`), on a blocking
+/// thread so the server keeps serving; fails the test with the script's output if it fails.
+/// Returns the last line the script printed, as JSON. `None` when there is no interpreter.
+pub async fn run_python(name: &str, args: &[&str], env: &[(&str, &str)]) -> Option<Value> {
+    let python = python()?;
+    let script = python_script(name);
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(&script)
+            .args(&args)
+            .envs(env)
+            .current_dir(script.parent().unwrap())
+            .output()
+            .expect("run the test interpreter")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{name} failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout.lines().last().unwrap_or("null");
+    Some(serde_json::from_str(last).unwrap_or_else(|e| panic!("{name} printed {last:?}: {e}")))
 }
 
 /// The Python interpreter of the test virtualenv (`scripts/python-env.sh`), or `None` when
