@@ -9,7 +9,6 @@ import openai
 import otlp_export
 from openinference.instrumentation import using_session
 from openinference.instrumentation.openai import OpenAIInstrumentor
-from opentelemetry import trace
 
 args = otlp_export.arguments()
 finish = otlp_export.setup(args)

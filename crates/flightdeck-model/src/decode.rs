@@ -228,7 +228,11 @@ impl Check<'_> {
     fn attrs(&self, field: &str, v: &Option<Attributes>) -> Result<(), FieldError> {
         let Some(map) = v else { return Ok(()) };
         for (k, value) in map {
-            self.name(&format!("{field}.{k}"), k)?;
+            // The field's path is only written out for an error: this runs for every key.
+            let at = || format!("{field}.{k}");
+            if k.len() > MAX_NAME_BYTES {
+                return self.name(&at(), k);
+            }
             let len = match value {
                 serde_json::Value::String(s) => s.len(),
                 serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
@@ -236,7 +240,9 @@ impl Check<'_> {
                 }
                 _ => 0,
             };
-            self.text(&format!("{field}.{k}"), len)?;
+            if len > self.limits.max_field_bytes {
+                return self.text(&at(), len);
+            }
         }
         Ok(())
     }

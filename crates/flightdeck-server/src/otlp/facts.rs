@@ -8,9 +8,40 @@
 
 use flightdeck_model::{Attributes, SpanKind, Usage};
 use serde_json::Value;
+use serde_json::value::{RawValue, to_raw_value};
+
+/// A payload (input, output, params): a JSON tree, or JSON text already in its final form
+/// (GenAI messages are rewritten without building a tree: they are most of the bytes).
+#[derive(Debug)]
+pub enum Payload {
+    Tree(Value),
+    Text(Box<RawValue>),
+}
+
+impl Payload {
+    pub fn into_raw(self) -> serde_json::Result<Box<RawValue>> {
+        match self {
+            Payload::Tree(v) => to_raw_value(&v),
+            Payload::Text(t) => Ok(t),
+        }
+    }
+
+    pub fn into_value(self) -> Value {
+        match self {
+            Payload::Tree(v) => v,
+            Payload::Text(t) => serde_json::from_str(t.get()).unwrap_or_default(),
+        }
+    }
+}
+
+impl From<Value> for Payload {
+    fn from(v: Value) -> Self {
+        Payload::Tree(v)
+    }
+}
 
 /// A span's facts in Flightdeck's terms.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default)]
 pub struct Facts {
     pub kind: Option<SpanKind>,
     /// A better name than the span's own (the tool's name for a tool call).
@@ -21,9 +52,9 @@ pub struct Facts {
     pub session: Option<String>,
     pub model: Option<String>,
     pub provider: Option<String>,
-    pub input: Option<Value>,
-    pub output: Option<Value>,
-    pub params: Option<Value>,
+    pub input: Option<Payload>,
+    pub output: Option<Payload>,
+    pub params: Option<Payload>,
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
 }
@@ -40,12 +71,15 @@ impl Facts {
 
 /// Fills an empty `slot` with the text of `key`, removing the key.
 pub fn fill_str(slot: &mut Option<String>, attrs: &mut Attributes, key: &str) {
-    if slot.is_none()
-        && let Some(Value::String(s)) = attrs.get(key)
-        && !s.is_empty()
-    {
-        *slot = Some(s.clone());
-        attrs.remove(key);
+    if slot.is_some() {
+        return;
+    }
+    match attrs.remove(key) {
+        Some(Value::String(s)) if !s.is_empty() => *slot = Some(s),
+        Some(other) => {
+            attrs.insert(key.to_owned(), other);
+        }
+        None => {}
     }
 }
 
@@ -69,14 +103,14 @@ pub fn fill_u64(slot: &mut Option<u64>, attrs: &mut Attributes, key: &str) {
 
 /// Fills an empty `slot` with the JSON at `key`; a string that holds JSON text (these keys
 /// carry serialised JSON) is parsed, any other string kept as text.
-pub fn fill_json(slot: &mut Option<Value>, attrs: &mut Attributes, key: &str) {
+pub fn fill_json(slot: &mut Option<Payload>, attrs: &mut Attributes, key: &str) {
     if slot.is_none()
         && let Some(v) = attrs.remove(key)
     {
-        *slot = Some(match v {
+        *slot = Some(Payload::Tree(match v {
             Value::String(s) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
             other => other,
-        });
+        }));
     }
 }
 

@@ -12,7 +12,7 @@
 //! `event_name`, or its older `event.name` attribute.
 
 use super::convention::genai;
-use super::facts::Facts;
+use super::facts::{Facts, Payload};
 use super::messages::{Side, from_event, output};
 use super::value::{SpanId, TraceId, attributes, hex, json, parent_id, time, trace_id};
 use flightdeck_model::message as m;
@@ -70,8 +70,8 @@ pub fn map(r: &LogRecord, context: &Attributes) -> Result<Record, String> {
                 Some((Side::Input, m)) => input.push(m),
                 Some((Side::Output, m)) => output.push(m),
                 None => {
-                    input.extend(take_list(facts.input.take()));
-                    output.extend(take_list(facts.output.take()));
+                    input.extend(take_list(facts.input.take().map(Payload::into_value)));
+                    output.extend(take_list(facts.output.take().map(Payload::into_value)));
                 }
             }
             return Ok(Record::Join {

@@ -2,76 +2,14 @@
 //! and output (the OpenAI chat shape): `{"role", "content", "tool_calls"?, "tool_call_id"?}`
 //! with `tool_calls` as `[{"id", "type": "function", "function": {"name", "arguments"}}]`.
 //!
-//! Sources: GenAI "parts" messages (`gen_ai.input.messages`, semconv >= 1.37), the older
-//! GenAI message events (`gen_ai.user.message`, `gen_ai.choice` ...), OpenInference's
-//! `llm.*_messages.N.message.*` and Traceloop's `gen_ai.prompt.N.*` trees (see `flat`).
+//! Sources here: the older GenAI message events (`gen_ai.user.message`, `gen_ai.choice` ...),
+//! OpenInference's `llm.*_messages.N.message.*` and Traceloop's `gen_ai.prompt.N.*` trees (see
+//! `flat`). The newer GenAI "parts" messages are in `parts`, which rewrites them from their
+//! text without a tree.
 //! Whatever a message holds beyond that shape (images, reasoning, unknown parts) is kept.
 
 use super::flat::{at, str_at};
 use serde_json::{Map, Value, json};
-
-/// GenAI "parts" messages: `[{"role", "parts": [{"type": "text", "content"} ...]}]`.
-pub fn from_parts(messages: &Value) -> Vec<Value> {
-    list(messages)
-        .iter()
-        .map(|m| {
-            let role = m.get("role").cloned().unwrap_or(Value::Null);
-            let Some(parts) = m.get("parts").and_then(Value::as_array) else {
-                return m.clone();
-            };
-            let mut out = Map::new();
-            out.insert("role".into(), role);
-            let mut texts = Vec::new();
-            let mut other = Vec::new();
-            let mut calls = Vec::new();
-            for p in parts {
-                match p.get("type").and_then(Value::as_str) {
-                    Some("text") => texts.push(p.get("content").cloned().unwrap_or_default()),
-                    Some("tool_call") => {
-                        calls.push(tool_call(p.get("id"), p.get("name"), p.get("arguments")))
-                    }
-                    Some("tool_call_response") => {
-                        if let Some(id) = p.get("id") {
-                            out.insert("tool_call_id".into(), id.clone());
-                        }
-                        texts.push(text(p.get("response").cloned().unwrap_or_default()));
-                    }
-                    _ => other.push(p.clone()),
-                }
-            }
-            out.insert("content".into(), content(texts, other));
-            if !calls.is_empty() {
-                out.insert("tool_calls".into(), Value::Array(calls));
-            }
-            for key in ["finish_reason", "name"] {
-                if let Some(v) = m.get(key) {
-                    out.insert(key.into(), v.clone());
-                }
-            }
-            Value::Object(out)
-        })
-        .collect()
-}
-
-/// GenAI `gen_ai.system_instructions` (a list of parts, or a string) as a system message.
-pub fn system_instructions(v: &Value) -> Value {
-    let content = match v {
-        Value::Array(parts) => content(
-            parts
-                .iter()
-                .filter(|p| p.get("type").and_then(Value::as_str) == Some("text"))
-                .map(|p| p.get("content").cloned().unwrap_or_default())
-                .collect(),
-            parts
-                .iter()
-                .filter(|p| p.get("type").and_then(Value::as_str) != Some("text"))
-                .cloned()
-                .collect(),
-        ),
-        other => other.clone(),
-    };
-    json!({"role": "system", "content": content})
-}
 
 /// OpenInference: `[{"message": {"role", "content" | "contents", "tool_calls", ...}}]`.
 pub fn from_openinference(tree: &Value) -> Vec<Value> {
@@ -240,44 +178,6 @@ fn tool_call(id: Option<&Value>, name: Option<&Value>, arguments: Option<&Value>
     })
 }
 
-/// Text parts joined into one string when there is nothing else; else all parts as a list.
-fn content(texts: Vec<Value>, other: Vec<Value>) -> Value {
-    if other.is_empty() {
-        match texts.len() {
-            0 => Value::Null,
-            1 => texts.into_iter().next().unwrap_or_default(),
-            _ => Value::String(
-                texts
-                    .into_iter()
-                    .map(text_of)
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            ),
-        }
-    } else {
-        let mut parts: Vec<Value> = texts
-            .into_iter()
-            .map(|t| json!({"type": "text", "text": t}))
-            .collect();
-        parts.extend(other);
-        Value::Array(parts)
-    }
-}
-
-fn text(v: Value) -> Value {
-    match v {
-        Value::String(_) | Value::Null => v,
-        other => Value::String(other.to_string()),
-    }
-}
-
-fn text_of(v: Value) -> String {
-    match v {
-        Value::String(s) => s,
-        other => other.to_string(),
-    }
-}
-
 fn list(v: &Value) -> Vec<Value> {
     match parse_if_text(v.clone()) {
         Value::Array(items) => items.into_iter().filter(|i| !i.is_null()).collect(),
@@ -288,36 +188,6 @@ fn list(v: &Value) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn genai_parts_become_chat_messages() {
-        let input = json!([
-            {"role": "user", "parts": [{"type": "text", "content": "When does the vault open?"}]},
-            {"role": "assistant", "parts": [{"type": "tool_call", "id": "c1", "name": "scan", "arguments": {"floor": 2}}]},
-            {"role": "tool", "parts": [{"type": "tool_call_response", "id": "c1", "response": {"cameras": 4}}]},
-            {"role": "user", "parts": [{"type": "text", "content": "and?"}, {"type": "uri", "uri": "s3://x", "modality": "image"}]}
-        ]);
-        let out = from_parts(&Value::String(input.to_string()));
-        assert_eq!(
-            out[0],
-            json!({"role": "user", "content": "When does the vault open?"})
-        );
-        assert_eq!(
-            out[1]["tool_calls"][0],
-            json!({"id": "c1", "type": "function", "function": {"name": "scan", "arguments": "{\"floor\":2}"}})
-        );
-        assert_eq!(out[1]["content"], Value::Null);
-        assert_eq!(
-            out[2],
-            json!({"role": "tool", "tool_call_id": "c1", "content": "{\"cameras\":4}"})
-        );
-        assert_eq!(
-            out[3]["content"],
-            json!([{"type": "text", "text": "and?"}, {"type": "uri", "uri": "s3://x", "modality": "image"}])
-        );
-        let system = system_instructions(&json!([{"type": "text", "content": "Be brief."}]));
-        assert_eq!(system, json!({"role": "system", "content": "Be brief."}));
-    }
 
     #[test]
     fn openinference_and_traceloop_trees_become_chat_messages() {

@@ -6,7 +6,7 @@
 //! [`export_traces`] / [`export_logs`]:
 //!
 //! 1. each span is mapped alone (`span`, reading the conventions in `convention` with
-//!    `facts`, `messages`, `flat`, `value`); a span that breaks the protocol's rules is
+//!    `facts`, `messages`, `parts`, `flat`, `value`); a span that breaks the protocol's rules is
 //!    rejected alone and counted in the OTLP partial success;
 //! 2. `recent` settles sessions and agents against what it remembers of the trace, and names
 //!    earlier spans to restate with their agent;
@@ -23,6 +23,7 @@ pub mod grpc;
 pub mod http;
 mod logs;
 mod messages;
+mod parts;
 mod recent;
 mod span;
 mod value;
@@ -115,7 +116,7 @@ impl Rejections {
 fn context(
     resource: Option<&Resource>,
     scope: Option<&InstrumentationScope>,
-) -> (Attributes, Attributes, Option<String>) {
+) -> (Attributes, Attributes, Option<Arc<str>>) {
     let resource =
         resource.map_or_else(Attributes::new, |r| attributes(&r.attributes, "resource."));
     let mut scoped = Attributes::new();
@@ -131,7 +132,7 @@ fn context(
     }
     let service = match resource.get("resource.service.name") {
         Some(Value::String(s)) if !s.is_empty() && !s.starts_with("unknown_service") => {
-            Some(s.clone())
+            Some(Arc::from(s.as_str()))
         }
         _ => None,
     };
@@ -170,7 +171,7 @@ pub async fn export_traces(
 }
 
 /// Settles sessions and agents (under the memory's lock) and gives the messages to store.
-fn settle(otlp: &Otlp, mapped: Vec<(span::Mapped, Option<String>)>) -> Vec<Message> {
+fn settle(otlp: &Otlp, mapped: Vec<(span::Mapped, Option<Arc<str>>)>) -> Vec<Message> {
     let settled = {
         let arrivals: Vec<Arrival<'_>> = mapped
             .iter()
@@ -181,7 +182,7 @@ fn settle(otlp: &Otlp, mapped: Vec<(span::Mapped, Option<String>)>) -> Vec<Messa
                 root: m.root,
                 session: m.session.as_deref(),
                 agent: m.agent.as_deref(),
-                fallback: service.as_deref(),
+                fallback: service.as_ref(),
                 restate: m.restate.as_ref(),
             })
             .collect();

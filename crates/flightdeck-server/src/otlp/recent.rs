@@ -47,7 +47,7 @@ pub struct Arrival<'a> {
     pub session: Option<&'a str>,
     pub agent: Option<&'a str>,
     /// The agent of a root without one (`service.name`).
-    pub fallback: Option<&'a str>,
+    pub fallback: Option<&'a Arc<str>>,
     /// `None` for a record that is not a span (a Logfire log): it takes its parent's agent.
     pub restate: Option<&'a Restate>,
 }
@@ -129,12 +129,7 @@ impl Recent {
                 None => a
                     .parent
                     .and_then(|p| self.resolve((a.trace, p)))
-                    .or_else(|| {
-                        a.root
-                            .then(|| a.fallback.map(Arc::from))
-                            .flatten()
-                            .map(Some)
-                    }),
+                    .or_else(|| a.root.then(|| a.fallback.cloned()).flatten().map(Some)),
             };
             if a.restate.is_some() && agent.is_some() {
                 self.propagate((a.trace, a.span), &current, &mut settled.restated);
@@ -163,7 +158,7 @@ impl Recent {
             parent: a.parent,
             root: a.root,
             own: a.agent.map(Arc::from),
-            fallback: a.fallback.map(Arc::from),
+            fallback: a.fallback.cloned(),
             agent: None,
             settled: false,
             restate: restate.clone(),
@@ -319,8 +314,13 @@ mod tests {
         }
     }
 
-    /// A span `n` under `parent`, with its own agent and session if given.
-    fn arrive<'a>(r: &'a Restate, agent: Option<&'a str>, session: Option<&'a str>) -> Arrival<'a> {
+    /// The span `r`, with its own agent and session if given, of the service `service`.
+    fn arrive<'a>(
+        r: &'a Restate,
+        agent: Option<&'a str>,
+        session: Option<&'a str>,
+        service: &'a Arc<str>,
+    ) -> Arrival<'a> {
         Arrival {
             trace: T,
             span: r.span,
@@ -328,7 +328,7 @@ mod tests {
             root: r.parent.is_none(),
             session,
             agent,
-            fallback: Some("crew-service"),
+            fallback: Some(service),
             restate: Some(r),
         }
     }
@@ -339,6 +339,7 @@ mod tests {
 
     #[test]
     fn children_first_are_restated_when_their_agent_arrives() {
+        let svc: Arc<str> = Arc::from("crew-service");
         let mut recent = Recent::default();
         // llm(3) under chain(2) under agent(1) under root(0), sent leaf first, one by one.
         let (r0, r1, r2, r3) = (
@@ -347,12 +348,12 @@ mod tests {
             restate(2, Some(1)),
             restate(3, Some(2)),
         );
-        let s = recent.settle(&[arrive(&r3, None, None)]);
+        let s = recent.settle(&[arrive(&r3, None, None, &svc)]);
         assert_eq!(agents(&s), [None], "ancestry unknown yet");
-        let s = recent.settle(&[arrive(&r2, None, None)]);
+        let s = recent.settle(&[arrive(&r2, None, None, &svc)]);
         assert_eq!(agents(&s), [None]);
         assert!(s.restated.is_empty());
-        let s = recent.settle(&[arrive(&r1, Some("planner"), None)]);
+        let s = recent.settle(&[arrive(&r1, Some("planner"), None, &svc)]);
         assert_eq!(agents(&s), [Some("planner")]);
         let mut restated: Vec<(&str, u8)> = s
             .restated
@@ -363,27 +364,32 @@ mod tests {
         assert_eq!(restated, [("planner", 2), ("planner", 3)]);
         assert_eq!(s.restated[0].1, r2, "restated as first stored");
         // The root has no agent of its own: the service's name.
-        let s = recent.settle(&[arrive(&r0, None, None)]);
+        let s = recent.settle(&[arrive(&r0, None, None, &svc)]);
         assert_eq!(agents(&s), [Some("crew-service")]);
         assert!(s.restated.is_empty(), "its child has an agent of its own");
     }
 
     #[test]
     fn within_one_request_order_does_not_matter() {
+        let svc: Arc<str> = Arc::from("crew-service");
         let mut recent = Recent::default();
         let (r1, r2) = (restate(1, None), restate(2, Some(1)));
-        let s = recent.settle(&[arrive(&r2, None, None), arrive(&r1, Some("hacker"), None)]);
+        let s = recent.settle(&[
+            arrive(&r2, None, None, &svc),
+            arrive(&r1, Some("hacker"), None, &svc),
+        ]);
         assert_eq!(agents(&s), [Some("hacker"), Some("hacker")]);
         assert!(s.restated.is_empty());
     }
 
     #[test]
     fn a_session_named_anywhere_in_a_trace_holds_for_the_trace() {
+        let svc: Arc<str> = Arc::from("crew-service");
         let mut recent = Recent::default();
         let (r1, r2, r3) = (restate(1, None), restate(2, Some(1)), restate(3, Some(1)));
-        let s = recent.settle(&[arrive(&r2, None, Some("conv-9"))]);
+        let s = recent.settle(&[arrive(&r2, None, Some("conv-9"), &svc)]);
         assert_eq!(&*s.sessions[0], "conv-9");
-        let s = recent.settle(&[arrive(&r3, None, None), arrive(&r1, None, None)]);
+        let s = recent.settle(&[arrive(&r3, None, None, &svc), arrive(&r1, None, None, &svc)]);
         assert_eq!(
             s.sessions.iter().map(|s| &**s).collect::<Vec<_>>(),
             ["conv-9", "conv-9"]
@@ -396,7 +402,7 @@ mod tests {
         // Another trace with no session named: its trace id.
         let other = Arrival {
             trace: [1; 16],
-            ..arrive(&r1, None, None)
+            ..arrive(&r1, None, None, &svc)
         };
         let s = recent.settle(&[other]);
         assert_eq!(&*s.sessions[0], "01".repeat(16));
@@ -404,24 +410,26 @@ mod tests {
 
     #[test]
     fn memory_is_bounded() {
+        let svc: Arc<str> = Arc::from("crew-service");
         let mut recent = Recent::with_capacity(4, 2);
         let rs: Vec<Restate> = (1..=50).map(|n| restate(n, Some(n - 1))).collect();
         for r in &rs {
-            recent.settle(&[arrive(r, None, None)]);
+            recent.settle(&[arrive(r, None, None, &svc)]);
         }
         assert_eq!(recent.spans.map.len(), 4);
         assert!(recent.children.len() <= 5, "{}", recent.children.len());
         // The forgotten ancestry cannot settle the rest: they keep no agent, no error.
         let r0 = restate(0, None);
-        let s = recent.settle(&[arrive(&r0, Some("late"), None)]);
+        let s = recent.settle(&[arrive(&r0, Some("late"), None, &svc)]);
         assert!(s.restated.is_empty());
     }
 
     #[test]
     fn a_parent_cycle_ends() {
+        let svc: Arc<str> = Arc::from("crew-service");
         let mut recent = Recent::default();
         let (a, b) = (restate(1, Some(2)), restate(2, Some(1)));
-        let s = recent.settle(&[arrive(&a, None, None), arrive(&b, None, None)]);
+        let s = recent.settle(&[arrive(&a, None, None, &svc), arrive(&b, None, None, &svc)]);
         assert_eq!(agents(&s), [None, None]);
     }
 }

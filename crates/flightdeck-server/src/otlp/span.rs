@@ -7,10 +7,12 @@
 //! settles them against the rest of the trace before the messages are stored.
 
 use super::convention::{self, logfire::Shape};
-use super::facts::Facts;
+use super::facts::{Facts, Payload};
 use super::messages::{Side, from_event, output, parse_if_text};
 use super::recent::Restate;
-use super::value::{SpanId, TraceId, attributes, hex, parent_id, span_id, time, trace_id};
+use super::value::{
+    SpanId, TraceId, attributes, hex, into_attributes, parent_id, span_id, time, trace_id,
+};
 use flightdeck_model::message as m;
 use flightdeck_model::{Attributes, Level, Limits, Message, SpanOutcome, validate};
 use opentelemetry_proto::tonic::trace::v1::span::{Event, SpanKind as OtelKind};
@@ -71,7 +73,7 @@ fn map_checked(span: Span, trace: TraceId, id: SpanId, cx: &Context<'_>) -> Resu
     if ended_at < started_at {
         return Err("end_time_unix_nano is before start_time_unix_nano".into());
     }
-    let mut attrs = attributes(&span.attributes, "");
+    let mut attrs = into_attributes(span.attributes);
     let mut name = span.name;
     let shape = convention::logfire::shape(&mut attrs, &mut name);
     let mut facts = convention::apply(&mut attrs, &name);
@@ -238,11 +240,15 @@ fn events(
         let mut attrs = attributes(&e.attributes, "");
         match e.name.as_str() {
             "gen_ai.content.prompt" if facts.input.is_none() => {
-                facts.input = attrs.remove("gen_ai.prompt").map(parse_if_text);
+                facts.input = attrs
+                    .remove("gen_ai.prompt")
+                    .map(|v| parse_if_text(v).into());
                 continue;
             }
             "gen_ai.content.completion" if facts.output.is_none() => {
-                facts.output = attrs.remove("gen_ai.completion").map(parse_if_text);
+                facts.output = attrs
+                    .remove("gen_ai.completion")
+                    .map(|v| parse_if_text(v).into());
                 continue;
             }
             name => {
@@ -296,16 +302,16 @@ fn events(
         }));
     }
     if facts.input.is_none() && !input.is_empty() {
-        facts.input = Some(Value::Array(input));
+        facts.input = Some(Value::Array(input).into());
     }
     if facts.output.is_none() {
-        facts.output = output(output_messages);
+        facts.output = output(output_messages).map(Payload::from);
     }
     Ok((out, exception))
 }
 
-fn raw(v: Option<Value>) -> Result<Option<Box<RawValue>>, String> {
-    v.map(|v| to_raw_value(&v))
+fn raw(v: Option<Payload>) -> Result<Option<Box<RawValue>>, String> {
+    v.map(Payload::into_raw)
         .transpose()
         .map_err(|e| e.to_string())
 }

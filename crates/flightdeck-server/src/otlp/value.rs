@@ -7,49 +7,60 @@
 use flightdeck_model::{Attributes, Timestamp};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use serde_json::{Number, Value};
-use std::fmt::Write;
 
 /// A trace id: 16 bytes.
 pub type TraceId = [u8; 16];
 /// A span id: 8 bytes.
 pub type SpanId = [u8; 8];
 
-/// The JSON form of an attribute value; `None` for an empty value.
-pub fn json(v: &AnyValue) -> Option<Value> {
+/// The JSON form of an attribute value; `None` for an empty value. Takes the value, so its
+/// strings (prompts, mostly) move instead of being copied.
+pub fn into_json(v: AnyValue) -> Option<Value> {
     use any_value::Value as V;
-    Some(match v.value.as_ref()? {
-        V::StringValue(s) => Value::String(s.clone()),
-        V::BoolValue(b) => Value::Bool(*b),
-        V::IntValue(i) => Value::Number((*i).into()),
-        V::DoubleValue(d) => Number::from_f64(*d).map_or(Value::Null, Value::Number),
+    Some(match v.value? {
+        V::StringValue(s) => Value::String(s),
+        V::BoolValue(b) => Value::Bool(b),
+        V::IntValue(i) => Value::Number(i.into()),
+        V::DoubleValue(d) => Number::from_f64(d).map_or(Value::Null, Value::Number),
         V::ArrayValue(a) => Value::Array(
             a.values
-                .iter()
-                .map(|v| json(v).unwrap_or(Value::Null))
+                .into_iter()
+                .map(|v| into_json(v).unwrap_or(Value::Null))
                 .collect(),
         ),
-        V::KvlistValue(kv) => Value::Object(attributes(&kv.values, "")),
-        V::BytesValue(b) => Value::String(base64(b)),
+        V::KvlistValue(kv) => Value::Object(into_attributes(kv.values)),
+        V::BytesValue(b) => Value::String(base64(&b)),
         // Only meaningful inside profiles, which Flightdeck does not take.
         V::StringValueStrindex(_) => return None,
     })
 }
 
-/// An attribute list as a map, each key behind `prefix`; empty values are left out and a
-/// repeated key keeps its last value.
-pub fn attributes(list: &[KeyValue], prefix: &str) -> Attributes {
+/// [`into_json`] of a borrowed value.
+pub fn json(v: &AnyValue) -> Option<Value> {
+    into_json(v.clone())
+}
+
+/// An attribute list as a map; empty values are left out and a repeated key keeps its last
+/// value.
+pub fn into_attributes(list: Vec<KeyValue>) -> Attributes {
     let mut map = Attributes::new();
-    extend(&mut map, list, prefix);
+    for kv in list {
+        if let Some(v) = kv.value.and_then(into_json) {
+            map.insert(kv.key, v);
+        }
+    }
     map
 }
 
-/// Adds an attribute list to `map`, each key behind `prefix`.
-pub fn extend(map: &mut Attributes, list: &[KeyValue], prefix: &str) {
+/// A borrowed attribute list as a map, each key behind `prefix`.
+pub fn attributes(list: &[KeyValue], prefix: &str) -> Attributes {
+    let mut map = Attributes::new();
     for kv in list {
         if let Some(v) = kv.value.as_ref().and_then(json) {
             map.insert(format!("{prefix}{}", kv.key), v);
         }
     }
+    map
 }
 
 /// A trace id from its bytes, or why not.
@@ -96,9 +107,11 @@ fn wrong_length(field: &str, want: usize, got: &[u8]) -> String {
 
 /// Lowercase hex, as OTLP/JSON and W3C trace context write ids.
 pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(s, "{b:02x}");
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
     }
     s
 }

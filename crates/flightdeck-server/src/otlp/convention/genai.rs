@@ -8,8 +8,8 @@
 //!
 //! `gen_ai.operation.name` stays an attribute: it says more than the kind it maps to.
 
-use crate::otlp::facts::{Facts, fill, fill_json, fill_str, fill_u64, text};
-use crate::otlp::messages::{from_parts, output, parse_if_text, system_instructions};
+use crate::otlp::facts::{Facts, Payload, fill, fill_json, fill_str, fill_u64, text};
+use crate::otlp::parts;
 use flightdeck_model::{Attributes, SpanKind};
 use serde_json::Value;
 
@@ -67,22 +67,22 @@ pub fn apply(attrs: &mut Attributes, facts: &mut Facts) {
 }
 
 /// `gen_ai.system_instructions` + `gen_ai.input.messages` as the input, and
-/// `gen_ai.output.messages` as the output.
+/// `gen_ai.output.messages` as the output (left as attributes when they are not lists).
 fn messages(attrs: &mut Attributes, facts: &mut Facts) {
-    if facts.input.is_none() && attrs.contains_key("gen_ai.input.messages") {
-        let mut input = Vec::new();
-        if let Some(system) = attrs.remove("gen_ai.system_instructions") {
-            input.push(system_instructions(&parse_if_text(system)));
-        }
-        if let Some(m) = attrs.remove("gen_ai.input.messages") {
-            input.extend(from_parts(&m));
-        }
-        facts.input = Some(Value::Array(input));
+    if facts.input.is_none()
+        && let Some(m) = attrs.get("gen_ai.input.messages")
+        && let Some(input) = parts::input(attrs.get("gen_ai.system_instructions"), m)
+    {
+        attrs.remove("gen_ai.input.messages");
+        attrs.remove("gen_ai.system_instructions");
+        facts.input = Some(Payload::Text(input));
     }
     if facts.output.is_none()
-        && let Some(m) = attrs.remove("gen_ai.output.messages")
+        && let Some(m) = attrs.get("gen_ai.output.messages")
+        && let Some(output) = parts::output(m)
     {
-        facts.output = output(from_parts(&m));
+        attrs.remove("gen_ai.output.messages");
+        facts.output = Some(Payload::Text(output));
     }
 }
 
@@ -106,7 +106,7 @@ fn params(attrs: &mut Attributes, facts: &mut Facts) {
             params.insert(k[PREFIX.len()..].to_owned(), v);
         }
     }
-    facts.params = Some(Value::Object(params));
+    facts.params = Some(Payload::Tree(Value::Object(params)));
 }
 
 #[cfg(test)]
@@ -148,14 +148,14 @@ mod tests {
             })
         );
         assert_eq!(
-            f.input.unwrap(),
+            f.input.unwrap().into_value(),
             json!([{"role": "system", "content": "You plan heists."}, {"role": "user", "content": "When?"}])
         );
         assert_eq!(
-            f.output.unwrap(),
+            f.output.unwrap().into_value(),
             json!({"role": "assistant", "content": "Midnight.", "finish_reason": "stop"})
         );
-        assert_eq!(f.params.unwrap(), json!({"temperature": 0.2}));
+        assert_eq!(f.params.unwrap().into_value(), json!({"temperature": 0.2}));
         // What no field holds stays: the operation, the request model, the finish reasons.
         let mut left: Vec<&String> = a.keys().collect();
         left.sort();
@@ -196,7 +196,7 @@ mod tests {
         apply(&mut a, &mut f);
         assert_eq!(f.kind, Some(SpanKind::Tool));
         assert_eq!(f.name.as_deref(), Some("scan_cameras"));
-        assert_eq!(f.input, Some(json!({"floor": 2})));
+        assert_eq!(f.input.map(Payload::into_value), Some(json!({"floor": 2})));
         assert_eq!(f.agent.as_deref(), Some("hacker"));
         assert_eq!(f.session.as_deref(), Some("conv-7"));
 

@@ -6,7 +6,7 @@
 //! `openinference.span.kind` stays an attribute (it names kinds Flightdeck folds together,
 //! such as EMBEDDING and LLM); `user.id` and `metadata` stay as they are.
 
-use crate::otlp::facts::{Facts, fill, fill_json, fill_str, fill_u64, text};
+use crate::otlp::facts::{Facts, Payload, fill, fill_json, fill_str, fill_u64, text};
 use crate::otlp::flat::take_tree;
 use crate::otlp::messages::{from_openinference, output};
 use flightdeck_model::{Attributes, SpanKind};
@@ -47,40 +47,45 @@ pub fn apply(attrs: &mut Attributes, facts: &mut Facts) {
         fill_str(&mut facts.name, attrs, "tool.name");
     }
     if facts.input.is_none() {
-        facts.input =
-            take_tree(attrs, "llm.input_messages").map(|t| Value::Array(from_openinference(&t)));
+        facts.input = take_tree(attrs, "llm.input_messages")
+            .map(|t| Value::Array(from_openinference(&t)).into());
     }
     if facts.output.is_none() {
-        facts.output =
-            take_tree(attrs, "llm.output_messages").and_then(|t| output(from_openinference(&t)));
+        facts.output = take_tree(attrs, "llm.output_messages")
+            .and_then(|t| output(from_openinference(&t)))
+            .map(Payload::from);
     }
     if facts.output.is_none() && facts.kind == Some(SpanKind::Retriever) {
-        facts.output = take_tree(attrs, "retrieval.documents").map(|t| match t {
-            Value::Array(docs) => docs
-                .into_iter()
-                .filter_map(|d| d.get("document").cloned())
-                .collect(),
-            other => other,
+        facts.output = take_tree(attrs, "retrieval.documents").map(|t| {
+            Payload::Tree(match t {
+                Value::Array(docs) => docs
+                    .into_iter()
+                    .filter_map(|d| d.get("document").cloned())
+                    .collect(),
+                other => other,
+            })
         });
     }
-    value(attrs, "input", &mut facts.input);
-    value(attrs, "output", &mut facts.output);
+    value(attrs, ("input.value", "input.mime_type"), &mut facts.input);
+    value(
+        attrs,
+        ("output.value", "output.mime_type"),
+        &mut facts.output,
+    );
 }
 
 /// `input.value` / `output.value`: JSON when its mime type says so, else text.
-fn value(attrs: &mut Attributes, which: &str, slot: &mut Option<Value>) {
-    let key = format!("{which}.value");
-    if slot.is_some() || !attrs.contains_key(&key) {
+fn value(attrs: &mut Attributes, (key, mime): (&str, &str), slot: &mut Option<Payload>) {
+    if slot.is_some() || !attrs.contains_key(key) {
         return;
     }
-    let mime = format!("{which}.mime_type");
-    let is_json = text(attrs, &mime) == Some("application/json");
-    let Some(v) = attrs.remove(&key) else { return };
-    attrs.remove(&mime);
-    *slot = Some(match v {
+    let is_json = text(attrs, mime) == Some("application/json");
+    let Some(v) = attrs.remove(key) else { return };
+    attrs.remove(mime);
+    *slot = Some(Payload::Tree(match v {
         Value::String(s) if is_json => serde_json::from_str(&s).unwrap_or(Value::String(s)),
         other => other,
-    });
+    }));
 }
 
 #[cfg(test)]
@@ -125,13 +130,16 @@ mod tests {
         assert_eq!(f.model.as_deref(), Some("gpt-4o-mini-2024-07-18"));
         assert_eq!(f.provider.as_deref(), Some("openai"));
         assert_eq!((f.input_tokens, f.output_tokens), (Some(21), Some(7)));
-        assert_eq!(f.params, Some(json!({"model": "gpt-4o-mini"})));
         assert_eq!(
-            f.input.unwrap(),
+            f.params.map(Payload::into_value),
+            Some(json!({"model": "gpt-4o-mini"}))
+        );
+        assert_eq!(
+            f.input.unwrap().into_value(),
             json!([{"role": "system", "content": "You plan heists."},
                    {"role": "user", "content": "When does the vault open?"}])
         );
-        let out = f.output.unwrap();
+        let out = f.output.unwrap().into_value();
         assert_eq!(out["role"], "assistant");
         assert_eq!(
             out["tool_calls"][0]["function"]["arguments"],
@@ -163,8 +171,8 @@ mod tests {
         apply(&mut a, &mut f);
         assert_eq!(f.kind, Some(SpanKind::Tool));
         assert_eq!(f.name.as_deref(), Some("scan_cameras"));
-        assert_eq!(f.input, Some(json!({"floor": 2})));
-        assert_eq!(f.output, Some(json!("4 cameras")));
+        assert_eq!(f.input.map(Payload::into_value), Some(json!({"floor": 2})));
+        assert_eq!(f.output.map(Payload::into_value), Some(json!("4 cameras")));
         assert_eq!(a.len(), 1);
 
         let mut a = attrs(json!({
@@ -176,7 +184,7 @@ mod tests {
         apply(&mut a, &mut f);
         assert_eq!(f.kind, Some(SpanKind::Retriever));
         assert_eq!(
-            f.output,
+            f.output.map(Payload::into_value),
             Some(json!([{"content": "vault manual", "score": 0.9}]))
         );
 

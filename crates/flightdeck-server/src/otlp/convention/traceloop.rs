@@ -4,7 +4,7 @@
 //! usage come through the GenAI convention's `gen_ai.system`, `gen_ai.usage.*`).
 //! `llm.usage.total_tokens` stays an attribute.
 
-use crate::otlp::facts::{Facts, fill, fill_json, fill_str, text};
+use crate::otlp::facts::{Facts, Payload, fill, fill_json, fill_str, text};
 use crate::otlp::flat::take_tree;
 use crate::otlp::messages::{from_traceloop, output};
 use flightdeck_model::{Attributes, SpanKind};
@@ -38,11 +38,13 @@ pub fn apply(attrs: &mut Attributes, facts: &mut Facts) {
     fill_json(&mut facts.input, attrs, "traceloop.entity.input");
     fill_json(&mut facts.output, attrs, "traceloop.entity.output");
     if facts.input.is_none() {
-        facts.input = take_tree(attrs, "gen_ai.prompt").map(|t| Value::Array(from_traceloop(&t)));
+        facts.input =
+            take_tree(attrs, "gen_ai.prompt").map(|t| Value::Array(from_traceloop(&t)).into());
     }
     if facts.output.is_none() {
-        facts.output =
-            take_tree(attrs, "gen_ai.completion").and_then(|t| output(from_traceloop(&t)));
+        facts.output = take_tree(attrs, "gen_ai.completion")
+            .and_then(|t| output(from_traceloop(&t)))
+            .map(Payload::from);
     }
 }
 
@@ -76,9 +78,12 @@ mod tests {
         assert_eq!(f.kind, Some(SpanKind::Llm));
         assert_eq!(f.provider.as_deref(), Some("OpenAI"));
         assert_eq!(f.usage().unwrap().output_tokens, 3);
-        assert_eq!(f.input, Some(json!([{"role": "user", "content": "hi"}])));
         assert_eq!(
-            f.output,
+            f.input.map(Payload::into_value),
+            Some(json!([{"role": "user", "content": "hi"}]))
+        );
+        assert_eq!(
+            f.output.map(Payload::into_value),
             Some(json!({"role": "assistant", "content": "hello", "finish_reason": "stop"}))
         );
         let left: Vec<&String> = a.keys().collect();
@@ -104,7 +109,7 @@ mod tests {
             let mut f = Facts::default();
             apply(&mut a, &mut f);
             assert_eq!(f.kind, Some(want));
-            assert_eq!(f.input, Some(json!({"args": [1]})));
+            assert_eq!(f.input.map(Payload::into_value), Some(json!({"args": [1]})));
             let named = match name_slot {
                 Some("agent") => f.agent.as_deref(),
                 Some(_) => f.name.as_deref(),
