@@ -100,6 +100,29 @@ pub struct BenchArgs {
 pub enum BenchTarget {
     /// Spans per second into SQLite, through the store and through HTTP on loopback.
     Ingest(IngestBenchArgs),
+    /// OTLP/HTTP protobuf ingest in spans per second, beside native ingest of the same spans.
+    Otlp(OtlpBenchArgs),
+}
+
+/// Options of `flightdeck bench otlp`.
+#[derive(Args, Debug)]
+pub struct OtlpBenchArgs {
+    /// Spans to send in each measured run
+    #[arg(long, default_value_t = 100_000)]
+    pub spans: usize,
+    /// Spans per request (512 is the OTel SDKs' default export batch)
+    #[arg(long, default_value_t = 512)]
+    pub batch: usize,
+    /// Concurrent HTTP clients
+    #[arg(long, default_value_t = 4)]
+    pub producers: usize,
+    /// Where to put the benchmark databases [default: a temporary directory]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Also write the OTLP request bodies there (NNNNN.pb), to send the same payloads to
+    /// another receiver (scripts/bench-phoenix.sh)
+    #[arg(long, value_name = "DIR")]
+    pub save_payloads: Option<PathBuf>,
 }
 
 /// Options of `flightdeck bench ingest`.
