@@ -80,7 +80,12 @@ fn map_checked(span: Span, trace: TraceId, id: SpanId, cx: &Context<'_>) -> Resu
     let session = facts.session.take();
     let agent = facts.agent.take();
     let provisional = session.clone().unwrap_or_else(|| hex(&trace));
-    let (events, exception) = events(&span.events, &mut facts, &id, &provisional)?;
+    // A pending span's events are its real span's (so far); a log's belong to its parent.
+    let events_of = match shape {
+        Shape::Span => id,
+        Shape::Pending { .. } | Shape::Log { .. } => parent.unwrap_or(id),
+    };
+    let (events, exception) = events(&span.events, &mut facts, &events_of, &provisional)?;
 
     let status = span.status.unwrap_or_default();
     let failed = status.code == StatusCode::Error as i32;
@@ -514,7 +519,7 @@ mod tests {
 
     #[test]
     fn a_logfire_pending_span_starts_the_real_span() {
-        let s = span(
+        let mut s = span(
             "crack the safe (pending)",
             vec![
                 kv("logfire.span_type", "pending_span"),
@@ -522,7 +527,21 @@ mod tests {
                 kv("logfire.msg", "crack the safe"),
             ],
         );
+        s.events.push(Event {
+            time_unix_nano: START,
+            name: "dial turned".into(),
+            ..Default::default()
+        });
         let m = map_one(s);
+        let Message::Event(e) = &m.messages[1] else {
+            panic!("{:?}", m.messages)
+        };
+        assert_eq!(
+            e.span_id.as_deref(),
+            Some("0202020202020202"),
+            "the real span's"
+        );
+        assert_eq!(e.event_id.as_deref(), Some("0202020202020202.0"));
         assert_eq!((m.span, m.parent), ([2; 8], Some([3; 8])));
         let Message::SpanStart(st) = &m.messages[0] else {
             panic!("{:?}", m.messages)
