@@ -1,10 +1,12 @@
 //! The conventions that instrumentations use for LLM work, each in its own module, and the
 //! order they are consulted in. The tables are in docs/otel.md; change both together.
 //!
-//! 1. `logfire`: pending spans and logs (what shape of record this is);
-//! 2. `openinference`: `openinference.span.kind`, `llm.*`, `input.value`/`output.value`;
-//! 3. `genai`: the OTel GenAI semantic conventions, older (<= 1.36) and newer;
-//! 4. `traceloop`: OpenLLMetry's `traceloop.*` and flattened `gen_ai.prompt.N.*`.
+//! `logfire` comes first and apart (`span` asks it what shape of record a span is: a pending
+//! span, a log, or an ordinary span); then [`apply`] reads, in this order:
+//!
+//! 1. `openinference`: `openinference.span.kind`, `llm.*`, `input.value`/`output.value`;
+//! 2. `genai`: the OTel GenAI semantic conventions, older (<= 1.36) and newer;
+//! 3. `traceloop`: OpenLLMetry's `traceloop.*` and flattened `gen_ai.prompt.N.*`.
 //!
 //! The first convention that knows a fact wins; then every span gets a kind (`custom` when
 //! none says), and an agent span is named after its agent.
