@@ -95,7 +95,8 @@ pub fn decode_batch(body: &[u8], limits: &Limits) -> Result<Vec<Message>, BatchE
     }
 }
 
-type FieldError = (Option<String>, String);
+/// What is wrong with one message: the field (as a path) when one is known, and why.
+pub type FieldError = (Option<String>, String);
 
 #[derive(Deserialize)]
 struct Envelope {
@@ -227,7 +228,11 @@ impl Check<'_> {
     fn attrs(&self, field: &str, v: &Option<Attributes>) -> Result<(), FieldError> {
         let Some(map) = v else { return Ok(()) };
         for (k, value) in map {
-            self.name(&format!("{field}.{k}"), k)?;
+            // The field's path is only written out for an error: this runs for every key.
+            let at = || format!("{field}.{k}");
+            if k.len() > MAX_NAME_BYTES {
+                return self.name(&at(), k);
+            }
             let len = match value {
                 serde_json::Value::String(s) => s.len(),
                 serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
@@ -235,7 +240,9 @@ impl Check<'_> {
                 }
                 _ => 0,
             };
-            self.text(&format!("{field}.{k}"), len)?;
+            if len > self.limits.max_field_bytes {
+                return self.text(&at(), len);
+            }
         }
         Ok(())
     }
@@ -263,7 +270,9 @@ impl Check<'_> {
     }
 }
 
-fn validate(m: &Message, limits: &Limits) -> Result<(), FieldError> {
+/// Checks a message built in memory (by a transport other than native JSON) against the same
+/// rules as a decoded one: ids, sizes, times.
+pub fn validate(m: &Message, limits: &Limits) -> Result<(), FieldError> {
     let c = Check { limits };
     match m {
         Message::SessionStart(s) => {
@@ -295,6 +304,8 @@ fn validate(m: &Message, limits: &Limits) -> Result<(), FieldError> {
             c.id("session_id", &s.session_id)?;
             c.id("span_id", &s.span_id)?;
             c.opt_text("output_delta", &s.output_delta)?;
+            c.raw("input", &s.input)?;
+            c.raw("output", &s.output)?;
             c.attrs("attributes", &s.attributes)?;
             c.scores(&s.scores)?;
         }

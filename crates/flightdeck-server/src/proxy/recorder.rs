@@ -405,6 +405,8 @@ fn push_delta(out: &mut Vec<Message>, c: &mut Call) {
         seq: Some(c.seq),
         at: Some(Timestamp::now()),
         output_delta: Some(std::mem::take(&mut c.pending_delta)),
+        input: None,
+        output: None,
         usage: c.stream.usage,
         attributes: None,
         scores: None,

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Spans per session in the generated data.
-const SPANS_PER_SESSION: usize = 500;
+pub(super) const SPANS_PER_SESSION: usize = 500;
 
 pub async fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
     let tmp = tempfile_dir(&args)?;
@@ -98,7 +98,7 @@ fn tempfile_dir(args: &IngestBenchArgs) -> anyhow::Result<std::path::PathBuf> {
     Ok(dir)
 }
 
-fn open(path: &Path) -> anyhow::Result<Arc<SqliteStore>> {
+pub(super) fn open(path: &Path) -> anyhow::Result<Arc<SqliteStore>> {
     Ok(Arc::new(SqliteStore::open(SqliteOptions::new(path))?))
 }
 
@@ -120,7 +120,7 @@ fn generate(spans: usize, batch: usize) -> Vec<String> {
 }
 
 /// Runs `producers` tasks that take items off `items` until none is left.
-async fn drain<T, F, Fut>(producers: usize, items: Vec<T>, send: F) -> anyhow::Result<()>
+pub(super) async fn drain<T, F, Fut>(producers: usize, items: Vec<T>, send: F) -> anyhow::Result<()>
 where
     T: Send + 'static,
     F: Fn(T) -> Fut + Clone + Send + 'static,
@@ -146,7 +146,7 @@ where
     Ok(())
 }
 
-struct Figures {
+pub(super) struct Figures {
     spans: usize,
     payload: usize,
     seconds: f64,
@@ -155,7 +155,7 @@ struct Figures {
     cpu: Option<(f64, f64)>,
 }
 
-async fn measure(
+pub(super) async fn measure(
     spans: usize,
     payload: usize,
     work: impl std::future::Future<Output = anyhow::Result<()>>,
@@ -179,7 +179,11 @@ async fn measure(
 }
 
 impl Figures {
-    fn print(&self, what: &str, db: &Path) {
+    pub(super) fn spans_per_second(&self) -> f64 {
+        self.spans as f64 / self.seconds
+    }
+
+    pub(super) fn print(&self, what: &str, db: &Path) {
         let size: u64 = ["", "-wal"]
             .iter()
             .filter_map(|s| std::fs::metadata(format!("{}{s}", db.display())).ok())
@@ -188,12 +192,12 @@ impl Figures {
         println!("\n{what}");
         println!(
             "  {:>12.0} spans/s   ({} spans in {:.2} s)",
-            self.spans as f64 / self.seconds,
+            self.spans_per_second(),
             self.spans,
             self.seconds
         );
         println!(
-            "  {:>12.1} MB/s of JSON payload",
+            "  {:>12.1} MB/s of request payload",
             self.payload as f64 / self.seconds / 1e6
         );
         if let Some((process, writer)) = self.cpu {
