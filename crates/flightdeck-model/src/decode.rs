@@ -95,7 +95,8 @@ pub fn decode_batch(body: &[u8], limits: &Limits) -> Result<Vec<Message>, BatchE
     }
 }
 
-type FieldError = (Option<String>, String);
+/// What is wrong with one message: the field (as a path) when one is known, and why.
+pub type FieldError = (Option<String>, String);
 
 #[derive(Deserialize)]
 struct Envelope {
@@ -224,10 +225,14 @@ impl Check<'_> {
         v.as_ref()
             .map_or(Ok(()), |v| self.text(field, v.get().len()))
     }
-    fn attrs(&self, field: &str, v: &Option<Attributes>) -> Result<(), FieldError> {
+    fn attrs(&self, field: &str, v: Option<&Attributes>) -> Result<(), FieldError> {
         let Some(map) = v else { return Ok(()) };
         for (k, value) in map {
-            self.name(&format!("{field}.{k}"), k)?;
+            // The field's path is only written out for an error: this runs for every key.
+            let at = || format!("{field}.{k}");
+            if k.len() > MAX_NAME_BYTES {
+                return self.name(&at(), k);
+            }
             let len = match value {
                 serde_json::Value::String(s) => s.len(),
                 serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
@@ -235,11 +240,13 @@ impl Check<'_> {
                 }
                 _ => 0,
             };
-            self.text(&format!("{field}.{k}"), len)?;
+            if len > self.limits.max_field_bytes {
+                return self.text(&at(), len);
+            }
         }
         Ok(())
     }
-    fn scores(&self, v: &Option<Scores>) -> Result<(), FieldError> {
+    fn scores(&self, v: Option<&Scores>) -> Result<(), FieldError> {
         let Some(map) = v else { return Ok(()) };
         for (k, value) in map {
             self.name(&format!("scores.{k}"), k)?;
@@ -263,7 +270,57 @@ impl Check<'_> {
     }
 }
 
-fn validate(m: &Message, limits: &Limits) -> Result<(), FieldError> {
+/// The fields the span messages have in common, borrowed, so they are checked in one place.
+#[derive(Default)]
+struct SpanFields<'a> {
+    session_id: &'a str,
+    span_id: &'a str,
+    parent_id: Option<&'a str>,
+    name: Option<&'a str>,
+    agent: Option<&'a str>,
+    model: Option<&'a str>,
+    provider: Option<&'a str>,
+    input: Option<&'a RawValue>,
+    output: Option<&'a RawValue>,
+    params: Option<&'a RawValue>,
+    error: Option<&'a str>,
+    cost_usd: Option<f64>,
+    attributes: Option<&'a Attributes>,
+    scores: Option<&'a Scores>,
+}
+
+impl Check<'_> {
+    fn span(&self, f: &SpanFields<'_>) -> Result<(), FieldError> {
+        self.id("session_id", f.session_id)?;
+        self.id("span_id", f.span_id)?;
+        if let Some(parent) = f.parent_id {
+            self.id("parent_id", parent)?;
+        }
+        for (field, value) in [
+            ("name", f.name),
+            ("agent", f.agent),
+            ("model", f.model),
+            ("provider", f.provider),
+        ] {
+            value.map_or(Ok(()), |v| self.name(field, v))?;
+        }
+        for (field, value) in [
+            ("input", f.input),
+            ("output", f.output),
+            ("params", f.params),
+        ] {
+            value.map_or(Ok(()), |v| self.text(field, v.get().len()))?;
+        }
+        f.error.map_or(Ok(()), |e| self.text("error", e.len()))?;
+        self.cost(f.cost_usd)?;
+        self.attrs("attributes", f.attributes)?;
+        self.scores(f.scores)
+    }
+}
+
+/// Checks a message built in memory (by a transport other than native JSON) against the same
+/// rules as a decoded one: ids, sizes, times.
+pub fn validate(m: &Message, limits: &Limits) -> Result<(), FieldError> {
     let c = Check { limits };
     match m {
         Message::SessionStart(s) => {
@@ -272,56 +329,65 @@ fn validate(m: &Message, limits: &Limits) -> Result<(), FieldError> {
             for t in &s.tags {
                 c.name("tags", t)?;
             }
-            c.attrs("metadata", &s.metadata)?;
+            c.attrs("metadata", s.metadata.as_ref())?;
         }
         Message::SessionEnd(s) => {
             c.id("session_id", &s.session_id)?;
             c.opt_text("error", &s.error)?;
         }
-        Message::SpanStart(s) => {
-            c.id("session_id", &s.session_id)?;
-            c.id("span_id", &s.span_id)?;
-            c.opt_id("parent_id", &s.parent_id)?;
-            c.name("name", &s.name)?;
-            c.opt_name("agent", &s.agent)?;
-            c.opt_name("model", &s.model)?;
-            c.opt_name("provider", &s.provider)?;
-            c.raw("input", &s.input)?;
-            c.raw("params", &s.params)?;
-            c.attrs("attributes", &s.attributes)?;
-            c.scores(&s.scores)?;
-        }
+        Message::SpanStart(s) => c.span(&SpanFields {
+            session_id: &s.session_id,
+            span_id: &s.span_id,
+            parent_id: s.parent_id.as_deref(),
+            name: Some(&s.name),
+            agent: s.agent.as_deref(),
+            model: s.model.as_deref(),
+            provider: s.provider.as_deref(),
+            input: s.input.as_deref(),
+            params: s.params.as_deref(),
+            attributes: s.attributes.as_ref(),
+            scores: s.scores.as_ref(),
+            ..SpanFields::default()
+        })?,
         Message::SpanUpdate(s) => {
-            c.id("session_id", &s.session_id)?;
-            c.id("span_id", &s.span_id)?;
             c.opt_text("output_delta", &s.output_delta)?;
-            c.attrs("attributes", &s.attributes)?;
-            c.scores(&s.scores)?;
+            c.span(&SpanFields {
+                session_id: &s.session_id,
+                span_id: &s.span_id,
+                input: s.input.as_deref(),
+                output: s.output.as_deref(),
+                attributes: s.attributes.as_ref(),
+                scores: s.scores.as_ref(),
+                ..SpanFields::default()
+            })?
         }
-        Message::SpanEnd(s) => {
-            c.id("session_id", &s.session_id)?;
-            c.id("span_id", &s.span_id)?;
-            c.raw("output", &s.output)?;
-            c.opt_text("error", &s.error)?;
-            c.cost(s.cost_usd)?;
-            c.attrs("attributes", &s.attributes)?;
-            c.scores(&s.scores)?;
-        }
+        Message::SpanEnd(s) => c.span(&SpanFields {
+            session_id: &s.session_id,
+            span_id: &s.span_id,
+            output: s.output.as_deref(),
+            error: s.error.as_deref(),
+            cost_usd: s.cost_usd,
+            attributes: s.attributes.as_ref(),
+            scores: s.scores.as_ref(),
+            ..SpanFields::default()
+        })?,
         Message::Span(s) => {
-            c.id("session_id", &s.session_id)?;
-            c.id("span_id", &s.span_id)?;
-            c.opt_id("parent_id", &s.parent_id)?;
-            c.name("name", &s.name)?;
-            c.opt_name("agent", &s.agent)?;
-            c.opt_name("model", &s.model)?;
-            c.opt_name("provider", &s.provider)?;
-            c.raw("input", &s.input)?;
-            c.raw("output", &s.output)?;
-            c.raw("params", &s.params)?;
-            c.opt_text("error", &s.error)?;
-            c.cost(s.cost_usd)?;
-            c.attrs("attributes", &s.attributes)?;
-            c.scores(&s.scores)?;
+            c.span(&SpanFields {
+                session_id: &s.session_id,
+                span_id: &s.span_id,
+                parent_id: s.parent_id.as_deref(),
+                name: Some(&s.name),
+                agent: s.agent.as_deref(),
+                model: s.model.as_deref(),
+                provider: s.provider.as_deref(),
+                input: s.input.as_deref(),
+                output: s.output.as_deref(),
+                params: s.params.as_deref(),
+                error: s.error.as_deref(),
+                cost_usd: s.cost_usd,
+                attributes: s.attributes.as_ref(),
+                scores: s.scores.as_ref(),
+            })?;
             if s.ended_at < s.started_at {
                 return Err((Some("ended_at".into()), "is before started_at".into()));
             }

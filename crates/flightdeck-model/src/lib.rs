@@ -14,7 +14,9 @@ pub mod pricing;
 pub mod record;
 pub mod time;
 
-pub use decode::{BatchError, Limits, MessageError, decode_batch, decode_message};
+pub use decode::{
+    BatchError, FieldError, Limits, MessageError, decode_batch, decode_message, validate,
+};
 pub use message::*;
 pub use pricing::{ModelPrice, Pricing};
 pub use record::*;

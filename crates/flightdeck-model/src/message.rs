@@ -226,6 +226,9 @@ pub struct SpanStart {
 
 /// `span.update`: progress of a running span: a streamed output chunk, usage so far, new
 /// attributes or scores. Chunks with a `seq` are placed by it and never doubled.
+///
+/// `input` and `output` set the span's payloads without touching its status or times: for
+/// sources that learn them apart from the span's start and end (OTLP message logs).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SpanUpdate {
     pub session_id: String,
@@ -236,6 +239,10 @@ pub struct SpanUpdate {
     pub at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_delta: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Box<RawValue>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Box<RawValue>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

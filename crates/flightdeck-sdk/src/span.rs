@@ -262,6 +262,8 @@ impl Span {
             seq: Some(self.seq.fetch_add(1, Relaxed)),
             at: now(),
             output_delta: None,
+            input: None,
+            output: None,
             usage: None,
             attributes: None,
             scores: None,

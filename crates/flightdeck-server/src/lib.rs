@@ -3,12 +3,14 @@
 //!
 //! - [`api`]: the routes, grouped by resource (`ingest`, `sessions`, `stats`);
 //! - [`hub`]: the live hub: fan-out of commits to WebSocket and SSE clients;
+//! - [`otlp`]: OpenTelemetry ingest (OTLP over HTTP on the main port, and over gRPC);
 //! - [`proxy`]: the recording LLM proxy under `/proxy/{upstream}/`;
 //! - [`error`]: the one JSON error shape and its stable codes.
 
 pub mod api;
 pub mod error;
 pub mod hub;
+pub mod otlp;
 pub mod proxy;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -63,7 +65,10 @@ pub struct App {
     pub config: ServerConfig,
     /// The live hub, started on `store`'s commit feed.
     pub hub: Hub,
+    /// The recording LLM proxy.
     pub proxy: Arc<Proxy>,
+    /// The OTLP ingest's memory of recent traces (sessions and agents across requests).
+    pub otlp: otlp::Otlp,
 }
 
 impl App {
@@ -77,6 +82,7 @@ impl App {
             config,
             hub,
             proxy,
+            otlp: otlp::Otlp::default(),
         })
     }
 }
@@ -99,12 +105,26 @@ pub async fn serve(
     app: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with_grpc(listener, None, app, shutdown).await
+}
+
+/// [`serve`], with OTLP/gRPC on `grpc` too when given: both stop on `shutdown`, and the store
+/// closes once neither has a request in flight.
+pub async fn serve_with_grpc(
+    listener: TcpListener,
+    grpc: Option<TcpListener>,
+    app: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let state = Arc::clone(&app);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let grpc = grpc.map(|listener| {
+        let mut stopped = stopped.clone();
+        tokio::spawn(otlp::grpc::serve(listener, Arc::clone(&app), async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }))
+    });
     let live = Arc::clone(&app);
-    let shutdown = async move {
-        shutdown.await;
-        live.hub.stop();
-    };
     let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
     // Without TCP_NODELAY a small write (a live frame, a streamed chunk) can wait for the
     // client's delayed ACK.
@@ -113,9 +133,21 @@ pub async fn serve(
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let http = axum::serve(listener, service)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            live.hub.stop();
+            let _ = stop.send(true);
+        })
+        .await;
+    if let Some(grpc) = grpc {
+        match grpc.await {
+            Ok(Err(e)) => tracing::error!(error = %e, "the OTLP/gRPC server failed"),
+            Err(e) => tracing::error!(error = %e, "the OTLP/gRPC server panicked"),
+            Ok(Ok(())) => {}
+        }
+    }
+    http?;
     state.proxy.close().await;
     if let Err(e) = state.store.close().await {
         tracing::error!(error = %e, "closing the store failed");

@@ -12,6 +12,8 @@ use std::sync::Arc;
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`
     pub base: String,
+    /// `host:port` of the OTLP/gRPC listener, when started with one.
+    pub grpc: Option<String>,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
     dir: tempfile::TempDir,
@@ -28,8 +30,17 @@ impl TestServer {
         Self::start_at("127.0.0.1:0".parse().expect("static address"), config).await
     }
 
+    /// A server with `config` on a free port, and an OTLP/gRPC listener on another.
+    pub async fn start_with_grpc(config: ServerConfig) -> TestServer {
+        Self::launch("127.0.0.1:0".parse().expect("static address"), config, true).await
+    }
+
     /// A server with `config` on `addr`.
     pub async fn start_at(addr: SocketAddr, config: ServerConfig) -> TestServer {
+        Self::launch(addr, config, false).await
+    }
+
+    async fn launch(addr: SocketAddr, config: ServerConfig, with_grpc: bool) -> TestServer {
         let dir = tempfile::tempdir().expect("temporary directory");
         let store: Arc<dyn Store> = Arc::new(
             SqliteStore::open(SqliteOptions::new(dir.path().join("fd.db"))).expect("open store"),
@@ -37,9 +48,26 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("local address"));
         let app = App::new(Arc::clone(&store), config);
-        tokio::spawn(crate::serve(listener, app, std::future::pending()));
+        let grpc = match with_grpc {
+            true => Some(
+                tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind"),
+            ),
+            false => None,
+        };
+        let grpc_addr = grpc
+            .as_ref()
+            .map(|l| l.local_addr().expect("local address").to_string());
+        tokio::spawn(crate::serve_with_grpc(
+            listener,
+            grpc,
+            app,
+            std::future::pending(),
+        ));
         TestServer {
             base,
+            grpc: grpc_addr,
             client: reqwest::Client::new(),
             store,
             dir,

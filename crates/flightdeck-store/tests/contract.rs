@@ -238,6 +238,40 @@ async fn streamed_chunks_show_while_running() {
 }
 
 #[tokio::test]
+async fn an_update_sets_payloads_without_touching_status_or_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let update = r#"{"type":"span.update","session_id":"s1","span_id":"t1","input":[{"role":"user","content":"hi"}],"output":{"role":"assistant","content":"hello"}}"#;
+    let failed = r#"{"type":"span","session_id":"s1","span_id":"t1","kind":"llm","name":"chat","started_at":"2026-11-20T10:00:04Z","ended_at":"2026-11-20T10:00:05Z","status":"error","error":"timeout"}"#;
+    // Before and after the span itself: the same stored span either way.
+    for batches in [[update, failed], [failed, update]] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        for b in batches {
+            store.append(msgs(b)).await.unwrap();
+        }
+        let span = store.span("s1", "t1").await.unwrap().unwrap();
+        assert_eq!(span.summary.status, SpanStatus::Error);
+        assert_eq!(
+            span.summary.started_at,
+            Some(Timestamp::parse_rfc3339("2026-11-20T10:00:04Z").unwrap())
+        );
+        assert_eq!(
+            span.input.unwrap().get(),
+            r#"[{"role":"user","content":"hi"}]"#
+        );
+        assert_eq!(
+            span.output.unwrap().get(),
+            r#"{"role":"assistant","content":"hello"}"#
+        );
+    }
+    // On a span not seen yet, it is running until its end arrives.
+    store.append(msgs(update)).await.unwrap();
+    let span = store.span("s1", "t1").await.unwrap().unwrap();
+    assert_eq!(span.summary.status, SpanStatus::Running);
+}
+
+#[tokio::test]
 async fn session_list_filters_and_pages() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);

@@ -67,6 +67,17 @@ pub struct ServeArgs {
     /// Seconds between heartbeats to live clients [default: 15]
     #[arg(long, env = "FLIGHTDECK_HEARTBEAT_SECS", value_name = "SECS")]
     pub heartbeat_secs: Option<u64>,
+    /// Address of the OTLP/gRPC listener (OTLP/HTTP is on the main address)
+    /// [default: 127.0.0.1:4317]
+    #[arg(long, env = "FLIGHTDECK_OTLP_GRPC_ADDR", value_name = "HOST:PORT")]
+    pub otlp_grpc_addr: Option<SocketAddr>,
+    /// Do not listen for OTLP/gRPC
+    #[arg(
+        long,
+        env = "FLIGHTDECK_NO_OTLP_GRPC",
+        conflicts_with = "otlp_grpc_addr"
+    )]
+    pub no_otlp_grpc: bool,
 }
 
 /// Options of `flightdeck demo`.
@@ -108,6 +119,8 @@ pub enum BenchTarget {
     Live(LiveBenchArgs),
     /// Latency the LLM proxy adds, and the request rate it holds, against a fake upstream.
     Proxy(ProxyBenchArgs),
+    /// OTLP/HTTP protobuf ingest in spans per second, beside native ingest of the same spans.
+    Otlp(OtlpBenchArgs),
 }
 
 /// Options of `flightdeck bench proxy`.
@@ -126,6 +139,27 @@ pub struct ProxyBenchArgs {
     /// (scripts/bench-proxy.sh installs it)
     #[arg(long, value_name = "PATH")]
     pub litellm: Option<std::path::PathBuf>,
+}
+
+/// Options of `flightdeck bench otlp`.
+#[derive(Args, Debug)]
+pub struct OtlpBenchArgs {
+    /// Spans to send in each measured run
+    #[arg(long, default_value_t = 100_000)]
+    pub spans: usize,
+    /// Spans per request (512 is the OTel SDKs' default export batch)
+    #[arg(long, default_value_t = 512)]
+    pub batch: usize,
+    /// Concurrent HTTP clients
+    #[arg(long, default_value_t = 4)]
+    pub producers: usize,
+    /// Where to put the benchmark databases [default: a temporary directory]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Also write the OTLP request bodies there (NNNNN.pb), to send the same payloads to
+    /// another receiver (scripts/bench-phoenix.sh)
+    #[arg(long, value_name = "DIR")]
+    pub save_payloads: Option<PathBuf>,
 }
 
 /// Options of `flightdeck bench ingest`.

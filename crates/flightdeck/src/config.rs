@@ -13,6 +13,8 @@ use std::time::Duration;
 
 /// The default listen address: loopback only.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:7329";
+/// The default OTLP/gRPC address: the OTLP port, on loopback only.
+pub const DEFAULT_OTLP_GRPC_ADDR: &str = "127.0.0.1:4317";
 
 /// The keys a `flightdeck.toml` may set.
 #[derive(Deserialize, Default, Debug)]
@@ -26,6 +28,8 @@ struct FileConfig {
     allowed_origins: Option<Vec<String>>,
     live_queue: Option<usize>,
     heartbeat_secs: Option<u64>,
+    /// The OTLP/gRPC address; `""` turns the listener off.
+    otlp_grpc_addr: Option<String>,
     /// Extra or corrected prices, by model name.
     #[serde(default)]
     pricing: BTreeMap<String, ModelPrice>,
@@ -58,6 +62,8 @@ pub struct Config {
     pub live_queue: usize,
     pub heartbeat: Duration,
     pub proxy: ProxyConfig,
+    /// Where to serve OTLP/gRPC; `None`: not at all.
+    pub otlp_grpc_addr: Option<SocketAddr>,
 }
 
 impl Config {
@@ -69,6 +75,25 @@ impl Config {
         };
         let mut pricing = Pricing::built_in();
         pricing.extend(file.pricing);
+        let otlp_grpc_addr = if args.no_otlp_grpc {
+            None
+        } else if let Some(addr) = args.otlp_grpc_addr {
+            Some(addr)
+        } else {
+            match file.otlp_grpc_addr.as_deref().map(str::trim) {
+                Some("") => None,
+                Some(addr) => Some(addr.parse().with_context(|| {
+                    format!(
+                        "otlp_grpc_addr {addr:?} is not HOST:PORT (or \"\" to turn OTLP/gRPC off)"
+                    )
+                })?),
+                None => Some(
+                    DEFAULT_OTLP_GRPC_ADDR
+                        .parse()
+                        .expect("valid default address"),
+                ),
+            }
+        };
         let limits = Limits {
             max_field_bytes: args
                 .max_field_bytes
@@ -103,6 +128,7 @@ impl Config {
                 "heartbeat_secs",
                 args.heartbeat_secs.or(file.heartbeat_secs).unwrap_or(15),
             )?),
+            otlp_grpc_addr,
         })
     }
 }
@@ -190,6 +216,51 @@ mod tests {
         assert_eq!(c.max_body_bytes, 16 * 1024 * 1024);
         assert_eq!(c.heartbeat, Duration::from_secs(15));
         assert_eq!(c.pricing.price("my-llm").unwrap().output, 2.0);
+        assert_eq!(
+            c.otlp_grpc_addr.unwrap().to_string(),
+            DEFAULT_OTLP_GRPC_ADDR
+        );
+    }
+
+    #[test]
+    fn otlp_grpc_is_moved_or_turned_off_by_file_or_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flightdeck.toml");
+        let resolve = |file: &str, args: ServeArgs| {
+            std::fs::write(&path, file).unwrap();
+            Config::resolve(ServeArgs {
+                config: Some(path.clone()),
+                ..args
+            })
+        };
+        let off = resolve("otlp_grpc_addr = \"\"\n", ServeArgs::default()).unwrap();
+        assert_eq!(off.otlp_grpc_addr, None);
+        let moved = resolve(
+            "otlp_grpc_addr = \"127.0.0.1:14317\"\n",
+            ServeArgs::default(),
+        )
+        .unwrap();
+        assert_eq!(moved.otlp_grpc_addr.unwrap().port(), 14317);
+        let flag = resolve(
+            "otlp_grpc_addr = \"\"\n",
+            ServeArgs {
+                otlp_grpc_addr: Some("127.0.0.1:24317".parse().unwrap()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(flag.otlp_grpc_addr.unwrap().port(), 24317);
+        let no = resolve(
+            "",
+            ServeArgs {
+                no_otlp_grpc: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(no.otlp_grpc_addr, None);
+        let bad = resolve("otlp_grpc_addr = \"4317\"\n", ServeArgs::default()).unwrap_err();
+        assert!(format!("{bad:#}").contains("otlp_grpc_addr"), "{bad:#}");
     }
 
     #[test]

@@ -16,8 +16,8 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
         concurrency: args.concurrency,
         ..DemoOptions::default()
     };
-    let (url, server) = match args.no_serve.take() {
-        Some(url) => (url.trim_end_matches('/').to_owned(), None),
+    let (url, grpc, server) = match args.no_serve.take() {
+        Some(url) => (url.trim_end_matches('/').to_owned(), None, None),
         None => {
             if args.serve.db.is_none() {
                 args.serve.db = Some(config::default_db().with_file_name("demo.db"));
@@ -26,15 +26,20 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
             let url = format!("http://{}", bound.addr);
             // The server stops only after the simulated agents have flushed what they sent.
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let grpc = bound.grpc_addr;
             let task = tokio::spawn(bound.run(async {
                 let _ = stopped.await;
             }));
-            (url, Some((stop, task)))
+            (url, grpc, Some((stop, task)))
         }
     };
     println!("Flightdeck demo, seed {seed} (replay it with --seed {seed})");
     println!("  sessions:  {url}/api/v1/sessions");
     println!("  overview:  {url}/api/v1/stats/overview");
+    match grpc {
+        Some(grpc) => println!("  OTLP:      {url}/v1/traces, or gRPC on {grpc}"),
+        None => println!("  OTLP:      {url}/v1/traces"),
+    }
     println!("Press Ctrl-C to stop.");
 
     let client = Flightdeck::builder(url.as_str()).build()?;

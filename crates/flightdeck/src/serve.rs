@@ -17,7 +17,10 @@ const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 /// A server bound to its address, not yet serving.
 pub struct Bound {
     pub addr: SocketAddr,
+    /// The OTLP/gRPC address, when that listener is on.
+    pub grpc_addr: Option<SocketAddr>,
     listener: TcpListener,
+    grpc: Option<TcpListener>,
     app: AppState,
 }
 
@@ -27,7 +30,7 @@ impl Bound {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        flightdeck_server::serve(self.listener, self.app, shutdown).await?;
+        flightdeck_server::serve_with_grpc(self.listener, self.grpc, self.app, shutdown).await?;
         tracing::info!("stopped; everything acknowledged is stored");
         Ok(())
     }
@@ -59,6 +62,25 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
             "listening beyond loopback: anyone who can reach this address can read and write traces"
         );
     }
+    let grpc = match config.otlp_grpc_addr {
+        Some(at) => Some(TcpListener::bind(at).await.with_context(|| {
+            format!(
+                "cannot listen for OTLP/gRPC on {at}; choose another address with \
+                 --otlp-grpc-addr, or turn it off with --no-otlp-grpc"
+            )
+        })?),
+        None => None,
+    };
+    let grpc_addr = grpc.as_ref().map(TcpListener::local_addr).transpose()?;
+    if let Some(at) = grpc_addr {
+        if !at.ip().is_loopback() {
+            tracing::warn!(
+                addr = %at,
+                "OTLP/gRPC listening beyond loopback: anyone who can reach this address can write traces"
+            );
+        }
+        tracing::info!(addr = %at, "OTLP/gRPC on {at}");
+    }
     tracing::info!(%addr, db = %config.db.display(), "flightdeck serving on http://{addr}");
     let app = App::new(
         store as Arc<dyn Store>,
@@ -73,7 +95,9 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
     );
     Ok(Bound {
         addr,
+        grpc_addr,
         listener,
+        grpc,
         app,
     })
 }

@@ -13,7 +13,14 @@ struct Server {
 
 fn start(db: &Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_flightdeck"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--otlp-grpc-addr",
+            "127.0.0.1:0",
+            "--db",
+        ])
         .arg(db)
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
@@ -162,6 +169,9 @@ fn help_reads_well() {
         "--retain-days",
         "FLIGHTDECK_ADDR",
         "127.0.0.1:7329",
+        "--otlp-grpc-addr",
+        "127.0.0.1:4317",
+        "--no-otlp-grpc",
     ] {
         assert!(text.contains(flag), "serve --help lacks {flag}:\n{text}");
     }

@@ -20,6 +20,8 @@ use tower_http::decompression::RequestDecompressionLayer;
 pub fn routes(config: &ServerConfig) -> Router<AppState> {
     let ingest = Router::new()
         .route("/api/v1/events", post(ingest::post_events))
+        .route("/v1/traces", post(crate::otlp::http::traces))
+        .route("/v1/logs", post(crate::otlp::http::logs))
         .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes))
         .layer(RequestDecompressionLayer::new());
     Router::new()

@@ -155,13 +155,12 @@ impl Task {
         loop {
             tokio::select! {
                 record = rx.recv() => match record {
-                    Some(Record::Close(done)) => {
-                        self.flush().await;
-                        let _ = done.send(());
-                        return;
-                    }
                     Some(r) => {
-                        self.take(r);
+                        if let Some(done) = self.take(r) {
+                            self.flush().await;
+                            let _ = done.send(());
+                            return;
+                        }
                         if self.out.len() >= BATCH {
                             self.flush().await;
                         }
@@ -182,7 +181,8 @@ impl Task {
         }
     }
 
-    fn take(&mut self, record: Record) {
+    /// Takes one record in; returns the waiting closer when the record asks to close.
+    fn take(&mut self, record: Record) -> Option<tokio::sync::oneshot::Sender<()>> {
         match record {
             Record::Begin(b) => self.begin(*b),
             Record::Status { call, status } => {
@@ -213,8 +213,9 @@ impl Task {
                     self.end(c, failure);
                 }
             }
-            Record::Close(_) => unreachable!("handled by the run loop"),
+            Record::Close(done) => return Some(done),
         }
+        None
     }
 
     fn begin(&mut self, b: Begin) {
@@ -405,6 +406,8 @@ fn push_delta(out: &mut Vec<Message>, c: &mut Call) {
         seq: Some(c.seq),
         at: Some(Timestamp::now()),
         output_delta: Some(std::mem::take(&mut c.pending_delta)),
+        input: None,
+        output: None,
         usage: c.stream.usage,
         attributes: None,
         scores: None,

@@ -3,9 +3,43 @@
 
 #![allow(dead_code)] // each test file uses part of this
 
+use serde_json::Value;
 use std::path::PathBuf;
 
 pub use flightdeck_server::testing::TestServer;
+
+/// Runs `tests/python/NAME` with the test interpreter and `args` (and `env`), on a blocking
+/// thread so the server keeps serving; fails the test with the script's output if it fails.
+/// Returns the last line the script printed, as JSON. `None` when there is no interpreter.
+pub async fn run_python(name: &str, args: &[&str], env: &[(&str, &str)]) -> Option<Value> {
+    let python = python()?;
+    let script = python_script(name);
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(&script)
+            .args(&args)
+            .envs(env)
+            .current_dir(script.parent().unwrap())
+            .output()
+            .expect("run the test interpreter")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{name} failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout.lines().last().unwrap_or("null");
+    Some(serde_json::from_str(last).unwrap_or_else(|e| panic!("{name} printed {last:?}: {e}")))
+}
 
 /// The Python interpreter of the test virtualenv (`scripts/python-env.sh`), or `None` when
 /// the suite runs without it. Under CI, running without it is an error, not a skip.

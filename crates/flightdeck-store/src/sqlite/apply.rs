@@ -88,6 +88,8 @@ impl<'c, 'm> Apply<'c, 'm> {
             Message::SpanUpdate(s) => {
                 let at = s.at.unwrap_or_else(Timestamp::now);
                 let patch = SpanPatch {
+                    input: blobs.input.as_deref(),
+                    output: blobs.output.as_deref(),
                     usage: s.usage,
                     attributes: s.attributes.as_ref(),
                     scores: s.scores.as_ref(),

@@ -48,6 +48,8 @@ pub fn prepare(mut messages: Vec<Message>, now: Timestamp) -> Prepared {
             }
             Message::SpanUpdate(s) => {
                 s.at.get_or_insert(now);
+                b.input = blob(&s.input);
+                b.output = blob(&s.output);
             }
             Message::SpanEnd(s) => {
                 s.ended_at.get_or_insert(now);

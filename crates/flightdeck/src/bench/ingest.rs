@@ -7,12 +7,13 @@ use crate::cli::IngestBenchArgs;
 use flightdeck_model::{Limits, Message, decode_batch};
 use flightdeck_server::{App, ServerConfig};
 use flightdeck_store::{SqliteOptions, SqliteStore, Store};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Spans per session in the generated data.
-const SPANS_PER_SESSION: usize = 500;
+pub(super) const SPANS_PER_SESSION: usize = 500;
 
 pub async fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
     let tmp = tempfile_dir(&args)?;
@@ -97,7 +98,7 @@ fn tempfile_dir(args: &IngestBenchArgs) -> anyhow::Result<std::path::PathBuf> {
     Ok(dir)
 }
 
-fn open(path: &Path) -> anyhow::Result<Arc<SqliteStore>> {
+pub(super) fn open(path: &Path) -> anyhow::Result<Arc<SqliteStore>> {
     Ok(Arc::new(SqliteStore::open(SqliteOptions::new(path))?))
 }
 
@@ -119,7 +120,7 @@ fn generate(spans: usize, batch: usize) -> Vec<String> {
 }
 
 /// Runs `producers` tasks that take items off `items` until none is left.
-async fn drain<T, F, Fut>(producers: usize, items: Vec<T>, send: F) -> anyhow::Result<()>
+pub(super) async fn drain<T, F, Fut>(producers: usize, items: Vec<T>, send: F) -> anyhow::Result<()>
 where
     T: Send + 'static,
     F: Fn(T) -> Fut + Clone + Send + 'static,
@@ -145,7 +146,7 @@ where
     Ok(())
 }
 
-struct Figures {
+pub(super) struct Figures {
     spans: usize,
     payload: usize,
     seconds: f64,
@@ -154,7 +155,7 @@ struct Figures {
     cpu: Option<(f64, f64)>,
 }
 
-async fn measure(
+pub(super) async fn measure(
     spans: usize,
     payload: usize,
     work: impl std::future::Future<Output = anyhow::Result<()>>,
@@ -173,12 +174,16 @@ async fn measure(
             .map(|(a, b)| a.saturating_sub(b)),
         cpu: cpu_seconds()
             .zip(cpu_before)
-            .map(|((p, w), (p0, w0))| (p - p0, w - w0)),
+            .map(|(after, before)| cpu_used(&before, &after)),
     })
 }
 
 impl Figures {
-    fn print(&self, what: &str, db: &Path) {
+    pub(super) fn spans_per_second(&self) -> f64 {
+        self.spans as f64 / self.seconds
+    }
+
+    pub(super) fn print(&self, what: &str, db: &Path) {
         let size: u64 = ["", "-wal"]
             .iter()
             .filter_map(|s| std::fs::metadata(format!("{}{s}", db.display())).ok())
@@ -187,12 +192,12 @@ impl Figures {
         println!("\n{what}");
         println!(
             "  {:>12.0} spans/s   ({} spans in {:.2} s)",
-            self.spans as f64 / self.seconds,
+            self.spans_per_second(),
             self.spans,
             self.seconds
         );
         println!(
-            "  {:>12.1} MB/s of JSON payload",
+            "  {:>12.1} MB/s of request payload",
             self.payload as f64 / self.seconds / 1e6
         );
         if let Some((process, writer)) = self.cpu {
@@ -218,9 +223,10 @@ impl Figures {
     }
 }
 
-/// CPU seconds (user + system) of this process and of its writer thread, from /proc
-/// (Linux only): figures that other load on the machine does not inflate, unlike wall time.
-fn cpu_seconds() -> Option<(f64, f64)> {
+/// CPU seconds (user + system) of this process, and of each writer thread by thread id,
+/// from /proc (Linux only): figures that other load on the machine does not inflate, unlike
+/// wall time.
+fn cpu_seconds() -> Option<(f64, BTreeMap<String, f64>)> {
     // Fields 14 and 15 of /proc/.../stat, in clock ticks (100 per second on Linux).
     let ticks = |stat: &str| -> Option<(String, f64)> {
         let (head, rest) = stat.rsplit_once(')')?;
@@ -230,14 +236,30 @@ fn cpu_seconds() -> Option<(f64, f64)> {
         Some((comm, t / 100.0))
     };
     let process = ticks(&std::fs::read_to_string("/proc/self/stat").ok()?)?.1;
-    let writer = std::fs::read_dir("/proc/self/task")
+    let writers = std::fs::read_dir("/proc/self/task")
         .ok()?
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("stat")).ok())
-        .filter_map(|s| ticks(&s))
-        .filter(|(comm, _)| comm.starts_with("flightdeck-writ"))
-        .map(|(_, t)| t)
+        .filter_map(|t| {
+            let t = t.ok()?;
+            let (comm, secs) = ticks(&std::fs::read_to_string(t.path().join("stat")).ok()?)?;
+            comm.starts_with("flightdeck-writ")
+                .then(|| (t.file_name().to_string_lossy().into_owned(), secs))
+        })
+        .collect();
+    Some((process, writers))
+}
+
+/// CPU used between two readings: the process's, and that of the writer threads alive at
+/// the end (a thread that ended in between is not counted against this run).
+fn cpu_used(
+    before: &(f64, BTreeMap<String, f64>),
+    after: &(f64, BTreeMap<String, f64>),
+) -> (f64, f64) {
+    let writer = after
+        .1
+        .iter()
+        .map(|(tid, t)| t - before.1.get(tid).copied().unwrap_or(0.0))
         .sum();
-    Some((process, writer))
+    (after.0 - before.0, writer)
 }
 
 /// Bytes this process caused to be written to storage, from /proc/self/io (Linux only).

@@ -3,6 +3,7 @@
 mod ingest;
 mod litellm;
 mod live;
+mod otlp;
 mod proxy;
 mod text;
 mod watchers;
@@ -14,6 +15,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Ingest(a) => ingest::run(a).await,
         BenchTarget::Live(a) => live::run(a).await,
         BenchTarget::Proxy(a) => proxy::run(a).await,
+        BenchTarget::Otlp(a) => otlp::run(a).await,
     }
 }
 

@@ -1,0 +1,299 @@
+//! The one export path of every OTLP transport: map each span or record alone, settle
+//! sessions and agents under the memory's lock, store the messages in one batch, and count
+//! what was refused (OTLP partial success).
+
+use super::recent::Arrival;
+use super::value::{SpanId, TraceId, attributes, hex};
+use super::{ExportError, Otlp, Outcome, logs, span};
+use crate::App;
+use flightdeck_model::message as m;
+use flightdeck_model::{Attributes, Message, validate};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Reasons for rejected items: a count and the first few texts.
+#[derive(Default)]
+struct Rejections {
+    count: i64,
+    reasons: Vec<String>,
+}
+
+impl Rejections {
+    const SHOWN: usize = 3;
+
+    fn add(&mut self, n: usize, reason: String) {
+        self.count += n as i64;
+        if self.reasons.len() < Self::SHOWN {
+            self.reasons.push(reason);
+        }
+    }
+
+    fn message(&self, what: &str) -> String {
+        if self.count == 0 {
+            return String::new();
+        }
+        let more = if self.count as usize > self.reasons.len() {
+            "; ..."
+        } else {
+            ""
+        };
+        format!(
+            "{} {what} rejected: {}{more}",
+            self.count,
+            self.reasons.join("; ")
+        )
+    }
+
+    /// The outcome when some items were stored, the error when none were.
+    fn finish(self, stored: usize, what: &str) -> Result<Outcome, ExportError> {
+        if stored == 0 && self.count > 0 {
+            return Err(ExportError::Rejected(self.message(what)));
+        }
+        Ok(Outcome {
+            message: self.message(what),
+            rejected: self.count,
+        })
+    }
+}
+
+/// The attributes a resource and scope lend their spans and records, and the resource's
+/// `service.name` (the agent of last resort; the SDKs' `unknown_service` default is not one).
+fn context(
+    resource: Option<&Resource>,
+    scope: Option<&InstrumentationScope>,
+) -> (Attributes, Attributes, Option<Arc<str>>) {
+    let resource =
+        resource.map_or_else(Attributes::new, |r| attributes(&r.attributes, "resource."));
+    let mut scoped = Attributes::new();
+    if let Some(s) = scope {
+        for (k, v) in [
+            ("otel.scope.name", &s.name),
+            ("otel.scope.version", &s.version),
+        ] {
+            if !v.is_empty() {
+                scoped.insert(k.into(), Value::String(v.clone()));
+            }
+        }
+    }
+    let service = match resource.get("resource.service.name") {
+        Some(Value::String(s)) if !s.is_empty() && !s.starts_with("unknown_service") => {
+            Some(Arc::from(s.as_str()))
+        }
+        _ => None,
+    };
+    (resource, scoped, service)
+}
+
+/// Maps, settles and stores an OTLP trace export.
+pub async fn export_traces(
+    app: &App,
+    request: ExportTraceServiceRequest,
+) -> Result<Outcome, ExportError> {
+    let mut mapped = Vec::new();
+    let mut rejections = Rejections::default();
+    for rs in request.resource_spans {
+        for ss in rs.scope_spans {
+            let (resource, scope, service) = context(rs.resource.as_ref(), ss.scope.as_ref());
+            let cx = span::Context {
+                resource: &resource,
+                scope: &scope,
+                limits: &app.config.limits,
+            };
+            for s in ss.spans {
+                match span::map(s, &cx) {
+                    Ok(m) => mapped.push((m, service.clone())),
+                    Err(e) => rejections.add(1, e),
+                }
+            }
+        }
+    }
+    let stored = mapped.len();
+    if stored > 0 {
+        let messages = settle(&app.otlp, mapped);
+        app.store.append(messages).await?;
+    }
+    rejections.finish(stored, "spans")
+}
+
+/// Settles sessions and agents (under the memory's lock) and gives the messages to store.
+fn settle(otlp: &Otlp, mapped: Vec<(span::Mapped, Option<Arc<str>>)>) -> Vec<Message> {
+    let settled = {
+        let arrivals: Vec<Arrival<'_>> = mapped
+            .iter()
+            .map(|(m, service)| Arrival {
+                trace: m.trace,
+                span: m.span,
+                parent: m.parent,
+                root: m.root,
+                session: m.session.as_deref(),
+                agent: m.agent.as_deref(),
+                fallback: service.as_ref(),
+                restate: m.restate.as_ref(),
+            })
+            .collect();
+        otlp.recent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .settle(&arrivals)
+    };
+    let mut out = Vec::with_capacity(mapped.len() + settled.restated.len());
+    for (((m, _), session), agent) in mapped
+        .into_iter()
+        .zip(&settled.sessions)
+        .zip(&settled.agents)
+    {
+        let trace_session = m.parent.is_none() && **session == hex(&m.trace);
+        for mut msg in m.messages {
+            settle_message(&mut msg, session, agent.as_deref());
+            if trace_session && let Message::Span(root) = &msg {
+                out.push(trace_end(root));
+            }
+            out.push(msg);
+        }
+    }
+    for (session, r, agent) in settled.restated {
+        out.push(Message::SpanStart(m::SpanStart {
+            session_id: session.to_string(),
+            span_id: hex(&r.span),
+            parent_id: r.parent.map(|p| hex(&p)),
+            kind: r.kind,
+            name: r.name,
+            agent: Some(agent.to_string()),
+            model: None,
+            provider: None,
+            started_at: Some(r.started_at),
+            input: None,
+            params: None,
+            attributes: None,
+            scores: None,
+        }));
+    }
+    out
+}
+
+/// The end of a session that is one trace: its root span ended. (A session named by
+/// `session.id` or `gen_ai.conversation.id` may span traces, so nothing says it ended.)
+fn trace_end(root: &m::Span) -> Message {
+    let failed = root.status == flightdeck_model::SpanOutcome::Error;
+    Message::SessionEnd(m::SessionEnd {
+        session_id: root.session_id.clone(),
+        ended_at: Some(root.ended_at),
+        status: if failed {
+            m::SessionOutcome::Failed
+        } else {
+            m::SessionOutcome::Completed
+        },
+        error: root.error.clone().filter(|_| failed),
+    })
+}
+
+fn settle_message(msg: &mut Message, session: &Arc<str>, agent: Option<&str>) {
+    let (slot, agent_slot) = match msg {
+        Message::Span(s) => (&mut s.session_id, Some(&mut s.agent)),
+        Message::SpanStart(s) => (&mut s.session_id, Some(&mut s.agent)),
+        Message::Event(e) => (&mut e.session_id, Some(&mut e.agent)),
+        Message::SpanUpdate(u) => (&mut u.session_id, None),
+        _ => return,
+    };
+    if **slot != **session {
+        *slot = session.to_string();
+    }
+    if let (Some(slot), Some(a)) = (agent_slot, agent) {
+        slot.get_or_insert_with(|| a.to_owned());
+    }
+}
+
+/// The span a group of message records joins: (session, trace, span).
+type JoinKey = (Arc<str>, TraceId, SpanId);
+
+/// Maps and stores an OTLP log export.
+pub async fn export_logs(
+    app: &App,
+    request: ExportLogsServiceRequest,
+) -> Result<Outcome, ExportError> {
+    let mut records = Vec::new();
+    let mut rejections = Rejections::default();
+    for rl in request.resource_logs {
+        for sl in rl.scope_logs {
+            let (mut context, scope, _) = context(rl.resource.as_ref(), sl.scope.as_ref());
+            context.extend(scope);
+            for r in &sl.log_records {
+                match logs::map(r, &context) {
+                    Ok(rec) => records.push(rec),
+                    Err(e) => rejections.add(1, e),
+                }
+            }
+        }
+    }
+    let mut messages = Vec::new();
+    // Joins keyed by (session, trace, span), in the order their first record came.
+    let mut joins: Vec<(JoinKey, Vec<logs::Record>)> = Vec::new();
+    {
+        let recent = app.otlp.recent.lock().unwrap_or_else(|e| e.into_inner());
+        for rec in records {
+            match rec {
+                logs::Record::Join {
+                    trace,
+                    span,
+                    ref session,
+                    ..
+                } => {
+                    let session: Arc<str> = match session {
+                        Some(s) => s.as_str().into(),
+                        None => recent
+                            .session_of(&trace, Some(&span))
+                            .unwrap_or_else(|| hex(&trace).into()),
+                    };
+                    let key = (session, trace, span);
+                    match joins.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, group)) => group.push(rec),
+                        None => joins.push((key, vec![rec])),
+                    }
+                }
+                logs::Record::Line {
+                    trace,
+                    session,
+                    mut event,
+                } => {
+                    if session.is_none()
+                        && let Some(s) = trace.and_then(|t| recent.session_of(&t, None))
+                    {
+                        event.session_id = s.to_string();
+                    }
+                    match validate(&Message::Event(event.clone()), &app.config.limits) {
+                        Ok(()) => messages.push(Message::Event(event)),
+                        Err((field, e)) => rejections.add(1, reason("log record", field, e)),
+                    }
+                }
+            }
+        }
+    }
+    for ((session, _, span), group) in joins {
+        let n = group.len();
+        let update = logs::joined(&session, &span, group).map(Message::SpanUpdate);
+        match update.and_then(|u| {
+            validate(&u, &app.config.limits)
+                .map(|()| u)
+                .map_err(|(field, e)| reason(&format!("messages of span {}", hex(&span)), field, e))
+        }) {
+            Ok(u) => messages.push(u),
+            Err(e) => rejections.add(n, e),
+        }
+    }
+    let stored = messages.len();
+    if stored > 0 {
+        app.store.append(messages).await?;
+    }
+    rejections.finish(stored, "log records")
+}
+
+fn reason(what: &str, field: Option<String>, e: String) -> String {
+    match field {
+        Some(f) => format!("{what}: {f}: {e}"),
+        None => format!("{what}: {e}"),
+    }
+}

@@ -1,0 +1,90 @@
+//! OTLP/gRPC: the `TraceService` and `LogsService` on their own port (4317 by default), calling
+//! the same [`export_traces`](super::export_traces) / [`export_logs`](super::export_logs) as
+//! OTLP/HTTP. Gzip-compressed requests are accepted; messages are capped at the server's
+//! `max_body_bytes`.
+
+use super::ExportError;
+use crate::AppState;
+use crate::error::ApiError;
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use std::future::Future;
+use tokio::net::TcpListener;
+use tonic::codec::CompressionEncoding;
+use tonic::transport::server::TcpIncoming;
+use tonic::{Request, Response, Status};
+
+/// The services, over the server's state.
+struct Otlp(AppState);
+
+#[tonic::async_trait]
+impl TraceService for Otlp {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let outcome = super::export_traces(&self.0, request.into_inner())
+            .await
+            .map_err(status)?;
+        Ok(Response::new(ExportTraceServiceResponse {
+            partial_success: (outcome.rejected > 0).then_some(ExportTracePartialSuccess {
+                rejected_spans: outcome.rejected,
+                error_message: outcome.message,
+            }),
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for Otlp {
+    async fn export(
+        &self,
+        request: Request<ExportLogsServiceRequest>,
+    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        let outcome = super::export_logs(&self.0, request.into_inner())
+            .await
+            .map_err(status)?;
+        Ok(Response::new(ExportLogsServiceResponse {
+            partial_success: (outcome.rejected > 0).then_some(ExportLogsPartialSuccess {
+                rejected_log_records: outcome.rejected,
+                error_message: outcome.message,
+            }),
+        }))
+    }
+}
+
+fn status(e: ExportError) -> Status {
+    let e = ApiError::from(e);
+    Status::new(super::body::grpc_code(e.status), e.message)
+}
+
+/// Serves OTLP/gRPC on `listener` until `shutdown` resolves, letting calls in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: AppState,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    let limit = app.config.max_body_bytes;
+    let service = std::sync::Arc::new(Otlp(app));
+    let traces = TraceServiceServer::from_arc(std::sync::Arc::clone(&service))
+        .accept_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(limit);
+    let logs = LogsServiceServer::from_arc(service)
+        .accept_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(limit);
+    tonic::transport::Server::builder()
+        .add_service(traces)
+        .add_service(logs)
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
+        .await
+}

@@ -1,0 +1,123 @@
+//! `POST /v1/traces` and `POST /v1/logs`: OTLP over HTTP on the main port, protobuf or JSON,
+//! gzip allowed (`Content-Encoding: gzip`, undone by the router's decompression layer).
+//! Answers `200` with the export response (partial success when some items were refused) in
+//! the request's encoding, or a `google.rpc.Status` with a 4xx/5xx.
+
+use super::body::{self, Encoding};
+use crate::AppState;
+use crate::error::ApiError;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+
+pub async fn traces(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let (encoding, bytes) = match read(&app, &headers, body) {
+        Ok(ok) => ok,
+        Err((encoding, e)) => return body::refuse(encoding, e),
+    };
+    let request = match body::decode::<ExportTraceServiceRequest>(
+        encoding,
+        &bytes,
+        |r| {
+            r.resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .map(|s| s.spans.len())
+                .sum()
+        },
+        "spans",
+    ) {
+        Ok(r) => r,
+        Err(e) => return body::refuse(Some(encoding), e),
+    };
+    match super::export_traces(&app, request).await {
+        Ok(outcome) => body::answer(
+            encoding,
+            &ExportTraceServiceResponse {
+                partial_success: (outcome.rejected > 0).then_some(ExportTracePartialSuccess {
+                    rejected_spans: outcome.rejected,
+                    error_message: outcome.message,
+                }),
+            },
+        ),
+        Err(e) => body::refuse(Some(encoding), e.into()),
+    }
+}
+
+pub async fn logs(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let (encoding, bytes) = match read(&app, &headers, body) {
+        Ok(ok) => ok,
+        Err((encoding, e)) => return body::refuse(encoding, e),
+    };
+    let request = match body::decode::<ExportLogsServiceRequest>(
+        encoding,
+        &bytes,
+        |r| {
+            r.resource_logs
+                .iter()
+                .flat_map(|r| &r.scope_logs)
+                .map(|s| s.log_records.len())
+                .sum()
+        },
+        "log records",
+    ) {
+        Ok(r) => r,
+        Err(e) => return body::refuse(Some(encoding), e),
+    };
+    match super::export_logs(&app, request).await {
+        Ok(outcome) => body::answer(
+            encoding,
+            &ExportLogsServiceResponse {
+                partial_success: (outcome.rejected > 0).then_some(ExportLogsPartialSuccess {
+                    rejected_log_records: outcome.rejected,
+                    error_message: outcome.message,
+                }),
+            },
+        ),
+        Err(e) => body::refuse(Some(encoding), e.into()),
+    }
+}
+
+/// The encoding and the (decompressed) body, or the error with the encoding when known.
+fn read(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Encoding, Bytes), (Option<Encoding>, ApiError)> {
+    let encoding = body::encoding(headers).map_err(|e| (None, e))?;
+    let bytes = body.map_err(|e| {
+        let error = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!(
+                    "the request body is larger than the limit of {} bytes; export smaller batches",
+                    app.config.max_body_bytes
+                ),
+            )
+        } else {
+            ApiError::bad_request(format!(
+                "could not read the request body: {}",
+                e.body_text()
+            ))
+        };
+        (Some(encoding), error)
+    })?;
+    Ok((encoding, bytes))
+}

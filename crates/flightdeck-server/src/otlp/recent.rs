@@ -1,0 +1,435 @@
+//! The OTLP mapper's short, bounded memory of recent traces and spans, which settles what one
+//! span alone cannot say: its session and its agent.
+//!
+//! - **Session**: the span's own `session.id` / `gen_ai.conversation.id`; else the session of
+//!   the span itself or its parent when seen before; else the first session any span of its
+//!   trace named; else the trace id. A log record is filed the same way (`session_of`).
+//! - **Agent**: the span's own (an agent span is its own agent); else that of its nearest
+//!   ancestor with one; at a root (no parent, or a remote one), `service.name`.
+//!
+//! Exporters send spans when they end, so children usually arrive before their parents. A
+//! span whose ancestry is not known yet is stored without an agent; when an ancestor settles
+//! it, the waiting descendants are restated (a `span.start` repeating their kind, name and
+//! start with the agent; the store merges it). Memory is bounded ([`SPANS`], [`TRACES`], the
+//! oldest forgotten first): a span whose ancestor arrives more than [`SPANS`] spans later keeps
+//! no agent, and a trace whose session-naming span came more than [`TRACES`] traces earlier is
+//! filed under its trace id. Restarting the server forgets everything (the same limits apply).
+
+use super::value::{SpanId, TraceId, hex};
+use flightdeck_model::{SpanKind, Timestamp};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::Hash;
+use std::sync::Arc;
+
+/// How many spans are remembered.
+pub const SPANS: usize = 65_536;
+/// How many traces' sessions are remembered.
+pub const TRACES: usize = 16_384;
+/// The longest ancestry walked (a guard against parent cycles in bad input).
+const MAX_DEPTH: usize = 1_024;
+
+/// What it takes to restate a stored span with its agent: a `span.start` with the same facts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Restate {
+    pub span: SpanId,
+    pub parent: Option<SpanId>,
+    pub kind: SpanKind,
+    pub name: String,
+    pub started_at: Timestamp,
+}
+
+/// One span (or span-like record) of a request, as `settle` needs it.
+pub struct Arrival<'a> {
+    pub trace: TraceId,
+    pub span: SpanId,
+    pub parent: Option<SpanId>,
+    pub root: bool,
+    pub session: Option<&'a str>,
+    pub agent: Option<&'a str>,
+    /// The agent of a root without one (`service.name`).
+    pub fallback: Option<&'a Arc<str>>,
+    /// `None` for a record that is not a span (a Logfire log): it takes its parent's agent.
+    pub restate: Option<&'a Restate>,
+}
+
+/// The settled session and agent of each arrival, and earlier spans to restate.
+#[derive(Debug, Default)]
+pub struct Settled {
+    pub sessions: Vec<Arc<str>>,
+    pub agents: Vec<Option<Arc<str>>>,
+    /// Spans stored earlier that now have an agent: (session, span, agent).
+    pub restated: Vec<(Arc<str>, Restate, Arc<str>)>,
+}
+
+type Key = (TraceId, SpanId);
+
+struct Memo {
+    session: Arc<str>,
+    parent: Option<SpanId>,
+    root: bool,
+    own: Option<Arc<str>>,
+    fallback: Option<Arc<str>>,
+    /// The effective agent, once settled.
+    agent: Option<Arc<str>>,
+    settled: bool,
+    restate: Restate,
+}
+
+/// The memory; one per server, behind a lock held only while settling a request.
+pub struct Recent {
+    traces: Fifo<TraceId, Arc<str>>,
+    spans: Fifo<Key, Memo>,
+    /// Children seen, by (trace, parent): how a settled span finds its waiting descendants.
+    children: HashMap<Key, Vec<SpanId>>,
+}
+
+impl Default for Recent {
+    fn default() -> Self {
+        Recent::with_capacity(SPANS, TRACES)
+    }
+}
+
+impl Recent {
+    pub fn with_capacity(spans: usize, traces: usize) -> Self {
+        Recent {
+            traces: Fifo::new(traces),
+            spans: Fifo::new(spans),
+            children: HashMap::new(),
+        }
+    }
+
+    /// The session a log record of `trace` (and `span`) belongs to, when known.
+    pub fn session_of(&self, trace: &TraceId, span: Option<&SpanId>) -> Option<Arc<str>> {
+        span.and_then(|s| self.spans.get(&(*trace, *s)))
+            .map(|m| Arc::clone(&m.session))
+            .or_else(|| self.traces.get(trace).cloned())
+    }
+
+    /// Settles the sessions and agents of one request's spans and remembers them.
+    pub fn settle(&mut self, arrivals: &[Arrival<'_>]) -> Settled {
+        for a in arrivals {
+            if let Some(s) = a.session {
+                self.traces.insert_if_absent(a.trace, s.into());
+            }
+        }
+        let sessions: Vec<Arc<str>> = arrivals.iter().map(|a| self.session(a)).collect();
+        for (a, session) in arrivals.iter().zip(&sessions) {
+            if let Some(restate) = a.restate {
+                self.remember(a, session, restate);
+            }
+        }
+        let current: HashSet<Key> = arrivals.iter().map(|a| (a.trace, a.span)).collect();
+        let mut settled = Settled {
+            sessions,
+            ..Default::default()
+        };
+        for a in arrivals {
+            let agent = match a.restate {
+                Some(_) => self.resolve((a.trace, a.span)),
+                None => a
+                    .parent
+                    .and_then(|p| self.resolve((a.trace, p)))
+                    .or_else(|| a.root.then(|| a.fallback.cloned()).flatten().map(Some)),
+            };
+            if a.restate.is_some() && agent.is_some() {
+                self.propagate((a.trace, a.span), &current, &mut settled.restated);
+            }
+            settled.agents.push(agent.flatten());
+        }
+        settled
+    }
+
+    fn session(&self, a: &Arrival<'_>) -> Arc<str> {
+        if let Some(s) = a.session {
+            return s.into();
+        }
+        let memo = |span: &SpanId| self.spans.get(&(a.trace, *span));
+        memo(&a.span)
+            .or_else(|| a.parent.as_ref().and_then(memo))
+            .map(|m| Arc::clone(&m.session))
+            .or_else(|| self.traces.get(&a.trace).cloned())
+            .unwrap_or_else(|| hex(&a.trace).into())
+    }
+
+    fn remember(&mut self, a: &Arrival<'_>, session: &Arc<str>, restate: &Restate) {
+        let key = (a.trace, a.span);
+        let memo = Memo {
+            session: Arc::clone(session),
+            parent: a.parent,
+            root: a.root,
+            own: a.agent.map(Arc::from),
+            fallback: a.fallback.cloned(),
+            agent: None,
+            settled: false,
+            restate: restate.clone(),
+        };
+        if let Some(p) = a.parent {
+            let siblings = self.children.entry((a.trace, p)).or_default();
+            if !siblings.contains(&a.span) {
+                siblings.push(a.span);
+            }
+        }
+        if let Some(((trace, span), old)) = self.spans.insert(key, memo) {
+            self.children.remove(&(trace, span));
+            if let Some(p) = old.parent
+                && let Some(siblings) = self.children.get_mut(&(trace, p))
+            {
+                siblings.retain(|s| *s != span);
+                if siblings.is_empty() {
+                    self.children.remove(&(trace, p));
+                }
+            }
+        }
+    }
+
+    /// The effective agent of a remembered span: `Some(agent)` once settled (the agent itself
+    /// may be `None`), `None` while its ancestry is unknown. Settles the ancestry walked.
+    fn resolve(&mut self, key: Key) -> Option<Option<Arc<str>>> {
+        let mut chain = Vec::new();
+        let mut cur = key;
+        let agent = loop {
+            let memo = self.spans.get(&cur)?;
+            if memo.settled {
+                break memo.agent.clone();
+            }
+            chain.push(cur);
+            if memo.own.is_some() {
+                break memo.own.clone();
+            }
+            if memo.root {
+                break memo.fallback.clone();
+            }
+            match memo.parent {
+                Some(p) if chain.len() < MAX_DEPTH => cur = (cur.0, p),
+                _ => return None,
+            }
+        };
+        for k in chain {
+            if let Some(m) = self.spans.get_mut(&k) {
+                m.agent.clone_from(&agent);
+                m.settled = true;
+            }
+        }
+        Some(agent)
+    }
+
+    /// Hands a settled span's agent down to waiting descendants; those from earlier requests
+    /// are restated.
+    fn propagate(
+        &mut self,
+        from: Key,
+        current: &HashSet<Key>,
+        out: &mut Vec<(Arc<str>, Restate, Arc<str>)>,
+    ) {
+        let mut queue = VecDeque::from([from]);
+        while let Some(key) = queue.pop_front() {
+            let Some(agent) = self.spans.get(&key).map(|m| m.agent.clone()) else {
+                continue;
+            };
+            let kids = self.children.get(&key).cloned().unwrap_or_default();
+            for kid in kids {
+                let ck = (key.0, kid);
+                let Some(m) = self.spans.get_mut(&ck) else {
+                    continue;
+                };
+                if m.settled {
+                    continue;
+                }
+                m.agent = m.own.clone().or_else(|| agent.clone());
+                m.settled = true;
+                if !current.contains(&ck)
+                    && let Some(a) = &m.agent
+                {
+                    out.push((Arc::clone(&m.session), m.restate.clone(), Arc::clone(a)));
+                }
+                queue.push_back(ck);
+            }
+        }
+    }
+}
+
+/// A map that forgets its oldest entries beyond a capacity.
+struct Fifo<K, V> {
+    map: HashMap<K, V>,
+    order: VecDeque<K>,
+    capacity: usize,
+}
+
+impl<K: Hash + Eq + Clone, V> Fifo<K, V> {
+    fn new(capacity: usize) -> Self {
+        Fifo {
+            map: HashMap::new(),
+            order: VecDeque::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn get(&self, k: &K) -> Option<&V> {
+        self.map.get(k)
+    }
+
+    fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        self.map.get_mut(k)
+    }
+
+    /// Inserts or replaces; returns the entry forgotten to make room, if any.
+    fn insert(&mut self, k: K, v: V) -> Option<(K, V)> {
+        if let Some(slot) = self.map.get_mut(&k) {
+            *slot = v;
+            return None;
+        }
+        self.map.insert(k.clone(), v);
+        self.order.push_back(k);
+        if self.order.len() > self.capacity {
+            let old = self.order.pop_front()?;
+            return self.map.remove(&old).map(|v| (old, v));
+        }
+        None
+    }
+
+    fn insert_if_absent(&mut self, k: K, v: V) {
+        if !self.map.contains_key(&k) {
+            self.insert(k, v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: TraceId = [7; 16];
+
+    fn id(n: u8) -> SpanId {
+        [n; 8]
+    }
+
+    fn restate(n: u8, parent: Option<u8>) -> Restate {
+        Restate {
+            span: id(n),
+            parent: parent.map(id),
+            kind: SpanKind::Llm,
+            name: format!("s{n}"),
+            started_at: Timestamp(i64::from(n)),
+        }
+    }
+
+    /// The span `r`, with its own agent and session if given, of the service `service`.
+    fn arrive<'a>(
+        r: &'a Restate,
+        agent: Option<&'a str>,
+        session: Option<&'a str>,
+        service: &'a Arc<str>,
+    ) -> Arrival<'a> {
+        Arrival {
+            trace: T,
+            span: r.span,
+            parent: r.parent,
+            root: r.parent.is_none(),
+            session,
+            agent,
+            fallback: Some(service),
+            restate: Some(r),
+        }
+    }
+
+    fn agents(s: &Settled) -> Vec<Option<&str>> {
+        s.agents.iter().map(|a| a.as_deref()).collect()
+    }
+
+    #[test]
+    fn children_first_are_restated_when_their_agent_arrives() {
+        let svc: Arc<str> = Arc::from("crew-service");
+        let mut recent = Recent::default();
+        // llm(3) under chain(2) under agent(1) under root(0), sent leaf first, one by one.
+        let (r0, r1, r2, r3) = (
+            restate(0, None),
+            restate(1, Some(0)),
+            restate(2, Some(1)),
+            restate(3, Some(2)),
+        );
+        let s = recent.settle(&[arrive(&r3, None, None, &svc)]);
+        assert_eq!(agents(&s), [None], "ancestry unknown yet");
+        let s = recent.settle(&[arrive(&r2, None, None, &svc)]);
+        assert_eq!(agents(&s), [None]);
+        assert!(s.restated.is_empty());
+        let s = recent.settle(&[arrive(&r1, Some("planner"), None, &svc)]);
+        assert_eq!(agents(&s), [Some("planner")]);
+        let mut restated: Vec<(&str, u8)> = s
+            .restated
+            .iter()
+            .map(|(_, r, a)| (a.as_ref(), r.span[0]))
+            .collect();
+        restated.sort();
+        assert_eq!(restated, [("planner", 2), ("planner", 3)]);
+        assert_eq!(s.restated[0].1, r2, "restated as first stored");
+        // The root has no agent of its own: the service's name.
+        let s = recent.settle(&[arrive(&r0, None, None, &svc)]);
+        assert_eq!(agents(&s), [Some("crew-service")]);
+        assert!(s.restated.is_empty(), "its child has an agent of its own");
+    }
+
+    #[test]
+    fn within_one_request_order_does_not_matter() {
+        let svc: Arc<str> = Arc::from("crew-service");
+        let mut recent = Recent::default();
+        let (r1, r2) = (restate(1, None), restate(2, Some(1)));
+        let s = recent.settle(&[
+            arrive(&r2, None, None, &svc),
+            arrive(&r1, Some("hacker"), None, &svc),
+        ]);
+        assert_eq!(agents(&s), [Some("hacker"), Some("hacker")]);
+        assert!(s.restated.is_empty());
+    }
+
+    #[test]
+    fn a_session_named_anywhere_in_a_trace_holds_for_the_trace() {
+        let svc: Arc<str> = Arc::from("crew-service");
+        let mut recent = Recent::default();
+        let (r1, r2, r3) = (restate(1, None), restate(2, Some(1)), restate(3, Some(1)));
+        let s = recent.settle(&[arrive(&r2, None, Some("conv-9"), &svc)]);
+        assert_eq!(&*s.sessions[0], "conv-9");
+        let s = recent.settle(&[arrive(&r3, None, None, &svc), arrive(&r1, None, None, &svc)]);
+        assert_eq!(
+            s.sessions.iter().map(|s| &**s).collect::<Vec<_>>(),
+            ["conv-9", "conv-9"]
+        );
+        assert_eq!(
+            recent.session_of(&T, Some(&id(3))).as_deref(),
+            Some("conv-9")
+        );
+        assert_eq!(recent.session_of(&T, None).as_deref(), Some("conv-9"));
+        // Another trace with no session named: its trace id.
+        let other = Arrival {
+            trace: [1; 16],
+            ..arrive(&r1, None, None, &svc)
+        };
+        let s = recent.settle(&[other]);
+        assert_eq!(&*s.sessions[0], "01".repeat(16));
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let svc: Arc<str> = Arc::from("crew-service");
+        let mut recent = Recent::with_capacity(4, 2);
+        let rs: Vec<Restate> = (1..=50).map(|n| restate(n, Some(n - 1))).collect();
+        for r in &rs {
+            recent.settle(&[arrive(r, None, None, &svc)]);
+        }
+        assert_eq!(recent.spans.map.len(), 4);
+        assert!(recent.children.len() <= 5, "{}", recent.children.len());
+        // The forgotten ancestry cannot settle the rest: they keep no agent, no error.
+        let r0 = restate(0, None);
+        let s = recent.settle(&[arrive(&r0, Some("late"), None, &svc)]);
+        assert!(s.restated.is_empty());
+    }
+
+    #[test]
+    fn a_parent_cycle_ends() {
+        let svc: Arc<str> = Arc::from("crew-service");
+        let mut recent = Recent::default();
+        let (a, b) = (restate(1, Some(2)), restate(2, Some(1)));
+        let s = recent.settle(&[arrive(&a, None, None, &svc), arrive(&b, None, None, &svc)]);
+        assert_eq!(agents(&s), [None, None]);
+    }
+}
