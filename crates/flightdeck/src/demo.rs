@@ -34,8 +34,8 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
         }
     };
     println!("Flightdeck demo, seed {seed} (replay it with --seed {seed})");
-    println!("  sessions:  {url}/api/v1/sessions");
-    println!("  overview:  {url}/api/v1/stats/overview");
+    println!("  open:      {url}/");
+    println!("  API:       {url}/api/v1/sessions");
     match grpc {
         Some(grpc) => println!("  OTLP:      {url}/v1/traces, or gRPC on {grpc}"),
         None => println!("  OTLP:      {url}/v1/traces"),
