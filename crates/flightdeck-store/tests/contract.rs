@@ -580,3 +580,75 @@ async fn snapshots_contain_exactly_the_commits_up_to_their_seq() {
         );
     }
 }
+
+#[tokio::test]
+async fn payloads_compress_with_a_dictionary_trained_on_the_first_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let words = [
+        "vault", "camera", "guard", "plan", "the", "crew", "door", "code", "alarm", "shift",
+    ];
+    let span = |i: usize| {
+        let text: Vec<&str> = (0..300)
+            .map(|j| words[(i * 7 + j * 13) % words.len()])
+            .collect();
+        format!(
+            r#"{{"type":"span","session_id":"d","span_id":"x{i}","kind":"llm","name":"chat","started_at":1,"ended_at":2,"input":[{{"role":"system","content":"You plan heists."}},{{"role":"user","content":"{} {i}"}}]}}"#,
+            text.join(" ")
+        )
+    };
+    let dictionaries = |dir: &tempfile::TempDir| -> i64 {
+        rusqlite::Connection::open(dir.path().join("fd.db"))
+            .unwrap()
+            .query_row("SELECT count(*) FROM dictionaries", [], |r| r.get(0))
+            .unwrap()
+    };
+    let store = open(&dir);
+    // About 3 MB of payloads: more than the samples a dictionary is trained from.
+    for chunk in (0..1500).collect::<Vec<_>>().chunks(250) {
+        let batch: Vec<String> = chunk.iter().map(|&i| span(i)).collect();
+        store.append(msgs(&batch.join("\n"))).await.unwrap();
+    }
+    for _ in 0..200 {
+        if dictionaries(&dir) == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(dictionaries(&dir), 1, "a dictionary was trained and stored");
+    // Wait until the writer has put it in use, then write more.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let later: Vec<String> = (1500..1600).map(span).collect();
+    store.append(msgs(&later.join("\n"))).await.unwrap();
+    let with_dict: i64 = rusqlite::Connection::open(dir.path().join("fd.db"))
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM spans WHERE substr(input, 1, 1) = x'02'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        with_dict >= 100,
+        "later payloads use the dictionary ({with_dict})"
+    );
+    async fn check(store: &SqliteStore, expected: String, i: usize) {
+        let got = store.span("d", &format!("x{i}")).await.unwrap().unwrap();
+        let sent: serde_json::Value = serde_json::from_str(&expected).unwrap();
+        let got: serde_json::Value = serde_json::from_str(got.input.unwrap().get()).unwrap();
+        assert_eq!(got, sent["input"], "span {i} reads back");
+    }
+    check(&store, span(3), 3).await;
+    check(&store, span(1599), 1599).await;
+    store.close().await.unwrap();
+    drop(store);
+    let reopened = open(&dir);
+    check(&reopened, span(1599), 1599).await;
+    let more: Vec<String> = (1600..1610).map(span).collect();
+    reopened.append(msgs(&more.join("\n"))).await.unwrap();
+    check(&reopened, span(1609), 1609).await;
+    assert_eq!(
+        dictionaries(&dir),
+        1,
+        "reopening reuses the stored dictionary"
+    );
+}

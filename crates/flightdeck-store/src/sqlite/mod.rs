@@ -5,10 +5,12 @@
 //! - `read`: the queries; `pool`: the reader connections;
 //! - `gate`: the commit sequence, and snapshots read exactly as of one commit;
 //! - `checkpoint`: WAL checkpoints on a thread of their own, off the commit path;
+//! - `dictionary`: the compression dictionary trained from the database's own payloads;
 //! - `schema`: tables and migrations.
 
 mod apply;
 mod checkpoint;
+mod dictionary;
 mod gate;
 mod pool;
 mod prepare;
@@ -72,6 +74,7 @@ pub struct SqliteStore {
     offline_after_ns: i64,
     path: PathBuf,
     _checkpoints: Checkpointer,
+    dictionaries: Arc<dictionary::Dictionaries>,
 }
 
 /// Committed batches a subscriber may fall behind by before it is told it lagged.
@@ -88,6 +91,7 @@ impl SqliteStore {
         let mut conn = Connection::open(&opts.path)?;
         schema::configure(&conn, opts.durable)?;
         schema::migrate(&mut conn)?;
+        let dictionaries = Arc::new(dictionary::Dictionaries::load(&conn)?);
         let readers = Readers::open(&opts.path, opts.readers)?;
         let checkpoints = Checkpointer::start(&opts.path, opts.durable)?;
         let (tx, rx) = mpsc::channel(opts.queue.max(1));
@@ -98,6 +102,7 @@ impl SqliteStore {
             pricing: Arc::clone(&opts.pricing),
             feed: feed.clone(),
             commits: Arc::clone(&commits),
+            dictionaries: Arc::clone(&dictionaries),
         };
         std::thread::Builder::new()
             .name("flightdeck-writer".into())
@@ -113,7 +118,24 @@ impl SqliteStore {
             offline_after_ns: opts.agent_offline_after.as_nanos() as i64,
             path: opts.path,
             _checkpoints: checkpoints,
+            dictionaries,
         })
+    }
+
+    /// Trains the compression dictionary on a thread of its own and hands it to the writer.
+    fn train_dictionary(&self, samples: Vec<Vec<u8>>) {
+        let writer = self.writer.clone();
+        let spawned = std::thread::Builder::new()
+            .name("flightdeck-dict".into())
+            .spawn(move || match dictionary::Dictionaries::train(&samples) {
+                Ok(bytes) => {
+                    let _ = writer.blocking_send(Command::Dictionary { bytes });
+                }
+                Err(e) => tracing::warn!(error = %e, "no compression dictionary: training failed"),
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "no compression dictionary: cannot start training");
+        }
     }
 
     /// The database file.
@@ -154,7 +176,10 @@ impl Store for SqliteStore {
         if messages.is_empty() {
             return Ok(());
         }
-        let batch = prepare::prepare(messages, Timestamp::now());
+        let (batch, samples) = prepare::prepare(messages, Timestamp::now(), &self.dictionaries);
+        if let Some(samples) = samples {
+            self.train_dictionary(samples);
+        }
         let (done, wait) = oneshot::channel();
         self.send(Command::Append { batch, done }).await?;
         wait.await.map_err(|_| writer_gone())?
@@ -215,7 +240,8 @@ impl Store for SqliteStore {
 
     async fn span(&self, session_id: &str, span_id: &str) -> Result<Option<SpanDetail>> {
         let (sid, id) = (session_id.to_owned(), span_id.to_owned());
-        self.read(move |c| read::span(c, &sid, &id)).await
+        let dicts = Arc::clone(&self.dictionaries);
+        self.read(move |c| read::span(c, &dicts, &sid, &id)).await
     }
 
     async fn edges(&self, session_id: &str) -> Result<Vec<EdgeRecord>> {
@@ -225,7 +251,8 @@ impl Store for SqliteStore {
 
     async fn events(&self, session_id: &str, q: EventQuery) -> Result<Page<EventRecord>> {
         let id = session_id.to_owned();
-        self.read(move |c| read::events(c, &id, &q)).await
+        let dicts = Arc::clone(&self.dictionaries);
+        self.read(move |c| read::events(c, &dicts, &id, &q)).await
     }
 
     async fn agents(&self, session_id: &str, now: Timestamp) -> Result<Vec<AgentSummary>> {

@@ -5,7 +5,8 @@
 //! Because times and ids are filled here, the messages offered on the commit feed carry the
 //! same keys the store used, so a live client can merge them by id exactly as the store did.
 
-use crate::codec;
+use super::dictionary::Dictionaries;
+use crate::codec::{self, EncodeDict};
 use flightdeck_model::{Message, Timestamp, message as m};
 use serde_json::value::RawValue;
 
@@ -25,12 +26,39 @@ pub struct Prepared {
     pub blobs: Vec<Blobs>,
 }
 
-fn blob(v: &Option<Box<RawValue>>) -> Option<Vec<u8>> {
-    v.as_ref().map(|raw| codec::encode(raw.get().as_bytes()))
+/// Encodes payloads with the database's dictionary, and offers them as training samples
+/// while it has none.
+struct Encoder<'a> {
+    dicts: &'a Dictionaries,
+    dict: Option<&'static EncodeDict>,
+    samples: Option<Vec<Vec<u8>>>,
+}
+
+impl Encoder<'_> {
+    fn blob(&mut self, v: &Option<Box<RawValue>>) -> Option<Vec<u8>> {
+        let raw = v.as_ref()?.get().as_bytes();
+        if self.dict.is_none()
+            && self.samples.is_none()
+            && let Some(samples) = self.dicts.sample(raw)
+        {
+            self.samples = Some(samples);
+        }
+        Some(codec::encode(raw, self.dict))
+    }
 }
 
 /// Fills missing times with `now`, derives missing edge and event ids, and encodes payloads.
-pub fn prepare(mut messages: Vec<Message>, now: Timestamp) -> Prepared {
+/// Returns the dictionary training samples too, the one time they are complete.
+pub fn prepare(
+    mut messages: Vec<Message>,
+    now: Timestamp,
+    dicts: &Dictionaries,
+) -> (Prepared, Option<Vec<Vec<u8>>>) {
+    let mut enc = Encoder {
+        dicts,
+        dict: dicts.encoder(),
+        samples: None,
+    };
     let mut blobs = Vec::with_capacity(messages.len());
     for m in &mut messages {
         let mut b = Blobs::default();
@@ -43,22 +71,22 @@ pub fn prepare(mut messages: Vec<Message>, now: Timestamp) -> Prepared {
             }
             Message::SpanStart(s) => {
                 s.started_at.get_or_insert(now);
-                b.input = blob(&s.input);
-                b.params = blob(&s.params);
+                b.input = enc.blob(&s.input);
+                b.params = enc.blob(&s.params);
             }
             Message::SpanUpdate(s) => {
                 s.at.get_or_insert(now);
-                b.input = blob(&s.input);
-                b.output = blob(&s.output);
+                b.input = enc.blob(&s.input);
+                b.output = enc.blob(&s.output);
             }
             Message::SpanEnd(s) => {
                 s.ended_at.get_or_insert(now);
-                b.output = blob(&s.output);
+                b.output = enc.blob(&s.output);
             }
             Message::Span(s) => {
-                b.input = blob(&s.input);
-                b.output = blob(&s.output);
-                b.params = blob(&s.params);
+                b.input = enc.blob(&s.input);
+                b.output = enc.blob(&s.output);
+                b.params = enc.blob(&s.params);
             }
             Message::Edge(e) => {
                 e.at.get_or_insert(now);
@@ -71,7 +99,7 @@ pub fn prepare(mut messages: Vec<Message>, now: Timestamp) -> Prepared {
                 if e.event_id.is_none() {
                     e.event_id = Some(event_id(e));
                 }
-                b.data = blob(&e.data);
+                b.data = enc.blob(&e.data);
             }
             Message::AgentStatus(a) => {
                 a.at.get_or_insert(now);
@@ -82,7 +110,7 @@ pub fn prepare(mut messages: Vec<Message>, now: Timestamp) -> Prepared {
         }
         blobs.push(b);
     }
-    Prepared { messages, blobs }
+    (Prepared { messages, blobs }, enc.samples)
 }
 
 /// The edge's id: the one sent, else one derived from its content (time included).

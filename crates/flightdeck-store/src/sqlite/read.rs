@@ -1,6 +1,7 @@
 //! The read queries. Each function takes a connection (a reader from the pool, or the
 //! writer's transaction) and answers one question of the [`crate::Store`] contract.
 
+use super::dictionary::Dictionaries;
 use super::rows::{json_or_default, parse_level, totals_at};
 use crate::codec;
 use crate::query::{self, EventQuery, MetricQuery, SessionQuery, StatsScope};
@@ -210,11 +211,16 @@ pub fn spans(conn: &Connection, session_id: &str) -> Result<Vec<SpanSummary>> {
         .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-fn raw_payload(stored: Option<Vec<u8>>) -> Result<Option<Box<RawValue>>> {
+fn raw_payload(
+    conn: &Connection,
+    dicts: &Dictionaries,
+    stored: Option<Vec<u8>>,
+) -> Result<Option<Box<RawValue>>> {
     let Some(stored) = stored else {
         return Ok(None);
     };
-    let bytes = codec::decode(&stored).map_err(StoreError::Database)?;
+    let bytes =
+        codec::decode(&stored, |id| dicts.decoder(conn, id)).map_err(StoreError::Database)?;
     let text = String::from_utf8(bytes).map_err(|e| StoreError::Database(e.to_string()))?;
     RawValue::from_string(text)
         .map(Some)
@@ -222,7 +228,12 @@ fn raw_payload(stored: Option<Vec<u8>>) -> Result<Option<Box<RawValue>>> {
 }
 
 /// One span in full; a running span's output is its streamed chunks so far.
-pub fn span(conn: &Connection, session_id: &str, span_id: &str) -> Result<Option<SpanDetail>> {
+pub fn span(
+    conn: &Connection,
+    dicts: &Dictionaries,
+    session_id: &str,
+    span_id: &str,
+) -> Result<Option<SpanDetail>> {
     let row = conn
         .prepare_cached(&format!(
             "SELECT {SPAN_COLUMNS}, provider, input, output, params, attributes
@@ -243,7 +254,7 @@ pub fn span(conn: &Connection, session_id: &str, span_id: &str) -> Result<Option
         return Ok(None);
     };
     let output = match output {
-        Some(o) => raw_payload(Some(o))?,
+        Some(o) => raw_payload(conn, dicts, Some(o))?,
         None => {
             let chunks: Vec<String> = conn
                 .prepare_cached("SELECT text FROM span_chunks WHERE session_id = ?1 AND span_id = ?2 ORDER BY seq")?
@@ -260,9 +271,9 @@ pub fn span(conn: &Connection, session_id: &str, span_id: &str) -> Result<Option
     Ok(Some(SpanDetail {
         summary,
         provider,
-        input: raw_payload(input)?,
+        input: raw_payload(conn, dicts, input)?,
         output,
-        params: raw_payload(params)?,
+        params: raw_payload(conn, dicts, params)?,
         attributes: json_or_default(attributes),
     }))
 }
@@ -290,7 +301,12 @@ pub fn edges(conn: &Connection, session_id: &str) -> Result<Vec<EdgeRecord>> {
 }
 
 /// A session's events in time order, paged.
-pub fn events(conn: &Connection, session_id: &str, q: &EventQuery) -> Result<Page<EventRecord>> {
+pub fn events(
+    conn: &Connection,
+    dicts: &Dictionaries,
+    session_id: &str,
+    q: &EventQuery,
+) -> Result<Page<EventRecord>> {
     let limit = query::page_size(q.limit, 200, 1000);
     let (after_at, after_id) = match &q.cursor {
         Some(c) => {
@@ -338,7 +354,7 @@ pub fn events(conn: &Connection, session_id: &str, q: &EventQuery) -> Result<Pag
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut items = Vec::with_capacity(rows.len());
     for (mut e, data) in rows {
-        e.data = raw_payload(data)?;
+        e.data = raw_payload(conn, dicts, data)?;
         items.push(e);
     }
     Ok(page(&mut items, limit, |e| {

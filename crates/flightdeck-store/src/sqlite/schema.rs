@@ -11,7 +11,8 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE sessions (
     session_id   TEXT PRIMARY KEY,
     name         TEXT,
@@ -137,7 +138,15 @@ CREATE TABLE metrics (
     PRIMARY KEY (name, labels, session_id, at)
 ) WITHOUT ROWID;
 CREATE INDEX metrics_by_time ON metrics (at);
-"#];
+"#,
+    r#"
+CREATE TABLE dictionaries (
+    id         INTEGER PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    bytes      BLOB NOT NULL
+);
+"#,
+];
 
 /// Brings the schema up to the latest version.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -4,6 +4,7 @@
 //! subscribers in commit order.
 
 use super::apply::Apply;
+use super::dictionary::Dictionaries;
 use super::gate::CommitGate;
 use super::prepare::Prepared;
 use super::read;
@@ -27,6 +28,8 @@ pub enum Command {
         before: Timestamp,
         done: oneshot::Sender<Result<usize>>,
     },
+    /// Stores a newly trained compression dictionary, then puts it in use.
+    Dictionary { bytes: Vec<u8> },
     /// Finishes everything queued before it, then stops.
     Close { done: oneshot::Sender<()> },
 }
@@ -37,6 +40,7 @@ pub struct Writer {
     pub pricing: Arc<Pricing>,
     pub feed: broadcast::Sender<Arc<Committed>>,
     pub commits: Arc<CommitGate>,
+    pub dictionaries: Arc<Dictionaries>,
 }
 
 type Waiting = (Prepared, oneshot::Sender<Result<()>>);
@@ -69,6 +73,7 @@ impl Writer {
                     Command::Retain { before, done } => {
                         let _ = done.send(self.retain(before));
                     }
+                    Command::Dictionary { bytes } => self.store_dictionary(&bytes),
                     Command::Close { done } => {
                         if let Err(e) = self.conn.execute_batch("PRAGMA optimize") {
                             tracing::warn!(error = %e, "PRAGMA optimize failed at close");
@@ -140,6 +145,15 @@ impl Writer {
             Vec::new()
         };
         Ok((self.commits.commit(tx)?, sessions))
+    }
+
+    /// Stores the dictionary durably, and only then lets payloads be encoded with it.
+    fn store_dictionary(&mut self, bytes: &[u8]) {
+        let stored = Dictionaries::store(&self.conn, bytes, Timestamp::now().0);
+        match stored {
+            Ok(id) => self.dictionaries.install(id, bytes),
+            Err(e) => tracing::warn!(error = %e, "the compression dictionary could not be stored"),
+        }
     }
 
     fn retain(&mut self, before: Timestamp) -> Result<usize> {
