@@ -1,21 +1,27 @@
 //! A real server for integration tests (feature `testing`): a fresh SQLite store in a
 //! temporary directory, served on a loopback port, with a client for it. The server's own
-//! tests, the SDK's and the demo's all start servers this way.
+//! tests, the SDK's and the demo's all start servers this way. The store skips fsync
+//! (`durable: false`): durability across crashes is tested on the real binary instead.
 
 use crate::{App, ServerConfig};
 use flightdeck_store::{SqliteOptions, SqliteStore, Store};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 /// A running server and a client for it.
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`
     pub base: String,
+    pub addr: SocketAddr,
     /// `host:port` of the OTLP/gRPC listener, when started with one.
     pub grpc: Option<String>,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
+    stop: Option<oneshot::Sender<()>>,
+    serving: JoinHandle<std::io::Result<()>>,
     dir: tempfile::TempDir,
 }
 
@@ -42,11 +48,12 @@ impl TestServer {
 
     async fn launch(addr: SocketAddr, config: ServerConfig, with_grpc: bool) -> TestServer {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(SqliteOptions::new(dir.path().join("fd.db"))).expect("open store"),
-        );
+        let mut options = SqliteOptions::new(dir.path().join("fd.db"));
+        options.durable = false;
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(options).expect("open store"));
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("local address"));
+        let addr = listener.local_addr().expect("local address");
+        let base = format!("http://{addr}");
         let app = App::new(Arc::clone(&store), config);
         let grpc = match with_grpc {
             true => Some(
@@ -59,19 +66,33 @@ impl TestServer {
         let grpc_addr = grpc
             .as_ref()
             .map(|l| l.local_addr().expect("local address").to_string());
-        tokio::spawn(crate::serve_with_grpc(
-            listener,
-            grpc,
-            app,
-            std::future::pending(),
-        ));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = tokio::spawn(crate::serve_with_grpc(listener, grpc, app, async {
+            let _ = stopped.await;
+        }));
         TestServer {
             base,
+            addr,
             grpc: grpc_addr,
             client: reqwest::Client::new(),
             store,
+            stop: Some(stop),
+            serving,
             dir,
         }
+    }
+
+    /// Shuts the server down gracefully; waits until it has stopped.
+    pub async fn stop(&mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.serving).await.map_err(std::io::Error::other)?
+    }
+
+    /// `http://127.0.0.1:PORT{path}`
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
     }
 
     /// The directory of the server's database files.

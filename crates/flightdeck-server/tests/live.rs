@@ -3,8 +3,8 @@
 //! bad client input, a client that never reads, the Origin check, and SSE carrying the same
 //! messages as the socket.
 
-use flightdeck_server::{App, ServerConfig};
-use flightdeck_store::{SqliteOptions, SqliteStore, Store};
+use flightdeck_server::ServerConfig;
+use flightdeck_server::testing::TestServer;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,57 +20,25 @@ use tokio_tungstenite::{WebSocketStream, client_async};
 /// Longest wait for anything that should come; tests never sleep for time to pass.
 const PATIENCE: Duration = Duration::from_secs(10);
 
-struct Server {
-    addr: SocketAddr,
-    store: Arc<SqliteStore>,
-    http: reqwest::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    serving: tokio::task::JoinHandle<std::io::Result<()>>,
-    _dir: tempfile::TempDir,
+/// The shared test server, with the WebSocket side these tests need.
+struct Server(TestServer);
+
+impl std::ops::Deref for Server {
+    type Target = TestServer;
+    fn deref(&self) -> &TestServer {
+        &self.0
+    }
 }
 
 impl Server {
     async fn start(config: ServerConfig) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let mut opts = SqliteOptions::new(dir.path().join("fd.db"));
-        opts.durable = false;
-        let store = Arc::new(SqliteStore::open(opts).unwrap());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let app = App::new(Arc::clone(&store) as Arc<dyn Store>, config);
-        let (stop, stopped) = tokio::sync::oneshot::channel();
-        let serving = tokio::spawn(flightdeck_server::serve(listener, app, async {
-            let _ = stopped.await;
-        }));
-        Server {
-            addr,
-            store,
-            http: reqwest::Client::new(),
-            stop: Some(stop),
-            serving,
-            _dir: dir,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        Server(TestServer::start_with(config).await)
     }
 
     /// Posts one batch and waits for its acknowledgement.
     async fn post(&self, batch: &Value) {
-        let r = self
-            .http
-            .post(self.url("/api/v1/events"))
-            .json(batch)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{:?}", r.text().await);
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.http.get(self.url(path)).send().await.unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        let (status, body) = self.0.post("application/json", batch.to_string()).await;
+        assert_eq!(status, 200, "{body}");
     }
 
     async fn connect(&self, origin: Option<&str>) -> Result<Client, tungstenite::Error> {
@@ -457,7 +425,7 @@ struct EventStream {
 impl EventStream {
     async fn open(s: &Server, query: &str) -> EventStream {
         let r = s
-            .http
+            .client
             .get(s.url(&format!("/api/v1/stream?{query}")))
             .send()
             .await
@@ -664,11 +632,9 @@ async fn shutdown_ends_live_connections_instead_of_waiting_for_them() {
     let mut sse = EventStream::open(&s, "scope=overview").await;
     assert_eq!(sse.next().await.unwrap().0, "hello");
 
-    let _ = s.stop.take().unwrap().send(());
-    tokio::time::timeout(PATIENCE, &mut s.serving)
+    tokio::time::timeout(PATIENCE, s.0.stop())
         .await
         .expect("the server stops although live clients are connected")
-        .unwrap()
         .unwrap();
     assert!(sse.next().await.is_none(), "the event stream ended");
     match ws.ws.next().await {
