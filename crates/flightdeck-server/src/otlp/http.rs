@@ -4,8 +4,9 @@
 //! the request's encoding, or a `google.rpc.Status` with a 4xx/5xx.
 
 use super::body::{self, Encoding};
-use crate::AppState;
+use super::{ExportError, Outcome};
 use crate::error::ApiError;
+use crate::{App, AppState};
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
@@ -17,43 +18,86 @@ use opentelemetry_proto::tonic::collector::logs::v1::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use std::future::Future;
+
+/// What differs between the two OTLP signals; the handling is the same.
+trait Signal {
+    type Request: prost::Message + Default + serde::de::DeserializeOwned;
+    type Response: prost::Message + serde::Serialize;
+    /// What the request carries, for error messages.
+    const ITEMS: &'static str;
+    fn count(request: &Self::Request) -> usize;
+    fn export(
+        app: &App,
+        request: Self::Request,
+    ) -> impl Future<Output = Result<Outcome, ExportError>> + Send;
+    fn respond(outcome: Outcome) -> Self::Response;
+}
+
+struct Traces;
+
+impl Signal for Traces {
+    type Request = ExportTraceServiceRequest;
+    type Response = ExportTraceServiceResponse;
+    const ITEMS: &'static str = "spans";
+    fn count(r: &Self::Request) -> usize {
+        r.resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .map(|s| s.spans.len())
+            .sum()
+    }
+    fn export(
+        app: &App,
+        request: Self::Request,
+    ) -> impl Future<Output = Result<Outcome, ExportError>> + Send {
+        super::export_traces(app, request)
+    }
+    fn respond(outcome: Outcome) -> Self::Response {
+        ExportTraceServiceResponse {
+            partial_success: (outcome.rejected > 0).then_some(ExportTracePartialSuccess {
+                rejected_spans: outcome.rejected,
+                error_message: outcome.message,
+            }),
+        }
+    }
+}
+
+struct Logs;
+
+impl Signal for Logs {
+    type Request = ExportLogsServiceRequest;
+    type Response = ExportLogsServiceResponse;
+    const ITEMS: &'static str = "log records";
+    fn count(r: &Self::Request) -> usize {
+        r.resource_logs
+            .iter()
+            .flat_map(|r| &r.scope_logs)
+            .map(|s| s.log_records.len())
+            .sum()
+    }
+    fn export(
+        app: &App,
+        request: Self::Request,
+    ) -> impl Future<Output = Result<Outcome, ExportError>> + Send {
+        super::export_logs(app, request)
+    }
+    fn respond(outcome: Outcome) -> Self::Response {
+        ExportLogsServiceResponse {
+            partial_success: (outcome.rejected > 0).then_some(ExportLogsPartialSuccess {
+                rejected_log_records: outcome.rejected,
+                error_message: outcome.message,
+            }),
+        }
+    }
+}
 
 pub async fn traces(
     State(app): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (encoding, bytes) = match read(&app, &headers, body) {
-        Ok(ok) => ok,
-        Err((encoding, e)) => return body::refuse(encoding, e),
-    };
-    let request = match body::decode::<ExportTraceServiceRequest>(
-        encoding,
-        &bytes,
-        |r| {
-            r.resource_spans
-                .iter()
-                .flat_map(|r| &r.scope_spans)
-                .map(|s| s.spans.len())
-                .sum()
-        },
-        "spans",
-    ) {
-        Ok(r) => r,
-        Err(e) => return body::refuse(Some(encoding), e),
-    };
-    match super::export_traces(&app, request).await {
-        Ok(outcome) => body::answer(
-            encoding,
-            &ExportTraceServiceResponse {
-                partial_success: (outcome.rejected > 0).then_some(ExportTracePartialSuccess {
-                    rejected_spans: outcome.rejected,
-                    error_message: outcome.message,
-                }),
-            },
-        ),
-        Err(e) => body::refuse(Some(encoding), e.into()),
-    }
+    handle::<Traces>(&app, &headers, body).await
 }
 
 pub async fn logs(
@@ -61,35 +105,24 @@ pub async fn logs(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (encoding, bytes) = match read(&app, &headers, body) {
+    handle::<Logs>(&app, &headers, body).await
+}
+
+async fn handle<S: Signal>(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let (encoding, bytes) = match read(app, headers, body) {
         Ok(ok) => ok,
         Err((encoding, e)) => return body::refuse(encoding, e),
     };
-    let request = match body::decode::<ExportLogsServiceRequest>(
-        encoding,
-        &bytes,
-        |r| {
-            r.resource_logs
-                .iter()
-                .flat_map(|r| &r.scope_logs)
-                .map(|s| s.log_records.len())
-                .sum()
-        },
-        "log records",
-    ) {
+    let request = match body::decode::<S::Request>(encoding, &bytes, S::count, S::ITEMS) {
         Ok(r) => r,
         Err(e) => return body::refuse(Some(encoding), e),
     };
-    match super::export_logs(&app, request).await {
-        Ok(outcome) => body::answer(
-            encoding,
-            &ExportLogsServiceResponse {
-                partial_success: (outcome.rejected > 0).then_some(ExportLogsPartialSuccess {
-                    rejected_log_records: outcome.rejected,
-                    error_message: outcome.message,
-                }),
-            },
-        ),
+    match S::export(app, request).await {
+        Ok(outcome) => body::answer(encoding, &S::respond(outcome)),
         Err(e) => body::refuse(Some(encoding), e.into()),
     }
 }
