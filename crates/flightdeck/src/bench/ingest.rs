@@ -2,10 +2,11 @@
 //! through HTTP on loopback, with realistic LLM spans. Prints spans/s, payload MB/s, and disk
 //! bytes written per span (from /proc/self/io), which is what bounds SQLite ingest.
 
+use super::LocalServer;
 use super::text::{Rng, llm_span};
 use crate::cli::IngestBenchArgs;
 use flightdeck_model::{Limits, Message, decode_batch};
-use flightdeck_server::{App, ServerConfig};
+use flightdeck_server::ServerConfig;
 use flightdeck_store::{SqliteOptions, SqliteStore, Store};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -47,16 +48,12 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
     figures.print("through the store (Store::append)", &tmp.join("store.db"));
 
     let store = open(&tmp.join("http.db"))?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/api/v1/events", listener.local_addr()?);
-    let app = App::new(
+    let server = LocalServer::start(
         Arc::clone(&store) as Arc<dyn Store>,
         ServerConfig::default(),
-    );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(flightdeck_server::serve(listener, app, async {
-        let _ = stopped.await;
-    }));
+    )
+    .await?;
+    let url = format!("{}/api/v1/events", server.base());
     let client = reqwest::Client::new();
     let post = move |body: String| {
         let (client, url) = (client.clone(), url.clone());
@@ -72,8 +69,7 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
         }
     };
     let figures = measure(args.spans, payload, drain(args.producers, bodies, post)).await?;
-    let _ = stop.send(());
-    server.await??;
+    server.stop().await?;
     figures.print(
         "through HTTP on loopback (POST /api/v1/events)",
         &tmp.join("http.db"),

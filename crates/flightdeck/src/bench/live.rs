@@ -7,9 +7,10 @@
 //! commit, the hub and the socket (`--no-fsync` leaves the disk out). The rate steps up; a rate is held when every event
 //! reached every client, ingest kept the pace, and p99 stayed under the budget.
 
+use super::LocalServer;
 use super::watchers::{self, Record, SENT_NS};
 use crate::cli::LiveBenchArgs;
-use flightdeck_server::{App, ServerConfig};
+use flightdeck_server::ServerConfig;
 use flightdeck_store::{SqliteOptions, SqliteStore, Store};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -40,17 +41,8 @@ pub async fn run(args: LiveBenchArgs) -> anyhow::Result<()> {
     let mut opts = SqliteOptions::new(&db);
     opts.durable = !args.no_fsync;
     let store = Arc::new(SqliteStore::open(opts)?);
-    let app = App::new(store as Arc<dyn Store>, ServerConfig::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(flightdeck_server::serve(
-        listener,
-        Arc::clone(&app),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let server = LocalServer::start(store as Arc<dyn Store>, ServerConfig::default()).await?;
+    let addr = server.addr;
 
     let clock = Instant::now();
     let mut clients = Vec::with_capacity(args.clients);
@@ -118,7 +110,7 @@ pub async fn run(args: LiveBenchArgs) -> anyhow::Result<()> {
             if held { "yes" } else { "no" }
         );
     }
-    let hub = app.hub.stats();
+    let hub = server.app.hub.stats();
     println!(
         "\nhub: {} frames queued, {} resyncs (queue full), {} hub lags",
         hub.frames_queued, hub.resyncs.queue_full, hub.hub_lags
@@ -130,8 +122,7 @@ pub async fn run(args: LiveBenchArgs) -> anyhow::Result<()> {
         ),
         None => println!("no rate held with p99 < {} ms", args.p99_budget_ms),
     }
-    let _ = stop.send(());
-    server.await??;
+    server.stop().await?;
     if args.dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -3,12 +3,14 @@
 mod ingest;
 mod litellm;
 mod live;
+mod local;
 mod otlp;
 mod proxy;
 mod text;
 mod watchers;
 
 use crate::cli::{BenchArgs, BenchTarget};
+use local::LocalServer;
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {

@@ -10,10 +10,11 @@
 //! transport and the mapping, not of a difference in data. `--save-payloads` keeps the OTLP
 //! request bodies so another receiver can be sent the same bytes (scripts/bench-phoenix.sh).
 
+use super::LocalServer;
 use super::ingest::{Figures, SPANS_PER_SESSION, drain, measure, open};
 use super::text::{Rng, llm_span};
 use crate::cli::OtlpBenchArgs;
-use flightdeck_server::{App, ServerConfig};
+use flightdeck_server::ServerConfig;
 use flightdeck_store::{StatsScope, Store};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
@@ -99,16 +100,12 @@ async fn post_all(
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     let store = open(db)?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}{path}", listener.local_addr()?);
-    let app = App::new(
+    let server = LocalServer::start(
         Arc::clone(&store) as Arc<dyn Store>,
         ServerConfig::default(),
-    );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(flightdeck_server::serve(listener, app, async {
-        let _ = stopped.await;
-    }));
+    )
+    .await?;
+    let url = format!("{}{path}", server.base());
     let client = reqwest::Client::new();
     let payload = bodies.iter().map(Vec::len).sum();
     let post = move |body: Vec<u8>| {
@@ -126,8 +123,7 @@ async fn post_all(
     };
     let figures = measure(args.spans, payload, drain(args.producers, bodies, post)).await?;
     let stored = store.overview(StatsScope::default()).await?.totals.spans;
-    let _ = stop.send(());
-    server.await??;
+    server.stop().await?;
     anyhow::ensure!(
         stored as usize == args.spans,
         "{path}: {stored} spans stored of {} sent",

@@ -5,11 +5,12 @@
 //!   response) and streamed ones (time to the first chunk), with an instant upstream;
 //! - the request rate held against an upstream that takes 20 ms.
 
+use super::LocalServer;
 use super::percentile;
 use crate::cli::ProxyBenchArgs;
 use flightdeck_fake_llm::{FakeLlm, Options};
+use flightdeck_server::ServerConfig;
 use flightdeck_server::proxy::config::{ApiKind, ProxyConfig, Upstream};
-use flightdeck_server::{App, ServerConfig};
 use flightdeck_store::{SqliteOptions, SqliteStore, Store};
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
@@ -50,17 +51,8 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
         },
         ..ServerConfig::default()
     };
-    let app = App::new(Arc::clone(&store), config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(flightdeck_server::serve(
-        listener,
-        Arc::clone(&app),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let server = LocalServer::start(Arc::clone(&store), config).await?;
+    let base = server.base();
 
     let model = "gpt-4o".to_owned();
     let mut targets = vec![
@@ -129,12 +121,11 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
     }
     println!(
         "\nrecords lost by the proxy's recorder: {}",
-        app.proxy.records_lost()
+        server.app.proxy.records_lost()
     );
 
     drop(litellm);
-    let _ = stop.send(());
-    server.await??;
+    server.stop().await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
