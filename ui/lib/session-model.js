@@ -164,9 +164,11 @@ export class SessionModel {
         Object.assign(existing, endFields(m, existing));
         delta.changed.push(id);
         break;
-      case 'edge':
-        if (this.addEdge({ ...m, at: iso(m.at) })) delta.edges.push(m);
+      case 'edge': {
+        const edge = { ...m, at: iso(m.at) };
+        if (this.addEdge(edge)) delta.edges.push(edge);
         break;
+      }
       case 'event': {
         const ev = { ...m, at: iso(m.at), category: m.category || 'log' };
         if (ev.event_id && this.eventIds.has(ev.event_id)) break;

@@ -87,6 +87,19 @@ describe('overview, live', () => {
     assert.match(await page.textContent('tr[data-session=echo]'), /running/);
     await page.context().close();
   });
+
+  test('under a filter, a new matching session appears and one that does not match stays out', async () => {
+    const page = await open('#/?agent=navigator');
+    await page.waitForSelector('.conn[data-state=live]');
+    await page.waitForSelector('[data-test=sessions], .empty');
+    await ingest(server.origin, [
+      ...crewSession('foxtrot', { name: 'foxtrot live', running: true, agents: ['navigator'] }),
+      ...crewSession('golf', { name: 'golf live', running: true, agents: ['pilot'] }),
+    ]);
+    await page.waitForSelector('tr[data-session=foxtrot]', { timeout: 5000 });
+    assert.deepEqual(await rows(page), ['foxtrot']);
+    await page.context().close();
+  });
 });
 
 describe('session', () => {
@@ -134,6 +147,24 @@ describe('session', () => {
     await page.waitForFunction(() => document.querySelector('[data-test=timeline]')?.__timeline?.hits.some((h) => h.s.span_id === 'charlie-late'));
     await ingest(server.origin, [{ type: 'span.end', session_id: 'charlie', span_id: 'charlie-late', status: 'error', error: 'late failure' }]);
     await page.waitForFunction(() => document.querySelector('[data-test=timeline]').__timeline.hits.find((h) => h.s.span_id === 'charlie-late')?.s.status === 'error', null, { timeout: 10_000 });
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('the feed appends live items in time order', async () => {
+    const page = await open('#/s/alpha/feed');
+    await page.waitForSelector('[data-test=feed] .feed-item');
+    await page.waitForSelector('.conn[data-state=live]');
+    const before = await page.$$eval('[data-test=feed] .feed-item', (els) => els.length);
+    const now = Date.now();
+    await ingest(server.origin, [
+      { type: 'event', session_id: 'alpha', event_id: 'alpha-late-decision', category: 'decision', name: 'route', message: 'take the north door', agent: 'planner', at: new Date(now).toISOString() },
+      { type: 'span', session_id: 'alpha', span_id: 'alpha-late-llm', parent_id: 'alpha-planner', kind: 'llm', name: 'recheck', agent: 'planner', model: 'gpt-4o', started_at: new Date(now - 500).toISOString(), ended_at: new Date(now + 500).toISOString() },
+    ]);
+    await page.waitForFunction((n) => document.querySelectorAll('[data-test=feed] .feed-item').length === n + 2, before, { timeout: 10_000 });
+    const last = await page.$$eval('[data-test=feed] .feed-item', (els) => els.slice(-2).map((e) => e.textContent));
+    assert.match(last[0], /take the north door/);
+    assert.match(last[1], /recheck answered/);
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });

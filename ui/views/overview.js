@@ -77,11 +77,12 @@ export function Overview({ query }) {
   const filters = toApi(query);
   const key = JSON.stringify(filters);
   const filtered = isFiltered(query);
-  const statsTimer = useRef(0);
+  const refreshTimer = useRef(0);
 
   const loadFirst = useCallback(async () => {
     const [page, st] = await Promise.all([api.sessions({ ...filters, limit: PAGE }), api.overview({ from: filters.from, to: filters.to })]);
-    setItems((old) => (old && old.length > PAGE ? merge(old, page.items, false) : page.items));
+    // Past the first page, keep what was paged in: update it and put new sessions on top.
+    setItems((old) => (old && old.length > PAGE ? merge(old, page.items, true) : page.items));
     setCursor((c) => c ?? page.next_cursor ?? null);
     setStats(st);
     setError(null);
@@ -91,25 +92,27 @@ export function Overview({ query }) {
     setItems(null);
     setCursor(null);
     loadFirst().catch(setError);
-    // Stats change with every commit; read them at most once a second.
-    const refreshStats = () => {
-      if (statsTimer.current) return;
-      statsTimer.current = setTimeout(() => {
-        statsTimer.current = 0;
-        api.overview({ from: filters.from, to: filters.to }).then(setStats, () => {});
+    // Commits change the stats, and under filters they may add sessions to the list or take
+    // them out of it (only the server knows every filter's rule): re-read them at most once
+    // a second rather than on every commit.
+    const refresh = () => {
+      if (refreshTimer.current) return;
+      refreshTimer.current = setTimeout(() => {
+        refreshTimer.current = 0;
+        (filtered ? loadFirst() : api.overview({ from: filters.from, to: filters.to }).then(setStats)).catch(() => {});
       }, 1000);
     };
     const live = follow({ scope: 'overview' }, {
       hello: () => loadFirst().catch(setError),
       commit: (m) => {
         setItems((old) => (old ? merge(old, m.sessions, !filtered) : old));
-        refreshStats();
+        refresh();
       },
     });
     return () => {
       live.stop();
-      clearTimeout(statsTimer.current);
-      statsTimer.current = 0;
+      clearTimeout(refreshTimer.current);
+      refreshTimer.current = 0;
     };
   }, [key]);
 
