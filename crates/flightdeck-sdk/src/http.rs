@@ -1,13 +1,14 @@
 //! The HTTP transport: `POST {endpoint}/api/v1/events` with a JSON array body.
 //!
 //! A 2xx answer means the batch is durable. 408, 429, 5xx and connection errors are
-//! transient; any other status is a rejection, whose JSON error body
+//! transient (a `Retry-After` of delta-seconds sets the least wait before the next try); any
+//! other status is a rejection, whose JSON error body
 //! (`{"error":{"code","message","errors":[{index,field,message}]}}`) names the bad messages.
 
 use crate::error::Error;
 use crate::transport::{Rejection, SendError, SendFuture, Transport};
 use flightdeck_model::{Message, MessageError};
-use reqwest::header::CONTENT_TYPE;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use std::time::Duration;
@@ -64,8 +65,9 @@ impl HttpTransport {
         if status.is_success() {
             return Ok(());
         }
+        let retry_after = retry_after(response.headers());
         let body = response.text().await.unwrap_or_default();
-        Err(classify(status, &body))
+        Err(classify(status, &body, retry_after))
     }
 }
 
@@ -122,7 +124,13 @@ struct ErrorDetail {
     errors: Vec<MessageError>,
 }
 
-fn classify(status: StatusCode, body: &str) -> SendError {
+/// A `Retry-After` given in seconds (the HTTP-date form is not followed: plain backoff then).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse().ok().map(Duration::from_secs)
+}
+
+fn classify(status: StatusCode, body: &str, retry_after: Option<Duration>) -> SendError {
     let parsed = serde_json::from_str::<ErrorBody>(body).ok();
     let message = match &parsed {
         Some(b) => match &b.error.code {
@@ -142,7 +150,11 @@ fn classify(status: StatusCode, body: &str) -> SendError {
         || status == StatusCode::REQUEST_TIMEOUT
         || status == StatusCode::TOO_MANY_REQUESTS;
     if transient {
-        return SendError::Transient(format!("HTTP {status}: {message}"));
+        let reason = format!("HTTP {status}: {message}");
+        return match retry_after {
+            Some(after) => SendError::RetryAfter { reason, after },
+            None => SendError::Transient(reason),
+        };
     }
     SendError::Rejected(Rejection {
         status: Some(status.as_u16()),
@@ -178,7 +190,7 @@ mod tests {
     fn statuses_are_classified_and_error_bodies_parsed() {
         let body = r#"{"error":{"code":"invalid_message","message":"1 invalid message(s)",
             "errors":[{"index":2,"field":"span_id","message":"must not be empty"}]}}"#;
-        match classify(StatusCode::UNPROCESSABLE_ENTITY, body) {
+        match classify(StatusCode::UNPROCESSABLE_ENTITY, body, None) {
             SendError::Rejected(r) => {
                 assert_eq!(r.status, Some(422));
                 assert_eq!(r.message, "invalid_message: 1 invalid message(s)");
@@ -189,12 +201,33 @@ mod tests {
         }
         for status in [503, 500, 408, 429] {
             let status = StatusCode::from_u16(status).unwrap();
-            assert!(matches!(classify(status, ""), SendError::Transient(_)));
+            assert!(matches!(
+                classify(status, "", None),
+                SendError::Transient(_)
+            ));
         }
-        match classify(StatusCode::PAYLOAD_TOO_LARGE, "too big") {
+        let wait = Some(Duration::from_secs(2));
+        assert!(matches!(
+            classify(StatusCode::SERVICE_UNAVAILABLE, "", wait),
+            SendError::RetryAfter { after, .. } if after == Duration::from_secs(2)
+        ));
+        match classify(StatusCode::PAYLOAD_TOO_LARGE, "too big", wait) {
             SendError::Rejected(r) => assert!(r.is_too_large() && r.message == "too big"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(RETRY_AFTER, " 3 ".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
+        headers.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2026 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&headers), None);
     }
 
     /// Answers one connection with `response` and hands back the request it read.
@@ -261,6 +294,15 @@ mod tests {
             t.send(&messages(1)).await,
             Err(SendError::Transient(_))
         ));
+        server.await.unwrap();
+
+        let later = "HTTP/1.1 429 Too Many Requests\r\nretry-after: 7\r\ncontent-length: 0\r\n\r\n";
+        let (endpoint, server) = one_shot_server(later).await;
+        let t = HttpTransport::new(&endpoint, None, Duration::from_secs(5)).unwrap();
+        match t.send(&messages(1)).await {
+            Err(SendError::RetryAfter { after, .. }) => assert_eq!(after, Duration::from_secs(7)),
+            other => panic!("{other:?}"),
+        }
         server.await.unwrap();
 
         let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -2,8 +2,8 @@
 //!
 //! Every call is non-blocking: it builds a wire [`Message`] and puts it on a bounded buffer.
 //! A background tokio task drains the buffer in batches (by size and a short linger), POSTs
-//! them to `/api/v1/events`, and retries transient failures with capped exponential backoff,
-//! keeping the batch and its order, so nothing accepted is lost while the server is briefly
+//! them to `/api/v1/events`, and retries transient failures with capped, jittered exponential
+//! backoff (never sooner than a server's `Retry-After`), keeping the batch and its order, so nothing accepted is lost while the server is briefly
 //! away. What does not fit in the buffer is counted in [`Client::stats`] and logged, never
 //! dropped silently. [`Client::flush`] waits until everything sent so far is acknowledged.
 //!

@@ -6,6 +6,7 @@
 use flightdeck_model::{Message, MessageError};
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 /// The future returned by [`Transport::send`].
 pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
@@ -24,6 +25,10 @@ pub enum SendError {
     /// Worth retrying unchanged: connection failure, timeout, 5xx, 408, 429.
     #[error("transient failure: {0}")]
     Transient(String),
+    /// Worth retrying unchanged, but not before `after`: the receiver said how long to wait
+    /// (HTTP `Retry-After`).
+    #[error("transient failure: {reason} (retry after {after:?})")]
+    RetryAfter { reason: String, after: Duration },
     /// The receiver refused the batch; sending it unchanged again is pointless.
     #[error("rejected: {0}")]
     Rejected(Rejection),

@@ -17,6 +17,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+/// The longest `Retry-After` obeyed: a server asking for more is waited on this long.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
 /// What callers put on the buffer.
 #[expect(
     clippy::large_enum_variant,
@@ -177,22 +180,32 @@ impl Worker {
                 }
                 Err(SendError::Rejected(rejection)) => return Err(rejection),
                 Err(SendError::Transient(reason)) => {
-                    let delay = self.batching.backoff.delay(attempt);
-                    attempt += 1;
-                    self.counters.retries.fetch_add(1, Relaxed);
-                    if attempt.is_power_of_two() {
-                        tracing::warn!(
-                            %reason,
-                            attempt,
-                            retry_in_ms = delay.as_millis() as u64,
-                            pending = self.counters.pending(),
-                            "flightdeck: delivery failed; buffering and retrying"
-                        );
-                    }
-                    tokio::time::sleep(delay).await;
+                    self.wait_to_retry(&mut attempt, &reason, Duration::ZERO)
+                        .await;
+                }
+                Err(SendError::RetryAfter { reason, after }) => {
+                    self.wait_to_retry(&mut attempt, &reason, after.min(MAX_RETRY_AFTER))
+                        .await;
                 }
             }
         }
+    }
+
+    /// Waits out the backoff of failed attempt number `attempt`, and at least `at_least`.
+    async fn wait_to_retry(&self, attempt: &mut u32, reason: &str, at_least: Duration) {
+        let delay = self.batching.backoff.jittered(*attempt).max(at_least);
+        *attempt += 1;
+        self.counters.retries.fetch_add(1, Relaxed);
+        if attempt.is_power_of_two() {
+            tracing::warn!(
+                %reason,
+                attempt = *attempt,
+                retry_in_ms = delay.as_millis() as u64,
+                pending = self.counters.pending(),
+                "flightdeck: delivery failed; buffering and retrying"
+            );
+        }
+        tokio::time::sleep(delay).await;
     }
 
     fn refuse(&self, count: usize, rejection: &Rejection) {
@@ -304,8 +317,28 @@ mod tests {
         client.send(messages(1).remove(0));
         let started = tokio::time::Instant::now();
         client.flush().await.unwrap();
-        // 100 + 200 + 400 + 800 ms, from test_support's backoff.
-        assert_eq!(started.elapsed().as_millis(), 1500);
+        // 100 + 200 + 400 + 800 ms from test_support's backoff, each jittered into its
+        // upper half.
+        let waited = started.elapsed().as_millis();
+        assert!((750..=1500).contains(&waited), "{waited} ms");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_after_is_waited_out_but_capped() {
+        let later = |secs| {
+            Err(SendError::RetryAfter {
+                reason: "HTTP 503".into(),
+                after: Duration::from_secs(secs),
+            })
+        };
+        let transport = Scripted::new([later(3), later(3600)]);
+        let client = client_with(transport.clone());
+        client.send(messages(1).remove(0));
+        let started = tokio::time::Instant::now();
+        client.flush_within(Duration::from_secs(120)).await.unwrap();
+        // 3 s as asked (more than the 100 ms backoff), then the 60 s cap.
+        assert_eq!(started.elapsed().as_secs(), 63);
+        assert_eq!(transport.delivered().len(), 1);
     }
 
     #[tokio::test(start_paused = true)]

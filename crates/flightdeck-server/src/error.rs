@@ -2,10 +2,12 @@
 //! `{"error": {"code": "...", "message": "...", "errors": [{"index", "field", "message"}]}}`.
 //!
 //! Codes are stable and documented in docs/api.md; messages are written for the client.
+//! A 503 says when to come back (`Retry-After`).
 //! Internal details (database errors) are logged, never sent.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use flightdeck_model::{BatchError, MessageError};
 use flightdeck_store::StoreError;
@@ -61,9 +63,19 @@ impl IntoResponse for ApiError {
                 errors: &self.errors,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Shutting down or overloaded: clients (the SDKs, OTLP exporters) wait this long.
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        }
+        response
     }
 }
+
+/// The `Retry-After` of a 503, in seconds: a restart is usually back within it.
+const RETRY_AFTER_SECS: &str = "2";
 
 impl From<BatchError> for ApiError {
     fn from(e: BatchError) -> Self {
@@ -104,5 +116,19 @@ impl From<StoreError> for ApiError {
                 )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_unavailable_answer_says_when_to_retry() {
+        let busy = ApiError::from(StoreError::Unavailable("closing".into())).into_response();
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.headers()[RETRY_AFTER], RETRY_AFTER_SECS);
+        let bad = ApiError::bad_request("no").into_response();
+        assert!(bad.headers().get(RETRY_AFTER).is_none());
     }
 }
