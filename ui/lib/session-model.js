@@ -20,6 +20,8 @@ export class SessionModel {
     this.agents = new Map();
     this.events = [];
     this.eventIds = new Set();
+    /** An agent silent for longer than this is offline (the server's rule, from `hello`). */
+    this.offlineAfterMs = 30_000;
     this.version = 0;
     this.listeners = new Set();
   }
@@ -35,7 +37,8 @@ export class SessionModel {
   }
 
   /** Replaces everything with a snapshot. */
-  load({ session, spans, edges, agents }) {
+  load(snapshot) {
+    const { session, spans, edges, agents } = snapshot;
     this.session = session;
     this.spans = new Map();
     this.children = new Map();
@@ -44,6 +47,7 @@ export class SessionModel {
     this.edgeIds = new Set();
     for (const e of edges) this.addEdge(e);
     this.agents = new Map(agents.map((a) => [a.agent, a]));
+    this.offlineAfterMs = snapshot.agent_offline_after_ms ?? this.offlineAfterMs;
     this.emit({ reset: true });
   }
 
@@ -69,6 +73,7 @@ export class SessionModel {
     if ([...this.spans.keys()].some((id) => !seen.has(id))) return this.load(snapshot);
     for (const e of snapshot.edges) if (this.addEdge(e)) delta.edges.push(e);
     this.agents = new Map(snapshot.agents.map((a) => [a.agent, a]));
+    this.offlineAfterMs = snapshot.agent_offline_after_ms ?? this.offlineAfterMs;
     this.session = snapshot.session;
     this.emit(delta);
   }
@@ -87,6 +92,14 @@ export class SessionModel {
     for (const m of messages) this.applyOne(m, delta);
     if (summary) this.session = summary;
     this.emit(delta);
+  }
+
+  /** An agent's status at `now`: what it last reported, or `offline` once it fell silent. */
+  agentStatus(agent, now = Date.now()) {
+    const a = this.agents.get(agent);
+    if (!a?.status) return undefined;
+    const silent = a.last_seen && now - Date.parse(a.last_seen) > this.offlineAfterMs;
+    return silent ? 'offline' : a.status;
   }
 
   /** Children of `id` (null: the roots), in start order. */

@@ -28,7 +28,9 @@ export async function startServer() {
   const origin = `http://127.0.0.1:${port}`;
   const server = { origin, port, dir, proc: null };
   server.start = async () => {
-    server.proc = spawn(bin(), ['serve', '--addr', `127.0.0.1:${port}`, '--db', join(dir, 'fd.db')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // Agents fall offline after 3 s of silence, so the test of that need not wait 30 s.
+    const args = ['serve', '--addr', `127.0.0.1:${port}`, '--db', join(dir, 'fd.db'), '--agent-offline-secs', '3'];
+    server.proc = spawn(bin(), args, { stdio: ['ignore', 'ignore', 'inherit'] });
     for (let i = 0; i < 200; i += 1) {
       if (await fetch(`${origin}/healthz`).then((r) => r.ok, () => false)) return;
       await new Promise((r) => setTimeout(r, 50));

@@ -169,6 +169,22 @@ describe('session', () => {
     await page.context().close();
   });
 
+  test('an agent that falls silent shows offline, and active again at its next heartbeat', async () => {
+    await ingest(server.origin, [
+      ...crewSession('hotel', { name: 'hotel live', running: true, agents: ['lookout'] }),
+      { type: 'agent.status', session_id: 'hotel', agent: 'lookout', status: 'active', task: 'watch the door' },
+    ]);
+    const page = await open('#/s/hotel/agents');
+    const badge = () => page.textContent('.card[data-agent=lookout] .badge');
+    await page.waitForSelector('.card[data-agent=lookout] .badge');
+    assert.equal(await badge(), 'active');
+    await page.waitForFunction(() => document.querySelector('.card[data-agent=lookout] .badge').textContent === 'offline', null, { timeout: 10_000 });
+    await ingest(server.origin, [{ type: 'agent.status', session_id: 'hotel', agent: 'lookout' }]);
+    await page.waitForFunction(() => document.querySelector('.card[data-agent=lookout] .badge').textContent === 'active', null, { timeout: 10_000 });
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
   test('every view renders without errors', async () => {
     const page = await open('#/s/bravo/graph');
     for (const [view, selector] of [['timeline', '[data-test=timeline]'], ['agents', '[data-test=agent-network]'], ['llm', '[data-test=llm-summary]'], ['tools', 'table'], ['feed', '[data-test=feed] .feed-item'], ['scores', '.panel']]) {

@@ -7,6 +7,7 @@ import { agentColor, cssVar } from '../lib/colors.js';
 import { int, compact, usd, ago } from '../lib/format.js';
 import { Status, Empty } from '../components/badges.js';
 import { Bars } from '../components/bars.js';
+import { useNow } from '../lib/use-now.js';
 
 function networkElements(model, activity) {
   const nodes = activity.map((a) => ({ data: { id: a.name, label: a.name, color: agentColor(a.name) } }));
@@ -53,6 +54,7 @@ function Network({ model, activity, version }) {
 }
 
 export function AgentsView({ model, version }) {
+  const now = useNow(model.session?.status === 'running');
   const activity = agentActivity(model);
   if (!activity.length) return html`<${Empty}>No agent has reported yet.<//>`;
   const measures = [
@@ -62,7 +64,6 @@ export function AgentsView({ model, version }) {
     { label: 'tokens', color: 'var(--k-orchestrator)' },
   ];
   const rows = activity.map((a) => ({ label: a.name, color: agentColor(a.name), values: [a.sent + a.received, a.llm, a.tools, a.tokens] }));
-  const now = Date.now();
   return html`
     <div class="page stack">
       <div class="grid2">
@@ -74,7 +75,7 @@ export function AgentsView({ model, version }) {
         ${activity.map((a) => {
           const info = model.agents.get(a.name) || {};
           return html`<div class="card" style="--agent:${agentColor(a.name)}" data-agent=${a.name}>
-            <div class="row"><span class="name" style="color:${agentColor(a.name)}">${a.name}</span><span class="spacer"></span>${info.status ? html`<${Status} status=${info.status} />` : null}</div>
+            <div class="row"><span class="name" style="color:${agentColor(a.name)}">${a.name}</span><span class="spacer"></span>${info.status ? html`<${Status} status=${model.agentStatus(a.name, now)} />` : null}</div>
             <div class="muted">${[info.role, info.model].filter(Boolean).join(' · ') || '–'}</div>
             ${info.task ? html`<div style="margin:4px 0">Task: ${info.task}</div>` : null}
             <dl class="kv" style="margin-top:6px">

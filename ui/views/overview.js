@@ -2,6 +2,7 @@
 // the full history, kept current through the hub's overview scope (running sessions tick).
 import { html, useCallback, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
 import { api } from '../lib/api.js';
+import { useNow } from '../lib/use-now.js';
 import { follow } from '../lib/live.js';
 import { go, href } from '../lib/router.js';
 import { int, compact, usd, pct, ms, ago, elapsed } from '../lib/format.js';
@@ -73,7 +74,6 @@ export function Overview({ query }) {
   const [stats, setStats] = useState(null);
   const [error, setError] = useState(null);
   const [loadingMore, setLoadingMore] = useState(false);
-  const [now, setNow] = useState(Date.now());
   const filters = toApi(query);
   const key = JSON.stringify(filters);
   const filtered = isFiltered(query);
@@ -116,12 +116,7 @@ export function Overview({ query }) {
     };
   }, [key]);
 
-  const running = items?.some((s) => s.status === 'running');
-  useEffect(() => {
-    if (!running) return undefined;
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, [running]);
+  const now = useNow(!!items?.some((s) => s.status === 'running'));
 
   const more = async () => {
     setLoadingMore(true);

@@ -1,18 +1,14 @@
 // The session's header: name, status, ids and tags, and its totals (ticking while it runs).
-import { html, useEffect, useState } from '../vendor/preact-htm.mjs';
+import { html } from '../vendor/preact-htm.mjs';
+import { useNow } from '../lib/use-now.js';
 import { int, compact, usd, pct, ms, dateTime, elapsed } from '../lib/format.js';
 import { Status } from '../components/badges.js';
 import { Stat } from '../components/stat.js';
 
 export function SessionHeader({ model }) {
   const s = model.session;
-  const [now, setNow] = useState(Date.now());
   const running = s?.status === 'running';
-  useEffect(() => {
-    if (!running) return undefined;
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, [running]);
+  const now = useNow(running);
   if (!s) return html`<div class="title" style="padding-bottom:10px"><h1>${model.id}</h1></div>`;
   const t = s.totals;
   const budget = s.budget?.cost_usd ? `${pct(t.cost_usd / s.budget.cost_usd)} of ${usd(s.budget.cost_usd)}` : null;

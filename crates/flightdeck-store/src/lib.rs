@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use flightdeck_model::record::*;
 use flightdeck_model::{Message, Timestamp};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::broadcast;
 
 pub use query::{EventQuery, MetricQuery, SessionQuery, StatsScope};
@@ -41,6 +42,9 @@ pub struct SessionSnapshot {
     pub spans: Vec<SpanSummary>,
     pub edges: Vec<EdgeRecord>,
     pub agents: Vec<AgentSummary>,
+    /// The store's rule for `agents`' statuses: an agent whose last heartbeat is older than
+    /// this is `offline`. Live clients apply it as time passes without messages.
+    pub agent_offline_after: Duration,
 }
 
 /// The overview as a live client first sees it, read in one transaction.

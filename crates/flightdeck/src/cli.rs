@@ -67,6 +67,9 @@ pub struct ServeArgs {
     /// Seconds between heartbeats to live clients [default: 15]
     #[arg(long, env = "FLIGHTDECK_HEARTBEAT_SECS", value_name = "SECS")]
     pub heartbeat_secs: Option<u64>,
+    /// Seconds after its last status report that an agent shows as offline [default: 30]
+    #[arg(long, env = "FLIGHTDECK_AGENT_OFFLINE_SECS", value_name = "SECS")]
+    pub agent_offline_secs: Option<u64>,
     /// Address of the OTLP/gRPC listener (OTLP/HTTP is on the main address)
     /// [default: 127.0.0.1:4317]
     #[arg(long, env = "FLIGHTDECK_OTLP_GRPC_ADDR", value_name = "HOST:PORT")]

@@ -28,6 +28,7 @@ struct FileConfig {
     allowed_origins: Option<Vec<String>>,
     live_queue: Option<usize>,
     heartbeat_secs: Option<u64>,
+    agent_offline_secs: Option<u64>,
     /// The OTLP/gRPC address; `""` turns the listener off.
     otlp_grpc_addr: Option<String>,
     /// Extra or corrected prices, by model name.
@@ -61,6 +62,8 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     pub live_queue: usize,
     pub heartbeat: Duration,
+    /// An agent whose last `agent.status` is older than this shows as offline.
+    pub agent_offline_after: Duration,
     pub proxy: ProxyConfig,
     /// Where to serve OTLP/gRPC; `None`: not at all.
     pub otlp_grpc_addr: Option<SocketAddr>,
@@ -127,6 +130,12 @@ impl Config {
             heartbeat: Duration::from_secs(at_least_one(
                 "heartbeat_secs",
                 args.heartbeat_secs.or(file.heartbeat_secs).unwrap_or(15),
+            )?),
+            agent_offline_after: Duration::from_secs(at_least_one(
+                "agent_offline_secs",
+                args.agent_offline_secs
+                    .or(file.agent_offline_secs)
+                    .unwrap_or(30),
             )?),
             otlp_grpc_addr,
         })
@@ -215,6 +224,7 @@ mod tests {
         assert_eq!(c.retain_days, Some(3));
         assert_eq!(c.max_body_bytes, 16 * 1024 * 1024);
         assert_eq!(c.heartbeat, Duration::from_secs(15));
+        assert_eq!(c.agent_offline_after, Duration::from_secs(30));
         assert_eq!(c.pricing.price("my-llm").unwrap().output, 2.0);
         assert_eq!(
             c.otlp_grpc_addr.unwrap().to_string(),

@@ -45,6 +45,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 pub async fn bind(config: Config) -> anyhow::Result<Bound> {
     let mut opts = SqliteOptions::new(&config.db);
     opts.pricing = Arc::new(config.pricing);
+    opts.agent_offline_after = config.agent_offline_after;
     let store = Arc::new(
         SqliteStore::open(opts)
             .with_context(|| format!("cannot open the database {}", config.db.display()))?,

@@ -105,6 +105,7 @@ enum SnapshotBody<'a> {
         spans: &'a [flightdeck_model::record::SpanSummary],
         edges: &'a [flightdeck_model::record::EdgeRecord],
         agents: &'a [flightdeck_model::record::AgentSummary],
+        agent_offline_after_ms: u64,
         /// Pending reviews: always empty until review gates exist.
         reviews: [(); 0],
     },
@@ -132,6 +133,7 @@ pub fn hello(scope: &Scope, snapshot: &Snapshot, heartbeat: Duration) -> Frame {
             spans: &s.spans,
             edges: &s.edges,
             agents: &s.agents,
+            agent_offline_after_ms: s.agent_offline_after.as_millis() as u64,
             reviews: [],
         },
     };
@@ -208,6 +210,7 @@ mod tests {
             spans: vec![],
             edges: vec![],
             agents: vec![],
+            agent_offline_after: Duration::from_secs(30),
         });
         let f = hello(
             &Scope::Session("s1".into()),
@@ -219,7 +222,8 @@ mod tests {
         assert_eq!(
             v,
             serde_json::json!({"v":1,"type":"hello","scope":"session","session_id":"s1","seq":9,
-                "heartbeat_ms":15000,"snapshot":{"session":null,"spans":[],"edges":[],"agents":[],"reviews":[]}})
+                "heartbeat_ms":15000,"snapshot":{"session":null,"spans":[],"edges":[],"agents":[],
+                "agent_offline_after_ms":30000,"reviews":[]}})
         );
     }
 }

@@ -204,6 +204,7 @@ impl Store for SqliteStore {
                 spans: read::spans(&tx, &id)?,
                 edges: read::edges(&tx, &id)?,
                 agents: read::agents(&tx, &id, now, offline)?,
+                agent_offline_after: Duration::from_nanos(offline as u64),
             })
         })
         .await
