@@ -7,6 +7,7 @@
 //! out which half of its batch was kept.
 
 use crate::message::*;
+use crate::span_view::SpanView;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -270,27 +271,9 @@ impl Check<'_> {
     }
 }
 
-/// The fields the span messages have in common, borrowed, so they are checked in one place.
-#[derive(Default)]
-struct SpanFields<'a> {
-    session_id: &'a str,
-    span_id: &'a str,
-    parent_id: Option<&'a str>,
-    name: Option<&'a str>,
-    agent: Option<&'a str>,
-    model: Option<&'a str>,
-    provider: Option<&'a str>,
-    input: Option<&'a RawValue>,
-    output: Option<&'a RawValue>,
-    params: Option<&'a RawValue>,
-    error: Option<&'a str>,
-    cost_usd: Option<f64>,
-    attributes: Option<&'a Attributes>,
-    scores: Option<&'a Scores>,
-}
-
 impl Check<'_> {
-    fn span(&self, f: &SpanFields<'_>) -> Result<(), FieldError> {
+    /// The rules every span message obeys, read through its [`SpanView`].
+    fn span(&self, f: &SpanView<'_>) -> Result<(), FieldError> {
         self.id("session_id", f.session_id)?;
         self.id("span_id", f.span_id)?;
         if let Some(parent) = f.parent_id {
@@ -335,59 +318,14 @@ pub fn validate(m: &Message, limits: &Limits) -> Result<(), FieldError> {
             c.id("session_id", &s.session_id)?;
             c.opt_text("error", &s.error)?;
         }
-        Message::SpanStart(s) => c.span(&SpanFields {
-            session_id: &s.session_id,
-            span_id: &s.span_id,
-            parent_id: s.parent_id.as_deref(),
-            name: Some(&s.name),
-            agent: s.agent.as_deref(),
-            model: s.model.as_deref(),
-            provider: s.provider.as_deref(),
-            input: s.input.as_deref(),
-            params: s.params.as_deref(),
-            attributes: s.attributes.as_ref(),
-            scores: s.scores.as_ref(),
-            ..SpanFields::default()
-        })?,
+        Message::SpanStart(s) => c.span(&s.view())?,
         Message::SpanUpdate(s) => {
             c.opt_text("output_delta", &s.output_delta)?;
-            c.span(&SpanFields {
-                session_id: &s.session_id,
-                span_id: &s.span_id,
-                input: s.input.as_deref(),
-                output: s.output.as_deref(),
-                attributes: s.attributes.as_ref(),
-                scores: s.scores.as_ref(),
-                ..SpanFields::default()
-            })?
+            c.span(&s.view())?
         }
-        Message::SpanEnd(s) => c.span(&SpanFields {
-            session_id: &s.session_id,
-            span_id: &s.span_id,
-            output: s.output.as_deref(),
-            error: s.error.as_deref(),
-            cost_usd: s.cost_usd,
-            attributes: s.attributes.as_ref(),
-            scores: s.scores.as_ref(),
-            ..SpanFields::default()
-        })?,
+        Message::SpanEnd(s) => c.span(&s.view())?,
         Message::Span(s) => {
-            c.span(&SpanFields {
-                session_id: &s.session_id,
-                span_id: &s.span_id,
-                parent_id: s.parent_id.as_deref(),
-                name: Some(&s.name),
-                agent: s.agent.as_deref(),
-                model: s.model.as_deref(),
-                provider: s.provider.as_deref(),
-                input: s.input.as_deref(),
-                output: s.output.as_deref(),
-                params: s.params.as_deref(),
-                error: s.error.as_deref(),
-                cost_usd: s.cost_usd,
-                attributes: s.attributes.as_ref(),
-                scores: s.scores.as_ref(),
-            })?;
+            c.span(&s.view())?;
             if s.ended_at < s.started_at {
                 return Err((Some("ended_at".into()), "is before started_at".into()));
             }

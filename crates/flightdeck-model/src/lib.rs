@@ -12,6 +12,7 @@ pub mod decode;
 pub mod message;
 pub mod pricing;
 pub mod record;
+pub mod span_view;
 pub mod time;
 
 pub use decode::{
@@ -20,4 +21,5 @@ pub use decode::{
 pub use message::*;
 pub use pricing::{ModelPrice, Pricing};
 pub use record::*;
+pub use span_view::SpanView;
 pub use time::Timestamp;

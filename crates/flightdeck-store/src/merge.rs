@@ -7,36 +7,9 @@
 
 use flightdeck_model::record::{SessionStatus, Totals};
 use flightdeck_model::{
-    Attributes, Budget, Pricing, Scores, SessionOutcome, SpanKind, SpanOutcome, Timestamp, Usage,
+    Attributes, Budget, Pricing, Scores, SessionOutcome, SpanKind, SpanOutcome, SpanView,
+    Timestamp, Usage,
 };
-
-/// Everything one message says about a span (start, update, end, or all at once). It borrows
-/// from the message, so applying it allocates only for what actually changes.
-#[derive(Debug, Default)]
-pub struct SpanPatch<'a> {
-    pub parent_id: Option<&'a str>,
-    pub kind: Option<SpanKind>,
-    pub name: Option<&'a str>,
-    pub agent: Option<&'a str>,
-    pub model: Option<&'a str>,
-    pub provider: Option<&'a str>,
-    pub started_at: Option<Timestamp>,
-    pub ended_at: Option<Timestamp>,
-    pub outcome: Option<SpanOutcome>,
-    /// Encoded payloads (see `codec`); `Some` replaces what is stored.
-    pub input: Option<&'a [u8]>,
-    pub output: Option<&'a [u8]>,
-    pub params: Option<&'a [u8]>,
-    pub usage: Option<Usage>,
-    /// True when `usage` is final (from an end), false for usage so far (from an update).
-    pub usage_final: bool,
-    pub cost_usd: Option<f64>,
-    pub error: Option<&'a str>,
-    pub attributes: Option<&'a Attributes>,
-    pub scores: Option<&'a Scores>,
-    /// A streamed output chunk: (position, text).
-    pub chunk: Option<(i64, &'a str)>,
-}
 
 /// The hot (non-payload) state of a span, as stored in its row.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -61,8 +34,11 @@ pub struct SpanState {
 }
 
 impl SpanState {
-    /// Applies one message's patch. Payloads, attributes and chunks are written by the caller.
-    pub fn apply(&mut self, p: &SpanPatch<'_>, pricing: &Pricing) {
+    /// Applies what one message says of the span. Payloads, attributes and chunks are written
+    /// by the caller. Usage that comes with an outcome (an end) is final; usage so far (an
+    /// update) never replaces it.
+    pub fn apply(&mut self, p: &SpanView<'_>, pricing: &Pricing) {
+        let usage_final = p.outcome.is_some();
         set(&mut self.parent_id, p.parent_id);
         if p.kind.is_some() {
             self.kind = p.kind;
@@ -77,10 +53,10 @@ impl SpanState {
             self.status = p.outcome;
         }
         if let Some(u) = p.usage
-            && (p.usage_final || !self.usage_final)
+            && (usage_final || !self.usage_final)
         {
             self.usage = Some(u);
-            self.usage_final |= p.usage_final;
+            self.usage_final |= usage_final;
         }
         if let Some(c) = p.cost_usd {
             self.cost_usd = Some(c);
@@ -207,8 +183,8 @@ impl SessionState {
 mod tests {
     use super::*;
 
-    fn start() -> SpanPatch<'static> {
-        SpanPatch {
+    fn start() -> SpanView<'static> {
+        SpanView {
             kind: Some(SpanKind::Llm),
             name: Some("decompose"),
             agent: Some("planner"),
@@ -218,8 +194,8 @@ mod tests {
         }
     }
 
-    fn update(input: u64) -> SpanPatch<'static> {
-        SpanPatch {
+    fn update(input: u64) -> SpanView<'static> {
+        SpanView {
             usage: Some(Usage {
                 input_tokens: input,
                 output_tokens: 1,
@@ -228,21 +204,20 @@ mod tests {
         }
     }
 
-    fn end() -> SpanPatch<'static> {
-        SpanPatch {
+    fn end() -> SpanView<'static> {
+        SpanView {
             ended_at: Some(Timestamp(3_000)),
             outcome: Some(SpanOutcome::Error),
             usage: Some(Usage {
                 input_tokens: 1_000_000,
                 output_tokens: 0,
             }),
-            usage_final: true,
             error: Some("boom"),
             ..Default::default()
         }
     }
 
-    fn fold(patches: &[&SpanPatch<'_>]) -> SpanState {
+    fn fold(patches: &[&SpanView<'_>]) -> SpanState {
         let pricing = Pricing::built_in();
         let mut s = SpanState::default();
         for p in patches {
@@ -276,7 +251,7 @@ mod tests {
         let s = fold(&[&start(), &update(7)]);
         assert_eq!(s.status, None);
         assert_eq!(s.usage.unwrap().input_tokens, 7);
-        let given = SpanPatch {
+        let given = SpanView {
             cost_usd: Some(0.5),
             ..end()
         };

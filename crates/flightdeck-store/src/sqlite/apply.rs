@@ -7,9 +7,9 @@
 
 use super::prepare::{Blobs, edge_id, event_id};
 use super::rows;
-use crate::merge::{SessionState, SpanPatch, SpanState};
+use crate::merge::{SessionState, SpanState};
 use flightdeck_model::record::Totals;
-use flightdeck_model::{Attributes, Message, Pricing, SpanKind, Timestamp, message as m};
+use flightdeck_model::{Attributes, Message, Pricing, SpanKind, SpanView, Timestamp, message as m};
 use rusqlite::{Connection, params};
 use std::collections::HashMap;
 
@@ -68,78 +68,10 @@ impl<'c, 'm> Apply<'c, 'm> {
                     .state
                     .end(at, s.status, s.error.as_deref());
             }
-            Message::SpanStart(s) => {
-                let patch = SpanPatch {
-                    parent_id: s.parent_id.as_deref(),
-                    kind: Some(s.kind),
-                    name: Some(&s.name),
-                    agent: s.agent.as_deref(),
-                    model: s.model.as_deref(),
-                    provider: s.provider.as_deref(),
-                    started_at: s.started_at,
-                    input: blobs.input.as_deref(),
-                    params: blobs.params.as_deref(),
-                    attributes: s.attributes.as_ref(),
-                    scores: s.scores.as_ref(),
-                    ..Default::default()
-                };
-                self.span(&s.session_id, &s.span_id, patch, s.started_at)?;
-            }
-            Message::SpanUpdate(s) => {
-                let at = s.at.unwrap_or_else(Timestamp::now);
-                let patch = SpanPatch {
-                    input: blobs.input.as_deref(),
-                    output: blobs.output.as_deref(),
-                    usage: s.usage,
-                    attributes: s.attributes.as_ref(),
-                    scores: s.scores.as_ref(),
-                    chunk: s.output_delta.as_deref().map(|d| {
-                        let seq = s.seq.map_or(at.0, |q| i64::try_from(q).unwrap_or(i64::MAX));
-                        (seq, d)
-                    }),
-                    ..Default::default()
-                };
-                self.span(&s.session_id, &s.span_id, patch, Some(at))?;
-            }
-            Message::SpanEnd(s) => {
-                let patch = SpanPatch {
-                    ended_at: s.ended_at,
-                    outcome: Some(s.status),
-                    output: blobs.output.as_deref(),
-                    usage: s.usage,
-                    usage_final: s.usage.is_some(),
-                    cost_usd: s.cost_usd,
-                    error: s.error.as_deref(),
-                    attributes: s.attributes.as_ref(),
-                    scores: s.scores.as_ref(),
-                    ..Default::default()
-                };
-                self.span(&s.session_id, &s.span_id, patch, s.ended_at)?;
-            }
-            Message::Span(s) => {
-                let patch = SpanPatch {
-                    parent_id: s.parent_id.as_deref(),
-                    kind: Some(s.kind),
-                    name: Some(&s.name),
-                    agent: s.agent.as_deref(),
-                    model: s.model.as_deref(),
-                    provider: s.provider.as_deref(),
-                    started_at: Some(s.started_at),
-                    ended_at: Some(s.ended_at),
-                    outcome: Some(s.status),
-                    input: blobs.input.as_deref(),
-                    output: blobs.output.as_deref(),
-                    params: blobs.params.as_deref(),
-                    usage: s.usage,
-                    usage_final: s.usage.is_some(),
-                    cost_usd: s.cost_usd,
-                    error: s.error.as_deref(),
-                    attributes: s.attributes.as_ref(),
-                    scores: s.scores.as_ref(),
-                    chunk: None,
-                };
-                self.span(&s.session_id, &s.span_id, patch, Some(s.started_at))?;
-            }
+            Message::SpanStart(s) => self.span_message(s.view(), blobs)?,
+            Message::SpanUpdate(s) => self.span_message(s.view(), blobs)?,
+            Message::SpanEnd(s) => self.span_message(s.view(), blobs)?,
+            Message::Span(s) => self.span_message(s.view(), blobs)?,
             Message::Edge(e) => self.edge(e)?,
             Message::Event(e) => self.event(e, blobs)?,
             Message::AgentStatus(a) => self.agent_status(a)?,
@@ -160,17 +92,14 @@ impl<'c, 'm> Apply<'c, 'm> {
         Ok(work)
     }
 
-    fn span(
-        &mut self,
-        session_id: &'m str,
-        span_id: &'m str,
-        patch: SpanPatch<'m>,
-        seen: Option<Timestamp>,
-    ) -> rusqlite::Result<()> {
-        self.session(session_id, seen.unwrap_or_else(Timestamp::now))?;
-        let key = (session_id, span_id);
+    /// Any span message, merged into its span's state (rules in `merge`); its payloads,
+    /// attributes and chunk are kept for the write-back.
+    fn span_message(&mut self, v: SpanView<'m>, blobs: &'m Blobs) -> rusqlite::Result<()> {
+        let seen = v.started_at.or(v.ended_at).or(v.at);
+        self.session(v.session_id, seen.unwrap_or_else(Timestamp::now))?;
+        let key = (v.session_id, v.span_id);
         if !self.spans.contains_key(&key) {
-            let old = rows::load_span(self.conn, session_id, span_id)?;
+            let old = rows::load_span(self.conn, v.session_id, v.span_id)?;
             let state = old.clone().unwrap_or_default();
             self.spans.insert(
                 key,
@@ -187,16 +116,19 @@ impl<'c, 'm> Apply<'c, 'm> {
             self.span_order.push(key);
         }
         let w = self.spans.get_mut(&key).expect("inserted above");
-        w.state.apply(&patch, self.pricing);
-        w.input = patch.input.or(w.input);
-        w.output = patch.output.or(w.output);
-        w.params = patch.params.or(w.params);
-        if let Some(a) = patch.attributes {
+        w.state.apply(&v, self.pricing);
+        w.input = blobs.input.as_deref().or(w.input);
+        w.output = blobs.output.as_deref().or(w.output);
+        w.params = blobs.params.as_deref().or(w.params);
+        if let Some(a) = v.attributes {
             let merged = w.attributes.get_or_insert_with(Attributes::new);
             merged.extend(a.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
-        if let Some(c) = patch.chunk {
-            w.chunks.push(c);
+        if let Some(text) = v.output_delta {
+            // A chunk is placed by its seq, else by its time.
+            let at = v.at.unwrap_or_else(Timestamp::now);
+            let position = v.seq.map_or(at.0, |q| i64::try_from(q).unwrap_or(i64::MAX));
+            w.chunks.push((position, text));
         }
         Ok(())
     }
