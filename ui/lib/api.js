@@ -1,4 +1,5 @@
-// The query API (docs/api.md), one function per route. Errors carry the API's message.
+// The query API (docs/api.md), one function per route. Errors carry the API's message; a 401
+// (a server with a password, and no login or an expired one) goes to the login page.
 const BASE = '/api/v1';
 
 async function get(path, params) {
@@ -6,6 +7,7 @@ async function get(path, params) {
     ? new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== '' && v !== null))
     : null;
   const res = await fetch(`${BASE}${path}${qs && [...qs].length ? `?${qs}` : ''}`);
+  if (res.status === 401) location.assign('/login');
   const body = await res.json().catch(() => null);
   if (!res.ok) throw new Error(body?.error?.message || `${res.status} ${res.statusText}`);
   return body;

@@ -215,6 +215,27 @@ test('a session of 5,000 spans opens collapsed and the graph responds', async ()
   await page.context().close();
 });
 
+test('a server with a password shows its login, and the overview after it', async () => {
+  const guarded = await startServer(['--password', 'hunter2']);
+  try {
+    const page = await newPage(browser, guarded.origin);
+    await page.goto(`${guarded.origin}/`);
+    await page.waitForSelector('input[name=password]');
+    await page.fill('input[name=password]', 'wrong');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.error');
+    assert.match(await page.textContent('.error'), /not the password/);
+    await page.fill('input[name=password]', 'hunter2');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.conn[data-state=live]');
+    await page.waitForSelector('[data-test=headline]');
+    assert.equal(new URL(page.url()).pathname, '/');
+    await page.context().close();
+  } finally {
+    await guarded.stop();
+  }
+});
+
 test('the page reconnects after the server restarts', async () => {
   const page = await open('#/s/charlie/graph');
   await page.waitForFunction(() => document.querySelector('.conn')?.dataset.state === 'live');

@@ -2,12 +2,14 @@
 //! off. Tests build the router directly or serve it on a port-0 listener with [`serve`].
 //!
 //! - [`api`]: the routes, grouped by resource (`ingest`, `sessions`, `stats`);
+//! - [`auth`]: access control (token, password login) in front of every route;
 //! - [`hub`]: the live hub: fan-out of commits to WebSocket and SSE clients;
 //! - [`otlp`]: OpenTelemetry ingest (OTLP over HTTP on the main port, and over gRPC);
 //! - [`proxy`]: the recording LLM proxy under `/proxy/{upstream}/`;
 //! - [`error`]: the one JSON error shape and its stable codes.
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod hub;
 pub mod otlp;
@@ -44,6 +46,8 @@ pub struct ServerConfig {
     pub heartbeat: Duration,
     /// The recording LLM proxy.
     pub proxy: ProxyConfig,
+    /// The credentials clients must present; none: open (for loopback).
+    pub auth: auth::AuthConfig,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +59,7 @@ impl Default for ServerConfig {
             live_queue: 1024,
             heartbeat: Duration::from_secs(15),
             proxy: ProxyConfig::default(),
+            auth: auth::AuthConfig::default(),
         }
     }
 }
@@ -69,6 +74,8 @@ pub struct App {
     pub proxy: Arc<Proxy>,
     /// The OTLP ingest's memory of recent traces (sessions and agents across requests).
     pub otlp: otlp::Otlp,
+    /// Who may pass, and who has logged in.
+    pub auth: auth::Auth,
 }
 
 impl App {
@@ -79,10 +86,11 @@ impl App {
         let proxy = Proxy::start(config.proxy.clone(), Arc::clone(&store));
         Arc::new(App {
             store,
-            config,
             hub,
             proxy,
             otlp: otlp::Otlp::default(),
+            auth: auth::Auth::new(config.auth.clone()),
+            config,
         })
     }
 }
@@ -90,11 +98,14 @@ impl App {
 /// The shared state handed to handlers.
 pub type AppState = Arc<App>;
 
-/// Builds the whole HTTP surface: the API and the web UI (`/`, `/assets/`).
+/// Builds the whole HTTP surface: the API and the web UI (`/`, `/assets/`), behind the
+/// access check.
 pub fn router(app: AppState) -> Router {
+    let gate = axum::middleware::from_fn_with_state(Arc::clone(&app), auth::require);
     api::routes(&app.config)
         .with_state(app)
         .merge(flightdeck_ui::router())
+        .layer(gate)
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops the live hub (which ends

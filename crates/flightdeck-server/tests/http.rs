@@ -306,3 +306,220 @@ async fn the_web_ui_is_served_beside_the_api() {
         .unwrap();
     assert_eq!(res.status(), 404);
 }
+
+mod access {
+    //! With credentials configured: who passes, who is told how to get in.
+
+    use super::*;
+    use flightdeck_server::auth::AuthConfig;
+    use reqwest::header::{ACCEPT, AUTHORIZATION, COOKIE, LOCATION, SET_COOKIE, WWW_AUTHENTICATE};
+    use reqwest::redirect::Policy;
+
+    async fn guarded() -> TestServer {
+        TestServer::start_with(ServerConfig {
+            auth: AuthConfig {
+                token: Some("t0ken".into()),
+                password: Some("hunter2".into()),
+            },
+            ..ServerConfig::default()
+        })
+        .await
+    }
+
+    fn http() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Posts the login form as a browser does.
+    async fn login(c: &reqwest::Client, s: &TestServer, password: &str) -> reqwest::Response {
+        c.post(s.url("/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("password={password}"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    const BATCH: &str =
+        r#"{"type":"session.start","session_id":"guarded-1","name":"behind the door"}"#;
+
+    #[tokio::test]
+    async fn without_credentials_nothing_passes_but_the_health_check() {
+        let s = guarded().await;
+        let c = http();
+        let r = c
+            .post(s.url("/api/v1/events"))
+            .header("content-type", "application/x-ndjson")
+            .body(BATCH)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        assert_eq!(r.headers()[WWW_AUTHENTICATE], "Bearer");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unauthorized");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Bearer"),
+            "{body}"
+        );
+        for path in [
+            "/api/v1/sessions",
+            "/api/v1/stream",
+            "/ws",
+            "/proxy/openai/v1/models",
+        ] {
+            let r = c.get(s.url(path)).send().await.unwrap();
+            assert_eq!(r.status(), 401, "{path}");
+        }
+        let r = c
+            .post(s.url("/v1/traces"))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        assert_eq!(c.get(s.url("/healthz")).send().await.unwrap().status(), 200);
+        // A browser asking for the page is sent to the login.
+        let r = c
+            .get(s.url("/"))
+            .header(ACCEPT, "text/html,application/xhtml+xml")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()[LOCATION], "/login");
+        // The refused batch was not stored.
+        let r = c
+            .get(s.url("/api/v1/sessions"))
+            .header(AUTHORIZATION, "Bearer t0ken")
+            .send()
+            .await
+            .unwrap();
+        let list: Value = r.json().await.unwrap();
+        assert_eq!(list["items"], json!([]));
+    }
+
+    #[tokio::test]
+    async fn the_token_passes_as_bearer_or_as_its_own_header() {
+        let s = guarded().await;
+        let c = http();
+        let r = c
+            .post(s.url("/api/v1/events"))
+            .header("content-type", "application/x-ndjson")
+            .header(AUTHORIZATION, "Bearer t0ken")
+            .body(BATCH)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let r = c
+            .get(s.url("/api/v1/sessions/guarded-1"))
+            .header("x-flightdeck-token", "t0ken")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let wrong = c
+            .get(s.url("/api/v1/sessions"))
+            .header(AUTHORIZATION, "Bearer hunter2")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 401, "the password is not a bearer token");
+    }
+
+    #[tokio::test]
+    async fn the_live_socket_is_refused_without_credentials() {
+        let s = guarded().await;
+        let url = s.url("/ws").replace("http://", "ws://");
+        match tokio_tungstenite::connect_async(url.as_str()).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 401),
+            other => panic!("expected a 401, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_login_gives_a_cookie_that_passes_until_logout() {
+        let s = guarded().await;
+        let c = http();
+        let page = c.get(s.url("/login")).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.unwrap().contains(r#"name="password""#));
+
+        let wrong = login(&c, &s, "hunter3").await;
+        assert_eq!(wrong.status(), 401);
+        assert!(wrong.headers().get(SET_COOKIE).is_none());
+        assert!(wrong.text().await.unwrap().contains("not the password"));
+
+        let ok = login(&c, &s, "hunter2").await;
+        assert_eq!(ok.status(), 303);
+        assert_eq!(ok.headers()[LOCATION], "/");
+        let set = ok.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+        for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(set.contains(attribute), "{set}");
+        }
+        assert!(
+            !set.contains("Secure"),
+            "plain HTTP is fine on loopback: {set}"
+        );
+        let cookie = set.split(';').next().unwrap().to_owned();
+
+        let r = c
+            .get(s.url("/api/v1/sessions"))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let r = c
+            .get(s.url("/"))
+            .header(COOKIE, &cookie)
+            .header(ACCEPT, "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "the page itself");
+
+        let out = c
+            .post(s.url("/logout"))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            out.headers()[SET_COOKIE]
+                .to_str()
+                .unwrap()
+                .contains("Max-Age=0")
+        );
+        let r = c
+            .get(s.url("/api/v1/sessions"))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "the session is gone");
+    }
+
+    #[tokio::test]
+    async fn the_token_also_logs_a_person_in() {
+        let s = TestServer::start_with(ServerConfig {
+            auth: AuthConfig {
+                token: Some("t0ken".into()),
+                password: None,
+            },
+            ..ServerConfig::default()
+        })
+        .await;
+        let r = login(&http(), &s, "t0ken").await;
+        assert_eq!(r.status(), 303);
+        assert!(r.headers().contains_key(SET_COOKIE));
+    }
+}

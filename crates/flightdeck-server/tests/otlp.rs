@@ -661,3 +661,39 @@ async fn grpc_takes_traces_and_logs_on_the_same_path() {
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
     assert!(e.message().contains("trace_id"), "{}", e.message());
 }
+
+#[tokio::test]
+async fn grpc_asks_for_the_token_when_one_is_configured() {
+    let s = TestServer::start_with_grpc(ServerConfig {
+        auth: flightdeck_server::auth::AuthConfig {
+            token: Some("t0ken".into()),
+            password: None,
+        },
+        ..ServerConfig::default()
+    })
+    .await;
+    let url = format!("http://{}", s.grpc.as_deref().unwrap());
+    let mut client = TraceServiceClient::connect(url).await.unwrap();
+    let batch = || {
+        traces(vec![span(
+            1,
+            1,
+            None,
+            "plan",
+            vec![kv("session.id", "locked")],
+        )])
+    };
+    let refused = client.export(batch()).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    assert!(
+        refused.message().contains("Bearer"),
+        "{}",
+        refused.message()
+    );
+
+    let mut request = tonic::Request::new(batch());
+    request
+        .metadata_mut()
+        .insert("authorization", "Bearer t0ken".parse().unwrap());
+    client.export(request).await.unwrap();
+}

@@ -81,6 +81,24 @@ pub struct ServeArgs {
         conflicts_with = "otlp_grpc_addr"
     )]
     pub no_otlp_grpc: bool,
+    /// Access token that clients must send (`Authorization: Bearer`); required with
+    /// --password or alone to listen beyond loopback. Prefer the environment variable: flags
+    /// show in the process list
+    #[arg(
+        long,
+        env = "FLIGHTDECK_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// Password of the web page's login (/login). Prefer the environment variable
+    #[arg(
+        long,
+        env = "FLIGHTDECK_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
 }
 
 /// Options of `flightdeck demo`.

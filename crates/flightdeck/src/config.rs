@@ -4,6 +4,7 @@
 use crate::cli::ServeArgs;
 use anyhow::Context;
 use flightdeck_model::{Limits, ModelPrice, Pricing};
+use flightdeck_server::auth::AuthConfig;
 use flightdeck_server::proxy::config::{ProxyConfig, Upstream};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -29,6 +30,9 @@ struct FileConfig {
     live_queue: Option<usize>,
     heartbeat_secs: Option<u64>,
     agent_offline_secs: Option<u64>,
+    /// Credentials; at least one is required to listen beyond loopback.
+    token: Option<String>,
+    password: Option<String>,
     /// The OTLP/gRPC address; `""` turns the listener off.
     otlp_grpc_addr: Option<String>,
     /// Extra or corrected prices, by model name.
@@ -67,6 +71,8 @@ pub struct Config {
     pub proxy: ProxyConfig,
     /// Where to serve OTLP/gRPC; `None`: not at all.
     pub otlp_grpc_addr: Option<SocketAddr>,
+    /// What clients must present.
+    pub auth: AuthConfig,
 }
 
 impl Config {
@@ -104,12 +110,27 @@ impl Config {
                 .unwrap_or(Limits::default().max_field_bytes),
         };
         let proxy = proxy_config(file.proxy)?;
+        let auth = AuthConfig {
+            token: secret("token", args.token.or(file.token))?,
+            password: secret("password", args.password.or(file.password))?,
+        };
+        let addr = args
+            .addr
+            .or(file.addr)
+            .unwrap_or_else(|| DEFAULT_ADDR.parse().expect("valid default address"));
+        for at in std::iter::once(addr).chain(otlp_grpc_addr) {
+            if !at.ip().is_loopback() && !auth.is_required() {
+                anyhow::bail!(
+                    "listening on {at}, beyond loopback, needs credentials: set FLIGHTDECK_TOKEN \
+                     (for SDKs, exporters and scripts) and/or FLIGHTDECK_PASSWORD (for the web \
+                     page), or `token` / `password` in the config file"
+                );
+            }
+        }
         Ok(Config {
             proxy,
-            addr: args
-                .addr
-                .or(file.addr)
-                .unwrap_or_else(|| DEFAULT_ADDR.parse().expect("valid default address")),
+            auth,
+            addr,
             db: args.db.or(file.db).unwrap_or_else(default_db),
             retain_days: args.retain_days.or(file.retain_days),
             max_body_bytes: args
@@ -139,6 +160,14 @@ impl Config {
             )?),
             otlp_grpc_addr,
         })
+    }
+}
+
+/// A configured secret: `None` when unset, an error when set but blank.
+fn secret(key: &str, value: Option<String>) -> anyhow::Result<Option<String>> {
+    match value {
+        Some(v) if v.trim().is_empty() => anyhow::bail!("{key} is set but empty"),
+        v => Ok(v),
     }
 }
 
@@ -329,6 +358,46 @@ mod tests {
         assert!(
             text.contains("flightdeck.toml") && text.contains("adress"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn listening_beyond_loopback_needs_credentials() {
+        let wide = || ServeArgs {
+            addr: Some("0.0.0.0:7329".parse().unwrap()),
+            ..Default::default()
+        };
+        let err = Config::resolve(wide()).unwrap_err().to_string();
+        assert!(
+            err.contains("0.0.0.0:7329") && err.contains("FLIGHTDECK_TOKEN"),
+            "{err}"
+        );
+        let grpc = ServeArgs {
+            otlp_grpc_addr: Some("0.0.0.0:4317".parse().unwrap()),
+            ..Default::default()
+        };
+        assert!(Config::resolve(grpc).is_err(), "the gRPC port too");
+        let c = Config::resolve(ServeArgs {
+            token: Some("t0ken".into()),
+            ..wide()
+        })
+        .unwrap();
+        assert_eq!(c.auth.token.as_deref(), Some("t0ken"));
+        let c = Config::resolve(ServeArgs {
+            password: Some("hunter2".into()),
+            ..wide()
+        })
+        .unwrap();
+        assert!(c.auth.is_required());
+        let blank = Config::resolve(ServeArgs {
+            token: Some("  ".into()),
+            ..Default::default()
+        });
+        assert!(
+            blank
+                .unwrap_err()
+                .to_string()
+                .contains("token is set but empty")
         );
     }
 }

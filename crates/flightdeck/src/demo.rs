@@ -16,13 +16,17 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
         concurrency: args.concurrency,
         ..DemoOptions::default()
     };
+    // The simulated agents present the server's token, when it has one.
+    let mut token = args.serve.token.clone();
     let (url, grpc, server) = match args.no_serve.take() {
         Some(url) => (url.trim_end_matches('/').to_owned(), None, None),
         None => {
             if args.serve.db.is_none() {
                 args.serve.db = Some(config::default_db().with_file_name("demo.db"));
             }
-            let bound = serve::bind(Config::resolve(args.serve)?).await?;
+            let config = Config::resolve(args.serve)?;
+            token = config.auth.token.clone();
+            let bound = serve::bind(config).await?;
             let url = format!("http://{}", bound.addr);
             // The server stops only after the simulated agents have flushed what they sent.
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -42,7 +46,11 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
     }
     println!("Press Ctrl-C to stop.");
 
-    let client = Flightdeck::builder(url.as_str()).build()?;
+    let mut builder = Flightdeck::builder(url.as_str());
+    if let Some(token) = token {
+        builder = builder.token(token);
+    }
+    let client = builder.build()?;
     let interrupted = std::sync::atomic::AtomicBool::new(false);
     let stop = async {
         serve::shutdown_signal().await;

@@ -57,12 +57,6 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let addr = listener.local_addr()?;
-    if !addr.ip().is_loopback() {
-        tracing::warn!(
-            %addr,
-            "listening beyond loopback: anyone who can reach this address can read and write traces"
-        );
-    }
     let grpc = match config.otlp_grpc_addr {
         Some(at) => Some(TcpListener::bind(at).await.with_context(|| {
             format!(
@@ -74,15 +68,16 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
     };
     let grpc_addr = grpc.as_ref().map(TcpListener::local_addr).transpose()?;
     if let Some(at) = grpc_addr {
-        if !at.ip().is_loopback() {
-            tracing::warn!(
-                addr = %at,
-                "OTLP/gRPC listening beyond loopback: anyone who can reach this address can write traces"
-            );
-        }
         tracing::info!(addr = %at, "OTLP/gRPC on {at}");
     }
     tracing::info!(%addr, db = %config.db.display(), "flightdeck serving on http://{addr}");
+    if config.auth.is_required() {
+        tracing::info!(
+            token = config.auth.token.is_some(),
+            password = config.auth.password.is_some(),
+            "clients must present credentials"
+        );
+    }
     let app = App::new(
         store as Arc<dyn Store>,
         ServerConfig {
@@ -92,6 +87,7 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
             live_queue: config.live_queue,
             heartbeat: config.heartbeat,
             proxy: config.proxy,
+            auth: config.auth,
         },
     );
     Ok(Bound {

@@ -172,6 +172,9 @@ fn help_reads_well() {
         "--otlp-grpc-addr",
         "127.0.0.1:4317",
         "--no-otlp-grpc",
+        "--token",
+        "--password",
+        "--agent-offline-secs",
     ] {
         assert!(text.contains(flag), "serve --help lacks {flag}:\n{text}");
     }
@@ -181,4 +184,22 @@ fn help_reads_well() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--addr"));
+}
+
+#[test]
+fn an_open_server_beyond_loopback_is_refused_with_the_way_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_flightdeck"))
+        .args(["serve", "--addr", "0.0.0.0:0", "--no-otlp-grpc", "--db"])
+        .arg(dir.path().join("fd.db"))
+        .env_remove("FLIGHTDECK_TOKEN")
+        .env_remove("FLIGHTDECK_PASSWORD")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("beyond loopback") && err.contains("FLIGHTDECK_TOKEN"),
+        "{err}"
+    );
 }

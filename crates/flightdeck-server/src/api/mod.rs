@@ -28,6 +28,11 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         .merge(ingest)
         .merge(crate::proxy::routes())
         .route(
+            "/login",
+            get(crate::auth::login::page).post(crate::auth::login::login),
+        )
+        .route("/logout", post(crate::auth::login::logout))
+        .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )

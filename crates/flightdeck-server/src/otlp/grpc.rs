@@ -1,7 +1,8 @@
 //! OTLP/gRPC: the `TraceService` and `LogsService` on their own port (4317 by default), calling
 //! the same [`export_traces`](super::export_traces) / [`export_logs`](super::export_logs) as
 //! OTLP/HTTP. Gzip-compressed requests are accepted; messages are capped at the server's
-//! `max_body_bytes`.
+//! `max_body_bytes`. With credentials configured, calls carry the token in their
+//! `authorization: Bearer` (or `x-flightdeck-token`) metadata.
 
 use super::ExportError;
 use crate::AppState;
@@ -27,12 +28,30 @@ use tonic::{Request, Response, Status};
 /// The services, over the server's state.
 struct Otlp(AppState);
 
+impl Otlp {
+    /// The same access rule as the HTTP routes, read from the call's metadata.
+    fn authorize<T>(&self, request: &Request<T>) -> Result<(), Status> {
+        if self
+            .0
+            .auth
+            .allows(&request.metadata().clone().into_headers())
+        {
+            Ok(())
+        } else {
+            Err(Status::unauthenticated(
+                "this server needs credentials: send `authorization: Bearer <token>` metadata",
+            ))
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl TraceService for Otlp {
     async fn export(
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        self.authorize(&request)?;
         let outcome = super::export_traces(&self.0, request.into_inner())
             .await
             .map_err(status)?;
@@ -51,6 +70,7 @@ impl LogsService for Otlp {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        self.authorize(&request)?;
         let outcome = super::export_logs(&self.0, request.into_inner())
             .await
             .map_err(status)?;

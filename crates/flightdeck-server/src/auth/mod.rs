@@ -1,0 +1,187 @@
+//! Access control: who may read and write traces.
+//!
+//! On loopback with nothing configured, every request passes (the default: one developer on
+//! their own machine). With a token or a password configured (required when listening beyond
+//! loopback; the binary refuses to start otherwise), every route but `/healthz` and the login
+//! page asks for one of:
+//! - `Authorization: Bearer <token>`, for SDKs, OTLP exporters and scripts;
+//! - `X-Flightdeck-Token: <token>`, for the LLM proxy, whose `Authorization` header carries the
+//!   upstream's API key;
+//! - the session cookie that `POST /login` sets after the password (for people, in the browser).
+//!
+//! Browsers asking for a page without credentials are sent to `/login`; API clients get a JSON
+//! 401. Secrets are compared in constant time.
+
+pub mod login;
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use login::Logins;
+
+/// What a client must present. Both `None`: open (loopback only).
+#[derive(Clone, Default)]
+pub struct AuthConfig {
+    /// Accepted as a bearer token (or `X-Flightdeck-Token`) on every route.
+    pub token: Option<String>,
+    /// Accepted by `POST /login`, which answers with a session cookie.
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print a secret, only whether it is set.
+        f.debug_struct("AuthConfig")
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("password", &self.password.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+impl AuthConfig {
+    /// True when a credential is configured, so requests must present one.
+    pub fn is_required(&self) -> bool {
+        self.token.is_some() || self.password.is_some()
+    }
+
+    /// True when `headers` carry the configured token.
+    pub fn token_in(&self, headers: &HeaderMap) -> bool {
+        let Some(token) = &self.token else {
+            return false;
+        };
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let own = headers
+            .get("x-flightdeck-token")
+            .and_then(|v| v.to_str().ok());
+        [bearer, own]
+            .into_iter()
+            .flatten()
+            .any(|given| same_secret(given.trim(), token))
+    }
+}
+
+/// The access state of a running server: its configuration and the logged-in sessions.
+#[derive(Debug, Default)]
+pub struct Auth {
+    pub config: AuthConfig,
+    pub logins: Logins,
+}
+
+impl Auth {
+    pub fn new(config: AuthConfig) -> Self {
+        Auth {
+            config,
+            logins: Logins::default(),
+        }
+    }
+
+    /// True when the request may pass.
+    pub fn allows(&self, headers: &HeaderMap) -> bool {
+        !self.config.is_required()
+            || self.config.token_in(headers)
+            || self.logins.cookie_in(headers)
+    }
+}
+
+/// Paths open to everyone: the health check and the way in.
+fn is_open(path: &str) -> bool {
+    matches!(path, "/healthz" | "/login" | "/logout")
+}
+
+/// The middleware in front of every route.
+pub async fn require(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    if is_open(request.uri().path()) || app.auth.allows(request.headers()) {
+        return next.run(request).await;
+    }
+    if wants_page(&request) {
+        return Redirect::to("/login").into_response();
+    }
+    let mut response = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "this server needs credentials: send `Authorization: Bearer <token>` (or \
+         `X-Flightdeck-Token: <token>` through the proxy), or log in at /login",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
+    response
+}
+
+/// A browser navigating to a page (not a script, not the live socket).
+fn wants_page(request: &Request) -> bool {
+    request.method() == Method::GET
+        && request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"))
+}
+
+/// Compares two secrets in time that depends only on their lengths.
+pub fn same_secret(given: &str, expected: &str) -> bool {
+    let (a, b) = (given.as_bytes(), expected.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn open_without_credentials_configured() {
+        assert!(Auth::new(AuthConfig::default()).allows(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn the_token_passes_as_bearer_or_own_header_only() {
+        let auth = Auth::new(AuthConfig {
+            token: Some("s3cret".into()),
+            password: None,
+        });
+        assert!(!auth.allows(&HeaderMap::new()));
+        assert!(auth.allows(&headers(&[("authorization", "Bearer s3cret")])));
+        assert!(auth.allows(&headers(&[("x-flightdeck-token", "s3cret")])));
+        assert!(!auth.allows(&headers(&[("authorization", "Bearer s3cre")])));
+        assert!(!auth.allows(&headers(&[("authorization", "Basic s3cret")])));
+        assert!(!auth.allows(&headers(&[("authorization", "Bearer s3cret-not")])));
+    }
+
+    #[test]
+    fn secrets_compare_exactly() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("ab", "abc"));
+        assert!(!same_secret("", "abc"));
+    }
+
+    #[test]
+    fn debug_output_hides_the_secrets() {
+        let text = format!(
+            "{:?}",
+            AuthConfig {
+                token: Some("s3cret".into()),
+                password: Some("hunter2".into())
+            }
+        );
+        assert!(
+            !text.contains("s3cret") && !text.contains("hunter2"),
+            "{text}"
+        );
+    }
+}
