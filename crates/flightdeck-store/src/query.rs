@@ -1,11 +1,16 @@
 //! Query parameters of the [`crate::Store`] read methods, and the opaque paging cursors.
+//!
+//! The HTTP API takes them as they are from its query strings (names as in docs/api.md), so a
+//! new filter is one field here.
 
 use crate::{Result, StoreError};
 use flightdeck_model::Timestamp;
 use flightdeck_model::record::SessionStatus;
+use serde::Deserialize;
 
 /// The filters of the session list. Every field narrows the result.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SessionQuery {
     pub status: Option<SessionStatus>,
     /// Sessions in which this agent took part.
@@ -13,6 +18,7 @@ pub struct SessionQuery {
     /// Sessions with LLM calls to this model.
     pub model: Option<String>,
     /// Matches the name, id, tags or an agent name (case-insensitive substring).
+    #[serde(rename = "q")]
     pub text: Option<String>,
     /// Started at or after.
     pub from: Option<Timestamp>,
@@ -27,7 +33,8 @@ pub struct SessionQuery {
 }
 
 /// Paging of a session's events.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EventQuery {
     /// Only this category (`log`, `decision`, ...).
     pub category: Option<String>,
@@ -45,7 +52,8 @@ pub struct StatsScope {
 }
 
 /// Metric samples of one name (or all), in a time range.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MetricQuery {
     pub name: Option<String>,
     pub session_id: Option<String>,

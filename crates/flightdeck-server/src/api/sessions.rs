@@ -9,38 +9,11 @@ use axum::extract::{Path, State};
 use flightdeck_model::Timestamp;
 use flightdeck_model::record::*;
 use flightdeck_store::{EventQuery, SessionQuery, StatsScope};
-use serde::Deserialize;
-
-/// Query parameters of `GET /api/v1/sessions`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListParams {
-    status: Option<SessionStatus>,
-    agent: Option<String>,
-    model: Option<String>,
-    q: Option<String>,
-    from: Option<Timestamp>,
-    to: Option<Timestamp>,
-    has_errors: Option<bool>,
-    limit: Option<usize>,
-    cursor: Option<String>,
-}
 
 pub async fn list(
     State(app): State<AppState>,
-    ApiQuery(p): ApiQuery<ListParams>,
+    ApiQuery(q): ApiQuery<SessionQuery>,
 ) -> Result<Json<Page<SessionSummary>>, ApiError> {
-    let q = SessionQuery {
-        status: p.status,
-        agent: p.agent,
-        model: p.model,
-        text: p.q,
-        from: p.from,
-        to: p.to,
-        has_errors: p.has_errors,
-        limit: p.limit,
-        cursor: p.cursor,
-    };
     Ok(Json(app.store.sessions(q).await?))
 }
 
@@ -99,26 +72,12 @@ pub async fn edges(
     Ok(Json(app.store.edges(&id).await?))
 }
 
-/// Query parameters of `GET /api/v1/sessions/{id}/events`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventParams {
-    category: Option<String>,
-    limit: Option<usize>,
-    cursor: Option<String>,
-}
-
 pub async fn events(
     State(app): State<AppState>,
     Path(id): Path<String>,
-    ApiQuery(p): ApiQuery<EventParams>,
+    ApiQuery(q): ApiQuery<EventQuery>,
 ) -> Result<Json<Page<EventRecord>>, ApiError> {
     require_session(&app, &id).await?;
-    let q = EventQuery {
-        category: p.category,
-        limit: p.limit,
-        cursor: p.cursor,
-    };
     Ok(Json(app.store.events(&id, q).await?))
 }
 

@@ -57,27 +57,9 @@ pub async fn tools(
     Ok(Json(app.store.tool_stats(r.scope(Some(1))).await?))
 }
 
-/// Query parameters of `GET /api/v1/metrics`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MetricParams {
-    name: Option<String>,
-    session_id: Option<String>,
-    from: Option<Timestamp>,
-    to: Option<Timestamp>,
-    limit: Option<usize>,
-}
-
 pub async fn metrics(
     State(app): State<AppState>,
-    ApiQuery(p): ApiQuery<MetricParams>,
+    ApiQuery(q): ApiQuery<MetricQuery>,
 ) -> Result<Json<Vec<MetricPoint>>, ApiError> {
-    let q = MetricQuery {
-        name: p.name,
-        session_id: p.session_id,
-        from: p.from,
-        to: p.to,
-        limit: p.limit,
-    };
     Ok(Json(app.store.metrics(q).await?))
 }
