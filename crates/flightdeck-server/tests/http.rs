@@ -252,6 +252,14 @@ async fn query_errors_are_json_too() {
     assert_eq!(status, 400);
     let (status, _) = s.get("/api/v1/sessions?cursor=garbage").await;
     assert_eq!(status, 400);
+    let (status, err) = s.get("/api/v1/sessions?text=heist").await;
+    assert_eq!(status, 400, "the search parameter is `q`");
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("text"),
+        "{err}"
+    );
+    let (status, _) = s.get("/api/v1/metrics?nmae=queue.depth").await;
+    assert_eq!(status, 400);
     let (status, err) = s.get("/api/v2/everything").await;
     assert_eq!(
         (status, err["error"]["code"].as_str()),
