@@ -341,6 +341,18 @@ mod access {
             .unwrap()
     }
 
+    /// The status of `GET path` with one header.
+    async fn status_of(s: &TestServer, path: &str, header: (&str, &str)) -> u16 {
+        http()
+            .get(s.url(path))
+            .header(header.0, header.1)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// Posts the login form as a browser does.
     async fn login(c: &reqwest::Client, s: &TestServer, password: &str) -> reqwest::Response {
         c.post(s.url("/login"))
@@ -427,20 +439,20 @@ mod access {
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
-        let r = c
-            .get(s.url("/api/v1/sessions/guarded-1"))
-            .header("x-flightdeck-token", "t0ken")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let wrong = c
-            .get(s.url("/api/v1/sessions"))
-            .header(AUTHORIZATION, "Bearer hunter2")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(wrong.status(), 401, "the password is not a bearer token");
+        assert_eq!(
+            status_of(
+                &s,
+                "/api/v1/sessions/guarded-1",
+                ("x-flightdeck-token", "t0ken")
+            )
+            .await,
+            200
+        );
+        assert_eq!(
+            status_of(&s, "/api/v1/sessions", ("authorization", "Bearer hunter2")).await,
+            401,
+            "the password is not a bearer token"
+        );
     }
 
     #[tokio::test]
@@ -479,13 +491,10 @@ mod access {
         );
         let cookie = set.split(';').next().unwrap().to_owned();
 
-        let r = c
-            .get(s.url("/api/v1/sessions"))
-            .header(COOKIE, &cookie)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        assert_eq!(
+            status_of(&s, "/api/v1/sessions", ("cookie", &cookie)).await,
+            200
+        );
         let r = c
             .get(s.url("/"))
             .header(COOKIE, &cookie)
@@ -507,13 +516,11 @@ mod access {
                 .unwrap()
                 .contains("Max-Age=0")
         );
-        let r = c
-            .get(s.url("/api/v1/sessions"))
-            .header(COOKIE, &cookie)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 401, "the session is gone");
+        assert_eq!(
+            status_of(&s, "/api/v1/sessions", ("cookie", &cookie)).await,
+            401,
+            "the session is gone"
+        );
     }
 
     #[tokio::test]
