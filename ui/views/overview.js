@@ -78,14 +78,23 @@ export function Overview({ query }) {
   const key = JSON.stringify(filters);
   const filtered = isFiltered(query);
   const refreshTimer = useRef(0);
+  /** Commits applied so far: a page read while one arrived may predate it. */
+  const commits = useRef(0);
+
+  /** Shows a first page read when `commits` was `seen`. */
+  const show = (page, seen) => {
+    // Past the first page, keep what was paged in; and a page that may predate a commit
+    // must not drop what the commit brought: merge, new sessions on top. Else replace.
+    setItems((old) => (old && (old.length > PAGE || commits.current !== seen) ? merge(old, page.items, true) : page.items));
+    setCursor((c) => c ?? page.next_cursor ?? null);
+    setError(null);
+  };
 
   const loadFirst = useCallback(async () => {
+    const seen = commits.current;
     const [page, st] = await Promise.all([api.sessions({ ...filters, limit: PAGE }), api.overview({ from: filters.from, to: filters.to })]);
-    // Past the first page, keep what was paged in: update it and put new sessions on top.
-    setItems((old) => (old && old.length > PAGE ? merge(old, page.items, true) : page.items));
-    setCursor((c) => c ?? page.next_cursor ?? null);
+    show(page, seen);
     setStats(st);
-    setError(null);
   }, [key]);
 
   useEffect(() => {
@@ -103,8 +112,14 @@ export function Overview({ query }) {
       }, 1000);
     };
     const live = follow({ scope: 'overview' }, {
-      hello: () => loadFirst().catch(setError),
+      hello: (m) => {
+        if (filtered) return loadFirst().catch(setError);
+        // Unfiltered, the snapshot is the first page and the stats, exact as of its seq.
+        show(m.snapshot.sessions, commits.current);
+        return setStats(m.snapshot.stats);
+      },
       commit: (m) => {
+        commits.current += 1;
         setItems((old) => (old ? merge(old, m.sessions, !filtered) : old));
         refresh();
       },
