@@ -35,6 +35,12 @@ function ThemeToggle() {
     ${theme === 'dark' ? '☀ Light' : '☾ Dark'}</button>`;
 }
 
+/** "Log out", for a person who logged in (the server's readable marker cookie says so). */
+function LogoutButton() {
+  if (!document.cookie.split('; ').includes('flightdeck_login=1')) return null;
+  return html`<form method="post" action="/logout" class="logout"><button class="icon" type="submit" title="End this login">Log out</button></form>`;
+}
+
 function App() {
   const route = useRoute();
   const [title, setTitle] = useState('');
@@ -51,6 +57,7 @@ function App() {
       <div class="spacer"></div>
       <${ConnectionIndicator} />
       <${ThemeToggle} />
+      <${LogoutButton} />
     </header>
     <main>
       ${route.page === 'session'

@@ -215,7 +215,7 @@ test('a session of 5,000 spans opens collapsed and the graph responds', async ()
   await page.context().close();
 });
 
-test('a server with a password shows its login, and the overview after it', async () => {
+test('a server with a password shows its login, the overview after it, and logs out', async () => {
   const guarded = await startServer(['--password', 'hunter2']);
   try {
     const page = await newPage(browser, guarded.origin);
@@ -230,6 +230,9 @@ test('a server with a password shows its login, and the overview after it', asyn
     await page.waitForSelector('.conn[data-state=live]');
     await page.waitForSelector('[data-test=headline]');
     assert.equal(new URL(page.url()).pathname, '/');
+    await page.click('.logout button');
+    await page.waitForSelector('input[name=password]');
+    assert.equal(new URL(page.url()).pathname, '/login');
     await page.context().close();
   } finally {
     await guarded.stop();

@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "flightdeck_session";
+/// A cookie the page can read (the session's cannot), holding no secret: it only tells the
+/// page that a person logged in, so it offers "Log out".
+const MARKER: &str = "flightdeck_login";
 /// How long a login lasts.
 const LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 /// The most sessions kept; past it the oldest is forgotten.
@@ -134,26 +137,36 @@ pub async fn login(
     } else {
         "; Secure"
     };
-    let cookie = format!(
-        "{COOKIE}={id}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
-        LIFETIME.as_secs()
-    );
-    with_cookie(Redirect::to("/"), &cookie)
+    let age = LIFETIME.as_secs();
+    with_cookies(
+        Redirect::to("/"),
+        &[
+            format!("{COOKIE}={id}; HttpOnly; SameSite=Lax; Path=/; Max-Age={age}{secure}"),
+            format!("{MARKER}=1; SameSite=Lax; Path=/; Max-Age={age}{secure}"),
+        ],
+    )
 }
 
-/// `POST /logout`: forgets the session and clears the cookie.
+/// `POST /logout`: forgets the session and clears the cookies.
 pub async fn logout(State(app): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(id) = session_cookie(&headers) {
         app.auth.logins.close(id);
     }
-    let cookie = format!("{COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
-    with_cookie(Redirect::to("/login"), &cookie)
+    with_cookies(
+        Redirect::to("/login"),
+        &[
+            format!("{COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"),
+            format!("{MARKER}=; SameSite=Lax; Path=/; Max-Age=0"),
+        ],
+    )
 }
 
-fn with_cookie(redirect: Redirect, cookie: &str) -> Response {
+fn with_cookies(redirect: Redirect, cookies: &[String]) -> Response {
     let mut response = redirect.into_response();
-    if let Ok(value) = HeaderValue::from_str(cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
     }
     response
 }
