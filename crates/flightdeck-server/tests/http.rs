@@ -524,6 +524,38 @@ mod access {
     }
 
     #[tokio::test]
+    async fn an_open_server_answers_only_to_loopback_host_names() {
+        let s = TestServer::start().await;
+        for host in ["localhost:1", "127.0.0.1", "[::1]:7329"] {
+            assert_eq!(
+                status_of(&s, "/api/v1/sessions", ("host", host)).await,
+                200,
+                "{host}"
+            );
+        }
+        // A page on a DNS name rebound to 127.0.0.1 must not read traces.
+        let r = http()
+            .get(s.url("/api/v1/sessions"))
+            .header("host", "rebound.attacker.example:7329")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "forbidden_host");
+        // With credentials, any name will do (they are what protects the server then).
+        let g = guarded().await;
+        let r = http()
+            .get(g.url("/api/v1/sessions"))
+            .header("host", "flightdeck.example.com")
+            .header(AUTHORIZATION, "Bearer t0ken")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    #[tokio::test]
     async fn the_token_also_logs_a_person_in() {
         let s = TestServer::start_with(ServerConfig {
             auth: AuthConfig {

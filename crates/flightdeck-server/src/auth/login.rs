@@ -6,7 +6,7 @@
 //! loopback host, so beyond localhost a password login wants HTTPS in front of Flightdeck
 //! (tokens work over anything).
 
-use super::same_secret;
+use super::{on_loopback, same_secret};
 use crate::AppState;
 use axum::Form;
 use axum::extract::State;
@@ -78,22 +78,6 @@ fn session_cookie(headers: &HeaderMap) -> Option<&str> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
-}
-
-/// True when the request reached a loopback host name (where plain HTTP is normal).
-fn on_loopback(headers: &HeaderMap) -> bool {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let name = match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => host.split(':').next().unwrap_or(""),
-    };
-    name == "localhost"
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `GET /login`.
@@ -232,24 +216,5 @@ mod tests {
         }
         assert_eq!(logins.sessions.lock().unwrap().len(), MAX_SESSIONS);
         assert!(!logins.cookie_in(&with(header::COOKIE, &format!("{COOKIE}={first}"))));
-    }
-
-    #[test]
-    fn loopback_hosts_are_recognised() {
-        for host in [
-            "localhost:7329",
-            "127.0.0.1:7329",
-            "[::1]:7329",
-            "localhost",
-        ] {
-            assert!(on_loopback(&with(header::HOST, host)), "{host}");
-        }
-        for host in [
-            "flightdeck.example.com",
-            "10.0.0.5:7329",
-            "[2001:db8::1]:80",
-        ] {
-            assert!(!on_loopback(&with(header::HOST, host)), "{host}");
-        }
     }
 }

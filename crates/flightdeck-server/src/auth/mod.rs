@@ -1,7 +1,8 @@
 //! Access control: who may read and write traces.
 //!
-//! On loopback with nothing configured, every request passes (the default: one developer on
-//! their own machine). With a token or a password configured (required when listening beyond
+//! On loopback with nothing configured, every request that names a loopback host passes (the
+//! default: one developer on their own machine; the host check stops web pages that reach the
+//! server through a DNS name rebound to 127.0.0.1). With a token or a password configured (required when listening beyond
 //! loopback; the binary refuses to start otherwise), every route but `/healthz` and the login
 //! page asks for one of:
 //! - `Authorization: Bearer <token>`, for SDKs, OTLP exporters and scripts;
@@ -96,6 +97,17 @@ fn is_open(path: &str) -> bool {
 
 /// The middleware in front of every route.
 pub async fn require(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    if !app.auth.config.is_required() && !names_loopback(&request) {
+        // Open, so on loopback: a request naming another host is a web page that reached this
+        // server through a DNS name rebound to 127.0.0.1. It must not read traces.
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden_host",
+            "this server has no credentials, so it answers only to loopback host names \
+             (localhost, 127.0.0.1, [::1]); set a token or password to use another name",
+        )
+        .into_response();
+    }
     if is_open(request.uri().path()) || app.auth.allows(request.headers()) {
         return next.run(request).await;
     }
@@ -123,6 +135,40 @@ fn wants_page(request: &Request) -> bool {
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("text/html"))
+}
+
+/// True when the request names a loopback host (`Host`, or the HTTP/2 authority), or none.
+fn names_loopback(request: &Request) -> bool {
+    match request.headers().get(header::HOST) {
+        Some(host) => host.to_str().is_ok_and(is_loopback_host),
+        None => request
+            .uri()
+            .authority()
+            .is_none_or(|a| is_loopback_host(a.as_str())),
+    }
+}
+
+/// True when the request reached a loopback host name (where plain HTTP is normal).
+pub(crate) fn on_loopback(headers: &HeaderMap) -> bool {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    is_loopback_host(host)
+}
+
+/// `localhost` (or a name under it, which browsers resolve locally), a loopback address; with
+/// or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.split(':').next().unwrap_or(""),
+    };
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Compares two secrets in time that depends only on their lengths.
@@ -160,6 +206,27 @@ mod tests {
         assert!(!auth.allows(&headers(&[("authorization", "Bearer s3cre")])));
         assert!(!auth.allows(&headers(&[("authorization", "Basic s3cret")])));
         assert!(!auth.allows(&headers(&[("authorization", "Bearer s3cret-not")])));
+    }
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for host in [
+            "localhost:7329",
+            "127.0.0.1:7329",
+            "[::1]:7329",
+            "localhost",
+            "ui.localhost:7329",
+        ] {
+            assert!(on_loopback(&headers(&[("host", host)])), "{host}");
+        }
+        for host in [
+            "flightdeck.example.com",
+            "10.0.0.5:7329",
+            "[2001:db8::1]:80",
+            "localhost.attacker.example",
+        ] {
+            assert!(!on_loopback(&headers(&[("host", host)])), "{host}");
+        }
     }
 
     #[test]
