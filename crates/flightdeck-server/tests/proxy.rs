@@ -13,13 +13,7 @@ use std::collections::BTreeMap;
 use support::TestServer;
 
 fn proxy_to(fake: &FakeLlm) -> ProxyConfig {
-    let upstream = |kind| Upstream {
-        base_url: fake.url(),
-        kind,
-        api_key: None,
-        api_key_env: None,
-        stream_usage: true,
-    };
+    let upstream = |kind| Upstream::new(fake.url(), kind);
     ProxyConfig {
         upstreams: BTreeMap::from([
             ("openai".to_owned(), upstream(ApiKind::Openai)),
@@ -222,13 +216,7 @@ async fn unknown_upstreams_and_unreachable_ones_are_clear_errors() {
         proxy: ProxyConfig {
             upstreams: BTreeMap::from([(
                 "openai".to_owned(),
-                Upstream {
-                    base_url: "http://127.0.0.1:9".into(),
-                    kind: ApiKind::Openai,
-                    api_key: None,
-                    api_key_env: None,
-                    stream_usage: true,
-                },
+                Upstream::new("http://127.0.0.1:9", ApiKind::Openai),
             )]),
             ..ProxyConfig::default()
         },

@@ -37,13 +37,7 @@ pub fn from_openinference(tree: &Value) -> Vec<Value> {
                 .unwrap_or_default()
                 .iter()
                 .filter_map(|c| c.get("tool_call"))
-                .map(|c| {
-                    tool_call(
-                        c.get("id"),
-                        at(c, "function.name"),
-                        at(c, "function.arguments"),
-                    )
-                })
+                .map(function_call)
                 .collect();
             if !calls.is_empty() {
                 out.insert("tool_calls".into(), Value::Array(calls));
@@ -115,16 +109,7 @@ pub fn from_event(name: &str, body: &Value) -> Option<(Side, Value)> {
         m.get("content").cloned().unwrap_or_default(),
     );
     if let Some(calls) = m.get("tool_calls") {
-        let calls: Vec<Value> = list(calls)
-            .iter()
-            .map(|c| {
-                tool_call(
-                    c.get("id"),
-                    at(c, "function.name"),
-                    at(c, "function.arguments"),
-                )
-            })
-            .collect();
+        let calls: Vec<Value> = list(calls).iter().map(function_call).collect();
         out.insert("tool_calls".into(), Value::Array(calls));
     }
     if side == Side::Input
@@ -163,6 +148,15 @@ pub fn parse_if_text(v: Value) -> Value {
         }
         _ => v,
     }
+}
+
+/// A call whose name and arguments sit under `function` (`{id, function: {name, arguments}}`).
+fn function_call(c: &Value) -> Value {
+    tool_call(
+        c.get("id"),
+        at(c, "function.name"),
+        at(c, "function.arguments"),
+    )
 }
 
 fn tool_call(id: Option<&Value>, name: Option<&Value>, arguments: Option<&Value>) -> Value {

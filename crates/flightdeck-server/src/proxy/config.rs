@@ -36,6 +36,19 @@ fn yes() -> bool {
     true
 }
 
+impl Upstream {
+    /// An upstream at `base_url` speaking `kind`, with the client's own key and defaults.
+    pub fn new(base_url: impl Into<String>, kind: ApiKind) -> Self {
+        Upstream {
+            base_url: base_url.into(),
+            kind,
+            api_key: None,
+            api_key_env: None,
+            stream_usage: true,
+        }
+    }
+}
+
 /// Settings of the recording proxy.
 #[derive(Clone, Debug)]
 pub struct ProxyConfig {
@@ -49,13 +62,7 @@ pub struct ProxyConfig {
 
 impl Default for ProxyConfig {
     fn default() -> Self {
-        let upstream = |base_url: &str, kind| Upstream {
-            base_url: base_url.to_owned(),
-            kind,
-            api_key: None,
-            api_key_env: None,
-            stream_usage: true,
-        };
+        let upstream = Upstream::new;
         ProxyConfig {
             upstreams: BTreeMap::from([
                 (

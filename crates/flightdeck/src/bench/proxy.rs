@@ -34,13 +34,7 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("flightdeck-bench-proxy-{}", std::process::id()));
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(SqliteOptions::new(dir.join("proxy.db")))?);
-    let upstream = |fake: &FakeLlm| Upstream {
-        base_url: fake.url(),
-        kind: ApiKind::Openai,
-        api_key: None,
-        api_key_env: None,
-        stream_usage: true,
-    };
+    let upstream = |fake: &FakeLlm| Upstream::new(fake.url(), ApiKind::Openai);
     let config = ServerConfig {
         proxy: ProxyConfig {
             upstreams: BTreeMap::from([
