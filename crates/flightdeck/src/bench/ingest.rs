@@ -54,21 +54,8 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
     )
     .await?;
     let url = format!("{}/api/v1/events", server.base());
-    let client = reqwest::Client::new();
-    let post = move |body: String| {
-        let (client, url) = (client.clone(), url.clone());
-        async move {
-            let r = client
-                .post(&url)
-                .header("content-type", "application/x-ndjson")
-                .body(body)
-                .send()
-                .await?;
-            anyhow::ensure!(r.status().is_success(), "HTTP {}", r.status());
-            Ok(())
-        }
-    };
-    let figures = measure(args.spans, payload, drain(args.producers, bodies, post)).await?;
+    let posting = post_all(args.producers, bodies, url, "application/x-ndjson");
+    let figures = measure(args.spans, payload, posting).await?;
     server.stop().await?;
     figures.print(
         "through HTTP on loopback (POST /api/v1/events)",
@@ -116,6 +103,33 @@ fn generate(spans: usize, batch: usize) -> Vec<String> {
 }
 
 /// Runs `producers` tasks that take items off `items` until none is left.
+/// POSTs every body to `url` from `producers` concurrent tasks; any non-2xx answer fails.
+pub(super) async fn post_all<B>(
+    producers: usize,
+    bodies: Vec<B>,
+    url: String,
+    content_type: &'static str,
+) -> anyhow::Result<()>
+where
+    B: Into<reqwest::Body> + Send + 'static,
+{
+    let client = reqwest::Client::new();
+    let post = move |body: B| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let r = client
+                .post(&url)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await?;
+            anyhow::ensure!(r.status().is_success(), "HTTP {}", r.status());
+            Ok(())
+        }
+    };
+    drain(producers, bodies, post).await
+}
+
 pub(super) async fn drain<T, F, Fut>(producers: usize, items: Vec<T>, send: F) -> anyhow::Result<()>
 where
     T: Send + 'static,

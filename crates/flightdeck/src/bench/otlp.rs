@@ -11,7 +11,7 @@
 //! request bodies so another receiver can be sent the same bytes (scripts/bench-phoenix.sh).
 
 use super::LocalServer;
-use super::ingest::{Figures, SPANS_PER_SESSION, drain, measure, open};
+use super::ingest::{Figures, SPANS_PER_SESSION, measure, open, post_all};
 use super::text::{Rng, llm_span};
 use crate::cli::OtlpBenchArgs;
 use flightdeck_server::ServerConfig;
@@ -54,7 +54,7 @@ pub async fn run(args: OtlpBenchArgs) -> anyhow::Result<()> {
         }
         println!("saved the OTLP request bodies in {}", out.display());
     }
-    let native = post_all(
+    let native = serve_and_post(
         &args,
         &dir.join("native.db"),
         "/api/v1/events",
@@ -66,7 +66,7 @@ pub async fn run(args: OtlpBenchArgs) -> anyhow::Result<()> {
         "native: POST /api/v1/events (NDJSON)",
         &dir.join("native.db"),
     );
-    let otlp = post_all(
+    let otlp = serve_and_post(
         &args,
         &dir.join("otlp.db"),
         "/v1/traces",
@@ -89,7 +89,7 @@ pub async fn run(args: OtlpBenchArgs) -> anyhow::Result<()> {
 
 /// Serves a fresh store at `db`, posts every body to `path`, and checks that every span was
 /// stored (so a refused request cannot pass for a fast one).
-async fn post_all(
+async fn serve_and_post(
     args: &OtlpBenchArgs,
     db: &Path,
     path: &str,
@@ -106,22 +106,9 @@ async fn post_all(
     )
     .await?;
     let url = format!("{}{path}", server.base());
-    let client = reqwest::Client::new();
     let payload = bodies.iter().map(Vec::len).sum();
-    let post = move |body: Vec<u8>| {
-        let (client, url) = (client.clone(), url.clone());
-        async move {
-            let r = client
-                .post(&url)
-                .header("content-type", content_type)
-                .body(body)
-                .send()
-                .await?;
-            anyhow::ensure!(r.status().is_success(), "HTTP {}", r.status());
-            Ok(())
-        }
-    };
-    let figures = measure(args.spans, payload, drain(args.producers, bodies, post)).await?;
+    let posting = post_all(args.producers, bodies, url, content_type);
+    let figures = measure(args.spans, payload, posting).await?;
     let stored = store.overview(StatsScope::default()).await?.totals.spans;
     server.stop().await?;
     anyhow::ensure!(
