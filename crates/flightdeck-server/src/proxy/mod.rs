@@ -14,6 +14,7 @@ mod sse;
 mod tap;
 
 use crate::AppState;
+use crate::auth::AuthConfig;
 use crate::error::ApiError;
 use api::Endpoint;
 use attribution::Attribution;
@@ -95,16 +96,25 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::CONTENT_LENGTH,
 ];
 
-fn forwarded_headers(from: &HeaderMap, upstream: &Upstream) -> HeaderMap {
+/// The request headers the upstream gets: the client's, less hop-by-hop ones and
+/// Flightdeck's own: its `x-flightdeck-*` headers, cookies (a login's session), and an
+/// `Authorization` that carries Flightdeck's token (`auth`) or that the upstream's own key
+/// replaces.
+fn forwarded_headers(from: &HeaderMap, upstream: &Upstream, auth: &AuthConfig) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(from.len());
     for (name, value) in from {
         if HOP_BY_HOP.contains(name)
             || name.as_str() == "keep-alive"
+            || name == header::COOKIE
             || attribution::is_ours(name.as_str())
         {
             continue;
         }
         out.append(name.clone(), value.clone());
+    }
+    let ours = auth.token_in(&out);
+    if ours || upstream.api_key.is_some() {
+        out.remove(header::AUTHORIZATION);
     }
     if let Some(key) = &upstream.api_key {
         let (name, value) = match upstream.kind {
@@ -158,7 +168,7 @@ async fn forward(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    let headers = forwarded_headers(req.headers(), upstream);
+    let headers = forwarded_headers(req.headers(), upstream, &app.auth.config);
     let method = req.method().clone();
     let attribution = endpoint.map(|_| Attribution::from_headers(req.headers(), peer));
     let body = req.into_body();
@@ -308,4 +318,69 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         cause = next;
     }
     cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    const SENT: &[(&str, &str)] = &[
+        ("authorization", "Bearer sk-client"),
+        ("content-type", "application/json"),
+        ("cookie", "flightdeck_session=abc; flightdeck_login=1"),
+        ("x-flightdeck-token", "t0ken"),
+        ("x-flightdeck-session", "s1"),
+        ("connection", "keep-alive"),
+    ];
+
+    #[test]
+    fn the_clients_key_goes_upstream_and_nothing_of_flightdecks() {
+        let auth = AuthConfig {
+            token: Some("t0ken".into()),
+            password: Some("pw".into()),
+        };
+        let upstream = Upstream::new("http://up", ApiKind::Openai);
+        let out = forwarded_headers(&request(SENT), &upstream, &auth);
+        assert_eq!(out[header::AUTHORIZATION], "Bearer sk-client");
+        assert_eq!(out[header::CONTENT_TYPE], "application/json");
+        for gone in [
+            "cookie",
+            "x-flightdeck-token",
+            "x-flightdeck-session",
+            "connection",
+        ] {
+            assert!(!out.contains_key(gone), "{gone} was forwarded");
+        }
+    }
+
+    #[test]
+    fn flightdecks_token_as_bearer_is_not_forwarded() {
+        let auth = AuthConfig {
+            token: Some("t0ken".into()),
+            password: None,
+        };
+        let upstream = Upstream::new("http://up", ApiKind::Anthropic);
+        let sent = request(&[("authorization", "Bearer t0ken"), ("x-api-key", "sk-ant")]);
+        let out = forwarded_headers(&sent, &upstream, &auth);
+        assert!(!out.contains_key(header::AUTHORIZATION));
+        assert_eq!(out["x-api-key"], "sk-ant");
+    }
+
+    #[test]
+    fn a_configured_key_replaces_the_clients_authorization() {
+        let mut upstream = Upstream::new("http://up", ApiKind::Anthropic);
+        upstream.api_key = Some("sk-server".into());
+        let sent = request(&[("authorization", "Bearer whatever")]);
+        let out = forwarded_headers(&sent, &upstream, &AuthConfig::default());
+        assert!(!out.contains_key(header::AUTHORIZATION));
+        assert_eq!(out["x-api-key"], "sk-server");
+    }
 }
