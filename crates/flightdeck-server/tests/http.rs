@@ -556,6 +556,60 @@ mod access {
     }
 
     #[tokio::test]
+    async fn pages_of_other_sites_cannot_write_and_a_login_only_reads() {
+        let open = TestServer::start().await;
+        let post = |s: &TestServer, origin: Option<&str>, cookie: Option<&str>| {
+            let mut r = http()
+                .post(s.url("/api/v1/events"))
+                .header("content-type", "text/plain")
+                .body(BATCH);
+            if let Some(o) = origin {
+                r = r.header("origin", o);
+            }
+            if let Some(c) = cookie {
+                r = r.header(COOKIE, c);
+            }
+            async move { r.send().await.unwrap() }
+        };
+        // A page elsewhere posting to the open server on loopback (a "simple" request).
+        let r = post(&open, Some("https://evil.example"), None).await;
+        assert_eq!(r.status(), 403);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "forbidden_origin");
+        let (_, list) = open.get("/api/v1/sessions").await;
+        assert_eq!(list["items"], json!([]), "nothing was stored");
+        // The served origin itself, and clients that send no Origin, may.
+        let own = open.url("");
+        let own = own.trim_end_matches('/');
+        assert_ne!(post(&open, Some(own), None).await.status(), 403);
+        assert_ne!(post(&open, None, None).await.status(), 403);
+
+        // A login's cookie reads but does not write: writes need the token.
+        let s = guarded().await;
+        let set = login(&http(), &s, "hunter2").await.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let cookie = set.split(';').next().unwrap().to_owned();
+        assert_eq!(
+            status_of(&s, "/api/v1/sessions", ("cookie", &cookie)).await,
+            200
+        );
+        let own = s.url("");
+        let r = post(&s, Some(own.trim_end_matches('/')), Some(&cookie)).await;
+        assert_eq!(r.status(), 401);
+        // Logging out from another site is refused too.
+        let r = http()
+            .post(s.url("/logout"))
+            .header("origin", "https://evil.example")
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+    }
+
+    #[tokio::test]
     async fn the_token_also_logs_a_person_in() {
         let s = TestServer::start_with(ServerConfig {
             auth: AuthConfig {

@@ -111,8 +111,8 @@ impl Config {
         };
         let proxy = proxy_config(file.proxy)?;
         let auth = AuthConfig {
-            token: secret("token", args.token.or(file.token))?,
-            password: secret("password", args.password.or(file.password))?,
+            token: secret("token", args.token.or(file.token), true)?,
+            password: secret("password", args.password.or(file.password), false)?,
         };
         let addr = args
             .addr
@@ -163,12 +163,18 @@ impl Config {
     }
 }
 
-/// A configured secret: `None` when unset, an error when set but blank.
-fn secret(key: &str, value: Option<String>) -> anyhow::Result<Option<String>> {
-    match value {
-        Some(v) if v.trim().is_empty() => anyhow::bail!("{key} is set but empty"),
-        v => Ok(v),
-    }
+/// A configured secret, trimmed: `None` when unset, an error when blank, or, for one that
+/// travels in a header (`in_header`), when it holds anything but visible ASCII.
+fn secret(key: &str, value: Option<String>, in_header: bool) -> anyhow::Result<Option<String>> {
+    let Some(v) = value.map(|v| v.trim().to_owned()) else {
+        return Ok(None);
+    };
+    anyhow::ensure!(!v.is_empty(), "{key} is set but empty");
+    anyhow::ensure!(
+        !in_header || v.bytes().all(|b| b.is_ascii_graphic()),
+        "{key} must be visible ASCII characters (no spaces), to travel in an HTTP header"
+    );
+    Ok(Some(v))
 }
 
 fn proxy_config(file: FileProxy) -> anyhow::Result<ProxyConfig> {

@@ -25,6 +25,11 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
                 args.serve.db = Some(config::default_db().with_file_name("demo.db"));
             }
             let config = Config::resolve(args.serve)?;
+            anyhow::ensure!(
+                config.auth.token.is_some() || config.auth.password.is_none(),
+                "the demo's agents send through the API, which then needs a token: set \
+                 FLIGHTDECK_TOKEN as well as the password"
+            );
             token = config.auth.token.clone();
             let bound = serve::bind(config).await?;
             let url = format!("http://{}", bound.addr);

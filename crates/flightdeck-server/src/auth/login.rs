@@ -26,13 +26,16 @@ const MARKER: &str = "flightdeck_login";
 const LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 /// The most sessions kept; past it the oldest is forgotten.
 const MAX_SESSIONS: usize = 1024;
-/// How long a wrong password waits before its answer, to slow guessing.
+/// How long a wrong password waits before its answer. Wrong answers wait in turn, so
+/// guessing runs at two tries a second however many connections it uses.
 const FAILURE_DELAY: Duration = Duration::from_millis(500);
 
 /// Logged-in sessions: id -> expiry.
 #[derive(Debug, Default)]
 pub struct Logins {
     sessions: Mutex<HashMap<String, Instant>>,
+    /// Held through each failure's delay: one wrong answer at a time.
+    failures: tokio::sync::Mutex<()>,
 }
 
 impl Logins {
@@ -60,24 +63,29 @@ impl Logins {
         self.sessions.lock().expect("logins lock").remove(id);
     }
 
-    /// True when `headers` carry the cookie of a live session.
+    /// True when `headers` carry the cookie of a live session (any of them, should a page
+    /// have planted another of the same name beside it).
     pub fn cookie_in(&self, headers: &HeaderMap) -> bool {
-        let Some(id) = session_cookie(headers) else {
-            return false;
-        };
         let sessions = self.sessions.lock().expect("logins lock");
-        sessions.get(id).is_some_and(|e| *e > Instant::now())
+        let now = Instant::now();
+        session_cookies(headers).any(|id| sessions.get(id).is_some_and(|e| *e > now))
+    }
+
+    /// Answers a wrong password after its delay, one at a time.
+    async fn refuse(&self) {
+        let _turn = self.failures.lock().await;
+        tokio::time::sleep(FAILURE_DELAY).await;
     }
 }
 
-/// The session id in a request's cookies.
-fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+/// The session ids in a request's cookies.
+fn session_cookies(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+        .filter_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
 }
 
 /// `GET /login`.
@@ -101,7 +109,7 @@ pub async fn login(
     let matches =
         |secret: &Option<String>| secret.as_deref().is_some_and(|s| same_secret(given, s));
     if !(matches(&config.password) || matches(&config.token)) {
-        tokio::time::sleep(FAILURE_DELAY).await;
+        app.auth.logins.refuse().await;
         let message = if config.is_required() {
             "That is not the password."
         } else {
@@ -133,7 +141,7 @@ pub async fn login(
 
 /// `POST /logout`: forgets the session and clears the cookies.
 pub async fn logout(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(id) = session_cookie(&headers) {
+    for id in session_cookies(&headers) {
         app.auth.logins.close(id);
     }
     with_cookies(
@@ -202,6 +210,11 @@ mod tests {
         assert_eq!(id.len(), 64);
         let cookie = with(header::COOKIE, &format!("theme=dark; {COOKIE}={id}"));
         assert!(logins.cookie_in(&cookie));
+        let planted = with(header::COOKIE, &format!("{COOKIE}=planted; {COOKIE}={id}"));
+        assert!(
+            logins.cookie_in(&planted),
+            "a planted cookie does not hide the real one"
+        );
         assert!(!logins.cookie_in(&with(header::COOKIE, &format!("{COOKIE}=nope"))));
         logins.close(&id);
         assert!(!logins.cookie_in(&cookie));

@@ -8,12 +8,18 @@
 //! - `Authorization: Bearer <token>`, for SDKs, OTLP exporters and scripts;
 //! - `X-Flightdeck-Token: <token>`, for the LLM proxy, whose `Authorization` header carries the
 //!   upstream's API key;
-//! - the session cookie that `POST /login` sets after the password (for people, in the browser).
+//! - the session cookie that `POST /login` sets after the password (for people, in the
+//!   browser), for reads only (`GET`, `HEAD`): the page never writes with it.
+//!
+//! In either mode, a browser request that writes (any other method) must come from the served
+//! origin or a configured one (see [`origin`]): pages of other sites cannot post traces or
+//! spend the proxy's upstream keys.
 //!
 //! Browsers asking for a page without credentials are sent to `/login`; API clients get a JSON
-//! 401. Secrets are compared in constant time.
+//! 401. Secrets are compared in time that depends only on their length.
 
 pub mod login;
+pub mod origin;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -56,7 +62,7 @@ impl AuthConfig {
         let bearer = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
+            .and_then(bearer_token);
         let own = headers
             .get("x-flightdeck-token")
             .and_then(|v| v.to_str().ok());
@@ -82,15 +88,27 @@ impl Auth {
         }
     }
 
-    /// True when the request may pass.
-    pub fn allows(&self, headers: &HeaderMap) -> bool {
+    /// True when a request with `headers` and `method` may pass: credentials are not
+    /// required, or it carries the token, or it reads with a login's cookie.
+    pub fn allows(&self, method: &Method, headers: &HeaderMap) -> bool {
         !self.config.is_required()
             || self.config.token_in(headers)
-            || self.logins.cookie_in(headers)
+            || (is_read(method) && self.logins.cookie_in(headers))
     }
 }
 
-/// Paths open to everyone: the health check and the way in.
+/// The token of an `Authorization: Bearer <token>` value (the scheme in any case).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
+}
+
+/// Methods that only read.
+fn is_read(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Paths open to everyone: the health check and the way in and out.
 fn is_open(path: &str) -> bool {
     matches!(path, "/healthz" | "/login" | "/logout")
 }
@@ -108,7 +126,12 @@ pub async fn require(State(app): State<AppState>, request: Request, next: Next) 
         )
         .into_response();
     }
-    if is_open(request.uri().path()) || app.auth.allows(request.headers()) {
+    if !is_read(request.method())
+        && let Err(e) = origin::check(request.headers(), &app.config.allowed_origins)
+    {
+        return e.into_response();
+    }
+    if is_open(request.uri().path()) || app.auth.allows(request.method(), request.headers()) {
         return next.run(request).await;
     }
     if wants_page(&request) {
@@ -148,7 +171,9 @@ fn names_loopback(request: &Request) -> bool {
     }
 }
 
-/// True when the request reached a loopback host name (where plain HTTP is normal).
+/// True when the request reached a loopback host name (where plain HTTP is normal). Behind a
+/// reverse proxy that rewrites `Host` to 127.0.0.1 this is wrong: such setups need
+/// credentials (see the README).
 pub(crate) fn on_loopback(headers: &HeaderMap) -> bool {
     let host = headers
         .get(header::HOST)
@@ -164,11 +189,12 @@ fn is_loopback_host(host: &str) -> bool {
         Some(v6) => v6.split(']').next().unwrap_or(""),
         None => host.split(':').next().unwrap_or(""),
     };
+    let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
     name == "localhost"
         || name.ends_with(".localhost")
         || name
             .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
 /// Compares two secrets in time that depends only on their lengths.
@@ -191,7 +217,7 @@ mod tests {
 
     #[test]
     fn open_without_credentials_configured() {
-        assert!(Auth::new(AuthConfig::default()).allows(&HeaderMap::new()));
+        assert!(Auth::new(AuthConfig::default()).allows(&Method::POST, &HeaderMap::new()));
     }
 
     #[test]
@@ -200,12 +226,14 @@ mod tests {
             token: Some("s3cret".into()),
             password: None,
         });
-        assert!(!auth.allows(&HeaderMap::new()));
-        assert!(auth.allows(&headers(&[("authorization", "Bearer s3cret")])));
-        assert!(auth.allows(&headers(&[("x-flightdeck-token", "s3cret")])));
-        assert!(!auth.allows(&headers(&[("authorization", "Bearer s3cre")])));
-        assert!(!auth.allows(&headers(&[("authorization", "Basic s3cret")])));
-        assert!(!auth.allows(&headers(&[("authorization", "Bearer s3cret-not")])));
+        let allows = |h: &[(&'static str, &str)]| auth.allows(&Method::POST, &headers(h));
+        assert!(!allows(&[]));
+        assert!(allows(&[("authorization", "Bearer s3cret")]));
+        assert!(allows(&[("authorization", "bearer s3cret")]));
+        assert!(allows(&[("x-flightdeck-token", "s3cret")]));
+        assert!(!allows(&[("authorization", "Bearer s3cre")]));
+        assert!(!allows(&[("authorization", "Basic s3cret")]));
+        assert!(!allows(&[("authorization", "Bearer s3cret-not")]));
     }
 
     #[test]
@@ -216,6 +244,8 @@ mod tests {
             "[::1]:7329",
             "localhost",
             "ui.localhost:7329",
+            "LOCALHOST.:7329",
+            "[::ffff:127.0.0.1]:7329",
         ] {
             assert!(on_loopback(&headers(&[("host", host)])), "{host}");
         }

@@ -1,5 +1,8 @@
-//! The Origin check of the WebSocket upgrade, against cross-site WebSocket hijacking: a page
-//! on another site could otherwise open `/ws` with the user's cookies and read everything.
+//! The Origin check, against pages of other sites using this server through the browser:
+//! opening `/ws` with the user's cookies to read everything (cross-site WebSocket hijacking),
+//! or posting to it (cross-site request forgery: junk traces, or proxied calls on the
+//! server's own upstream keys). It guards the WebSocket upgrade and every request that is not
+//! a read (`GET`, `HEAD`, `OPTIONS`).
 //!
 //! Allowed: requests without `Origin` (non-browser clients send none), the served origin
 //! (`Origin`'s host and port equal the `Host` header), and the configured origins. Anything
@@ -34,7 +37,7 @@ pub fn check(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
         StatusCode::FORBIDDEN,
         "forbidden_origin",
         format!(
-            "a page from {origin:?} may not open the live socket of {host:?}; \
+            "a page from {origin:?} may not use the server at {host:?}; \
              allow it with --allow-origin or allowed_origins"
         ),
     ))

@@ -21,7 +21,6 @@
 mod client;
 mod fanout;
 mod frame;
-mod origin;
 mod registry;
 mod scope;
 pub(crate) mod sse;

@@ -8,11 +8,11 @@
 
 use super::client::{self, Request};
 use super::frame;
-use super::origin;
 use super::scope::Scope;
 use super::subscription::{Next, Subscription};
 use super::watch;
 use crate::AppState;
+use crate::auth::origin;
 use crate::error::ApiError;
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;

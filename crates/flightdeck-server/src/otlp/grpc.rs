@@ -22,28 +22,12 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use std::future::Future;
 use tokio::net::TcpListener;
 use tonic::codec::CompressionEncoding;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 
 /// The services, over the server's state.
 struct Otlp(AppState);
-
-impl Otlp {
-    /// The same access rule as the HTTP routes, read from the call's metadata.
-    fn authorize<T>(&self, request: &Request<T>) -> Result<(), Status> {
-        if self
-            .0
-            .auth
-            .allows(&request.metadata().clone().into_headers())
-        {
-            Ok(())
-        } else {
-            Err(Status::unauthenticated(
-                "this server needs credentials: send `authorization: Bearer <token>` metadata",
-            ))
-        }
-    }
-}
 
 #[tonic::async_trait]
 impl TraceService for Otlp {
@@ -51,7 +35,6 @@ impl TraceService for Otlp {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        self.authorize(&request)?;
         let outcome = super::export_traces(&self.0, request.into_inner())
             .await
             .map_err(status)?;
@@ -70,7 +53,6 @@ impl LogsService for Otlp {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        self.authorize(&request)?;
         let outcome = super::export_logs(&self.0, request.into_inner())
             .await
             .map_err(status)?;
@@ -88,6 +70,23 @@ fn status(e: ExportError) -> Status {
     Status::new(super::body::grpc_code(e.status), e.message)
 }
 
+/// The same access rule as the HTTP routes, read from a call's metadata before its message
+/// is decompressed or decoded.
+fn authorize(
+    app: AppState,
+) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone + Send + Sync + 'static {
+    move |request: Request<()>| {
+        let headers = request.metadata().clone().into_headers();
+        if app.auth.allows(&axum::http::Method::POST, &headers) {
+            Ok(request)
+        } else {
+            Err(Status::unauthenticated(
+                "this server needs credentials: send `authorization: Bearer <token>` metadata",
+            ))
+        }
+    }
+}
+
 /// Serves OTLP/gRPC on `listener` until `shutdown` resolves, letting calls in flight finish.
 pub async fn serve(
     listener: TcpListener,
@@ -95,6 +94,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
     let limit = app.config.max_body_bytes;
+    let gate = authorize(std::sync::Arc::clone(&app));
     let service = std::sync::Arc::new(Otlp(app));
     let traces = TraceServiceServer::from_arc(std::sync::Arc::clone(&service))
         .accept_compressed(CompressionEncoding::Gzip)
@@ -103,8 +103,8 @@ pub async fn serve(
         .accept_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(limit);
     tonic::transport::Server::builder()
-        .add_service(traces)
-        .add_service(logs)
+        .add_service(InterceptedService::new(traces, gate.clone()))
+        .add_service(InterceptedService::new(logs, gate))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
         .await
 }
