@@ -142,6 +142,25 @@ pub enum BenchTarget {
     Proxy(ProxyBenchArgs),
     /// OTLP/HTTP protobuf ingest in spans per second, beside native ingest of the same spans.
     Otlp(OtlpBenchArgs),
+    /// Start time and memory of `flightdeck serve`: idle, and under ingest and proxy load.
+    Footprint(FootprintBenchArgs),
+}
+
+/// Options of `flightdeck bench footprint`.
+#[derive(Args, Debug)]
+pub struct FootprintBenchArgs {
+    /// Spans sent through HTTP during the load phase
+    #[arg(long, default_value_t = 200_000)]
+    pub spans: usize,
+    /// Spans per request
+    #[arg(long, default_value_t = 1_000)]
+    pub batch: usize,
+    /// Concurrent ingest clients
+    #[arg(long, default_value_t = 4)]
+    pub producers: usize,
+    /// Seconds of proxy load (64 callers, 20 ms upstream) alongside the ingest
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
 }
 
 /// Options of `flightdeck bench proxy`.

@@ -86,7 +86,7 @@ pub(super) fn open(path: &Path) -> anyhow::Result<Arc<SqliteStore>> {
 }
 
 /// NDJSON bodies of `batch` spans each.
-fn generate(spans: usize, batch: usize) -> Vec<String> {
+pub(super) fn generate(spans: usize, batch: usize) -> Vec<String> {
     let mut rng = Rng::new(7);
     (0..spans)
         .collect::<Vec<_>>()

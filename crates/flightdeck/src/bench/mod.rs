@@ -1,5 +1,6 @@
 //! `flightdeck bench`: benchmarks that print figures and assert nothing about time.
 
+mod footprint;
 mod ingest;
 mod litellm;
 mod live;
@@ -18,6 +19,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Live(a) => live::run(a).await,
         BenchTarget::Proxy(a) => proxy::run(a).await,
         BenchTarget::Otlp(a) => otlp::run(a).await,
+        BenchTarget::Footprint(a) => footprint::run(a).await,
     }
 }
 

@@ -192,7 +192,7 @@ async fn one(client: &reqwest::Client, url: &str, body: &str, stream: bool) -> a
 }
 
 /// Calls per second completed by `concurrency` callers in `window`.
-async fn throughput(
+pub(super) async fn throughput(
     client: &reqwest::Client,
     target: &(String, String),
     concurrency: usize,
