@@ -149,15 +149,8 @@ pub enum BenchTarget {
 /// Options of `flightdeck bench footprint`.
 #[derive(Args, Debug)]
 pub struct FootprintBenchArgs {
-    /// Spans sent through HTTP during the load phase
-    #[arg(long, default_value_t = 200_000)]
-    pub spans: usize,
-    /// Spans per request
-    #[arg(long, default_value_t = 1_000)]
-    pub batch: usize,
-    /// Concurrent ingest clients
-    #[arg(long, default_value_t = 4)]
-    pub producers: usize,
+    #[command(flatten)]
+    pub load: IngestLoad,
     /// Seconds of proxy load (64 callers, 20 ms upstream) alongside the ingest
     #[arg(long, default_value_t = 5)]
     pub seconds: u64,
@@ -202,9 +195,9 @@ pub struct OtlpBenchArgs {
     pub save_payloads: Option<PathBuf>,
 }
 
-/// Options of `flightdeck bench ingest`.
+/// The generated ingest load of `bench ingest` and `bench footprint`.
 #[derive(Args, Debug)]
-pub struct IngestBenchArgs {
+pub struct IngestLoad {
     /// Spans to write in each measured run
     #[arg(long, default_value_t = 200_000)]
     pub spans: usize,
@@ -214,6 +207,13 @@ pub struct IngestBenchArgs {
     /// Concurrent producers (tasks calling the store, or HTTP clients)
     #[arg(long, default_value_t = 4)]
     pub producers: usize,
+}
+
+/// Options of `flightdeck bench ingest`.
+#[derive(Args, Debug)]
+pub struct IngestBenchArgs {
+    #[command(flatten)]
+    pub load: IngestLoad,
     /// Where to put the benchmark databases [default: a temporary directory]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,

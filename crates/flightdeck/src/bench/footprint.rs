@@ -56,7 +56,7 @@ pub async fn run(args: FootprintBenchArgs) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     println!("idle: {:.1} MB resident", server.memory("VmRSS")?);
 
-    let bodies = generate(args.spans, args.batch);
+    let bodies = generate(args.load.spans, args.load.batch);
     let url = format!("{}/api/v1/events", server.base);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(PROXY_CALLERS)
@@ -68,7 +68,7 @@ pub async fn run(args: FootprintBenchArgs) -> anyhow::Result<()> {
     let window = Duration::from_secs(args.seconds);
     let started = Instant::now();
     let (ingested, proxied) = tokio::join!(
-        post_all(args.producers, bodies, url, "application/x-ndjson"),
+        post_all(args.load.producers, bodies, url, "application/x-ndjson"),
         throughput(&client, &proxy_target, PROXY_CALLERS, window),
     );
     ingested?;
@@ -76,8 +76,8 @@ pub async fn run(args: FootprintBenchArgs) -> anyhow::Result<()> {
     println!(
         "under load ({} spans through POST /api/v1/events from {} clients, and {} proxy \
          callers at {:.0} req/s for {} s; {:.1} s in all): peak {:.1} MB resident",
-        args.spans,
-        args.producers,
+        args.load.spans,
+        args.load.producers,
         PROXY_CALLERS,
         rate,
         args.seconds,

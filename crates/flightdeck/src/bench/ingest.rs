@@ -20,17 +20,17 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
     let tmp = tempfile_dir(&args)?;
     println!(
         "flightdeck bench ingest: {} LLM spans, {} per batch, {} producers, {} cores",
-        args.spans,
-        args.batch,
-        args.producers,
+        args.load.spans,
+        args.load.batch,
+        args.load.producers,
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    let bodies = generate(args.spans, args.batch);
+    let bodies = generate(args.load.spans, args.load.batch);
     let payload: usize = bodies.iter().map(String::len).sum();
     println!(
         "generated {:.1} MB of NDJSON ({:.0} bytes per span)",
         payload as f64 / 1e6,
-        payload as f64 / args.spans as f64
+        payload as f64 / args.load.spans as f64
     );
 
     let batches: Vec<Vec<Message>> = bodies
@@ -43,7 +43,12 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
         let store = Arc::clone(&target);
         async move { store.append(batch).await.map_err(anyhow::Error::from) }
     };
-    let figures = measure(args.spans, payload, drain(args.producers, batches, append)).await?;
+    let figures = measure(
+        args.load.spans,
+        payload,
+        drain(args.load.producers, batches, append),
+    )
+    .await?;
     store.close().await?;
     figures.print("through the store (Store::append)", &tmp.join("store.db"));
 
@@ -54,8 +59,8 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
     )
     .await?;
     let url = format!("{}/api/v1/events", server.base());
-    let posting = post_all(args.producers, bodies, url, "application/x-ndjson");
-    let figures = measure(args.spans, payload, posting).await?;
+    let posting = post_all(args.load.producers, bodies, url, "application/x-ndjson");
+    let figures = measure(args.load.spans, payload, posting).await?;
     server.stop().await?;
     figures.print(
         "through HTTP on loopback (POST /api/v1/events)",
