@@ -130,6 +130,28 @@ impl Ctx {
         agent.status(AgentState::Idle);
     }
 
+    /// Closes a turn by the outcome of its work: ended, and its span id returned; or failed,
+    /// with `who` named in the error.
+    pub(crate) fn close_turn(
+        &mut self,
+        turn: Span,
+        agent: &Agent,
+        outcome: Result<(), String>,
+        who: &str,
+    ) -> Result<String, String> {
+        match outcome {
+            Ok(()) => {
+                let id = turn.id().to_owned();
+                self.end_turn(turn, agent);
+                Ok(id)
+            }
+            Err(e) => {
+                self.fail_turn(turn, agent, &e);
+                Err(format!("{who} failed: {e}"))
+            }
+        }
+    }
+
     /// Closes a turn that went wrong: the agent reports an error.
     pub(crate) fn fail_turn(&mut self, turn: Span, agent: &Agent, error: impl Display) {
         self.fail(turn, error);

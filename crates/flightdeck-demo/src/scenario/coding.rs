@@ -197,7 +197,7 @@ async fn clarify(
         "You are the request planner of a coding team. Turn each request into crisp acceptance criteria.",
         &format!("New request from the product queue: {title}."),
     );
-    if let Err(e) = llm::call(
+    let outcome = llm::call(
         ctx,
         &turn,
         "clarify_request",
@@ -205,13 +205,8 @@ async fn clarify(
         messages,
         &Reply::text(&text),
     )
-    .await
-    {
-        ctx.fail_turn(turn, agent, &e);
-        return Err(format!("the request planner failed: {e}"));
-    }
-    let id = turn.id().to_owned();
-    ctx.end_turn(turn, agent);
+    .await;
+    let id = ctx.close_turn(turn, agent, outcome, "the request planner")?;
     Ok((text, id))
 }
 
@@ -254,7 +249,7 @@ async fn plan(
             "content": format!("Retrieved {docs} snippets from {repo}. Write the plan."),
         }),
     ];
-    if let Err(e) = llm::call(
+    let outcome = llm::call(
         ctx,
         &turn,
         "plan_changes",
@@ -262,13 +257,8 @@ async fn plan(
         messages,
         &Reply::text(&text),
     )
-    .await
-    {
-        ctx.fail_turn(turn, agent, &e);
-        return Err(format!("the code planner failed: {e}"));
-    }
-    let id = turn.id().to_owned();
-    ctx.end_turn(turn, agent);
+    .await;
+    let id = ctx.close_turn(turn, agent, outcome, "the code planner")?;
     Ok((text, id))
 }
 
