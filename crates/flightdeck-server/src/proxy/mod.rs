@@ -11,6 +11,7 @@ mod attribution;
 pub mod config;
 mod recorder;
 mod sse;
+mod stream_usage;
 mod tap;
 
 use crate::AppState;
@@ -201,7 +202,7 @@ async fn forward(
                     .as_ref()
                     .is_some_and(|f| f.stream && f.stream_options.is_none());
             let sent = if inject {
-                tap::with_stream_usage(&bytes)
+                stream_usage::request_with_usage(&bytes)
             } else {
                 None
             };
