@@ -5,7 +5,7 @@ use crate::cli::ServeArgs;
 use anyhow::Context;
 use flightdeck_model::{Limits, ModelPrice, Pricing};
 use flightdeck_server::auth::AuthConfig;
-use flightdeck_server::proxy::config::{ProxyConfig, Upstream};
+use flightdeck_server::proxy::config::{ProxyConfig, UpstreamSettings};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -48,7 +48,7 @@ struct FileConfig {
 struct FileProxy {
     /// Added to (or replacing) the built-in `openai` and `anthropic` upstreams.
     #[serde(default)]
-    upstreams: BTreeMap<String, Upstream>,
+    upstreams: BTreeMap<String, UpstreamSettings>,
     session_idle_secs: Option<u64>,
     timeout_secs: Option<u64>,
 }
@@ -179,7 +179,11 @@ fn secret(key: &str, value: Option<String>, in_header: bool) -> anyhow::Result<O
 
 fn proxy_config(file: FileProxy) -> anyhow::Result<ProxyConfig> {
     let mut proxy = ProxyConfig::default();
-    for (name, mut upstream) in file.upstreams {
+    for (name, upstream) in file.upstreams {
+        proxy
+            .set_upstream(&name, upstream)
+            .map_err(anyhow::Error::msg)?;
+        let upstream = proxy.upstreams.get_mut(&name).expect("just set");
         if upstream.api_key.is_none()
             && let Some(var) = &upstream.api_key_env
         {
@@ -188,7 +192,6 @@ fn proxy_config(file: FileProxy) -> anyhow::Result<ProxyConfig> {
             })?;
             upstream.api_key = Some(key);
         }
-        proxy.upstreams.insert(name, upstream);
     }
     if let Some(s) = file.session_idle_secs {
         proxy.session_idle = std::time::Duration::from_secs(s);
