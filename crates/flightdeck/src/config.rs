@@ -26,6 +26,7 @@ struct FileConfig {
     retain_days: Option<u32>,
     max_body_bytes: Option<usize>,
     max_field_bytes: Option<usize>,
+    max_json_depth: Option<usize>,
     allowed_origins: Option<Vec<String>>,
     live_queue: Option<usize>,
     heartbeat_secs: Option<u64>,
@@ -108,6 +109,12 @@ impl Config {
                 .max_field_bytes
                 .or(file.max_field_bytes)
                 .unwrap_or(Limits::default().max_field_bytes),
+            max_json_depth: at_least_one(
+                "max_json_depth",
+                args.max_json_depth
+                    .or(file.max_json_depth)
+                    .unwrap_or(Limits::default().max_json_depth),
+            )?,
         };
         let proxy = proxy_config(file.proxy)?;
         let auth = AuthConfig {

@@ -223,7 +223,12 @@ fn user_errors_print_one_line_and_no_backtrace() {
     std::fs::write(&not_a_db, vec![0x42u8; 64 * 1024]).unwrap();
     let cases: [(&[&str], &str); 4] = [
         (
-            &["serve", "--no-otlp-grpc", "--config", config.to_str().unwrap()],
+            &[
+                "serve",
+                "--no-otlp-grpc",
+                "--config",
+                config.to_str().unwrap(),
+            ],
             "base_url \"127.0.0.1:8000\"",
         ),
         (
@@ -231,18 +236,32 @@ fn user_errors_print_one_line_and_no_backtrace() {
             "cannot listen on",
         ),
         (
-            &["serve", "--no-otlp-grpc", "--db", dir.path().to_str().unwrap()],
+            &[
+                "serve",
+                "--no-otlp-grpc",
+                "--db",
+                dir.path().to_str().unwrap(),
+            ],
             "cannot open the database",
         ),
         (
-            &["serve", "--no-otlp-grpc", "--db", not_a_db.to_str().unwrap()],
+            &[
+                "serve",
+                "--no-otlp-grpc",
+                "--db",
+                not_a_db.to_str().unwrap(),
+            ],
             "cannot open the database",
         ),
     ];
     for (args, expected) in cases {
         let out = Command::new(env!("CARGO_BIN_EXE_flightdeck"))
             .args(args)
-            .args(["--addr", "127.0.0.1:0"].iter().filter(|_| !args.contains(&"--addr")))
+            .args(
+                ["--addr", "127.0.0.1:0"]
+                    .iter()
+                    .filter(|_| !args.contains(&"--addr")),
+            )
             .env("RUST_BACKTRACE", "1")
             .env("RUST_LOG", "off")
             .output()
@@ -250,7 +269,11 @@ fn user_errors_print_one_line_and_no_backtrace() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
         assert!(err.contains(expected), "{args:?}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: one line: {err}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?}: one line: {err}"
+        );
         assert!(err.starts_with("flightdeck: error: "), "{err}");
         assert!(!err.to_lowercase().contains("backtrace"), "{err}");
     }
