@@ -6,6 +6,7 @@
 //! - [`hub`]: the live hub: fan-out of commits to WebSocket and SSE clients;
 //! - [`otlp`]: OpenTelemetry ingest (OTLP over HTTP on the main port, and over gRPC);
 //! - [`proxy`]: the recording LLM proxy under `/proxy/{upstream}/`;
+//! - [`refusals`]: the count of refused input, by source and reason, logged and served;
 //! - [`error`]: the one JSON error shape and its stable codes.
 
 pub mod api;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod hub;
 pub mod otlp;
 pub mod proxy;
+pub mod refusals;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -76,6 +78,8 @@ pub struct App {
     pub otlp: otlp::Otlp,
     /// Who may pass, and who has logged in.
     pub auth: auth::Auth,
+    /// What incoming data was refused, and why.
+    pub refusals: refusals::Refusals,
 }
 
 impl App {
@@ -90,6 +94,7 @@ impl App {
             proxy,
             otlp: otlp::Otlp::default(),
             auth: auth::Auth::new(config.auth.clone()),
+            refusals: refusals::Refusals::default(),
             config,
         })
     }

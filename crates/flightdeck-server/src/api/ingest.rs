@@ -1,27 +1,59 @@
 //! `POST /api/v1/events`: the native ingest endpoint. A batch is decoded and validated whole,
-//! stored durably, and only then acknowledged.
+//! stored durably, and only then acknowledged; a refused one is counted in `refusals`.
 
 use super::super::AppState;
 use crate::error::ApiError;
+use crate::refusals::{self, Refusal, Source};
 use axum::Json;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::Extensions;
 use axum::http::{HeaderMap, StatusCode, header};
 use bytes::Bytes;
 use flightdeck_model::decode_batch;
 use serde_json::{Value, json};
+use std::net::SocketAddr;
 
 /// Content types a batch may be sent as (none is accepted too).
-const ACCEPTED_TYPES: [&str; 4] = [
+const ACCEPTED_TYPES: [&str; 3] = [
     "application/json",
     "application/x-ndjson",
     "application/jsonl",
-    "text/plain",
 ];
 
 pub async fn post_events(
     State(app): State<AppState>,
+    extensions: Extensions,
     headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let result = accept(&app, &headers, body).await;
+    if let Err(e) = &result
+        && e.status.is_client_error()
+    {
+        let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        let agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        let reason = match e.errors.first().and_then(|f| f.field.as_deref()) {
+            Some(field) => format!("{} ({field})", e.code),
+            None => e.code.to_owned(),
+        };
+        app.refusals.record(Refusal {
+            source: Source::Native,
+            client: &refusals::client(peer, agent),
+            reason: &reason,
+            unit: "batches",
+            count: 1,
+            example: &e.message,
+        });
+    }
+    result
+}
+
+async fn accept(
+    app: &AppState,
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     if let Some(ct) = headers.get(header::CONTENT_TYPE) {

@@ -4,7 +4,7 @@
 
 use super::recent::Arrival;
 use super::value::{SpanId, TraceId, attributes, hex};
-use super::{ExportError, Otlp, Outcome, logs, span};
+use super::{ExportError, Otlp, Outcome, Rejected, logs, span};
 use crate::App;
 use flightdeck_model::message as m;
 use flightdeck_model::{Attributes, Message, validate};
@@ -15,21 +15,36 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use serde_json::Value;
 use std::sync::Arc;
 
-/// Reasons for rejected items: a count and the first few texts.
+/// Reasons for rejected items: a count, the first few texts, and the count per rule.
 #[derive(Default)]
 struct Rejections {
     count: i64,
     reasons: Vec<String>,
+    by_rule: Vec<Rejected>,
 }
 
 impl Rejections {
     const SHOWN: usize = 3;
 
-    fn add(&mut self, n: usize, reason: String) {
+    /// `n` items broke `rule`; `text` says which, for the answer.
+    fn add(&mut self, n: usize, rule: String, text: String) {
         self.count += n as i64;
-        if self.reasons.len() < Self::SHOWN {
-            self.reasons.push(reason);
+        match self.by_rule.iter_mut().find(|r| r.rule == rule) {
+            Some(r) => r.count += n as u64,
+            None => self.by_rule.push(Rejected {
+                rule,
+                count: n as u64,
+                example: text.clone(),
+            }),
         }
+        if self.reasons.len() < Self::SHOWN {
+            self.reasons.push(text);
+        }
+    }
+
+    fn refused(&mut self, r: span::Refused) {
+        let text = r.to_string();
+        self.add(1, r.why, text);
     }
 
     fn message(&self, what: &str) -> String {
@@ -50,13 +65,15 @@ impl Rejections {
 
     /// The outcome when some items were stored, the error when none were.
     fn finish(self, stored: usize, what: &str) -> Result<Outcome, ExportError> {
-        if stored == 0 && self.count > 0 {
-            return Err(ExportError::Rejected(self.message(what)));
-        }
-        Ok(Outcome {
+        let outcome = Outcome {
             message: self.message(what),
             rejected: self.count,
-        })
+            by_rule: self.by_rule,
+        };
+        if stored == 0 && outcome.rejected > 0 {
+            return Err(ExportError::Rejected(outcome));
+        }
+        Ok(outcome)
     }
 }
 
@@ -106,7 +123,7 @@ pub async fn export_traces(
             for s in ss.spans {
                 match span::map(s, &cx) {
                     Ok(m) => mapped.push((m, service.clone())),
-                    Err(e) => rejections.add(1, e),
+                    Err(e) => rejections.refused(e),
                 }
             }
         }
@@ -224,7 +241,7 @@ pub async fn export_logs(
             for r in &sl.log_records {
                 match logs::map(r, &context) {
                     Ok(rec) => records.push(rec),
-                    Err(e) => rejections.add(1, e),
+                    Err(e) => rejections.add(1, e.clone(), e),
                 }
             }
         }
@@ -266,7 +283,10 @@ pub async fn export_logs(
                     }
                     match validate(&Message::Event(event.clone()), &app.config.limits) {
                         Ok(()) => messages.push(Message::Event(event)),
-                        Err((field, e)) => rejections.add(1, reason("log record", field, e)),
+                        Err((field, e)) => {
+                            let why = reason("log record", field, e);
+                            rejections.add(1, why.clone(), why);
+                        }
                     }
                 }
             }
@@ -278,10 +298,13 @@ pub async fn export_logs(
         match update.and_then(|u| {
             validate(&u, &app.config.limits)
                 .map(|()| u)
-                .map_err(|(field, e)| reason(&format!("messages of span {}", hex(&span)), field, e))
+                .map_err(|(field, e)| reason("messages of a span", field, e))
         }) {
             Ok(u) => messages.push(u),
-            Err(e) => rejections.add(n, e),
+            Err(why) => {
+                let text = format!("span {}: {why}", hex(&span));
+                rejections.add(n, why, text);
+            }
         }
     }
     let stored = messages.len();

@@ -6,10 +6,12 @@
 use super::body::{self, Encoding};
 use super::{ExportError, Outcome};
 use crate::error::ApiError;
+use crate::refusals;
 use crate::{App, AppState};
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, State};
+use axum::http::header::USER_AGENT;
+use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::logs::v1::{
@@ -19,6 +21,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use std::future::Future;
+use std::net::SocketAddr;
 
 /// What differs between the two OTLP signals; the handling is the same.
 trait Signal {
@@ -94,34 +97,48 @@ impl Signal for Logs {
 
 pub async fn traces(
     State(app): State<AppState>,
+    extensions: Extensions,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    handle::<Traces>(&app, &headers, body).await
+    handle::<Traces>(&app, &extensions, &headers, body).await
 }
 
 pub async fn logs(
     State(app): State<AppState>,
+    extensions: Extensions,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    handle::<Logs>(&app, &headers, body).await
+    handle::<Logs>(&app, &extensions, &headers, body).await
 }
 
 async fn handle<S: Signal>(
     app: &AppState,
+    extensions: &Extensions,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let client = || {
+        let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        let agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
+        refusals::client(peer, agent)
+    };
+    let refuse = |encoding, e: ApiError| {
+        super::count_refused_request(app, &client(), &e);
+        body::refuse(encoding, e)
+    };
     let (encoding, bytes) = match read(app, headers, body) {
         Ok(ok) => ok,
-        Err((encoding, e)) => return body::refuse(encoding, e),
+        Err((encoding, e)) => return refuse(encoding, e),
     };
     let request = match body::decode::<S::Request>(encoding, &bytes, S::count, S::ITEMS) {
         Ok(r) => r,
-        Err(e) => return body::refuse(Some(encoding), e),
+        Err(e) => return refuse(Some(encoding), e),
     };
-    match S::export(app, request).await {
+    let result = S::export(app, request).await;
+    super::count_refusals(app, &client(), S::ITEMS, &result);
+    match result {
         Ok(outcome) => body::answer(encoding, &S::respond(outcome)),
         Err(e) => body::refuse(Some(encoding), e.into()),
     }

@@ -51,11 +51,32 @@ pub struct Mapped {
     pub messages: Vec<Message>,
 }
 
+/// Why a span was not stored: the rule it broke (`why`, the same for every span that broke
+/// it) and which span, when its id could be read.
+#[derive(Debug)]
+pub struct Refused {
+    pub span: Option<String>,
+    pub why: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.span {
+            Some(id) => write!(f, "span {id}: {}", self.why),
+            None => f.write_str(&self.why),
+        }
+    }
+}
+
 /// Maps one span, or says why it cannot be stored.
-pub fn map(span: Span, cx: &Context<'_>) -> Result<Mapped, String> {
-    let trace = trace_id(&span.trace_id, "trace_id")?;
-    let id = span_id(&span.span_id, "span_id")?;
-    let fail = |e: String| format!("span {}: {e}", hex(&id));
+pub fn map(span: Span, cx: &Context<'_>) -> Result<Mapped, Refused> {
+    let unnamed = |why| Refused { span: None, why };
+    let trace = trace_id(&span.trace_id, "trace_id").map_err(unnamed)?;
+    let id = span_id(&span.span_id, "span_id").map_err(unnamed)?;
+    let fail = |why: String| Refused {
+        span: Some(hex(&id)),
+        why,
+    };
     let mapped = map_checked(span, trace, id, cx).map_err(fail)?;
     for msg in &mapped.messages {
         validate(msg, cx.limits).map_err(|(field, e)| match field {
@@ -365,6 +386,10 @@ mod tests {
     }
 
     fn map_with(s: Span, limits: &Limits) -> Result<Mapped, String> {
+        map_refused(s, limits).map_err(|e| e.to_string())
+    }
+
+    fn map_refused(s: Span, limits: &Limits) -> Result<Mapped, Refused> {
         let resource = serde_json::json!({"resource.service.name": "crew"})
             .as_object()
             .unwrap()
@@ -627,6 +652,7 @@ mod tests {
         ];
         let limits = Limits {
             max_field_bytes: 256,
+            ..Limits::default()
         };
         for (break_it, want) in cases {
             let mut s = span("chat", vec![]);
