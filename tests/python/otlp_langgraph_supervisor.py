@@ -9,8 +9,8 @@ researcher -> supervisor. Runs in session `langgraph-crew`; prints how many hand
 import json
 
 import otlp_export
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, HumanMessage
+from fake_chat import scripted
+from langchain_core.messages import HumanMessage
 from langchain_core.tools import tool
 from langgraph.prebuilt import create_react_agent  # what langgraph-supervisor documents
 from langgraph_supervisor import create_supervisor
@@ -19,28 +19,6 @@ from openinference.instrumentation.langchain import LangChainInstrumentor
 args = otlp_export.arguments()
 finish = otlp_export.setup(args)
 LangChainInstrumentor().instrument()
-
-USAGE = {"input_tokens": 30, "output_tokens": 12, "total_tokens": 42}
-
-
-class ToolCallingFakeModel(GenericFakeChatModel):
-    """langchain-core's fake chat models do not implement bind_tools; agents need it."""
-
-    def bind_tools(self, tools, **kwargs):
-        return self
-
-
-def scripted(*turns):
-    """A fake model answering with `turns` in order: text, or (tool name, arguments)."""
-    messages = []
-    for n, turn in enumerate(turns):
-        if isinstance(turn, tuple):
-            name, arguments = turn
-            call = {"name": name, "args": arguments, "id": f"call_{name}_{n}"}
-            messages.append(AIMessage(content="", tool_calls=[call], usage_metadata=USAGE))
-        else:
-            messages.append(AIMessage(content=turn, usage_metadata=USAGE))
-    return ToolCallingFakeModel(messages=iter(messages))
 
 
 @tool

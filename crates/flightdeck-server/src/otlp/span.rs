@@ -442,6 +442,20 @@ mod tests {
         );
     }
 
+    /// Ends `s` with status `code` and an `exception` event of `(type, message)`.
+    fn raised(s: &mut Span, code: StatusCode, (kind, message): (&str, &str)) {
+        s.status = Some(Status {
+            code: code as i32,
+            message: String::new(),
+        });
+        s.events.push(Event {
+            time_unix_nano: START + 1000,
+            name: "exception".into(),
+            attributes: vec![kv("exception.type", kind), kv("exception.message", message)],
+            ..Default::default()
+        });
+    }
+
     #[test]
     fn a_failed_span_keeps_its_exception_as_error_and_event() {
         let mut s = span(
@@ -451,19 +465,11 @@ mod tests {
                 kv("gen_ai.tool.name", "scan"),
             ],
         );
-        s.status = Some(Status {
-            code: StatusCode::Error as i32,
-            message: String::new(),
-        });
-        s.events.push(Event {
-            time_unix_nano: START + 1000,
-            name: "exception".into(),
-            attributes: vec![
-                kv("exception.type", "TimeoutError"),
-                kv("exception.message", "camera offline"),
-            ],
-            ..Default::default()
-        });
+        raised(
+            &mut s,
+            StatusCode::Error,
+            ("TimeoutError", "camera offline"),
+        );
         s.events.push(Event {
             time_unix_nano: START + 2000,
             name: "retrying".into(),
@@ -499,19 +505,14 @@ mod tests {
         // LangGraph's handoffs, as openinference-instrumentation-langchain sends them: the
         // span is OK, the exception is the ParentCommand that carried the handoff.
         let mut s = span("tools", vec![kv("openinference.span.kind", "CHAIN")]);
-        s.status = Some(Status {
-            code: StatusCode::Ok as i32,
-            message: String::new(),
-        });
-        s.events.push(Event {
-            time_unix_nano: START + 1000,
-            name: "exception".into(),
-            attributes: vec![
-                kv("exception.type", "langgraph.errors.ParentCommand"),
-                kv("exception.message", "Command(goto='researcher')"),
-            ],
-            ..Default::default()
-        });
+        raised(
+            &mut s,
+            StatusCode::Ok,
+            (
+                "langgraph.errors.ParentCommand",
+                "Command(goto='researcher')",
+            ),
+        );
         let m = map_one(s);
         let Message::Span(sp) = &m.messages[0] else {
             panic!()
