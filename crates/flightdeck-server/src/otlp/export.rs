@@ -2,6 +2,7 @@
 //! sessions and agents under the memory's lock, store the messages in one batch, and count
 //! what was refused (OTLP partial success).
 
+use super::facts::Handoff;
 use super::recent::Arrival;
 use super::value::{SpanId, TraceId, attributes, hex};
 use super::{ExportError, Otlp, Outcome, Rejected, logs, span};
@@ -150,6 +151,7 @@ fn settle(otlp: &Otlp, mapped: Vec<(span::Mapped, Option<Arc<str>>)>) -> Vec<Mes
                 agent: m.agent.as_deref(),
                 fallback: service.as_ref(),
                 restate: m.restate.as_ref(),
+                invocation: m.invocation,
             })
             .collect();
         otlp.recent
@@ -166,11 +168,36 @@ fn settle(otlp: &Otlp, mapped: Vec<(span::Mapped, Option<Arc<str>>)>) -> Vec<Mes
         let trace_session = m.parent.is_none() && **session == hex(&m.trace);
         for mut msg in m.messages {
             settle_message(&mut msg, session, agent.as_deref());
-            if trace_session && let Message::Span(root) = &msg {
-                out.push(trace_end(root));
+            if let Message::Span(span) = &msg {
+                if m.parent.is_none() {
+                    out.push(session_name(span));
+                }
+                if trace_session {
+                    out.push(trace_end(span));
+                }
+                let from = agent.as_deref();
+                out.extend(
+                    m.handoffs
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, h)| handoff(span, i, h, from).map(Message::Edge)),
+                );
             }
             out.push(msg);
         }
+    }
+    for d in settled.delegations {
+        out.push(Message::Edge(m::Edge {
+            session_id: d.session.to_string(),
+            edge_id: Some(format!("{}.invoked", hex(&d.span))),
+            kind: flightdeck_model::EdgeKind::Delegation,
+            from_span: None,
+            to_span: Some(hex(&d.span)),
+            from_agent: Some(d.from.to_string()),
+            to_agent: Some(d.to.to_string()),
+            label: None,
+            at: Some(d.at),
+        }));
     }
     for (session, r, agent) in settled.restated {
         out.push(Message::SpanStart(m::SpanStart {
@@ -190,6 +217,36 @@ fn settle(otlp: &Otlp, mapped: Vec<(span::Mapped, Option<Arc<str>>)>) -> Vec<Mes
         }));
     }
     out
+}
+
+/// A trace's root names its session (the root of an OpenAI Agents run is its workflow):
+/// a `session.start` with the root's name and start.
+fn session_name(root: &m::Span) -> Message {
+    Message::SessionStart(m::SessionStart {
+        session_id: root.session_id.clone(),
+        name: Some(root.name.clone()),
+        started_at: Some(root.started_at),
+        tags: Vec::new(),
+        metadata: None,
+        budget: None,
+    })
+}
+
+/// The delegation edge of the `i`th handoff of `span`, from the agent it names, else the
+/// span's own settled agent `agent`; none when neither is known, or it hands to itself.
+fn handoff(span: &m::Span, i: usize, h: &Handoff, agent: Option<&str>) -> Option<m::Edge> {
+    let from = h.from.as_deref().or(agent)?;
+    (from != h.to).then(|| m::Edge {
+        session_id: span.session_id.clone(),
+        edge_id: Some(format!("{}.handoff.{i}", span.span_id)),
+        kind: flightdeck_model::EdgeKind::Delegation,
+        from_span: Some(span.span_id.clone()),
+        to_span: None,
+        from_agent: Some(from.to_owned()),
+        to_agent: Some(h.to.clone()),
+        label: Some(span.name.clone()),
+        at: Some(span.started_at),
+    })
 }
 
 /// The end of a session that is one trace: its root span ended. (A session named by

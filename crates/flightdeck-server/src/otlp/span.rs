@@ -7,7 +7,7 @@
 //! settles them against the rest of the trace before the messages are stored.
 
 use super::convention::{self, logfire::Shape};
-use super::facts::{Facts, Payload};
+use super::facts::{Facts, Handoff, Payload};
 use super::messages::{Side, from_event, output, parse_if_text};
 use super::recent::Restate;
 use super::value::{
@@ -47,6 +47,10 @@ pub struct Mapped {
     pub agent: Option<String>,
     /// How to restate the span with a settled agent; `None` for a log that is not a span.
     pub restate: Option<Restate>,
+    /// Work the span hands to other agents (delegation edges once its agent is settled).
+    pub handoffs: Vec<Handoff>,
+    /// An agent span with an agent of its own: the nearest agent above it delegated to it.
+    pub invocation: bool,
     /// The span's message first, then its events.
     pub messages: Vec<Message>,
 }
@@ -97,7 +101,8 @@ fn map_checked(span: Span, trace: TraceId, id: SpanId, cx: &Context<'_>) -> Resu
     let mut attrs = into_attributes(span.attributes);
     let mut name = span.name;
     let shape = convention::logfire::shape(&mut attrs, &mut name);
-    let mut facts = convention::apply(&mut attrs, &name);
+    let scope = cx.scope.get("otel.scope.name").and_then(Value::as_str);
+    let mut facts = convention::apply(&mut attrs, &name, scope);
     let session = facts.session.take();
     let agent = facts.agent.take();
     let provisional = session.clone().unwrap_or_else(|| hex(&trace));
@@ -106,10 +111,9 @@ fn map_checked(span: Span, trace: TraceId, id: SpanId, cx: &Context<'_>) -> Resu
         Shape::Span => id,
         Shape::Pending { .. } | Shape::Log { .. } => parent.unwrap_or(id),
     };
-    let (events, exception) = events(&span.events, &mut facts, &events_of, &provisional)?;
-
     let status = span.status.unwrap_or_default();
     let failed = status.code == StatusCode::Error as i32;
+    let (events, exception) = events(&span.events, &mut facts, (&events_of, &provisional), failed)?;
     let error = failed.then(|| {
         Some(status.message)
             .filter(|m| !m.is_empty())
@@ -117,6 +121,8 @@ fn map_checked(span: Span, trace: TraceId, id: SpanId, cx: &Context<'_>) -> Resu
             .unwrap_or_else(|| "error".into())
     });
     let kind = facts.kind.unwrap_or(flightdeck_model::SpanKind::Custom);
+    let invocation = kind == flightdeck_model::SpanKind::Agent && agent.is_some();
+    let handoffs = std::mem::take(&mut facts.handoffs);
     let usage = facts.usage();
     let native_name = facts.name.take().unwrap_or_else(|| name.clone());
     if native_name != name {
@@ -245,18 +251,23 @@ fn map_checked(span: Span, trace: TraceId, id: SpanId, cx: &Context<'_>) -> Resu
         session,
         agent,
         restate,
+        handoffs,
+        invocation,
         messages,
     })
 }
 
 /// Span events: GenAI message events fill the input and output when the attributes did not;
-/// every other event (exceptions included) becomes a native event of the span. Also returns
-/// the first exception as text, for a failed span without a status message.
+/// every other event (exceptions included) becomes a native event of `span` in `session`.
+/// An exception is an error only on a span that `failed`: on one that succeeded it was
+/// handled, or it was control flow (LangGraph raises `ParentCommand` to hand off), so it is
+/// kept at level `info`. Also returns the first exception as text, for a failed span without
+/// a status message.
 fn events(
     list: &[Event],
     facts: &mut Facts,
-    span: &SpanId,
-    session: &str,
+    (span, session): (&SpanId, &str),
+    failed: bool,
 ) -> Result<(Vec<Message>, Option<String>), String> {
     let mut input = Vec::new();
     let mut output_messages = Vec::new();
@@ -313,7 +324,7 @@ fn events(
             event_id: Some(format!("{}.{i}", hex(span))),
             at: time(e.time_unix_nano),
             category: "log".into(),
-            level: Some(if is_exception {
+            level: Some(if is_exception && failed {
                 Level::Error
             } else {
                 Level::Info
@@ -456,6 +467,20 @@ mod tests {
         );
     }
 
+    /// Ends `s` with status `code` and an `exception` event of `(type, message)`.
+    fn raised(s: &mut Span, code: StatusCode, (kind, message): (&str, &str)) {
+        s.status = Some(Status {
+            code: code as i32,
+            message: String::new(),
+        });
+        s.events.push(Event {
+            time_unix_nano: START + 1000,
+            name: "exception".into(),
+            attributes: vec![kv("exception.type", kind), kv("exception.message", message)],
+            ..Default::default()
+        });
+    }
+
     #[test]
     fn a_failed_span_keeps_its_exception_as_error_and_event() {
         let mut s = span(
@@ -465,19 +490,11 @@ mod tests {
                 kv("gen_ai.tool.name", "scan"),
             ],
         );
-        s.status = Some(Status {
-            code: StatusCode::Error as i32,
-            message: String::new(),
-        });
-        s.events.push(Event {
-            time_unix_nano: START + 1000,
-            name: "exception".into(),
-            attributes: vec![
-                kv("exception.type", "TimeoutError"),
-                kv("exception.message", "camera offline"),
-            ],
-            ..Default::default()
-        });
+        raised(
+            &mut s,
+            StatusCode::Error,
+            ("TimeoutError", "camera offline"),
+        );
         s.events.push(Event {
             time_unix_nano: START + 2000,
             name: "retrying".into(),
@@ -506,6 +523,34 @@ mod tests {
         };
         assert_eq!(e.name.as_deref(), Some("retrying"));
         assert_eq!(e.level, Some(Level::Info));
+    }
+
+    #[test]
+    fn an_exception_on_a_span_that_succeeded_is_not_an_error() {
+        // LangGraph's handoffs, as openinference-instrumentation-langchain sends them: the
+        // span is OK, the exception is the ParentCommand that carried the handoff.
+        let mut s = span("tools", vec![kv("openinference.span.kind", "CHAIN")]);
+        raised(
+            &mut s,
+            StatusCode::Ok,
+            (
+                "langgraph.errors.ParentCommand",
+                "Command(goto='researcher')",
+            ),
+        );
+        let m = map_one(s);
+        let Message::Span(sp) = &m.messages[0] else {
+            panic!()
+        };
+        assert_eq!((sp.status, sp.error.as_deref()), (SpanOutcome::Ok, None));
+        let Message::Event(e) = &m.messages[1] else {
+            panic!()
+        };
+        assert_eq!(e.level, Some(Level::Info), "kept, but not as an error");
+        assert_eq!(
+            e.message.as_deref(),
+            Some("langgraph.errors.ParentCommand: Command(goto='researcher')")
+        );
     }
 
     #[test]
