@@ -25,6 +25,11 @@ log = logging.getLogger("flightdeck")
 MAX_RETRY_AFTER = 60.0
 
 
+def ndjson(lines):
+    """The request body of the native endpoint: one message per line."""
+    return ("\n".join(lines) + "\n").encode()
+
+
 class _Marker:
     """A flush (or the final stop) waiting in the buffer behind the messages before it."""
 
@@ -52,8 +57,9 @@ class Stats:
 class Delivery:
     """One buffer and the thread that empties it into `transport`."""
 
-    def __init__(self, transport, backlog, *, capacity, max_batch, linger, backoff=(0.1, 5.0)):
+    def __init__(self, transport, backlog, *, capacity, max_batch, linger, backoff=(0.1, 5.0), body=None):
         self._transport = transport
+        self._body = body or ndjson
         self._backlog = backlog
         self._capacity = capacity
         self._max_batch = max_batch
@@ -272,7 +278,7 @@ class Delivery:
         parts = collections.deque([lines])
         while parts:
             part = parts.popleft()
-            answer = self._transport.post(("\n".join(part) + "\n").encode())
+            answer = self._transport.post(self._body(part))
             if answer.kind == Answer.OK:
                 self.stats.sent += len(part)
                 self.stats.batches += 1

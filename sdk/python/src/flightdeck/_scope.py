@@ -53,6 +53,8 @@ class Scope:
     # -- decorator ---------------------------------------------------------------------------
 
     def __call__(self, fn):
+        if isinstance(fn, (classmethod, staticmethod)):  # decorated above @classmethod
+            return type(fn)(self(fn.__func__))
         if inspect.isasyncgenfunction(fn):
             wrapper = _async_generator(self, fn)
         elif inspect.iscoroutinefunction(fn):

@@ -62,7 +62,7 @@ class Span(Recorder):
             message["attributes"] = dict(attributes)
         raw = {}
         if input is not NOTHING and self.capture:
-            raw["input"] = client.payload("input", input)
+            raw["input"] = client.payload("input", input.value() if isinstance(input, _LazyInput) else input)
         if params:
             raw["params"] = client.payload("params", params)
         if raw:
@@ -192,19 +192,11 @@ class SpanScope(Scope):
         self.fields = fields
 
     def _open(self, call):
-        frame = _context.get()
-        if frame is None:
-            session, parent, agent = _default_client().implicit_session(), None, None
-        else:
-            session, parent, agent = frame.session, frame.span, frame.agent
-        fields = dict(self.fields)
-        fields.setdefault("agent", agent)
-        capture = session.client.capture if self.capture is None else self.capture
-        if call is not None and capture and "input" not in fields:
-            fields["input"] = self._input_of(call)
+        fields = self.fields
+        if call is not None and "input" not in fields:
+            fields = dict(fields, input=_LazyInput(self, call))
         name = self.name or (call.name if call is not None else self.kind)
-        return self.span_class(session, self.kind, name, parent_id=parent.span_id if parent else None,
-                               capture=capture, **fields)
+        return start_span(self.kind, name, capture=self.capture, span_class=self.span_class, **fields)
 
     def _input_of(self, call):
         arguments = call.arguments()
@@ -213,7 +205,7 @@ class SpanScope(Scope):
         return arguments
 
     def _frame(self, span):
-        return _context.Frame(span.session, span, span.agent)
+        return frame_of(span)
 
     def _item(self, span, item):
         span.stream_item(item)
@@ -223,3 +215,34 @@ class SpanScope(Scope):
             span.end(error=error)
         else:
             span.end(result)
+
+
+class _LazyInput:
+    """A decorated call's arguments, bound only when the span records its input."""
+
+    __slots__ = ("scope", "call")
+
+    def __init__(self, scope, call):
+        self.scope = scope
+        self.call = call
+
+    def value(self):
+        return self.scope._input_of(self.call)
+
+
+def start_span(kind, name, *, capture=None, span_class=Span, **fields):
+    """Starts a span under the current span (or session), as the current agent unless `agent=`."""
+    frame = _context.get()
+    if frame is None:
+        session, parent, agent = _default_client().implicit_session(), None, None
+    else:
+        session, parent, agent = frame.session, frame.span, frame.agent
+    if fields.get("agent") is None:
+        fields["agent"] = agent
+    return span_class(session, kind, name, parent_id=parent.span_id if parent else None, capture=capture,
+                      **fields)
+
+
+def frame_of(span):
+    """The frame in which `span` is the current span."""
+    return _context.Frame(span.session, span, span.agent)
