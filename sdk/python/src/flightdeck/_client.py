@@ -25,9 +25,9 @@ DEFAULT_URL = "http://127.0.0.1:7329"
 log = logging.getLogger("flightdeck")
 
 
-def default_spool_dir(url):
-    """`$FLIGHTDECK_SPOOL_DIR`, else `~/.cache/flightdeck/spool/<hash of the URL>`."""
-    base = os.environ.get("FLIGHTDECK_SPOOL_DIR")
+def default_spool_dir(url, base=None):
+    """`<base>/<hash of the URL>`; the base is `$FLIGHTDECK_SPOOL_DIR`, else `~/.cache/flightdeck/spool`."""
+    base = base or os.environ.get("FLIGHTDECK_SPOOL_DIR")
     if not base:
         cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         base = os.path.join(cache, "flightdeck", "spool")
@@ -71,6 +71,7 @@ class Client:
         self._closed = False
         self._pid = os.getpid()
         self.delivery = self._new_delivery()
+        self.delivery.start_for_leftovers()
         from ._agents import Heartbeat
 
         self.heartbeat = Heartbeat(self)

@@ -120,6 +120,14 @@ class Delivery:
             return False
         return marker.delivered
 
+    def start_for_leftovers(self):
+        """Starts the thread now when the spool holds files of earlier processes, to send them."""
+        leftovers = getattr(self._backlog, "leftovers", None)
+        if leftovers is not None and leftovers():
+            with self._lock:
+                if self._thread is None:
+                    self._start()
+
     def pending(self):
         return len(self._buffer) + len(self._backlog)
 

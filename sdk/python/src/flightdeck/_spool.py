@@ -76,6 +76,13 @@ class FileSpool:
     def __len__(self):
         return self._count
 
+    def leftovers(self):
+        """Whether the directory holds spool files (maybe left by processes that are gone)."""
+        try:
+            return any(name.endswith(".jsonl") for name in os.listdir(self.directory))
+        except OSError:
+            return False
+
     def adopt(self):
         """Takes over the unlocked spool files left by processes that are gone; returns how many lines."""
         if fcntl is None or not os.path.isdir(self.directory):
