@@ -19,11 +19,11 @@ TRANSPORT_OPTIONS = frozenset({"extra_headers", "extra_query", "extra_body", "ti
 
 
 def patch(resource, method, make_wrapper):
-    """Replaces `resource.method` with `make_wrapper(original, is_async)`, once."""
+    """Replaces `resource.method` with `make_wrapper(original)`, once."""
     original = getattr(resource, method, None)
     if original is None or getattr(original, "_flightdeck", False):
         return
-    wrapper = functools.wraps(original)(make_wrapper(original, inspect.iscoroutinefunction(original)))
+    wrapper = functools.wraps(original)(make_wrapper(original))
     wrapper._flightdeck = True
     setattr(resource, method, wrapper)
 
@@ -45,34 +45,35 @@ def tool_call(call_id, name, arguments):
 
 
 def wrap_call(accumulator_class, describe):
-    """A `make_wrapper` for `patch`: `describe(kwargs)` gives the span's (name, fields)."""
+    """A `make_wrapper` for `patch`: `describe(kwargs)` gives the span's (name, fields).
 
-    def make_wrapper(original, is_async):
-        if is_async:
+    Async clients' methods are not always coroutine functions (the packages wrap them), so
+    the answer tells: an awaitable is awaited in a coroutine handed back to the caller."""
 
-            async def traced(*args, **kwargs):
-                acc = accumulator_class(_start(describe, kwargs))
-                try:
-                    answer = await original(*args, **kwargs)
-                except BaseException as e:
-                    acc.finish(e)
-                    raise
-                return acc.answered(answer, AsyncStream)
-
-        else:
-
-            def traced(*args, **kwargs):
-                acc = accumulator_class(_start(describe, kwargs))
-                try:
-                    answer = original(*args, **kwargs)
-                except BaseException as e:
-                    acc.finish(e)
-                    raise
-                return acc.answered(answer, Stream)
+    def make_wrapper(original):
+        def traced(*args, **kwargs):
+            acc = accumulator_class(_start(describe, kwargs))
+            try:
+                answer = original(*args, **kwargs)
+            except BaseException as e:
+                acc.finish(e)
+                raise
+            if inspect.isawaitable(answer):
+                return _awaited(answer, acc)
+            return acc.answered(answer, Stream)
 
         return traced
 
     return make_wrapper
+
+
+async def _awaited(answer, acc):
+    try:
+        answer = await answer
+    except BaseException as e:
+        acc.finish(e)
+        raise
+    return acc.answered(answer, AsyncStream)
 
 
 def _start(describe, kwargs):
