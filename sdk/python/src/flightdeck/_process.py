@@ -58,7 +58,7 @@ def _cpu_seconds():
 
 
 class ProcessMetrics:
-    """The sampling thread; `stop()` ends it."""
+    """The sampling thread; `stop()` takes a last sample and ends it."""
 
     def __init__(self, interval=10.0, agent=None):
         frame = _context.get()
@@ -74,7 +74,9 @@ class ProcessMetrics:
 
     def _run(self):
         cpu, wall = _cpu_seconds(), time.monotonic()
-        while not self._stop.wait(self._interval):
+        stopped = False
+        while not stopped:
+            stopped = self._stop.wait(self._interval)  # and a last sample when stopped
             cpu_now, wall_now = _cpu_seconds(), time.monotonic()
             figures = sample()
             figures["process.cpu.utilization"] = (cpu_now - cpu) / max(wall_now - wall, 1e-9)
