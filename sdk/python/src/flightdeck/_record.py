@@ -28,19 +28,10 @@ class Recorder:
         """A timestamped record: a log line (the default category), a decision, anything."""
         if level is not None and level not in LEVELS:
             raise ValueError(f"flightdeck: level {level!r} is not one of {', '.join(LEVELS)}")
-        record = {"type": "event", "session_id": self.session.id, "event_id": _wire.new_id(),
-                  "at": at or _wire.now(), "category": category}
-        span_id = self.span_id
-        if span_id:
-            record["span_id"] = span_id
-        if level:
-            record["level"] = level
-        if name:
-            record["name"] = name
-        if message is not None:
-            record["message"] = str(message)
-        if self.agent:
-            record["agent"] = self.agent
+        record = _wire.given({"type": "event", "session_id": self.session.id, "event_id": _wire.new_id(),
+                              "at": at or _wire.now(), "category": category},
+                             span_id=self.span_id, level=level, name=name, agent=self.agent,
+                             message=None if message is None else str(message))
         if data is not None:
             record[RAW] = {"data": self.session.client.payload("data", data)}
         self.session.client.send(record)
@@ -59,17 +50,14 @@ class Recorder:
             raise ValueError(f"flightdeck: edge kind {kind!r} is not one of {', '.join(EDGE_KINDS)}")
         if to_agent is None and to_span is None:
             raise ValueError("flightdeck: an edge needs to_agent or to_span")
-        edge = {"type": "edge", "session_id": self.session.id, "edge_id": _wire.new_id(), "kind": kind,
-                "at": at or _wire.now()}
         from_agent = from_agent or self.agent
         from_span = from_span or self.span_id
         if from_agent is None and from_span is None:
             raise ValueError("flightdeck: an edge needs a from end: record it in an agent or span, or pass from_agent")
-        for key, value in (("from_agent", from_agent), ("from_span", from_span), ("to_agent", to_agent),
-                           ("to_span", _id_of(to_span)), ("label", label)):
-            if value is not None:
-                edge[key] = value
-        self.session.client.send(edge)
+        edge = {"type": "edge", "session_id": self.session.id, "edge_id": _wire.new_id(), "kind": kind,
+                "at": at or _wire.now()}
+        self.session.client.send(_wire.given(edge, from_agent=from_agent, from_span=from_span, to_agent=to_agent,
+                                             to_span=_id_of(to_span), label=label))
 
     def delegate(self, to_agent, label=None, *, to_span=None):
         """This agent hands work to `to_agent`."""
@@ -94,23 +82,15 @@ class Recorder:
 
 def send_metric(client, name, value, *, session_id=None, unit=None, labels=None, at=None):
     metric = {"type": "metric", "name": name, "value": float(value), "at": at or _wire.now()}
-    if session_id:
-        metric["session_id"] = session_id
-    if unit:
-        metric["unit"] = unit
-    if labels:
-        metric["labels"] = {str(k): str(v) for k, v in labels.items()}
-    client.send(metric)
+    client.send(_wire.given(metric, session_id=session_id, unit=unit,
+                            labels={str(k): str(v) for k, v in labels.items()} if labels else None))
 
 
 def send_agent_status(client, session_id, agent, status=None, *, role=None, model=None, task=None):
     if status is not None and status not in AGENT_STATES:
         raise ValueError(f"flightdeck: agent status {status!r} is not one of {', '.join(AGENT_STATES)}")
     report = {"type": "agent.status", "session_id": session_id, "agent": agent, "at": _wire.now()}
-    for key, value in (("status", status), ("role", role), ("model", model), ("task", task)):
-        if value is not None:
-            report[key] = value
-    client.send(report)
+    client.send(_wire.given(report, status=status, role=role, model=model, task=task))
 
 
 def _id_of(span):

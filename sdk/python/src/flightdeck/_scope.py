@@ -101,115 +101,108 @@ def _signature(fn):
     return inspect.signature(fn)
 
 
+class _Run:
+    """One decorated call's handle: opened when made, closed when its `with` ends, with the
+    value given to `returned()`, or the exception (a generator closed early is no failure)."""
+
+    __slots__ = ("scope", "handle", "frame", "result")
+
+    def __init__(self, scope, fn, args, kwargs):
+        self.scope = scope
+        self.handle = scope._open(Call(fn, args, kwargs))
+        self.frame = scope._frame(self.handle)
+        self.result = NOTHING
+
+    def returned(self, result):
+        self.result = result
+        return result
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        failed = error is not None and not isinstance(error, GeneratorExit)
+        self.scope._close(self.handle, error if failed else None, self.result)
+        return False
+
+
+class _Current:
+    """Makes `frame` current for the code inside the `with`."""
+
+    __slots__ = ("frame", "token")
+
+    def __init__(self, frame):
+        self.frame = frame
+
+    def __enter__(self):
+        self.token = _context.set(self.frame)
+
+    def __exit__(self, kind, error, tb):
+        _context.reset(self.token)
+        return False
+
+
 def _function(scope, fn):
     def wrapper(*args, **kwargs):
-        handle = scope._open(Call(fn, args, kwargs))
-        token = _context.set(scope._frame(handle))
-        try:
-            result = fn(*args, **kwargs)
-        except BaseException as e:
-            _context.reset(token)
-            scope._close(handle, e, NOTHING)
-            raise
-        _context.reset(token)
-        scope._close(handle, None, result)
-        return result
+        with _Run(scope, fn, args, kwargs) as run, _Current(run.frame):
+            return run.returned(fn(*args, **kwargs))
 
     return wrapper
 
 
 def _coroutine(scope, fn):
     async def wrapper(*args, **kwargs):
-        handle = scope._open(Call(fn, args, kwargs))
-        token = _context.set(scope._frame(handle))
-        try:
-            result = await fn(*args, **kwargs)
-        except BaseException as e:
-            _context.reset(token)
-            scope._close(handle, e, NOTHING)
-            raise
-        _context.reset(token)
-        scope._close(handle, None, result)
-        return result
+        with _Run(scope, fn, args, kwargs) as run, _Current(run.frame):
+            return run.returned(await fn(*args, **kwargs))
 
     return wrapper
 
 
 def _generator(scope, fn):
+    # Drives the generator step by step, so its frame is current only inside each step; what
+    # the caller sends or throws in is handed on.
     def wrapper(*args, **kwargs):
-        handle = scope._open(Call(fn, args, kwargs))
-        frame = scope._frame(handle)
-        gen = fn(*args, **kwargs)
-        sent, thrown = None, None
-        while True:
-            token = _context.set(frame)
-            try:
-                if thrown is not None:
-                    item = gen.throw(thrown)
-                else:
-                    item = gen.send(sent)
-            except StopIteration as stop:
-                _context.reset(token)
-                scope._close(handle, None, NOTHING)
-                return stop.value
-            except BaseException as e:
-                _context.reset(token)
-                scope._close(handle, e, NOTHING)
-                raise
-            _context.reset(token)
-            thrown = None
-            scope._item(handle, item)
-            try:
-                sent = yield item
-            except GeneratorExit:  # the caller stopped early: that is not a failure
-                token = _context.set(frame)
+        with _Run(scope, fn, args, kwargs) as run:
+            gen = fn(*args, **kwargs)
+            step, value = gen.send, None
+            while True:
+                with _Current(run.frame):
+                    try:
+                        item = step(value)
+                    except StopIteration as stop:
+                        return stop.value
+                scope._item(run.handle, item)
                 try:
-                    gen.close()
-                finally:
-                    _context.reset(token)
-                    scope._close(handle, None, NOTHING)
-                raise
-            except BaseException as e:  # thrown in by the caller: hand it to the generator
-                thrown, sent = e, None
+                    value, step = (yield item), gen.send
+                except GeneratorExit:
+                    with _Current(run.frame):
+                        gen.close()
+                    raise
+                except BaseException as e:
+                    value, step = e, gen.throw
 
     return wrapper
 
 
 def _async_generator(scope, fn):
     async def wrapper(*args, **kwargs):
-        handle = scope._open(Call(fn, args, kwargs))
-        frame = scope._frame(handle)
-        agen = fn(*args, **kwargs)
-        sent, thrown = None, None
-        while True:
-            token = _context.set(frame)
-            try:
-                if thrown is not None:
-                    item = await agen.athrow(thrown)
-                else:
-                    item = await agen.asend(sent)
-            except StopAsyncIteration:
-                _context.reset(token)
-                scope._close(handle, None, NOTHING)
-                return
-            except BaseException as e:
-                _context.reset(token)
-                scope._close(handle, e, NOTHING)
-                raise
-            _context.reset(token)
-            thrown = None
-            scope._item(handle, item)
-            try:
-                sent = yield item
-            except GeneratorExit:
-                token = _context.set(frame)
+        with _Run(scope, fn, args, kwargs) as run:
+            agen = fn(*args, **kwargs)
+            step, value = agen.asend, None
+            while True:
+                with _Current(run.frame):
+                    try:
+                        item = await step(value)
+                    except StopAsyncIteration:
+                        return
+                scope._item(run.handle, item)
                 try:
-                    await agen.aclose()
-                finally:
-                    _context.reset(token)
-                    scope._close(handle, None, NOTHING)
-                raise
-            except BaseException as e:
-                thrown, sent = e, None
+                    value, step = (yield item), agen.asend
+                except GeneratorExit:
+                    with _Current(run.frame):
+                        await agen.aclose()
+                    raise
+                except BaseException as e:
+                    value, step = e, agen.athrow
 
     return wrapper

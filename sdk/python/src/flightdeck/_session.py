@@ -22,15 +22,9 @@ class Session(Recorder):
         self._ended = not announce
         if announce:
             message = {"type": "session.start", "session_id": session_id, "started_at": _wire.now()}
-            if name:
-                message["name"] = name
-            if tags:
-                message["tags"] = [str(t) for t in tags]
-            if metadata:
-                message["metadata"] = dict(metadata)
-            if budget:
-                message["budget"] = dict(budget)
-            client.send(message)
+            client.send(_wire.given(message, name=name, tags=[str(t) for t in tags] if tags else None,
+                                    metadata=dict(metadata) if metadata else None,
+                                    budget=dict(budget) if budget else None))
 
     def end(self, error=None):
         """Ends the session: completed, or failed with `error` (an exception or a text)."""

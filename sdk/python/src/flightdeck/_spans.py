@@ -6,6 +6,7 @@ with the span's next `seq`, so the server orders chunks and keeps each once. Out
 and cost travel in `span.end`. An exception ends the span as failed, with its traceback.
 """
 
+import itertools
 import traceback
 
 from . import _context, _wire
@@ -40,7 +41,7 @@ class Span(Recorder):
         self.name = name
         self.model = model
         self.capture = client.capture if capture is None else capture
-        self._seq = 0
+        self._seq = itertools.count()  # next() is atomic: chunks from several threads keep distinct seqs
         self._output = NOTHING
         self._usage = None
         self._cost = None
@@ -48,18 +49,10 @@ class Span(Recorder):
         self._items = None
         self._ended = False
         self._end_attributes = None
-        message = {"type": "span.start", "session_id": session.id, "span_id": self.span_id,
-                   "kind": kind, "name": name, "started_at": _wire.now()}
-        if parent_id:
-            message["parent_id"] = parent_id
-        if agent:
-            message["agent"] = agent
-        if model:
-            message["model"] = model
-        if provider:
-            message["provider"] = provider
-        if attributes:
-            message["attributes"] = dict(attributes)
+        message = _wire.given({"type": "span.start", "session_id": session.id, "span_id": self.span_id,
+                               "kind": kind, "name": name, "started_at": _wire.now()},
+                              parent_id=parent_id, agent=agent, model=model, provider=provider,
+                              attributes=dict(attributes) if attributes else None)
         raw = {}
         if input is not NOTHING and self.capture:
             raw["input"] = client.payload("input", input.value() if isinstance(input, _LazyInput) else input)
@@ -75,8 +68,7 @@ class Span(Recorder):
 
     def _update(self, fields, raw=None):
         message = {"type": "span.update", "session_id": self.session.id, "span_id": self.span_id,
-                   "seq": self._seq, "at": _wire.now()}
-        self._seq += 1
+                   "seq": next(self._seq), "at": _wire.now()}
         message.update(fields)
         if raw:
             message[RAW] = raw

@@ -104,6 +104,14 @@ def encode(value, limit):
     return text
 
 
+def given(message_, **fields):
+    """`message_` with those of `fields` that are set (not None, not empty)."""
+    for key, value in fields.items():
+        if value is not None and value != "" and value != {}:
+            message_[key] = value
+    return message_
+
+
 def line(message):
     """One message as one line of JSON; takes its raw payloads out of `message`."""
     raw = message.pop(RAW, None)

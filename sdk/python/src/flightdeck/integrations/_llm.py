@@ -133,28 +133,53 @@ class Accumulator:
             self.attributes["flightdeck.read_error"] = repr(e)
 
 
-class Stream:
-    """A sync stream that records what passes through it; everything else is the original's."""
+class _Watched:
+    """What both stream kinds share: the accumulator, the end of the span, the rest delegated."""
 
     def __init__(self, inner, acc):
         self._inner = inner
         self._acc = acc
         self._iterator = None
 
+    def _ending(self, exhausted):
+        return _Ending(self._acc, exhausted)
+
+    def __del__(self):
+        self._acc.finish()
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+class _Ending:
+    """Around one step of a stream: its end (`exhausted`) or failure ends the span."""
+
+    __slots__ = ("acc", "exhausted")
+
+    def __init__(self, acc, exhausted):
+        self.acc = acc
+        self.exhausted = exhausted
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if error is not None:
+            self.acc.finish(None if isinstance(error, self.exhausted) else error)
+        return False
+
+
+class Stream(_Watched):
+    """A sync stream that records what passes through it; everything else is the original's."""
+
     def __iter__(self):
         return self
 
     def __next__(self):
-        if self._iterator is None:
-            self._iterator = iter(self._inner)
-        try:
+        with self._ending(StopIteration):
+            if self._iterator is None:
+                self._iterator = iter(self._inner)
             item = next(self._iterator)
-        except StopIteration:
-            self._acc.finish()
-            raise
-        except BaseException as e:
-            self._acc.finish(e)
-            raise
         self._acc.item(item)
         return item
 
@@ -166,40 +191,21 @@ class Stream:
         self._inner.close()
 
     def close(self):
-        try:
-            self._inner.close()
-        finally:
-            self._acc.finish()
-
-    def __del__(self):
         self._acc.finish()
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
+        self._inner.close()
 
 
-class AsyncStream:
+class AsyncStream(_Watched):
     """The async twin of `Stream`."""
-
-    def __init__(self, inner, acc):
-        self._inner = inner
-        self._acc = acc
-        self._iterator = None
 
     def __aiter__(self):
         return self
 
     async def __anext__(self):
-        if self._iterator is None:
-            self._iterator = self._inner.__aiter__()
-        try:
+        with self._ending(StopAsyncIteration):
+            if self._iterator is None:
+                self._iterator = self._inner.__aiter__()
             item = await self._iterator.__anext__()
-        except StopAsyncIteration:
-            self._acc.finish()
-            raise
-        except BaseException as e:
-            self._acc.finish(e)
-            raise
         self._acc.item(item)
         return item
 
@@ -211,13 +217,5 @@ class AsyncStream:
         await self._inner.close()
 
     async def close(self):
-        try:
-            await self._inner.close()
-        finally:
-            self._acc.finish()
-
-    def __del__(self):
         self._acc.finish()
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
+        await self._inner.close()
