@@ -312,3 +312,15 @@ def test_bad_input_is_refused_with_a_clear_error(fd):
         fd.current_session().edge("delegation", from_agent="a")
     with pytest.raises(TypeError, match="not a function"):
         fd.tool("x")(42)
+
+
+def test_a_failing_redaction_hook_leaves_the_payload_out(fd, server):
+    def redact(field, value):
+        raise RuntimeError("hook bug")
+
+    fd.init(url=server.url, spool=False, linger=0.01, redact=redact)
+    with fd.session("redaction failure") as s:
+        with fd.tool("login", input={"password": "hunter2"}) as span:
+            pass
+    flushed(fd)
+    assert server.span(s.id, span.span_id)["input"] == "[redaction failed: RuntimeError]"

@@ -97,7 +97,11 @@ class Client:
     def payload(self, field, value):
         """`value` as JSON text for the payload `field`, after the redaction hook."""
         if self.redact is not None:
-            value = self.redact(field, value)
+            try:
+                value = self.redact(field, value)
+            except Exception as e:  # noqa: BLE001 - never send what the hook was to hide
+                log.warning("flightdeck: the redaction hook failed on %s (%r); the payload is left out", field, e)
+                value = f"[redaction failed: {type(e).__name__}]"
         return _wire.encode(value, self.max_payload_chars)
 
     def implicit_session(self):

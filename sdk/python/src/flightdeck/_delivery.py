@@ -168,11 +168,12 @@ class Delivery:
                 log.warning("flightdeck: could not read the spool: %s", e)
         while True:
             lines, markers = self._take()
-            if lines:
-                self._deliver(lines)
             stop = any(m.stop for m in markers)
-            if len(self._backlog) and (stop or time.monotonic() >= self._retry_at):
-                self._drain_once()
+            try:
+                self._step(lines, stop)
+            except Exception:  # noqa: BLE001 - a bug here must not stop delivery for good
+                log.exception("flightdeck: delivery failed unexpectedly; %d message(s) lost", len(lines))
+                self._count_dropped(len(lines))
             self._waiting.extend(markers)
             if not len(self._backlog) or stop:
                 for m in self._waiting:
@@ -182,6 +183,20 @@ class Delivery:
             if stop:
                 self._stop()
                 return
+
+    def _step(self, lines, stop):
+        if lines:
+            if stop and self._backlog.durable:
+                self._spool(lines)  # on disk first: an exit cut short by its timeout loses nothing
+            else:
+                self._deliver(lines)
+        if len(self._backlog) and (stop or time.monotonic() >= self._retry_at):
+            while self._drain_once() and stop and len(self._backlog):
+                pass  # at the stop, the whole backlog while the server takes it
+
+    def _count_dropped(self, n):
+        with self._lock:
+            self.stats.dropped += n
 
     def _stop(self):
         """Lets go of the backlog: a spool stays on disk for the next process; memory is lost."""
@@ -194,7 +209,7 @@ class Delivery:
                 self._backlog.directory,
             )
         elif left:
-            self.stats.dropped += left
+            self._count_dropped(left)
             log.warning("flightdeck: the server is unreachable; %d message(s) lost at shutdown", left)
         self._backlog.close()
         self._transport.close()
@@ -238,18 +253,20 @@ class Delivery:
             self._failed(answer)
 
     def _drain_once(self):
+        """Sends the backlog's oldest batch; True when it went."""
         lines = self._backlog.peek(self._max_batch)
         if not lines:
-            return
+            return False
         left, answer = self._send(lines)
         if left:
             self._failed(answer)  # the whole chunk goes again: what passed is merged once
-            return
+            return False
         self._backlog.pop(len(lines))
         if self._attempt:
             log.info("flightdeck: the server is back; delivered after %d retries", self._attempt)
         self._attempt = 0
         self._retry_at = 0.0
+        return True
 
     def _spool(self, lines):
         try:
@@ -258,7 +275,7 @@ class Delivery:
             lost = len(lines)
             log.warning("flightdeck: could not write the spool (%s); %d message(s) lost", e, lost)
         self.stats.spooled += len(lines) - lost
-        self.stats.dropped += lost
+        self._count_dropped(lost)
 
     def _failed(self, answer):
         """Schedules the next try after a transient failure."""
