@@ -324,3 +324,76 @@ def test_a_failing_redaction_hook_leaves_the_payload_out(fd, server):
             pass
     flushed(fd)
     assert server.span(s.id, span.span_id)["input"] == "[redaction failed: RuntimeError]"
+
+
+def test_the_logging_handler_files_records_under_the_current_span_or_session(fd, server):
+    import logging
+
+    logger = logging.getLogger("crew.test")
+    logger.setLevel(logging.DEBUG)
+    handler = fd.LoggingHandler()
+    logger.addHandler(handler)
+    logging.getLogger("flightdeck").addHandler(handler)  # its own records are never fed back
+    try:
+        with fd.session("logging") as s:
+            logger.warning("session level %s", "warning")
+            with fd.agent("hacker") as hacker:
+                logger.debug("looping the cameras")
+                try:
+                    raise ConnectionError("camera offline")
+                except ConnectionError:
+                    logger.exception("lost the feed")
+                logging.getLogger("flightdeck").warning("about the SDK itself")
+        flushed(fd)
+    finally:
+        logger.removeHandler(handler)
+        logging.getLogger("flightdeck").removeHandler(handler)
+    events = {e["message"]: e for e in server.events(s.id, category="log")}
+    assert set(events) == {"session level warning", "looping the cameras", "lost the feed"}
+    top = events["session level warning"]
+    assert (top["level"], top["name"], top.get("span_id"), top.get("agent")) == ("warn", "crew.test", None, None)
+    debug = events["looping the cameras"]
+    assert (debug["level"], debug["span_id"], debug["agent"]) == ("debug", hacker.span_id, "hacker")
+    assert debug["data"]["function"] == "test_the_logging_handler_files_records_under_the_current_span_or_session"
+    error = events["lost the feed"]
+    assert error["level"] == "error"
+    assert "ConnectionError: camera offline" in error["data"]["exception"]
+
+
+def test_queue_helpers_report_jobs_by_the_naming_convention(fd, server):
+    with fd.session("queue") as s:
+        jobs = fd.queue("coding")
+        first = jobs.enqueued()
+        second = jobs.enqueued("job-2", priority="high")
+        jobs.started(first)
+        jobs.done(first)
+        jobs.done(first)  # reported twice: kept once
+        jobs.started(second)
+        jobs.done(second, status="error")
+        elsewhere = fd.queue("coding")
+        assert elsewhere is jobs
+    flushed(fd)
+    steps = [(e["name"], e["data"]["job_id"]) for e in server.events(s.id, category="queue")]
+    assert sorted(steps) == sorted([("job.enqueued", first), ("job.enqueued", "job-2"), ("job.started", first),
+                                    ("job.done", first), ("job.started", "job-2"), ("job.done", "job-2")])
+    done = [e for e in server.events(s.id, category="queue") if e["name"] == "job.done"]
+    assert {e["data"]["status"] for e in done} == {"ok", "error"}
+    assert all(e["data"]["queue"] == "coding" and e["data"]["run_ms"] >= 0 for e in done)
+    waits = server.metrics("queue.wait_ms", session_id=s.id)
+    assert len(waits) == 2 and all(w["labels"] == {"queue": "coding"} and w["value"] >= 0 for w in waits)
+    completed = server.metrics("queue.completed", session_id=s.id)
+    # The metric counts reports (the repeated done too); the events, keyed by job, count jobs.
+    assert sorted(m["labels"]["status"] for m in completed) == ["error", "ok", "ok"]
+    depth = server.metrics("queue.depth", session_id=s.id)
+    assert [m["value"] for m in depth][:2] == [1, 2] and depth[-1]["value"] == 0
+
+
+def test_joining_a_session_started_elsewhere(fd, server):
+    with fd.session("request") as s:
+        pass
+    with fd.session(id=s.id, join=True):
+        with fd.tool("late work"):
+            pass
+    flushed(fd)
+    assert [sp["name"] for sp in server.spans(s.id)] == ["late work"]
+    assert server.session(s.id)["name"] == "request"
