@@ -397,3 +397,30 @@ def test_joining_a_session_started_elsewhere(fd, server):
     flushed(fd)
     assert [sp["name"] for sp in server.spans(s.id)] == ["late work"]
     assert server.session(s.id)["name"] == "request"
+
+
+def test_values_json_cannot_carry_are_converted(fd, server):
+    import dataclasses
+    import datetime
+
+    @dataclasses.dataclass
+    class Plan:
+        steps: list
+
+    class Thing:
+        def __repr__(self):
+            return "<a thing>"
+
+    odd = {"nan": float("nan"), "when": datetime.datetime(2026, 1, 1), "plan": Plan([1]), "raw": b"xx",
+           "thing": Thing(), "tags": {"a"}}
+    with fd.session("odd values") as s:
+        with fd.tool("odd", input=odd) as span:
+            span.set_attribute("thing", Thing())
+            span.set_output("x" * 2_000_000)
+    flushed(fd)
+    recorded = server.span(s.id, span.span_id)
+    assert recorded["input"] == {"nan": None, "when": "2026-01-01T00:00:00", "plan": {"steps": [1]},
+                                 "raw": "<2 bytes>", "thing": "<a thing>", "tags": ["a"]}
+    assert recorded["attributes"]["thing"] == "<a thing>"
+    assert recorded["output"].endswith("... [truncated: 2000002 characters]")
+    assert fd.stats().rejected == 0

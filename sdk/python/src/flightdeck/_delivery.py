@@ -167,13 +167,13 @@ class Delivery:
             except OSError as e:
                 log.warning("flightdeck: could not read the spool: %s", e)
         while True:
-            lines, markers = self._take()
+            messages, markers = self._take()
             stop = any(m.stop for m in markers)
             try:
-                self._step(lines, stop)
+                self._step([_wire.line(m) for m in messages], stop)
             except Exception:  # noqa: BLE001 - a bug here must not stop delivery for good
-                log.exception("flightdeck: delivery failed unexpectedly; %d message(s) lost", len(lines))
-                self._count_dropped(len(lines))
+                log.exception("flightdeck: delivery failed unexpectedly; %d message(s) lost", len(messages))
+                self._count_dropped(len(messages))
             self._waiting.extend(markers)
             if not len(self._backlog) or stop:
                 for m in self._waiting:
@@ -215,7 +215,7 @@ class Delivery:
         self._transport.close()
 
     def _take(self):
-        """Waits for work and takes the next batch: (encoded lines, flush markers)."""
+        """Waits for work and takes the next batch: (messages, flush markers)."""
         with self._lock:
             while not self._buffer:
                 if len(self._backlog):
@@ -241,7 +241,7 @@ class Delivery:
                     markers.append(item)
                     break
                 messages.append(item)
-        return [_wire.line(m) for m in messages], markers
+        return messages, markers
 
     def _deliver(self, lines):
         if len(self._backlog):

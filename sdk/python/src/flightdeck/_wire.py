@@ -117,7 +117,7 @@ def line(message):
     raw = message.pop(RAW, None)
     try:
         text = _compact.encode(message)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # an attribute JSON does not take as it is
         text = _encoder.encode(_finite(message))
     if raw:
         text = text[:-1] + "".join(f',"{k}":{v}' for k, v in raw.items()) + "}"
