@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import flightdeck
@@ -247,3 +248,27 @@ def test_retry_after_is_waited_out_and_big_bodies_are_gzipped():
         client.close()
     finally:
         http.shutdown()
+
+
+def test_the_token_is_sent_and_a_wrong_one_is_refused_and_counted(tmp_path, caplog):
+    from conftest import Server
+
+    guarded = Server(str(tmp_path), "--token", "s3cret").start()
+    try:
+        right = flightdeck.Client(guarded.url, "s3cret", spool=False, linger=0.01)
+        right.send({"type": "session.start", "session_id": "token-1", "name": "with the token"})
+        assert right.flush(10)
+        wrong = flightdeck.Client(guarded.url, "guess", spool=False, linger=0.01)
+        with caplog.at_level(logging.WARNING, logger="flightdeck"):
+            wrong.send({"type": "session.start", "session_id": "token-2"})
+            wrong.flush(10)
+        assert (wrong.stats().rejected, wrong.stats().sent) == (1, 0)
+        assert any("HTTP 401" in r.getMessage() for r in caplog.records)
+        request = urllib.request.Request(guarded.url + "/api/v1/sessions/token-1",
+                                         headers={"Authorization": "Bearer s3cret"})
+        with urllib.request.urlopen(request) as r:
+            assert json.load(r)["name"] == "with the token"
+        right.close()
+        wrong.close()
+    finally:
+        guarded.stop()
