@@ -34,6 +34,8 @@ pub enum Source {
     Native,
     /// OTLP over HTTP or gRPC.
     Otlp,
+    /// The LLM proxy's recorder, which could not keep what passed through.
+    Proxy,
 }
 
 /// One refusal: what was refused, by which rule, and an example of the message sent back.
@@ -43,7 +45,7 @@ pub struct Refusal<'a> {
     pub client: &'a str,
     /// The rule that was broken, the same text for every item that broke it.
     pub reason: &'a str,
-    /// What was refused: `batches`, `spans`, `log records`, `requests`.
+    /// What was refused: `batches`, `spans`, `log records`, `requests`, `records`.
     pub unit: &'static str,
     pub count: u64,
     /// The full message the client got.
