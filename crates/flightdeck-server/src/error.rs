@@ -52,6 +52,24 @@ impl ApiError {
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
+
+    /// 422 `invalid_field`, naming the field (as a path) and what is wrong with it.
+    pub fn invalid_field((field, message): flightdeck_model::FieldError) -> Self {
+        let text = match &field {
+            Some(f) => format!("{f}: {message}"),
+            None => message.clone(),
+        };
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid_field",
+            message: text,
+            errors: vec![MessageError {
+                index: 0,
+                field,
+                message,
+            }],
+        }
+    }
 }
 
 impl IntoResponse for ApiError {

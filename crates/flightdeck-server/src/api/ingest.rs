@@ -74,23 +74,7 @@ async fn accept(
             ));
         }
     }
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!(
-                    "the request body is larger than the limit of {} bytes; send smaller batches",
-                    app.config.max_body_bytes
-                ),
-            )
-        } else {
-            ApiError::bad_request(format!(
-                "could not read the request body: {}",
-                e.body_text()
-            ))
-        }
-    })?;
+    let body = super::body(app, body)?;
     let messages = decode_batch(&body, &app.config.limits)?;
     let accepted = messages.len();
     app.store.append(messages).await?;
