@@ -53,7 +53,14 @@ pub async fn one(
             ));
         }
     };
-    Ok(Json(app.reviews.wait(&review_id, wait).await?))
+    // A shutdown ends the wait (answering the review as it is), so the server stops at once
+    // and the agent polls again, wherever the server comes back.
+    let stopped = app.hub.stopped();
+    let review = tokio::select! {
+        r = app.reviews.wait(&review_id, wait) => r?,
+        _ = stopped => app.reviews.get(&review_id).await?,
+    };
+    Ok(Json(review))
 }
 
 pub async fn decide(
