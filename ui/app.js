@@ -6,6 +6,9 @@ import { useConnection } from './lib/connection.js';
 import { Overview } from './views/overview.js';
 import { Session } from './views/session.js';
 import { RefusalsBanner } from './components/refusals.js';
+import { ReviewPanel } from './components/review-panel.js';
+import { Reviews } from './views/reviews.js';
+import { usePendingReviews } from './lib/reviews.js';
 
 function ConnectionIndicator() {
   const c = useConnection();
@@ -42,6 +45,12 @@ function LogoutButton() {
   return html`<form method="post" action="/logout" class="logout"><button class="icon" type="submit" title="End this login">Log out</button></form>`;
 }
 
+/** "Reviews", with the number of reviews waiting for a person. */
+function ReviewsLink() {
+  const pending = usePendingReviews();
+  return html`<a class="reviews-link" href=${href({ page: 'reviews' })}>Reviews${pending.length ? html` <span class="count">${pending.length}</span>` : null}</a>`;
+}
+
 function App() {
   const route = useRoute();
   const [title, setTitle] = useState('');
@@ -55,6 +64,7 @@ function App() {
         <a href=${href({ page: 'overview' })}>Sessions</a>
         ${route.page === 'session' ? html`<span>/</span><span title=${title}>${title || route.session}</span>` : null}
       </nav>
+      <${ReviewsLink} />
       <div class="spacer"></div>
       <${ConnectionIndicator} />
       <${ThemeToggle} />
@@ -64,8 +74,9 @@ function App() {
     <main>
       ${route.page === 'session'
         ? html`<${Session} key=${route.session} route=${route} onTitle=${setTitle} />`
-        : html`<${Overview} query=${route.query} />`}
-    </main>`;
+        : route.page === 'reviews' ? html`<${Reviews} />` : html`<${Overview} query=${route.query} />`}
+    </main>
+    <${ReviewPanel} />`;
 }
 
 render(html`<${App} />`, document.getElementById('app'));

@@ -10,7 +10,8 @@ const MAX_BACKOFF_S = 30;
 /**
  * Follows `scope` until `stop()` is called.
  * @param {{scope: string, session_id?: string}} scope
- * @param {{hello: (msg) => void, commit: (msg) => void}} on
+ * @param {{hello: (msg) => void, commit: (msg) => void, review?: (msg) => void}} on
+ *   `review` takes `review.requested` / `review.decided` / `review.timed_out` / `review.abandoned`.
  */
 export function follow(scope, on) {
   let socket = null;
@@ -51,6 +52,7 @@ export function follow(scope, on) {
         setConnection({ state: 'live', retryAt: 0 });
         on.hello(msg);
       } else if (msg.type === 'commit') on.commit(msg);
+      else if (msg.type.startsWith('review.')) on.review?.(msg);
       else if (msg.type === 'resync') setConnection({ state: 'connecting', retryAt: 0 });
     };
     ws.onclose = () => {

@@ -1,6 +1,7 @@
 // The overview: headline stats, filters (in the URL), the sessions table with pagination into
 // the full history, kept current through the hub's overview scope (running sessions tick).
 import { html, useCallback, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
+import { usePendingReviews } from '../lib/reviews.js';
 import { api } from '../lib/api.js';
 import { useNow } from '../lib/use-now.js';
 import { follow } from '../lib/live.js';
@@ -36,13 +37,13 @@ function Budget({ s }) {
     ${pct(used)}<div class="budget ${cls}"><div style="width:${Math.min(100, used * 100)}%"></div></div></div>`;
 }
 
-function Row({ s, now }) {
+function Row({ s, now, waiting }) {
   const t = s.totals;
   const dur = s.status === 'running' ? elapsed(s.started_at, null, now) : s.duration_ms;
   const link = href({ page: 'session', session: s.session_id, view: 'graph' });
   return html`
     <tr class=${t.errors ? 'failed' : ''} data-session=${s.session_id}>
-      <td><${Status} status=${s.status} /></td>
+      <td><${Status} status=${s.status} />${waiting ? html` <span class="badge waiting" title="An agent waits for a person's review">waiting on a person</span>` : null}</td>
       <td class="wrap"><a href=${link}>${s.name || s.session_id}</a>
         <div class="faint mono" style="font-size:11px">${s.session_id}</div></td>
       <td class="wrap">${s.agents.slice(0, 5).map((a) => html`<${Agent} name=${a} />`)}${s.agents.length > 5 ? html`<span class="faint">+${s.agents.length - 5}</span>` : null}</td>
@@ -132,6 +133,7 @@ export function Overview({ query }) {
   }, [key]);
 
   const now = useNow(!!items?.some((s) => s.status === 'running'));
+  const waitingOn = new Set(usePendingReviews().map((r) => r.session_id));
 
   const more = async () => {
     setLoadingMore(true);
@@ -170,7 +172,7 @@ export function Overview({ query }) {
               <thead><tr><th>Status</th><th>Session</th><th>Agents</th><th class="num">Spans</th><th class="num">LLM</th>
                 <th class="num">Tools</th><th class="num">Errors</th><th class="num">Tokens</th><th class="num">Cost</th>
                 <th>Budget</th><th class="num">Duration</th><th>Started</th></tr></thead>
-              <tbody>${(items || []).map((s) => html`<${Row} key=${s.session_id} s=${s} now=${now} />`)}</tbody>
+              <tbody>${(items || []).map((s) => html`<${Row} key=${s.session_id} s=${s} now=${now} waiting=${waitingOn.has(s.session_id)} />`)}</tbody>
             </table></div>`}
         ${cursor
           ? html`<div class="row" style="justify-content:center; padding:12px" ref=${sentinel}>

@@ -178,7 +178,8 @@ pub fn decode_message(raw: &str, limits: &Limits) -> Result<Message, FieldError>
     Ok(message)
 }
 
-fn parse<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, FieldError> {
+/// Deserialises `raw` as `T`; an error names the field by its path.
+pub fn parse<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, FieldError> {
     let mut de = serde_json::Deserializer::from_str(raw);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

@@ -3,6 +3,7 @@
 //! - [`message`]: what clients send (`session.start`, `span.start`, `span.end`, ...);
 //! - [`decode`]: decoding and validating a batch, with errors that name index and field;
 //! - [`record`]: what the query API returns;
+//! - [`review`]: review gates (open, decide, the record served);
 //! - [`pricing`]: the shipped pricing table, for the cost of LLM calls;
 //! - [`time`]: timestamps (RFC 3339 or unix nanoseconds on the wire).
 //!
@@ -12,6 +13,7 @@ pub mod decode;
 pub mod message;
 pub mod pricing;
 pub mod record;
+pub mod review;
 pub mod span_view;
 pub mod time;
 

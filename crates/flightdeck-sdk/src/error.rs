@@ -1,4 +1,5 @@
-//! The errors of the SDK's fallible calls: building a client, flushing, shutting down.
+//! The errors of the SDK's fallible calls: building a client, flushing, shutting down,
+//! review gates.
 
 use std::time::Duration;
 
@@ -18,6 +19,9 @@ pub enum Error {
     /// A flush or shutdown did not finish in time; `pending` messages were still unacknowledged.
     #[error("timed out after {timeout:?} with {pending} message(s) not yet acknowledged")]
     Timeout { timeout: Duration, pending: u64 },
+    /// The server refused a review request (bad input, credentials): its status and answer.
+    #[error("the server refused the review ({status}): {message}")]
+    ReviewRefused { status: u16, message: String },
     /// The client was shut down.
     #[error("the Flightdeck client is shut down")]
     Closed,

@@ -40,6 +40,7 @@ mod http;
 mod memory;
 mod metric;
 mod payload;
+mod review;
 mod session;
 mod span;
 mod stats;
@@ -55,9 +56,13 @@ pub use client::Client;
 pub use edge::EdgeBuilder;
 pub use error::Error;
 pub use event::EventBuilder;
+pub use flightdeck_model::review::{
+    Decision, OnTimeout, ReviewOpen, ReviewRecord, ReviewState, Timing,
+};
 pub use http::HttpTransport;
 pub use memory::MemorySink;
 pub use metric::MetricBuilder;
+pub use review::Reviewer;
 pub use session::{Session, SessionBuilder, SessionHandle};
 pub use span::{Span, SpanBuilder};
 pub use stats::Stats;

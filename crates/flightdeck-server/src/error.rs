@@ -73,6 +73,24 @@ impl ApiError {
             ))
         }
     }
+
+    /// 422 `invalid_field`, naming the field (as a path) and what is wrong with it.
+    pub fn invalid_field((field, message): flightdeck_model::FieldError) -> Self {
+        let text = match &field {
+            Some(f) => format!("{f}: {message}"),
+            None => message.clone(),
+        };
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid_field",
+            message: text,
+            errors: vec![MessageError {
+                index: 0,
+                field,
+                message,
+            }],
+        }
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -6,6 +6,7 @@
 //! - [`hub`]: the live hub: fan-out of commits to WebSocket and SSE clients;
 //! - [`otlp`]: OpenTelemetry ingest (OTLP over HTTP on the main port, and over gRPC);
 //! - [`proxy`]: the recording LLM proxy under `/proxy/{upstream}/`;
+//! - [`reviews`]: review gates (open, wait, decide, deadlines);
 //! - [`refusals`]: the count of refused input, by source and reason, logged and served;
 //! - [`error`]: the one JSON error shape and its stable codes.
 
@@ -16,6 +17,7 @@ pub mod hub;
 pub mod otlp;
 pub mod proxy;
 pub mod refusals;
+pub mod reviews;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -50,6 +52,8 @@ pub struct ServerConfig {
     pub proxy: ProxyConfig,
     /// The credentials clients must present; none: open (for loopback).
     pub auth: auth::AuthConfig,
+    /// Review gates.
+    pub reviews: reviews::ReviewConfig,
 }
 
 impl Default for ServerConfig {
@@ -62,6 +66,7 @@ impl Default for ServerConfig {
             heartbeat: Duration::from_secs(15),
             proxy: ProxyConfig::default(),
             auth: auth::AuthConfig::default(),
+            reviews: reviews::ReviewConfig::default(),
         }
     }
 }
@@ -80,6 +85,8 @@ pub struct App {
     pub auth: auth::Auth,
     /// What incoming data was refused, and why.
     pub refusals: Arc<refusals::Refusals>,
+    /// Review gates and their keeper.
+    pub reviews: Arc<reviews::Reviews>,
 }
 
 impl App {
@@ -93,7 +100,9 @@ impl App {
             Arc::clone(&store),
             Arc::clone(&refusals),
         );
+        let reviews = reviews::Reviews::start(Arc::clone(&store), config.reviews.clone());
         Arc::new(App {
+            reviews,
             store,
             hub,
             proxy,

@@ -23,6 +23,7 @@ pub struct TestServer {
     stop: Option<oneshot::Sender<()>>,
     serving: JoinHandle<std::io::Result<()>>,
     dir: tempfile::TempDir,
+    config: ServerConfig,
 }
 
 impl TestServer {
@@ -48,13 +49,22 @@ impl TestServer {
 
     async fn launch(addr: SocketAddr, config: ServerConfig, with_grpc: bool) -> TestServer {
         let dir = tempfile::tempdir().expect("temporary directory");
+        Self::launch_in(dir, addr, config, with_grpc).await
+    }
+
+    async fn launch_in(
+        dir: tempfile::TempDir,
+        addr: SocketAddr,
+        config: ServerConfig,
+        with_grpc: bool,
+    ) -> TestServer {
         let mut options = SqliteOptions::new(dir.path().join("fd.db"));
         options.durable = false;
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(options).expect("open store"));
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         let addr = listener.local_addr().expect("local address");
         let base = format!("http://{addr}");
-        let app = App::new(Arc::clone(&store), config);
+        let app = App::new(Arc::clone(&store), config.clone());
         let grpc = match with_grpc {
             true => Some(
                 tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -79,7 +89,21 @@ impl TestServer {
             stop: Some(stop),
             serving,
             dir,
+            config,
         }
+    }
+
+    /// Stops the server, stays down for `down`, and starts it again on the same database,
+    /// address and settings (as a restart of the binary would).
+    pub async fn restart_after(self, down: std::time::Duration) -> TestServer {
+        let mut old = self;
+        old.stop().await.expect("the server stops cleanly");
+        tokio::time::sleep(down).await;
+        let with_grpc = old.grpc.is_some();
+        let TestServer {
+            addr, dir, config, ..
+        } = old;
+        Self::launch_in(dir, addr, config, with_grpc).await
     }
 
     /// Shuts the server down gracefully; waits until it has stopped.

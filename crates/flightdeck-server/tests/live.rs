@@ -387,8 +387,16 @@ async fn heartbeats_come_pings_are_answered_and_bad_input_is_answered_not_fatal(
         ("not json", "bad_message"),
         (r#"{"v":2,"type":"ping"}"#, "unsupported_version"),
         (
-            r#"{"v":1,"type":"review.decide","review_id":"r1"}"#,
+            r#"{"v":1,"type":"replay.start","review_id":"r1"}"#,
             "unknown_type",
+        ),
+        (
+            r#"{"v":1,"type":"review.decide","review_id":"r1"}"#,
+            "bad_message",
+        ),
+        (
+            r#"{"v":1,"type":"review.decide","review_id":"r1","decision":"continue"}"#,
+            "not_found",
         ),
         (
             r#"{"v":1,"type":"subscribe","scope":"session"}"#,

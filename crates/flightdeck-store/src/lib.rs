@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
-pub use query::{EventQuery, MetricQuery, SessionQuery, StatsScope};
+use flightdeck_model::review::{ReviewRecord, Settlement};
+pub use query::{EventQuery, MetricQuery, ReviewQuery, SessionQuery, StatsScope};
 pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// A batch that the store made durable, as offered to subscribers.
@@ -30,6 +31,32 @@ pub struct Committed {
     pub messages: Vec<Message>,
     /// The sessions the batch touched, with their totals after it.
     pub sessions: Vec<SessionSummary>,
+    /// The reviews the commit opened or settled, as they are after it.
+    pub reviews: Vec<ReviewRecord>,
+}
+
+/// A change to a review gate, made by the writer in one transaction with the session's
+/// messages that record it (see [`Store::write_review`]).
+#[derive(Clone, Debug)]
+pub enum ReviewOp {
+    /// Opens the review, unless one with its id exists (a retried request).
+    Open(Box<ReviewRecord>),
+    /// Settles the review, if it is still pending (the first decision wins).
+    Settle {
+        review_id: String,
+        settlement: Box<Settlement>,
+    },
+}
+
+/// What a [`ReviewOp`] did.
+#[derive(Clone, Debug)]
+pub enum ReviewOutcome {
+    /// It took effect: the review after it.
+    Applied(ReviewRecord),
+    /// Nothing changed: the review as it stands (opened before, or settled before).
+    Unchanged(ReviewRecord),
+    /// No review has this id.
+    Unknown,
 }
 
 /// A session as a live client first sees it, read in one transaction.
@@ -45,6 +72,8 @@ pub struct SessionSnapshot {
     /// The store's rule for `agents`' statuses: an agent whose last heartbeat is older than
     /// this is `offline`. Live clients apply it as time passes without messages.
     pub agent_offline_after: Duration,
+    /// The pending reviews of every session (every page shows the review panel).
+    pub reviews: Vec<ReviewRecord>,
 }
 
 /// The overview as a live client first sees it, read in one transaction.
@@ -56,6 +85,8 @@ pub struct OverviewSnapshot {
     pub sessions: Page<SessionSummary>,
     /// Headline figures over all sessions.
     pub stats: OverviewStats,
+    /// The pending reviews of every session, soonest deadline first.
+    pub reviews: Vec<ReviewRecord>,
 }
 
 /// Why a store operation failed. Details are logged by the store; the text here is safe to
@@ -130,6 +161,15 @@ pub trait Store: Send + Sync + 'static {
     async fn overview(&self, scope: StatsScope) -> Result<OverviewStats>;
     /// Metric samples.
     async fn metrics(&self, q: MetricQuery) -> Result<Vec<MetricPoint>>;
+
+    /// Opens or settles a review. Only when it takes effect are `messages` (the review's span
+    /// and events) stored with it, in the same commit, and the commit offered to subscribers
+    /// with the review in `Committed::reviews`.
+    async fn write_review(&self, op: ReviewOp, messages: Vec<Message>) -> Result<ReviewOutcome>;
+    /// One review.
+    async fn review(&self, review_id: &str) -> Result<Option<ReviewRecord>>;
+    /// Reviews matching `q` (the pending queue, or the history).
+    async fn reviews(&self, q: ReviewQuery) -> Result<Vec<ReviewRecord>>;
 
     /// Stops accepting writes, stores everything already accepted, and waits for it.
     async fn close(&self) -> Result<()>;

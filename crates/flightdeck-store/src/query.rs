@@ -6,6 +6,7 @@
 use crate::{Result, StoreError};
 use flightdeck_model::Timestamp;
 use flightdeck_model::record::SessionStatus;
+use flightdeck_model::review::ReviewState;
 use serde::Deserialize;
 
 /// The filters of the session list. Every field narrows the result.
@@ -41,6 +42,32 @@ pub struct EventQuery {
     /// Page size (1 to 1000; default 200).
     pub limit: Option<usize>,
     pub cursor: Option<String>,
+}
+
+/// The filters of the review list (`GET /api/v1/reviews`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewQuery {
+    /// `pending`: the queue, soonest deadline first. Others: that state, newest first. None:
+    /// the decided history (every state but pending), newest first.
+    pub state: Option<ReviewState>,
+    pub session_id: Option<String>,
+    /// At most this many (default 200).
+    pub limit: Option<usize>,
+}
+
+/// The most pending reviews a live `hello` carries.
+pub const SNAPSHOT_REVIEWS: usize = 1000;
+
+impl ReviewQuery {
+    /// The pending queue across sessions, as a live snapshot carries it.
+    pub fn pending() -> Self {
+        ReviewQuery {
+            state: Some(ReviewState::Pending),
+            session_id: None,
+            limit: Some(SNAPSHOT_REVIEWS),
+        }
+    }
 }
 
 /// What a statistics query covers: one session, or the sessions started in a time range.

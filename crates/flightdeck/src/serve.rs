@@ -94,6 +94,7 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
             heartbeat: config.heartbeat,
             proxy: config.proxy,
             auth: config.auth,
+            reviews: flightdeck_server::reviews::ReviewConfig::default(),
         },
     );
     Ok(Bound {

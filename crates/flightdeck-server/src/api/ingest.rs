@@ -69,9 +69,7 @@ async fn accept(
             ));
         }
     }
-    let body = body.map_err(|e| {
-        ApiError::unreadable_body(&e, app.config.max_body_bytes, "send smaller batches")
-    })?;
+    let body = super::body(app, body)?;
     let messages = decode_batch(&body, &app.config.limits)?;
     let accepted = messages.len();
     app.store.append(messages).await?;

@@ -3,16 +3,19 @@
 //! plain-text rejections.
 
 mod ingest;
+mod reviews;
 mod sessions;
 mod stats;
 
 use crate::error::ApiError;
 use crate::hub::{sse, stats as hub_stats, ws};
 use crate::{AppState, ServerConfig};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use tower_http::decompression::RequestDecompressionLayer;
 
@@ -20,6 +23,11 @@ use tower_http::decompression::RequestDecompressionLayer;
 pub fn routes(config: &ServerConfig) -> Router<AppState> {
     let ingest = Router::new()
         .route("/api/v1/events", post(ingest::post_events))
+        .route("/api/v1/reviews", post(reviews::open).get(reviews::list))
+        .route(
+            "/api/v1/reviews/{review_id}/decision",
+            post(reviews::decide),
+        )
         .route("/v1/traces", post(crate::otlp::http::traces))
         .route("/v1/logs", post(crate::otlp::http::logs))
         .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes))
@@ -55,6 +63,7 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         )
         .route("/api/v1/sessions/{session_id}/llm", get(sessions::llm))
         .route("/api/v1/sessions/{session_id}/tools", get(sessions::tools))
+        .route("/api/v1/reviews/{review_id}", get(reviews::one))
         .route("/api/v1/stats/overview", get(stats::overview))
         .route("/api/v1/stats/llm", get(stats::llm))
         .route("/api/v1/stats/tools", get(stats::tools))
@@ -64,6 +73,13 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         .route("/api/v1/hub", get(hub_stats::get))
         .route("/api/v1/refusals", get(crate::refusals::get))
         .fallback(|| async { ApiError::not_found("no such route; see docs/api.md") })
+}
+
+/// The request body, or the API's error: 413 past `max_body_bytes`.
+pub(crate) fn body(app: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        ApiError::unreadable_body(&e, app.config.max_body_bytes, "send smaller batches")
+    })
 }
 
 /// `Query<T>` whose rejection is the API's JSON error, naming the bad parameter.

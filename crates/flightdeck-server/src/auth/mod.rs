@@ -97,6 +97,31 @@ impl Auth {
     }
 }
 
+impl Auth {
+    /// Who a request with `headers` is, for the record of a decision: `token`, `login` (a
+    /// person logged in with the password), or `loopback` on a server without credentials.
+    pub fn who(&self, headers: &HeaderMap) -> &'static str {
+        if !self.config.is_required() {
+            "loopback"
+        } else if self.config.token_in(headers) {
+            "token"
+        } else if self.logins.cookie_in(headers) {
+            "login"
+        } else {
+            "unknown"
+        }
+    }
+}
+
+/// Writes a logged-in person makes from the page (the cookie passes for these, not only for
+/// reads): review decisions.
+fn is_person_write(method: &Method, path: &str) -> bool {
+    *method == Method::POST
+        && path
+            .strip_prefix("/api/v1/reviews/")
+            .is_some_and(|rest| rest.ends_with("/decision"))
+}
+
 /// The token of an `Authorization: Bearer <token>` value (the scheme in any case).
 fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
@@ -131,7 +156,12 @@ pub async fn require(State(app): State<AppState>, request: Request, next: Next) 
     {
         return e.into_response();
     }
-    if is_open(request.uri().path()) || app.auth.allows(request.method(), request.headers()) {
+    let person_write = is_person_write(request.method(), request.uri().path())
+        && app.auth.logins.cookie_in(request.headers());
+    if is_open(request.uri().path())
+        || person_write
+        || app.auth.allows(request.method(), request.headers())
+    {
         return next.run(request).await;
     }
     if wants_page(&request) {

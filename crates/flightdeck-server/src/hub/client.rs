@@ -2,13 +2,15 @@
 //!
 //! Every message is a JSON object with `v` (the protocol version, 1) and `type`. A message
 //! the server cannot act on is answered with an `error` naming what is wrong; the socket
-//! stays open. The names `review.decide`, `playground.run` and `replay.start` are reserved
-//! for the commands the socket will carry later.
+//! stays open. `review.decide` decides a review gate, as `POST /api/v1/reviews/{id}/decision`
+//! does; the names `playground.run` and `replay.start` are reserved for commands to come.
 
 use super::frame::VERSION;
 use super::scope::Scope;
+use flightdeck_model::review::DecisionInput;
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// A message from the client.
 #[derive(Debug, PartialEq)]
@@ -17,6 +19,13 @@ pub enum Request {
     Subscribe(Scope),
     /// Keepalive: answered with a `pong` carrying the same `id`.
     Ping(Option<Value>),
+    /// A person's decision on a review: answered with an `ack` carrying the same `id` and
+    /// the review, or an `error`.
+    Decide {
+        review_id: String,
+        input: DecisionInput,
+        id: Option<Value>,
+    },
 }
 
 /// The wire form of [`Request`].
@@ -34,8 +43,22 @@ enum Wire {
     },
 }
 
+/// The wire form of `review.decide`, read on its own: a raw `output` cannot pass through
+/// the buffering of an internally tagged enum.
+#[derive(Deserialize)]
+struct Decide {
+    review_id: String,
+    decision: String,
+    #[serde(default)]
+    output: Option<Box<RawValue>>,
+    #[serde(default)]
+    comment: Option<String>,
+    #[serde(default)]
+    id: Option<Value>,
+}
+
 /// The types a client may send now.
-const TYPES: [&str; 2] = ["subscribe", "ping"];
+const TYPES: [&str; 3] = ["subscribe", "ping", "review.decide"];
 
 /// Read first, so a wrong version or type gets its own clear error.
 #[derive(Deserialize)]
@@ -90,6 +113,18 @@ pub fn parse(text: &str) -> Result<Request, Rejected> {
             ),
         });
     }
+    if kind == "review.decide" {
+        let d: Decide = serde_json::from_str(text).map_err(|e| bad(format!("{kind}: {e}")))?;
+        return Ok(Request::Decide {
+            review_id: d.review_id,
+            input: DecisionInput {
+                decision: d.decision,
+                output: d.output,
+                comment: d.comment,
+            },
+            id: d.id,
+        });
+    }
     match serde_json::from_str(text).map_err(|e| bad(format!("{kind}: {e}")))? {
         Wire::Subscribe { scope, session_id } => Scope::parse(&scope, session_id)
             .map(Request::Subscribe)
@@ -128,7 +163,8 @@ mod tests {
         assert_eq!(code(r#"{"v":2,"type":"ping"}"#), "unsupported_version");
         assert_eq!(code(r#"{"v":"1","type":"ping"}"#), "unsupported_version");
         assert_eq!(code(r#"{"v":1}"#), "bad_message");
-        assert_eq!(code(r#"{"v":1,"type":"review.decide"}"#), "unknown_type");
+        assert_eq!(code(r#"{"v":1,"type":"review.play"}"#), "unknown_type");
+        assert_eq!(code(r#"{"v":1,"type":"review.decide"}"#), "bad_message");
         assert_eq!(code(r#"{"v":1,"type":"subscribe"}"#), "bad_message");
         let e = parse(r#"{"v":1,"type":"subscribe","scope":"session"}"#).unwrap_err();
         assert!(e.message.contains("session_id"), "{}", e.message);

@@ -108,6 +108,11 @@ impl Fanout {
             let f = frame::commit(c.seq, &messages, &summary);
             self.registry.send_session(id, Arc::new(f));
         }
+        // Every page shows the review panel, so every subscriber hears of reviews.
+        for review in &c.reviews {
+            self.registry
+                .send_all(Arc::new(frame::review(c.seq, review)));
+        }
     }
 
     /// The hub missed commits: they reached no subscriber, so every subscriber resyncs.
@@ -154,6 +159,7 @@ mod tests {
             seq,
             messages: decode_batch(lines.join("\n").as_bytes(), &Limits::default()).unwrap(),
             sessions: sessions.iter().map(|s| summary(s)).collect(),
+            reviews: vec![],
         })
     }
 

@@ -2,11 +2,13 @@
 //! encoded once into a [`Frame`] that every transport and every subscriber shares.
 //!
 //! Every message is a JSON object with `v` (the protocol version) and `type`: `hello`,
-//! `commit`, `heartbeat`, `pong`, `resync` or `error`.
+//! `commit`, `review.requested` / `review.decided` / `review.timed_out` / `review.abandoned`,
+//! `heartbeat`, `pong`, `resync` or `error`.
 
 use super::scope::Scope;
 use axum::extract::ws::Utf8Bytes;
 use flightdeck_model::record::SessionSummary;
+use flightdeck_model::review::{ReviewRecord, ReviewState};
 use flightdeck_model::{Message, Timestamp};
 use flightdeck_store::{OverviewSnapshot, SessionSnapshot};
 use serde::Serialize;
@@ -77,6 +79,19 @@ enum Body<'a> {
         messages: &'a [&'a Message],
         sessions: &'a [&'a SessionSummary],
     },
+    #[serde(rename = "review.requested")]
+    ReviewRequested(ReviewBody<'a>),
+    #[serde(rename = "review.decided")]
+    ReviewDecided(ReviewBody<'a>),
+    #[serde(rename = "review.timed_out")]
+    ReviewTimedOut(ReviewBody<'a>),
+    #[serde(rename = "review.abandoned")]
+    ReviewAbandoned(ReviewBody<'a>),
+    Ack {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<&'a Value>,
+        review: &'a ReviewRecord,
+    },
     Heartbeat {
         at: Timestamp,
     },
@@ -93,12 +108,20 @@ enum Body<'a> {
     },
 }
 
+/// A review as it is after a commit.
+#[derive(Serialize)]
+struct ReviewBody<'a> {
+    seq: u64,
+    review: &'a ReviewRecord,
+}
+
 #[derive(Serialize)]
 #[serde(untagged)]
 enum SnapshotBody<'a> {
     Overview {
         sessions: &'a flightdeck_model::record::Page<SessionSummary>,
         stats: &'a flightdeck_model::record::OverviewStats,
+        reviews: &'a [ReviewRecord],
     },
     Session {
         session: &'a Option<SessionSummary>,
@@ -106,8 +129,8 @@ enum SnapshotBody<'a> {
         edges: &'a [flightdeck_model::record::EdgeRecord],
         agents: &'a [flightdeck_model::record::AgentSummary],
         agent_offline_after_ms: u64,
-        /// Pending reviews: always empty until review gates exist.
-        reviews: [(); 0],
+        /// The pending reviews of every session, soonest deadline first.
+        reviews: &'a [ReviewRecord],
     },
 }
 
@@ -127,6 +150,7 @@ pub fn hello(scope: &Scope, snapshot: &Snapshot, heartbeat: Duration) -> Frame {
         Snapshot::Overview(s) => SnapshotBody::Overview {
             sessions: &s.sessions,
             stats: &s.stats,
+            reviews: &s.reviews,
         },
         Snapshot::Session(s) => SnapshotBody::Session {
             session: &s.session,
@@ -134,7 +158,7 @@ pub fn hello(scope: &Scope, snapshot: &Snapshot, heartbeat: Duration) -> Frame {
             edges: &s.edges,
             agents: &s.agents,
             agent_offline_after_ms: s.agent_offline_after.as_millis() as u64,
-            reviews: [],
+            reviews: &s.reviews,
         },
     };
     let seq = snapshot.seq();
@@ -156,6 +180,24 @@ pub fn commit(seq: u64, messages: &[&Message], sessions: &[&SessionSummary]) -> 
         sessions,
     };
     encode("commit", seq, body)
+}
+
+/// `review.requested`, `review.decided`, `review.timed_out` or `review.abandoned`, by the
+/// review's state after the commit `seq`.
+pub fn review(seq: u64, review: &ReviewRecord) -> Frame {
+    let inner = ReviewBody { seq, review };
+    let (kind, body) = match review.state {
+        ReviewState::Pending => ("review.requested", Body::ReviewRequested(inner)),
+        ReviewState::Decided => ("review.decided", Body::ReviewDecided(inner)),
+        ReviewState::TimedOut => ("review.timed_out", Body::ReviewTimedOut(inner)),
+        ReviewState::Abandoned => ("review.abandoned", Body::ReviewAbandoned(inner)),
+    };
+    encode(kind, seq, body)
+}
+
+/// `ack`: a `review.decide` took effect; the review as it is now.
+pub fn ack(id: Option<&Value>, review: &ReviewRecord) -> Frame {
+    encode("ack", 0, Body::Ack { id, review })
 }
 
 /// `heartbeat`, with the server's time.
@@ -203,7 +245,7 @@ mod tests {
     }
 
     #[test]
-    fn a_session_hello_carries_its_seq_and_an_empty_review_list() {
+    fn a_session_hello_carries_its_seq_and_the_pending_reviews() {
         let snapshot = Snapshot::Session(SessionSnapshot {
             seq: 9,
             session: None,
@@ -211,6 +253,7 @@ mod tests {
             edges: vec![],
             agents: vec![],
             agent_offline_after: Duration::from_secs(30),
+            reviews: vec![],
         });
         let f = hello(
             &Scope::Session("s1".into()),

@@ -89,6 +89,15 @@ impl Registry {
         }
     }
 
+    /// Queues `frame` to every subscription, whatever it watches.
+    pub fn send_all(&mut self, frame: Arc<Frame>) {
+        self.send_overview(Arc::clone(&frame));
+        let ids: Vec<String> = self.sessions.keys().cloned().collect();
+        for id in ids {
+            self.send_session(&id, Arc::clone(&frame));
+        }
+    }
+
     /// Ends every subscription: the hub missed commits, so no queue can be trusted.
     pub fn resync_all(&mut self) {
         let all = self

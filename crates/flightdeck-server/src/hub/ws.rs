@@ -37,6 +37,7 @@ pub async fn upgrade(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     origin::check(&headers, &app.config.allowed_origins)?;
+    let who = app.auth.who(&headers);
     let upgrade = upgrade.map_err(|e| {
         ApiError::new(
             StatusCode::UPGRADE_REQUIRED,
@@ -54,6 +55,7 @@ pub async fn upgrade(
                 app,
                 socket,
                 watching: None,
+                who,
             }
             .run()
         }))
@@ -63,6 +65,8 @@ struct Connection {
     app: AppState,
     socket: WebSocket,
     watching: Option<(Scope, Subscription)>,
+    /// Who opened the socket (`token`, `login`, `loopback`), for review decisions.
+    who: &'static str,
 }
 
 enum Step {
@@ -114,6 +118,14 @@ impl Connection {
             Message::Text(text) => match client::parse(&text) {
                 Ok(Request::Subscribe(scope)) => return self.watch(scope).await,
                 Ok(Request::Ping(id)) => frame::pong(id.as_ref()),
+                Ok(Request::Decide {
+                    review_id,
+                    input,
+                    id,
+                }) => match self.app.reviews.decide(&review_id, input, self.who).await {
+                    Ok(review) => frame::ack(id.as_ref(), &review),
+                    Err(e) => frame::error(e.code, &e.message),
+                },
                 Err(e) => frame::error(e.code, &e.message),
             },
             Message::Binary(_) => frame::error("bad_message", "send messages as JSON text frames"),

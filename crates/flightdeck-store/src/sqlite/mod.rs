@@ -6,6 +6,7 @@
 //! - `gate`: the commit sequence, and snapshots read exactly as of one commit;
 //! - `checkpoint`: WAL checkpoints on a thread of their own, off the commit path;
 //! - `dictionary`: the compression dictionary trained from the database's own payloads;
+//! - `reviews`: the review gates' table;
 //! - `schema`: tables and migrations.
 
 mod apply;
@@ -15,15 +16,18 @@ mod gate;
 mod pool;
 mod prepare;
 mod read;
+mod reviews;
 mod rows;
 mod schema;
 mod writer;
 
-use crate::query::{EventQuery, MetricQuery, SessionQuery, StatsScope};
+use crate::query::{EventQuery, MetricQuery, ReviewQuery, SessionQuery, StatsScope};
 use crate::{Committed, OverviewSnapshot, Result, SessionSnapshot, Store, StoreError};
+use crate::{ReviewOp, ReviewOutcome};
 use async_trait::async_trait;
 use checkpoint::Checkpointer;
 use flightdeck_model::record::*;
+use flightdeck_model::review::ReviewRecord;
 use flightdeck_model::{Message, Pricing, Timestamp};
 use gate::CommitGate;
 use pool::Readers;
@@ -138,6 +142,16 @@ impl SqliteStore {
         }
     }
 
+    /// Sets times and compresses payloads (on the caller's thread), starting the dictionary's
+    /// training once enough payloads were seen.
+    fn prepare(&self, messages: Vec<Message>) -> prepare::Prepared {
+        let (batch, samples) = prepare::prepare(messages, Timestamp::now(), &self.dictionaries);
+        if let Some(samples) = samples {
+            self.train_dictionary(samples);
+        }
+        batch
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -176,10 +190,7 @@ impl Store for SqliteStore {
         if messages.is_empty() {
             return Ok(());
         }
-        let (batch, samples) = prepare::prepare(messages, Timestamp::now(), &self.dictionaries);
-        if let Some(samples) = samples {
-            self.train_dictionary(samples);
-        }
+        let batch = self.prepare(messages);
         let (done, wait) = oneshot::channel();
         self.send(Command::Append { batch, done }).await?;
         wait.await.map_err(|_| writer_gone())?
@@ -205,6 +216,7 @@ impl Store for SqliteStore {
                 edges: read::edges(&tx, &id)?,
                 agents: read::agents(&tx, &id, now, offline)?,
                 agent_offline_after: Duration::from_nanos(offline as u64),
+                reviews: reviews::list(&tx, &ReviewQuery::pending())?,
             })
         })
         .await
@@ -218,6 +230,7 @@ impl Store for SqliteStore {
                 seq,
                 sessions: read::sessions(&tx, &q, Timestamp::now())?,
                 stats: read::overview(&tx, &StatsScope::default())?,
+                reviews: reviews::list(&tx, &ReviewQuery::pending())?,
             })
         })
         .await
@@ -276,6 +289,27 @@ impl Store for SqliteStore {
 
     async fn metrics(&self, q: MetricQuery) -> Result<Vec<MetricPoint>> {
         self.read(move |c| read::metrics(c, &q)).await
+    }
+
+    async fn write_review(&self, op: ReviewOp, messages: Vec<Message>) -> Result<ReviewOutcome> {
+        let batch = self.prepare(messages);
+        let (done, wait) = oneshot::channel();
+        self.send(Command::Review {
+            op: Box::new(op),
+            batch,
+            done,
+        })
+        .await?;
+        wait.await.map_err(|_| writer_gone())?
+    }
+
+    async fn review(&self, review_id: &str) -> Result<Option<ReviewRecord>> {
+        let id = review_id.to_owned();
+        self.read(move |c| Ok(reviews::load(c, &id)?)).await
+    }
+
+    async fn reviews(&self, q: ReviewQuery) -> Result<Vec<ReviewRecord>> {
+        self.read(move |c| Ok(reviews::list(c, &q)?)).await
     }
 
     async fn close(&self) -> Result<()> {

@@ -146,6 +146,20 @@ CREATE TABLE dictionaries (
     bytes      BLOB NOT NULL
 );
 "#,
+    // Review gates: the record as JSON, and the columns the queue and the timer filter on.
+    r#"
+CREATE TABLE reviews (
+    session_id   TEXT NOT NULL,
+    review_id    TEXT NOT NULL PRIMARY KEY,
+    state        TEXT NOT NULL,
+    requested_at INTEGER NOT NULL,
+    deadline     INTEGER NOT NULL,
+    record       TEXT NOT NULL
+);
+CREATE INDEX reviews_by_state ON reviews (state, deadline);
+CREATE INDEX reviews_by_session ON reviews (session_id, requested_at);
+CREATE INDEX reviews_by_time ON reviews (requested_at DESC);
+"#,
 ];
 
 /// Brings the schema up to the latest version.

@@ -8,7 +8,8 @@ use super::dictionary::Dictionaries;
 use super::gate::CommitGate;
 use super::prepare::Prepared;
 use super::read;
-use crate::{Committed, Result, StoreError};
+use super::reviews;
+use crate::{Committed, Result, ReviewOp, ReviewOutcome, StoreError};
 use flightdeck_model::{Pricing, Timestamp};
 use rusqlite::Connection;
 use std::sync::Arc;
@@ -22,6 +23,12 @@ pub enum Command {
     Append {
         batch: Prepared,
         done: oneshot::Sender<Result<()>>,
+    },
+    /// Opens or settles a review, with the messages that record it when it takes effect.
+    Review {
+        op: Box<ReviewOp>,
+        batch: Prepared,
+        done: oneshot::Sender<Result<ReviewOutcome>>,
     },
     /// Deletes ended sessions (and metrics) older than `before`.
     Retain {
@@ -70,6 +77,9 @@ impl Writer {
                         }
                         self.commit_group(group);
                     }
+                    Command::Review { op, batch, done } => {
+                        let _ = done.send(self.review(*op, batch));
+                    }
                     Command::Retain { before, done } => {
                         let _ = done.send(self.retain(before));
                     }
@@ -107,6 +117,7 @@ impl Writer {
                         seq,
                         messages: all,
                         sessions,
+                        reviews: Vec::new(),
                     }));
                 }
             }
@@ -117,6 +128,37 @@ impl Writer {
                 }
             }
         }
+    }
+
+    /// Applies a review change and, when it takes effect, its messages, in one commit.
+    fn review(&mut self, op: ReviewOp, batch: Prepared) -> Result<ReviewOutcome> {
+        let tx = self.conn.transaction()?;
+        let outcome = reviews::apply(&tx, &op)?;
+        let ReviewOutcome::Applied(record) = &outcome else {
+            return Ok(outcome);
+        };
+        let touched = {
+            let mut apply = Apply::new(&tx, &self.pricing);
+            for (m, b) in batch.messages.iter().zip(&batch.blobs) {
+                apply.message(m, b)?;
+            }
+            apply.finish()?
+        };
+        let now = Timestamp::now();
+        let sessions = touched
+            .iter()
+            .filter_map(|id| read::session_summary(&tx, id, now).transpose())
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let seq = self.commits.commit(tx)?;
+        if self.feed.receiver_count() > 0 {
+            let _ = self.feed.send(Arc::new(Committed {
+                seq,
+                messages: batch.messages,
+                sessions,
+                reviews: vec![record.clone()],
+            }));
+        }
+        Ok(outcome)
     }
 
     /// Applies the group in one transaction; returns its commit sequence number and the
@@ -161,6 +203,7 @@ impl Writer {
         let old = "SELECT session_id FROM sessions WHERE status != 'running' \
                    AND COALESCE(ended_at, started_at) < ?1";
         for table in [
+            "reviews",
             "spans",
             "span_chunks",
             "edges",

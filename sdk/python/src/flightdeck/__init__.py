@@ -18,11 +18,14 @@ from ._client import Client, client, init
 from ._delivery import Stats
 from ._logging import LoggingHandler
 from ._queue import Queue
+from ._review import ReviewRefused, review
 from ._session import Session, SessionScope, current_recorder, current_session
 from ._spans import KINDS, Span, SpanScope
 from ._version import __version__
 
 __all__ = [
+    "review",
+    "ReviewRefused",
     "AgentSpan", "Client", "KINDS", "LoggingHandler", "Queue", "Session", "Span", "Stats", "__version__",
     "agent", "agent_status", "chain", "client", "current_session", "current_span", "decision", "delegate",
     "event", "flush", "init", "instrument_anthropic", "instrument_openai", "llm", "log", "message_to",
