@@ -21,12 +21,15 @@ use flightdeck_store::Store;
 use serde_json::value::{RawValue, to_raw_value};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc};
 
 /// Records waiting for the recorder before new ones are dropped.
 const QUEUE: usize = 65_536;
+/// Bytes of request bodies and response chunks waiting for the recorder before new records
+/// are dropped: what bounds the proxy's memory when recording falls behind.
+const QUEUED_BYTES: usize = 64 * 1024 * 1024;
 /// Messages gathered before the recorder writes them to the store.
 const BATCH: usize = 512;
 /// The longest a recorded message waits to be written.
@@ -56,6 +59,17 @@ pub enum Record {
     Close(tokio::sync::oneshot::Sender<()>),
 }
 
+impl Record {
+    /// The body bytes it holds (what it costs in memory while queued).
+    fn body_bytes(&self) -> usize {
+        match self {
+            Record::Begin(b) => b.request.len(),
+            Record::Chunk { bytes, .. } => bytes.len(),
+            _ => 0,
+        }
+    }
+}
+
 /// A call begins.
 pub struct Begin {
     pub call: u64,
@@ -70,6 +84,8 @@ pub struct Begin {
 #[derive(Clone)]
 pub struct Recorder {
     tx: mpsc::Sender<Record>,
+    /// Body bytes in the queue (added by `send`, taken off by the task).
+    queued: Arc<AtomicUsize>,
     lost: Arc<AtomicU64>,
     next_call: Arc<AtomicU64>,
     refusals: Arc<Refusals>,
@@ -93,7 +109,9 @@ impl Recorder {
     ) -> Recorder {
         let (tx, rx) = mpsc::channel(queue);
         let lost = Arc::new(AtomicU64::new(0));
+        let queued = Arc::new(AtomicUsize::new(0));
         let task = Task {
+            queued: Arc::clone(&queued),
             store,
             idle_ns: session_idle.as_nanos() as i64,
             calls: HashMap::new(),
@@ -106,6 +124,7 @@ impl Recorder {
         tokio::spawn(task.run(rx));
         Recorder {
             tx,
+            queued,
             lost,
             next_call: Arc::new(AtomicU64::new(1)),
             refusals,
@@ -119,7 +138,19 @@ impl Recorder {
 
     /// Hands a record over without waiting; counts it as lost if the queue is full.
     pub fn send(&self, record: Record) {
+        let size = record.body_bytes();
+        if self.queued.fetch_add(size, Ordering::Relaxed) + size > QUEUED_BYTES {
+            self.queued.fetch_sub(size, Ordering::Relaxed);
+            self.lost.fetch_add(1, Ordering::Relaxed);
+            lost(
+                &self.refusals,
+                1,
+                "recording fell behind: its queue held too many bytes",
+            );
+            return;
+        }
         if self.tx.try_send(record).is_err() {
+            self.queued.fetch_sub(size, Ordering::Relaxed);
             self.lost.fetch_add(1, Ordering::Relaxed);
             lost(
                 &self.refusals,
@@ -159,6 +190,7 @@ struct Call {
 
 struct Task {
     store: Arc<dyn Store>,
+    queued: Arc<AtomicUsize>,
     idle_ns: i64,
     calls: HashMap<u64, Call>,
     clients: ClientSessions,
@@ -222,6 +254,8 @@ impl Task {
 
     /// Takes one record in; returns the waiting closer when the record asks to close.
     fn take(&mut self, record: Record) -> Option<tokio::sync::oneshot::Sender<()>> {
+        self.queued
+            .fetch_sub(record.body_bytes(), Ordering::Relaxed);
         match record {
             Record::Begin(b) => self.begin(*b),
             Record::Status { call, status } => {
@@ -500,5 +534,36 @@ mod tests {
             (Source::Proxy, "records", 6)
         );
         r.close().await;
+    }
+
+    /// Bodies past the byte bound are lost too, however few the records.
+    #[tokio::test(flavor = "current_thread")]
+    async fn queued_bytes_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(SqliteOptions::new(dir.path().join("r.db"))).unwrap());
+        let r = Recorder::start(
+            store,
+            Duration::from_secs(60),
+            Arc::new(Refusals::default()),
+        );
+        let chunk = Bytes::from(vec![b'x'; QUEUED_BYTES / 3 + 1]);
+        for call in 0..4 {
+            r.send(Record::Chunk {
+                call,
+                bytes: chunk.clone(),
+            });
+        }
+        assert_eq!(
+            r.lost(),
+            2,
+            "the third and fourth chunks would pass the bound"
+        );
+        r.close().await;
+        assert_eq!(
+            r.queued.load(Ordering::Relaxed),
+            0,
+            "what was taken is off the count"
+        );
     }
 }
