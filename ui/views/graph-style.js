@@ -21,7 +21,9 @@ export function graphStyle() {
     {
       selector: 'node',
       style: {
-        label: 'data(label)', 'text-wrap': 'wrap', 'text-max-width': 132, 'font-size': 11, color: v('--text'),
+        // Labels too small to read on screen are not drawn: at a distance they cost frames
+        // and say nothing.
+        label: 'data(label)', 'text-wrap': 'wrap', 'text-max-width': 132, 'font-size': 11, 'min-zoomed-font-size': 7, color: v('--text'),
         'text-valign': 'center', 'text-halign': 'center', width: 150, height: 46,
         'border-width': 2, 'border-color': v('--ok'), 'font-family': 'system-ui, sans-serif',
       },

@@ -1,7 +1,8 @@
 // The session's DAG, top-down (cytoscape + dagre). Spans are nodes under their parent; relation
 // edges (messages, delegations, dependencies) are drawn across. Big subtrees are collapsed
 // (double border, "+N"); double-click a node to open or close it. Live spans are placed under
-// their parent without moving anything else; "Tidy" lays the whole graph out again.
+// their parent without moving anything else, a few times a second for all that arrived in
+// between; "Tidy" lays the whole graph out again.
 import { html, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
 import cytoscape from '../vendor/cytoscape.mjs';
 import dagre from '../vendor/cytoscape-dagre.mjs';
@@ -14,6 +15,9 @@ cytoscape.use(dagre);
 
 /** Visible nodes past which live spans fold into their parent instead of adding nodes. */
 const LIVE_CAP = 4 * BUDGET;
+/** Live deltas are gathered and drawn together at most this often: every change redraws the
+ * whole canvas, and a session growing at 200 spans/s sends ten deltas a second. */
+const DRAW_EVERY_MS = 250;
 /** The smallest zoom at which labels can be read. */
 const READABLE = 0.75;
 const LAYOUT = { name: 'dagre', rankDir: 'TB', nodeSep: 16, rankSep: 48, edgeSep: 8, animate: false, fit: false };
@@ -65,6 +69,7 @@ class Graph {
 
   destroy() {
     clearInterval(this.pulse);
+    clearTimeout(this.drawTimer);
     this.cy.destroy();
   }
 
@@ -117,15 +122,31 @@ class Graph {
     this.overview();
   }
 
-  /** Applies a model delta without touching the nodes that did not change. */
+  /** Takes a model delta in; it is drawn with the others of the next DRAW_EVERY_MS. */
   update(delta) {
     if (delta.reset) {
+      this.pending = null;
       this.collapsed = initialCollapsed(this.model);
       this.rebuild();
       this.overview();
       return;
     }
+    if (!this.pending) {
+      this.pending = { added: new Set(), changed: new Set(), edges: [] };
+      this.drawTimer = setTimeout(() => this.drawPending(), DRAW_EVERY_MS);
+    }
+    for (const id of delta.added) this.pending.added.add(id);
+    for (const id of delta.changed) this.pending.changed.add(id);
+    this.pending.edges.push(...delta.edges);
+  }
+
+  /** Applies the gathered deltas without touching the nodes that did not change. */
+  drawPending() {
+    const delta = this.pending;
+    this.pending = null;
+    if (!delta) return;
     const cy = this.cy;
+    this.nodeCount = cy.nodes().length;
     cy.batch(() => {
       for (const id of delta.added) this.addSpan(id);
       for (const id of delta.changed) {
@@ -141,6 +162,8 @@ class Graph {
 
   addSpan(id) {
     const cy = this.cy;
+    // Drawn already by a rebuild (a toggle, a selection) since the delta came.
+    if (cy.getElementById(id).nonempty()) return;
     const s = this.model.spans.get(id);
     const parent = s.parent_id && cy.getElementById(s.parent_id);
     const holder = visibleAncestor(this.model, this.collapsed, id);
@@ -150,13 +173,15 @@ class Graph {
       if (n.nonempty()) n.data(nodeData(this.model, this.collapsed, holder));
       return;
     }
-    if (parent?.nonempty() && cy.nodes().length >= LIVE_CAP) {
+    if (parent?.nonempty() && this.nodeCount >= LIVE_CAP) {
       this.collapsed.add(s.parent_id);
       parent.successors().remove();
       parent.data(nodeData(this.model, this.collapsed, s.parent_id));
+      this.nodeCount = cy.nodes().length;
       return;
     }
     cy.add({ group: 'nodes', data: nodeData(this.model, this.collapsed, id), position: this.placeFor(s) });
+    this.nodeCount += 1;
     if (parent?.nonempty()) cy.add(treeEdge(this.model, id));
   }
 
