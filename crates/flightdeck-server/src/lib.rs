@@ -48,6 +48,9 @@ pub struct ServerConfig {
     pub proxy: ProxyConfig,
     /// The credentials clients must present; none: open (for loopback).
     pub auth: auth::AuthConfig,
+    /// An OTLP session (one whose spans carry trace ids) with every span ended that stays
+    /// quiet this long is completed (`Store::end_idle`).
+    pub otlp_session_idle: Duration,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +63,7 @@ impl Default for ServerConfig {
             heartbeat: Duration::from_secs(15),
             proxy: ProxyConfig::default(),
             auth: auth::AuthConfig::default(),
+            otlp_session_idle: otlp::SESSION_IDLE,
         }
     }
 }
@@ -84,6 +88,7 @@ impl App {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
         let hub = Hub::start(store.as_ref(), config.live_queue);
         let proxy = Proxy::start(config.proxy.clone(), Arc::clone(&store));
+        otlp::idle::spawn(Arc::clone(&store), config.otlp_session_idle);
         Arc::new(App {
             store,
             hub,

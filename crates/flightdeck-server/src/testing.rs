@@ -23,6 +23,7 @@ pub struct TestServer {
     stop: Option<oneshot::Sender<()>>,
     serving: JoinHandle<std::io::Result<()>>,
     dir: tempfile::TempDir,
+    config: ServerConfig,
 }
 
 impl TestServer {
@@ -48,13 +49,32 @@ impl TestServer {
 
     async fn launch(addr: SocketAddr, config: ServerConfig, with_grpc: bool) -> TestServer {
         let dir = tempfile::tempdir().expect("temporary directory");
+        Self::serve_dir(dir, addr, config, with_grpc).await
+    }
+
+    /// Stops the server and starts a new one on the same database and address (a restart).
+    pub async fn restart(&mut self) {
+        self.stop().await.expect("stopped");
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let old = std::mem::replace(&mut self.dir, dir);
+        let with_grpc = self.grpc.is_some();
+        let next = Self::serve_dir(old, self.addr, self.config.clone(), with_grpc).await;
+        *self = next;
+    }
+
+    async fn serve_dir(
+        dir: tempfile::TempDir,
+        addr: SocketAddr,
+        config: ServerConfig,
+        with_grpc: bool,
+    ) -> TestServer {
         let mut options = SqliteOptions::new(dir.path().join("fd.db"));
         options.durable = false;
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(options).expect("open store"));
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         let addr = listener.local_addr().expect("local address");
         let base = format!("http://{addr}");
-        let app = App::new(Arc::clone(&store), config);
+        let app = App::new(Arc::clone(&store), config.clone());
         let grpc = match with_grpc {
             true => Some(
                 tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -79,6 +99,7 @@ impl TestServer {
             stop: Some(stop),
             serving,
             dir,
+            config,
         }
     }
 

@@ -140,18 +140,20 @@ fn settle(otlp: &Otlp, mapped: Vec<(span::Mapped, Option<Arc<str>>)>) -> Vec<Mes
             .unwrap_or_else(|e| e.into_inner())
             .settle(&arrivals)
     };
-    let mut out = Vec::with_capacity(mapped.len() + settled.restated.len());
+    let mut out = Vec::with_capacity(settled.moves.len() + mapped.len() + settled.restated.len());
+    for (trace, session) in settled.moves {
+        out.push(Message::SessionMove(m::SessionMove {
+            session_id: trace,
+            into: session.to_string(),
+        }));
+    }
     for (((m, _), session), agent) in mapped
         .into_iter()
         .zip(&settled.sessions)
         .zip(&settled.agents)
     {
-        let trace_session = m.parent.is_none() && **session == hex(&m.trace);
         for mut msg in m.messages {
             settle_message(&mut msg, session, agent.as_deref());
-            if trace_session && let Message::Span(root) = &msg {
-                out.push(trace_end(root));
-            }
             out.push(msg);
         }
     }
@@ -159,6 +161,7 @@ fn settle(otlp: &Otlp, mapped: Vec<(span::Mapped, Option<Arc<str>>)>) -> Vec<Mes
         out.push(Message::SpanStart(m::SpanStart {
             session_id: session.to_string(),
             span_id: hex(&r.span),
+            trace_id: Some(hex(&r.trace)),
             parent_id: r.parent.map(|p| hex(&p)),
             kind: r.kind,
             name: r.name,
@@ -173,22 +176,6 @@ fn settle(otlp: &Otlp, mapped: Vec<(span::Mapped, Option<Arc<str>>)>) -> Vec<Mes
         }));
     }
     out
-}
-
-/// The end of a session that is one trace: its root span ended. (A session named by
-/// `session.id` or `gen_ai.conversation.id` may span traces, so nothing says it ended.)
-fn trace_end(root: &m::Span) -> Message {
-    let failed = root.status == flightdeck_model::SpanOutcome::Error;
-    Message::SessionEnd(m::SessionEnd {
-        session_id: root.session_id.clone(),
-        ended_at: Some(root.ended_at),
-        status: if failed {
-            m::SessionOutcome::Failed
-        } else {
-            m::SessionOutcome::Completed
-        },
-        error: root.error.clone().filter(|_| failed),
-    })
 }
 
 fn settle_message(msg: &mut Message, session: &Arc<str>, agent: Option<&str>) {

@@ -3,7 +3,12 @@
 //!
 //! - **Session**: the span's own `session.id` / `gen_ai.conversation.id`; else the session of
 //!   the span itself or its parent when seen before; else the first session any span of its
-//!   trace named; else the trace id. A log record is filed the same way (`session_of`).
+//!   trace named; else the trace id, provisionally. A log record is filed the same way
+//!   (`session_of`).
+//! - **Moves**: a trace belongs to one session. When a span first names the session of its
+//!   trace, everything filed under the trace id so far belongs there: `settle` names the move
+//!   (trace id into session), which the store runs (`session.move`) and keeps, so spans filed
+//!   under the trace id later, after a restart too, land in the named session.
 //! - **Agent**: the span's own (an agent span is its own agent); else that of its nearest
 //!   ancestor with one; at a root (no parent, or a remote one), `service.name`.
 //!
@@ -12,8 +17,8 @@
 //! it, the waiting descendants are restated (a `span.start` repeating their kind, name and
 //! start with the agent; the store merges it). Memory is bounded ([`SPANS`], [`TRACES`], the
 //! oldest forgotten first): a span whose ancestor arrives more than [`SPANS`] spans later keeps
-//! no agent, and a trace whose session-naming span came more than [`TRACES`] traces earlier is
-//! filed under its trace id. Restarting the server forgets everything (the same limits apply).
+//! no agent. A trace forgotten (or unknown after a restart) names its move again when a span
+//! names its session; the store ignores a second move of the same trace.
 
 use super::value::{SpanId, TraceId, hex};
 use flightdeck_model::{SpanKind, Timestamp};
@@ -31,6 +36,7 @@ const MAX_DEPTH: usize = 1_024;
 /// What it takes to restate a stored span with its agent: a `span.start` with the same facts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Restate {
+    pub trace: TraceId,
     pub span: SpanId,
     pub parent: Option<SpanId>,
     pub kind: SpanKind,
@@ -55,6 +61,8 @@ pub struct Arrival<'a> {
 /// The settled session and agent of each arrival, and earlier spans to restate.
 #[derive(Debug, Default)]
 pub struct Settled {
+    /// Traces whose session became known: (the trace id, as hex, into the session).
+    pub moves: Vec<(String, Arc<str>)>,
     pub sessions: Vec<Arc<str>>,
     pub agents: Vec<Option<Arc<str>>>,
     /// Spans stored earlier that now have an agent: (session, span, agent).
@@ -64,7 +72,8 @@ pub struct Settled {
 type Key = (TraceId, SpanId);
 
 struct Memo {
-    session: Arc<str>,
+    /// The session, when it is not its trace's: named by the span or an ancestor.
+    session: Option<Arc<str>>,
     parent: Option<SpanId>,
     root: bool,
     own: Option<Arc<str>>,
@@ -101,25 +110,33 @@ impl Recent {
     /// The session a log record of `trace` (and `span`) belongs to, when known.
     pub fn session_of(&self, trace: &TraceId, span: Option<&SpanId>) -> Option<Arc<str>> {
         span.and_then(|s| self.spans.get(&(*trace, *s)))
-            .map(|m| Arc::clone(&m.session))
+            .and_then(|m| m.session.clone())
             .or_else(|| self.traces.get(trace).cloned())
     }
 
     /// Settles the sessions and agents of one request's spans and remembers them.
     pub fn settle(&mut self, arrivals: &[Arrival<'_>]) -> Settled {
+        let mut moves = Vec::new();
         for a in arrivals {
-            if let Some(s) = a.session {
-                self.traces.insert_if_absent(a.trace, s.into());
+            if let Some(s) = a.session
+                && !self.traces.map.contains_key(&a.trace)
+            {
+                self.traces.insert(a.trace, s.into());
+                let provisional = hex(&a.trace);
+                if provisional != s {
+                    moves.push((provisional, Arc::from(s)));
+                }
             }
         }
         let sessions: Vec<Arc<str>> = arrivals.iter().map(|a| self.session(a)).collect();
-        for (a, session) in arrivals.iter().zip(&sessions) {
+        for a in arrivals {
             if let Some(restate) = a.restate {
-                self.remember(a, session, restate);
+                self.remember(a, restate);
             }
         }
         let current: HashSet<Key> = arrivals.iter().map(|a| (a.trace, a.span)).collect();
         let mut settled = Settled {
+            moves,
             sessions,
             ..Default::default()
         };
@@ -140,21 +157,29 @@ impl Recent {
     }
 
     fn session(&self, a: &Arrival<'_>) -> Arc<str> {
-        if let Some(s) = a.session {
-            return s.into();
-        }
-        let memo = |span: &SpanId| self.spans.get(&(a.trace, *span));
-        memo(&a.span)
-            .or_else(|| a.parent.as_ref().and_then(memo))
-            .map(|m| Arc::clone(&m.session))
+        self.own_session(a)
             .or_else(|| self.traces.get(&a.trace).cloned())
             .unwrap_or_else(|| hex(&a.trace).into())
     }
 
-    fn remember(&mut self, a: &Arrival<'_>, session: &Arc<str>, restate: &Restate) {
+    /// The session the span or its known ancestry names, when it is not the trace's.
+    fn own_session(&self, a: &Arrival<'_>) -> Option<Arc<str>> {
+        if let Some(s) = a.session {
+            return Some(s.into());
+        }
+        let memo = |span: &SpanId| self.spans.get(&(a.trace, *span));
+        memo(&a.span).and_then(|m| m.session.clone()).or_else(|| {
+            a.parent
+                .as_ref()
+                .and_then(memo)
+                .and_then(|m| m.session.clone())
+        })
+    }
+
+    fn remember(&mut self, a: &Arrival<'_>, restate: &Restate) {
         let key = (a.trace, a.span);
         let memo = Memo {
-            session: Arc::clone(session),
+            session: self.own_session(a),
             parent: a.parent,
             root: a.root,
             own: a.agent.map(Arc::from),
@@ -240,7 +265,13 @@ impl Recent {
                 if !current.contains(&ck)
                     && let Some(a) = &m.agent
                 {
-                    out.push((Arc::clone(&m.session), m.restate.clone(), Arc::clone(a)));
+                    let session = m.session.clone().unwrap_or_else(|| {
+                        self.traces
+                            .get(&key.0)
+                            .cloned()
+                            .unwrap_or_else(|| hex(&key.0).into())
+                    });
+                    out.push((session, m.restate.clone(), Arc::clone(a)));
                 }
                 queue.push_back(ck);
             }
@@ -286,12 +317,6 @@ impl<K: Hash + Eq + Clone, V> Fifo<K, V> {
         }
         None
     }
-
-    fn insert_if_absent(&mut self, k: K, v: V) {
-        if !self.map.contains_key(&k) {
-            self.insert(k, v);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -306,6 +331,7 @@ mod tests {
 
     fn restate(n: u8, parent: Option<u8>) -> Restate {
         Restate {
+            trace: T,
             span: id(n),
             parent: parent.map(id),
             kind: SpanKind::Llm,

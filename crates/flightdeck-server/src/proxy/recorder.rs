@@ -268,6 +268,7 @@ impl Task {
         self.out.push(Message::SpanStart(SpanStart {
             session_id: session.clone(),
             span_id: span.clone(),
+            trace_id: None,
             parent_id: b.attribution.parent.clone(),
             kind: SpanKind::Llm,
             name: b.endpoint.span_name().to_owned(),
