@@ -112,6 +112,27 @@ export class SessionModel {
     return [...this.spans.values()].filter((s) => !s.parent_id || !this.spans.has(s.parent_id)).map((s) => s.span_id);
   }
 
+  /**
+   * The session's traces (an OpenTelemetry trace is one user turn, typically), in start order:
+   * {trace_id, root (its first span without a parent in the trace), started_at, spans, errors}.
+   */
+  traces() {
+    const by = new Map();
+    for (const s of this.spans.values()) {
+      if (!s.trace_id) continue;
+      const t = by.get(s.trace_id) || { trace_id: s.trace_id, root: null, started_at: null, spans: 0, errors: 0 };
+      t.spans += 1;
+      if (s.status === 'error') t.errors += 1;
+      if (s.started_at && (!t.started_at || s.started_at < t.started_at)) t.started_at = s.started_at;
+      const parent = s.parent_id && this.spans.get(s.parent_id);
+      if (!parent || parent.trace_id !== s.trace_id) {
+        if (!t.root || (s.started_at || '') < (this.spans.get(t.root).started_at || '')) t.root = s.span_id;
+      }
+      by.set(s.trace_id, t);
+    }
+    return [...by.values()].sort((a, b) => (a.started_at || '').localeCompare(b.started_at || ''));
+  }
+
   /** Number of descendants of `id`. */
   subtreeSize(id) {
     let n = 0;
@@ -148,6 +169,7 @@ export class SessionModel {
         const span = {
           ...base,
           parent_id: m.parent_id ?? base.parent_id ?? null,
+          trace_id: m.trace_id ?? base.trace_id,
           kind: m.kind,
           name: m.name,
           agent: m.agent ?? base.agent,
