@@ -6,11 +6,14 @@
 //! - [`hub`]: the live hub: fan-out of commits to WebSocket and SSE clients;
 //! - [`otlp`]: OpenTelemetry ingest (OTLP over HTTP on the main port, and over gRPC);
 //! - [`proxy`]: the recording LLM proxy under `/proxy/{upstream}/`;
+//! - `calls`: one LLM call reported by both (an OTel span and a proxy record), joined;
 //! - [`error`]: the one JSON error shape and its stable codes.
 
 pub mod api;
 pub mod auth;
+mod calls;
 pub mod error;
+mod fifo;
 pub mod hub;
 pub mod otlp;
 pub mod proxy;
@@ -78,6 +81,8 @@ pub struct App {
     pub proxy: Arc<Proxy>,
     /// The OTLP ingest's memory of recent traces (sessions and agents across requests).
     pub otlp: otlp::Otlp,
+    /// LLM calls seen by OTLP or the proxy, by response id, until the other reports them.
+    calls: Arc<calls::Calls>,
     /// Who may pass, and who has logged in.
     pub auth: auth::Auth,
 }
@@ -87,13 +92,15 @@ impl App {
     /// it needs a tokio runtime.
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
         let hub = Hub::start(store.as_ref(), config.live_queue);
-        let proxy = Proxy::start(config.proxy.clone(), Arc::clone(&store));
+        let calls = Arc::new(calls::Calls::default());
+        let proxy = Proxy::start(config.proxy.clone(), Arc::clone(&store), Arc::clone(&calls));
         otlp::idle::spawn(Arc::clone(&store), config.otlp_session_idle);
         Arc::new(App {
             store,
             hub,
             proxy,
             otlp: otlp::Otlp::default(),
+            calls,
             auth: auth::Auth::new(config.auth.clone()),
             config,
         })

@@ -1,11 +1,13 @@
 //! The one export path of every OTLP transport: map each span or record alone, settle
-//! sessions and agents under the memory's lock, store the messages in one batch, and count
-//! what was refused (OTLP partial success).
+//! sessions and agents under the memory's lock, join LLM calls the proxy recorded too
+//! (`crate::calls`), store the messages in one batch, and count what was refused (OTLP
+//! partial success).
 
 use super::recent::Arrival;
 use super::value::{SpanId, TraceId, attributes, hex};
 use super::{ExportError, Otlp, Outcome, logs, span};
 use crate::App;
+use crate::calls::{Calls, Filed, Source};
 use flightdeck_model::message as m;
 use flightdeck_model::{Attributes, Message, validate};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -113,14 +115,18 @@ pub async fn export_traces(
     }
     let stored = mapped.len();
     if stored > 0 {
-        let messages = settle(&app.otlp, mapped);
+        let messages = settle(&app.otlp, &app.calls, mapped);
         app.store.append(messages).await?;
     }
     rejections.finish(stored, "spans")
 }
 
 /// Settles sessions and agents (under the memory's lock) and gives the messages to store.
-fn settle(otlp: &Otlp, mapped: Vec<(span::Mapped, Option<Arc<str>>)>) -> Vec<Message> {
+fn settle(
+    otlp: &Otlp,
+    calls: &Calls,
+    mapped: Vec<(span::Mapped, Option<Arc<str>>)>,
+) -> Vec<Message> {
     let settled = {
         let arrivals: Vec<Arrival<'_>> = mapped
             .iter()
@@ -152,8 +158,19 @@ fn settle(otlp: &Otlp, mapped: Vec<(span::Mapped, Option<Arc<str>>)>) -> Vec<Mes
         .zip(&settled.sessions)
         .zip(&settled.agents)
     {
+        let joined = join_proxy_record(calls, &m, session);
+        if let Some(mv) = &joined {
+            out.push(Message::SpanMove(mv.clone()));
+        }
         for mut msg in m.messages {
             settle_message(&mut msg, session, agent.as_deref());
+            if joined.is_some()
+                && let Message::Span(s) = &mut msg
+            {
+                // The proxy's record has the exact request and response.
+                s.input = None;
+                s.output = None;
+            }
             out.push(msg);
         }
     }
@@ -176,6 +193,30 @@ fn settle(otlp: &Otlp, mapped: Vec<(span::Mapped, Option<Arc<str>>)>) -> Vec<Mes
         }));
     }
     out
+}
+
+/// When the proxy recorded this LLM call first (the same `gen_ai.response.id`), the move of
+/// its record into this span; else this span waits for the proxy's record to join it.
+fn join_proxy_record(calls: &Calls, m: &span::Mapped, session: &str) -> Option<m::SpanMove> {
+    let Some(Message::Span(s)) = m.messages.first() else {
+        return None;
+    };
+    if s.kind != flightdeck_model::SpanKind::Llm {
+        return None;
+    }
+    let id = s.attributes.as_ref()?.get("gen_ai.response.id")?.as_str()?;
+    let mine = Filed {
+        source: Source::Otlp,
+        session: session.to_owned(),
+        span: s.span_id.clone(),
+    };
+    let proxy = calls.join(id, mine)?;
+    Some(m::SpanMove {
+        session_id: proxy.session,
+        span_id: proxy.span,
+        into: session.to_owned(),
+        into_span: s.span_id.clone(),
+    })
 }
 
 fn settle_message(msg: &mut Message, session: &Arc<str>, agent: Option<&str>) {

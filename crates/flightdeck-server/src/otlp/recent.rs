@@ -21,9 +21,9 @@
 //! names its session; the store ignores a second move of the same trace.
 
 use super::value::{SpanId, TraceId, hex};
+use crate::fifo::Fifo;
 use flightdeck_model::{SpanKind, Timestamp};
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::Hash;
 use std::sync::Arc;
 
 /// How many spans are remembered.
@@ -119,7 +119,7 @@ impl Recent {
         let mut moves = Vec::new();
         for a in arrivals {
             if let Some(s) = a.session
-                && !self.traces.map.contains_key(&a.trace)
+                && self.traces.get(&a.trace).is_none()
             {
                 self.traces.insert(a.trace, s.into());
                 let provisional = hex(&a.trace);
@@ -279,46 +279,6 @@ impl Recent {
     }
 }
 
-/// A map that forgets its oldest entries beyond a capacity.
-struct Fifo<K, V> {
-    map: HashMap<K, V>,
-    order: VecDeque<K>,
-    capacity: usize,
-}
-
-impl<K: Hash + Eq + Clone, V> Fifo<K, V> {
-    fn new(capacity: usize) -> Self {
-        Fifo {
-            map: HashMap::new(),
-            order: VecDeque::new(),
-            capacity: capacity.max(1),
-        }
-    }
-
-    fn get(&self, k: &K) -> Option<&V> {
-        self.map.get(k)
-    }
-
-    fn get_mut(&mut self, k: &K) -> Option<&mut V> {
-        self.map.get_mut(k)
-    }
-
-    /// Inserts or replaces; returns the entry forgotten to make room, if any.
-    fn insert(&mut self, k: K, v: V) -> Option<(K, V)> {
-        if let Some(slot) = self.map.get_mut(&k) {
-            *slot = v;
-            return None;
-        }
-        self.map.insert(k.clone(), v);
-        self.order.push_back(k);
-        if self.order.len() > self.capacity {
-            let old = self.order.pop_front()?;
-            return self.map.remove(&old).map(|v| (old, v));
-        }
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,7 +402,7 @@ mod tests {
         for r in &rs {
             recent.settle(&[arrive(r, None, None, &svc)]);
         }
-        assert_eq!(recent.spans.map.len(), 4);
+        assert_eq!(recent.spans.len(), 4);
         assert!(recent.children.len() <= 5, "{}", recent.children.len());
         // The forgotten ancestry cannot settle the rest: they keep no agent, no error.
         let r0 = restate(0, None);

@@ -8,10 +8,12 @@
 
 use super::api::{self, Endpoint, Stream};
 use super::attribution::{Attribution, ClientSessions, Resolved};
+use super::response_id;
 use super::sse::{self, EventSplitter};
+use crate::calls::{Calls, Filed, Source};
 use bytes::Bytes;
 use flightdeck_model::message::{
-    SessionEnd, SessionOutcome, SessionStart, SpanEnd, SpanStart, SpanUpdate,
+    SessionEnd, SessionOutcome, SessionStart, SpanEnd, SpanMove, SpanStart, SpanUpdate,
 };
 use flightdeck_model::{Message, SpanKind, SpanOutcome, Timestamp};
 use flightdeck_store::Store;
@@ -70,11 +72,12 @@ pub struct Recorder {
 
 impl Recorder {
     /// Starts the recorder task, writing into `store`.
-    pub fn start(store: Arc<dyn Store>, session_idle: Duration) -> Recorder {
+    pub fn start(store: Arc<dyn Store>, session_idle: Duration, calls: Arc<Calls>) -> Recorder {
         let (tx, rx) = mpsc::channel(QUEUE);
         let lost = Arc::new(AtomicU64::new(0));
         let task = Task {
             store,
+            joins: calls,
             idle_ns: session_idle.as_nanos() as i64,
             calls: HashMap::new(),
             clients: ClientSessions::default(),
@@ -133,10 +136,16 @@ struct Call {
     seq: u64,
     pending_delta: String,
     last_activity: Timestamp,
+    /// The provider's id of the response, once read: joins an OTel span of the same call.
+    response_id: Option<String>,
+    /// The request as recorded, to restate it in an OTel span the call joins.
+    input: Option<Box<RawValue>>,
 }
 
 struct Task {
     store: Arc<dyn Store>,
+    /// Calls OTel reported too, by response id.
+    joins: Arc<Calls>,
     idle_ns: i64,
     calls: HashMap<u64, Call>,
     clients: ClientSessions,
@@ -196,9 +205,13 @@ impl Task {
                     let ok = c.status.is_some_and(|s| s < 400);
                     if c.streamed && ok {
                         for event in c.splitter.push(&bytes) {
-                            if let Some(delta) =
-                                sse::data(&event).and_then(|d| c.stream.event(c.endpoint, &d))
-                            {
+                            let Some(data) = sse::data(&event) else {
+                                continue;
+                            };
+                            if c.response_id.is_none() {
+                                c.response_id = response_id::read(&data);
+                            }
+                            if let Some(delta) = c.stream.event(c.endpoint, &data) {
                                 c.pending_delta.push_str(&delta);
                             }
                         }
@@ -220,6 +233,7 @@ impl Task {
 
     fn begin(&mut self, b: Begin) {
         let at = b.at;
+        let trace = b.attribution.trace.as_ref();
         let session = match b.attribution.session.clone() {
             Some(s) => {
                 if !b.attribution.tags.is_empty() {
@@ -234,6 +248,9 @@ impl Task {
                 }
                 s
             }
+            // A call made in a trace is filed with the trace (as OTLP files it first: under the
+            // trace id, which the store re-files once the trace names its session).
+            None if trace.is_some() => trace.map(|t| t.trace_id.clone()).unwrap_or_default(),
             None => match self
                 .clients
                 .resolve(&b.attribution.client, at, self.idle_ns)
@@ -265,18 +282,23 @@ impl Task {
             Some(r) => (r.model, r.input, Some(r.params), r.stream),
             None => (None, None, None, false),
         };
+        let recorded_input = input.as_ref().and_then(raw);
         self.out.push(Message::SpanStart(SpanStart {
             session_id: session.clone(),
             span_id: span.clone(),
-            trace_id: None,
-            parent_id: b.attribution.parent.clone(),
+            trace_id: trace.map(|t| t.trace_id.clone()),
+            parent_id: b
+                .attribution
+                .parent
+                .clone()
+                .or_else(|| trace.map(|t| t.parent_id.clone())),
             kind: SpanKind::Llm,
             name: b.endpoint.span_name().to_owned(),
             agent: b.attribution.agent.clone(),
             model,
             provider: Some(b.upstream),
             started_at: Some(at),
-            input: input.as_ref().and_then(raw),
+            input: recorded_input.clone(),
             params: params.as_ref().filter(|p| !p.is_empty()).and_then(raw),
             attributes: Some(attributes),
             scores: None,
@@ -295,6 +317,8 @@ impl Task {
                 seq: 0,
                 pending_delta: String::new(),
                 last_activity: at,
+                response_id: None,
+                input: recorded_input,
             },
         );
     }
@@ -328,6 +352,12 @@ impl Task {
             (None, _, Some(e)) => Some(e.clone()),
             _ => None,
         };
+        if !c.streamed {
+            c.response_id = std::str::from_utf8(&c.body)
+                .ok()
+                .and_then(response_id::read);
+        }
+        self.join(&mut c);
         let mut attributes = serde_json::Map::new();
         if status > 0 {
             attributes.insert("http.status_code".into(), status.into());
@@ -349,6 +379,41 @@ impl Task {
             cost_usd: None,
             error,
             attributes: Some(attributes),
+            scores: None,
+        }));
+    }
+
+    /// When an OTel span reported this call first, moves the record into it (`span.move`;
+    /// what follows about the record lands there too) and restates the exact request over the
+    /// span's own; else leaves the record for a later span to join.
+    fn join(&mut self, c: &mut Call) {
+        let Some(id) = &c.response_id else {
+            return;
+        };
+        let mine = Filed {
+            source: Source::Proxy,
+            session: c.session.clone(),
+            span: c.span.clone(),
+        };
+        let Some(traced) = self.joins.join(id, mine) else {
+            return;
+        };
+        self.out.push(Message::SpanMove(SpanMove {
+            session_id: c.session.clone(),
+            span_id: c.span.clone(),
+            into: traced.session,
+            into_span: traced.span,
+        }));
+        self.out.push(Message::SpanUpdate(SpanUpdate {
+            session_id: c.session.clone(),
+            span_id: c.span.clone(),
+            seq: None,
+            at: None,
+            output_delta: None,
+            input: c.input.take(),
+            output: None,
+            usage: None,
+            attributes: None,
             scores: None,
         }));
     }

@@ -71,6 +71,11 @@ pub fn refile(
             }
             Message::SpanMove(mv) => {
                 moved.spans = true;
+                for session in [&mut mv.session_id, &mut mv.into] {
+                    if let Some(went) = session_now(conn, session)? {
+                        *session = went;
+                    }
+                }
                 let moved_before = span_now(conn, &mv.session_id, &mv.span_id)?.is_some();
                 if !moved_before {
                     conn.prepare_cached(
@@ -93,6 +98,20 @@ pub fn refile(
     let mut sessions: HashMap<String, Option<String>> = HashMap::new();
     let mut spans: HashMap<(String, String), Option<(String, String)>> = HashMap::new();
     for m in lists.iter_mut().flat_map(|l| l.iter_mut()) {
+        if matches!(m, Message::SessionMove(_) | Message::SpanMove(_)) {
+            continue;
+        }
+        if moved.sessions
+            && let Some(id) = m.session_id_mut()
+        {
+            if !sessions.contains_key(id.as_str()) {
+                let went = session_now(conn, id)?;
+                sessions.insert(id.clone(), went);
+            }
+            if let Some(Some(went)) = sessions.get(id.as_str()) {
+                id.clone_from(went);
+            }
+        }
         if moved.spans
             && let Some((session, span)) = span_ids_mut(m)
         {
@@ -105,19 +124,6 @@ pub fn refile(
                 session.clone_from(s);
                 span.clone_from(id);
             }
-        }
-        if matches!(m, Message::SessionMove(_) | Message::SpanMove(_)) || !moved.sessions {
-            continue;
-        }
-        let Some(id) = m.session_id_mut() else {
-            continue;
-        };
-        if !sessions.contains_key(id.as_str()) {
-            let went = session_now(conn, id)?;
-            sessions.insert(id.clone(), went);
-        }
-        if let Some(Some(went)) = sessions.get(id.as_str()) {
-            id.clone_from(went);
         }
     }
     Ok(())

@@ -22,6 +22,7 @@ pub async fn run(args: FootprintBenchArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let fake = FakeLlm::start(Options {
         latency: Duration::from_millis(20),
+        ..Options::default()
     })
     .await?;
     let config = dir.join("flightdeck.toml");

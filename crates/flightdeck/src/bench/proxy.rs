@@ -29,6 +29,7 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
     let fast = FakeLlm::start(Options::default()).await?;
     let slow = FakeLlm::start(Options {
         latency: Duration::from_millis(20),
+        ..Options::default()
     })
     .await?;
     let dir = std::env::temp_dir().join(format!("flightdeck-bench-proxy-{}", std::process::id()));
