@@ -91,7 +91,7 @@ export class SessionModel {
     const delta = { added: [], changed: [], edges: [], events: [], agents: false };
     for (const m of messages) this.applyOne(m, delta);
     if (summary) this.session = summary;
-    this.emit(delta);
+    this.emit(delta.reset ? { reset: true } : delta);
   }
 
   /** An agent's status at `now`: what it last reported, or `offline` once it fell silent. */
@@ -152,6 +152,18 @@ export class SessionModel {
     else this.children.set(key, [span.span_id]);
   }
 
+  /** Forgets a span (it moved into another session's span: `span.move`). */
+  remove(id) {
+    const span = this.spans.get(id);
+    if (!span) return false;
+    this.spans.delete(id);
+    const key = span.parent_id ?? null;
+    const list = (this.children.get(key) || []).filter((c) => c !== id);
+    if (list.length) this.children.set(key, list);
+    else this.children.delete(key);
+    return true;
+  }
+
   addEdge(e) {
     if (this.edgeIds.has(e.edge_id)) return false;
     this.edgeIds.add(e.edge_id);
@@ -198,6 +210,10 @@ export class SessionModel {
         if (!existing) break;
         Object.assign(existing, endFields(m, existing));
         delta.changed.push(id);
+        break;
+      case 'span.move':
+        // The same call reported twice: this copy joined the other one.
+        if (m.session_id === this.id && this.remove(m.span_id)) delta.reset = true;
         break;
       case 'edge': {
         const edge = { ...m, at: iso(m.at) };
