@@ -395,6 +395,29 @@ mod tests {
     }
 
     #[test]
+    fn a_trace_that_names_its_session_late_moves_there_once() {
+        let svc: Arc<str> = Arc::from("crew-service");
+        let mut recent = Recent::default();
+        let (r1, r2, r3) = (restate(1, None), restate(2, Some(1)), restate(3, Some(1)));
+        let s = recent.settle(&[arrive(&r2, None, None, &svc)]);
+        assert_eq!(&*s.sessions[0], "07".repeat(16), "the trace id, for now");
+        assert!(s.moves.is_empty());
+        let s = recent.settle(&[arrive(&r1, None, Some("conv-9"), &svc)]);
+        assert_eq!(s.moves, [("07".repeat(16), Arc::from("conv-9"))]);
+        assert_eq!(&*s.sessions[0], "conv-9");
+        assert_eq!(
+            &*s.restated[0].0, "conv-9",
+            "the child is restated where it moved"
+        );
+        let s = recent.settle(&[arrive(&r3, None, Some("conv-9"), &svc)]);
+        assert!(s.moves.is_empty(), "once per trace");
+        assert_eq!(
+            recent.session_of(&T, Some(&id(2))).as_deref(),
+            Some("conv-9")
+        );
+    }
+
+    #[test]
     fn memory_is_bounded() {
         let svc: Arc<str> = Arc::from("crew-service");
         let mut recent = Recent::with_capacity(4, 2);
