@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== setup"
-# Real Python clients (openai, anthropic, OpenTelemetry) for the protocol tests.
+# Real Python clients (openai, anthropic, OpenTelemetry) for the protocol tests, and pytest for
+# the Python SDK's suite.
 FLIGHTDECK_PYTHON=$(scripts/python-env.sh)
 export FLIGHTDECK_PYTHON
 # Debian's Chromium and playwright-core for the browser tests.
@@ -19,6 +20,19 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== tests"
 cargo test --workspace --locked
+
+echo "== Python SDK tests"
+# The SDK installed as a user installs it (not editable), then its suite against the binary.
+cargo build --locked -p flightdeck
+"$FLIGHTDECK_PYTHON" -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps \
+  --force-reinstall ./sdk/python
+status=0
+FLIGHTDECK_BIN=target/debug/flightdeck "$FLIGHTDECK_PYTHON" -m pytest sdk/python/tests -q -p no:cacheprovider \
+  || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "Python SDK tests FAILED (pytest exit $status; 5 means no test ran)" >&2
+  exit 1
+fi
 
 echo "== browser tests"
 # The debug binary (built by the tests above) serves ui/ from disk.

@@ -5,6 +5,7 @@ import { useRoute, href } from './lib/router.js';
 import { useConnection } from './lib/connection.js';
 import { Overview } from './views/overview.js';
 import { Session } from './views/session.js';
+import { RefusalsBanner } from './components/refusals.js';
 
 function ConnectionIndicator() {
   const c = useConnection();
@@ -59,6 +60,7 @@ function App() {
       <${ThemeToggle} />
       <${LogoutButton} />
     </header>
+    <${RefusalsBanner} />
     <main>
       ${route.page === 'session'
         ? html`<${Session} key=${route.session} route=${route} onTitle=${setTitle} />`

@@ -7,6 +7,7 @@ supervisor -> research_agent (a subgraph: call_model <-> tools, which calls scan
 import json
 
 import otlp_export
+from fake_chat import USAGE, ToolCallingFakeModel
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.tools import tool
@@ -17,16 +18,6 @@ from openinference.instrumentation.langchain import LangChainInstrumentor
 args = otlp_export.arguments()
 finish = otlp_export.setup(args)
 LangChainInstrumentor().instrument()
-
-USAGE = {"input_tokens": 30, "output_tokens": 12, "total_tokens": 42}
-
-
-class ToolCallingFakeModel(GenericFakeChatModel):
-    """langchain-core's fake chat models do not implement bind_tools; agents need it."""
-
-    def bind_tools(self, tools, **kwargs):
-        return self
-
 
 @tool
 def scan_cameras(floor: int) -> str:

@@ -26,6 +26,7 @@ export const api = {
   llm: (id) => get(`${s(id)}/llm`),
   tools: (id) => get(`${s(id)}/tools`),
   metrics: (params) => get('/metrics', params),
+  refusals: () => get('/refusals'),
   /** Every event of a session, following cursors. */
   async events(id, category) {
     const all = [];

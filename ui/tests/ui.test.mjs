@@ -303,3 +303,36 @@ test('the page reconnects after the server restarts', async () => {
   await page.waitForFunction(() => document.querySelector('[data-test=graph]').__cy.getElementById('charlie-after').nonempty(), null, { timeout: 10_000 });
   await page.context().close();
 });
+
+test('refused input is shown on the page, with its reason', async () => {
+  const own = await startServer();
+  try {
+    // Two refused native batches and an OTLP request the server cannot read.
+    for (let i = 0; i < 2; i += 1) {
+      const r = await fetch(`${own.origin}/api/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson' },
+        body: '{"type":"span.start","session_id":"s","kind":"llm","name":"n"}\n',
+      });
+      assert.equal(r.status, 422);
+    }
+    const bad = await fetch(`${own.origin}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+    assert.equal(bad.status, 400);
+    const page = await newPage(browser, own.origin);
+    await page.goto(`${own.origin}/#/`);
+    await page.waitForSelector('.refusals');
+    const line = await page.textContent('.refusals-line');
+    assert.match(line, /2 batches refused in the last hour/);
+    assert.match(line, /invalid_message \(span_id\)/);
+    assert.match(line, /1 more reason/);
+    await page.click('.refusals button:has-text("Details")');
+    assert.equal(await page.$$eval('.refusals-table tbody tr', (rows) => rows.length), 2);
+    if (process.env.FLIGHTDECK_SCREENSHOTS) await page.screenshot({ path: `${process.env.FLIGHTDECK_SCREENSHOTS}/refusals.png` });
+    await page.click('.refusals button[aria-label=Dismiss]');
+    await page.waitForSelector('.refusals', { state: 'detached' });
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  } finally {
+    await own.stop();
+  }
+});

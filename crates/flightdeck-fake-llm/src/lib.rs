@@ -5,7 +5,10 @@
 //! usage chunk; errors are JSON bodies with the real status codes.
 //!
 //! Models with special names misbehave on purpose: `fail-429` and `fail-500` answer with
-//! that status, `cut-stream` breaks the connection after two chunks.
+//! that status, `cut-stream` breaks the connection after two chunks. A [`Style`] makes it
+//! write its streams the way other OpenAI-compatible servers do (spaced JSON, CRLF line
+//! ends, one byte per write, `stream_options` ignored), so the proxy can be held to passing
+//! on any of them as a direct call would see it.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -28,6 +31,67 @@ pub struct Options {
     /// Give each response an id of its own (`chatcmpl-fake-N`, `msg_fake_N`), as the real
     /// APIs do; by default every response has the same id, so answers compare byte for byte.
     pub unique_ids: bool,
+    /// How streamed answers are written.
+    pub style: Style,
+}
+
+/// How a streamed answer is written, as servers other than OpenAI's write them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Style {
+    /// JSON as Python's `json.dumps` writes it by default: `{"a": 1, "b": [1, 2]}`.
+    pub spaced: bool,
+    /// Lines end with CRLF instead of LF.
+    pub crlf: bool,
+    /// Every byte of the stream is written (and flushed) on its own.
+    pub byte_per_write: bool,
+    /// `stream_options.include_usage` is ignored: no usage in the stream.
+    pub ignores_stream_options: bool,
+}
+
+impl Style {
+    fn json(self, v: &Value) -> String {
+        if !self.spaced {
+            return v.to_string();
+        }
+        let mut out = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, Spaced);
+        serde::Serialize::serialize(v, &mut ser).expect("a Value serialises");
+        String::from_utf8(out).expect("JSON is UTF-8")
+    }
+
+    /// An SSE event: an optional `event:` line, a `data:` line, and a blank line.
+    fn event(self, name: Option<&str>, data: &str) -> String {
+        let nl = if self.crlf { "\r\n" } else { "\n" };
+        match name {
+            Some(name) => format!("event: {name}{nl}data: {data}{nl}{nl}"),
+            None => format!("data: {data}{nl}{nl}"),
+        }
+    }
+}
+
+/// Python's default JSON separators: `", "` between items and `": "` after keys.
+struct Spaced;
+
+impl serde_json::ser::Formatter for Spaced {
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first { Ok(()) } else { w.write_all(b", ") }
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first { Ok(()) } else { w.write_all(b", ") }
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
 }
 
 /// A running fake; the headers of the last request are kept for inspection.
@@ -128,7 +192,9 @@ async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(req): Json<Valu
         }))
         .into_response();
     }
-    let usage = req["stream_options"]["include_usage"].as_bool() == Some(true);
+    let style = fake.options.style;
+    let usage = req["stream_options"]["include_usage"].as_bool() == Some(true)
+        && !style.ignores_stream_options;
     let chunk = |delta: Value, finish: Value| {
         let mut c = json!({"id": id, "object": "chat.completion.chunk", "created": 1_700_000_000,
             "model": model, "system_fingerprint": "fp_fake",
@@ -136,7 +202,7 @@ async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(req): Json<Valu
         if usage {
             c["usage"] = Value::Null;
         }
-        format!("data: {c}\n\n")
+        style.event(None, &style.json(&c))
     };
     let mut events = vec![chunk(
         json!({"role": "assistant", "content": ""}),
@@ -152,18 +218,29 @@ async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(req): Json<Valu
         let u = json!({"id": id, "object": "chat.completion.chunk", "created": 1_700_000_000,
             "model": model, "system_fingerprint": "fp_fake", "choices": [],
             "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19}});
-        events.push(format!("data: {u}\n\n"));
+        events.push(style.event(None, &style.json(&u)));
     }
-    events.push("data: [DONE]\n\n".to_owned());
-    sse(fake.options.latency / 10, events, model == "cut-stream")
+    events.push(style.event(None, "[DONE]"));
+    sse(fake.options, events, model == "cut-stream")
 }
 
-/// An SSE response of `events`, `gap` apart; `cut` breaks it after two events.
-fn sse(gap: Duration, events: Vec<String>, cut: bool) -> Response {
+/// An SSE response of `events`, a tenth of the latency apart (each byte on its own when the
+/// style says so); `cut` breaks it after two events.
+fn sse(options: Options, events: Vec<String>, cut: bool) -> Response {
+    let gap = options.latency / 10;
+    let pieces: Vec<Bytes> = if options.style.byte_per_write {
+        events
+            .iter()
+            .flat_map(|e| e.bytes().map(|b| Bytes::from(vec![b])))
+            .collect()
+    } else {
+        events.into_iter().map(Bytes::from).collect()
+    };
+    let per_event = !options.style.byte_per_write;
     let stream = futures_util::stream::unfold(
-        (events.into_iter(), 0usize),
+        (pieces.into_iter(), 0usize),
         move |(mut it, n)| async move {
-            if n > 0 && !gap.is_zero() {
+            if n > 0 && per_event && !gap.is_zero() {
                 tokio::time::sleep(gap).await;
             }
             if cut && n == 2 {
@@ -174,8 +251,12 @@ fn sse(gap: Duration, events: Vec<String>, cut: bool) -> Response {
                     (it, n + 1),
                 ));
             }
+            if !per_event {
+                // Pending between bytes, so the server writes each one out by itself.
+                tokio::task::yield_now().await;
+            }
             let next = it.next()?;
-            Some((Ok::<_, std::io::Error>(Bytes::from(next)), (it, n + 1)))
+            Some((Ok::<_, std::io::Error>(next), (it, n + 1)))
         },
     );
     let mut r = Response::new(Body::from_stream(stream));
@@ -229,7 +310,8 @@ async fn messages(
         }))
         .into_response();
     }
-    let event = |name: &str, data: Value| format!("event: {name}\ndata: {data}\n\n");
+    let style = fake.options.style;
+    let event = |name: &str, data: Value| style.event(Some(name), &style.json(&data));
     let mut events = vec![
         event(
             "message_start",
@@ -251,5 +333,5 @@ async fn messages(
     ));
     events.push(event("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 6}})));
     events.push(event("message_stop", json!({"type": "message_stop"})));
-    sse(fake.options.latency / 10, events, model == "cut-stream")
+    sse(fake.options, events, model == "cut-stream")
 }

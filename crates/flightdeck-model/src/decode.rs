@@ -8,6 +8,7 @@
 
 use crate::message::*;
 use crate::span_view::SpanView;
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -17,20 +18,54 @@ pub const MAX_ID_BYTES: usize = 128;
 pub const MAX_NAME_BYTES: usize = 1024;
 /// How many message errors one rejection reports at most.
 const MAX_REPORTED_ERRORS: usize = 20;
+/// The latest time accepted: 2200-01-01T00:00:00Z, in nanoseconds. Anything later is a
+/// unit mistake or garbage, not a time a trace happened.
+pub const LATEST_TIME: Timestamp = Timestamp(7_258_118_400 * 1_000_000_000);
 
 /// Size limits that apply while decoding.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// The largest single free-text or JSON field (`input`, `output`, `message`, ...), in bytes.
     pub max_field_bytes: usize,
+    /// The deepest nesting of arrays and objects in a JSON field (`input`, `output`,
+    /// `params`, `data`). Real messages, tool schemas included, stay far below the default.
+    pub max_json_depth: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_field_bytes: 4 * 1024 * 1024,
+            max_json_depth: 64,
         }
     }
+}
+
+/// How deeply arrays and objects nest in `json`, which must be valid JSON text.
+fn json_depth(json: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for b in json.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// What is wrong with one message of a batch.
@@ -192,6 +227,40 @@ impl Check<'_> {
                 format!("is {} bytes; ids are at most {MAX_ID_BYTES}", v.len()),
             ));
         }
+        if let Some(c) = v.chars().find(|c| c.is_control()) {
+            return Err((
+                Some(field.into()),
+                format!("holds the control character {c:?}; ids are printable text"),
+            ));
+        }
+        Ok(())
+    }
+    fn time(&self, field: &str, v: Option<Timestamp>) -> Result<(), FieldError> {
+        match v {
+            Some(t) if t.0 < 0 => {
+                Err((Some(field.into()), "is before 1970-01-01T00:00:00Z".into()))
+            }
+            Some(t) if t > LATEST_TIME => Err((
+                Some(field.into()),
+                format!(
+                    "is {}, after 2200-01-01: timestamps are nanoseconds since 1970 or RFC 3339 text",
+                    t.to_rfc3339()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+    fn json(&self, field: &str, v: &RawValue) -> Result<(), FieldError> {
+        self.text(field, v.get().len())?;
+        if json_depth(v.get()) > self.limits.max_json_depth {
+            return Err((
+                Some(field.into()),
+                format!(
+                    "nests arrays and objects deeper than {} levels",
+                    self.limits.max_json_depth
+                ),
+            ));
+        }
         Ok(())
     }
     fn opt_id(&self, field: &str, v: &Option<String>) -> Result<(), FieldError> {
@@ -225,8 +294,7 @@ impl Check<'_> {
         v.as_ref().map_or(Ok(()), |v| self.text(field, v.len()))
     }
     fn raw(&self, field: &str, v: &Option<Box<RawValue>>) -> Result<(), FieldError> {
-        v.as_ref()
-            .map_or(Ok(()), |v| self.text(field, v.get().len()))
+        v.as_ref().map_or(Ok(()), |v| self.json(field, v))
     }
     fn attrs(&self, field: &str, v: Option<&Attributes>) -> Result<(), FieldError> {
         let Some(map) = v else { return Ok(()) };
@@ -297,8 +365,11 @@ impl Check<'_> {
             ("output", f.output),
             ("params", f.params),
         ] {
-            value.map_or(Ok(()), |v| self.text(field, v.get().len()))?;
+            value.map_or(Ok(()), |v| self.json(field, v))?;
         }
+        self.time("started_at", f.started_at)?;
+        self.time("ended_at", f.ended_at)?;
+        self.time("at", f.at)?;
         f.error.map_or(Ok(()), |e| self.text("error", e.len()))?;
         self.cost(f.cost_usd)?;
         self.attrs("attributes", f.attributes)?;
@@ -313,6 +384,7 @@ pub fn validate(m: &Message, limits: &Limits) -> Result<(), FieldError> {
     match m {
         Message::SessionStart(s) => {
             c.id("session_id", &s.session_id)?;
+            c.time("started_at", s.started_at)?;
             c.opt_name("name", &s.name)?;
             for t in &s.tags {
                 c.name("tags", t)?;
@@ -321,6 +393,7 @@ pub fn validate(m: &Message, limits: &Limits) -> Result<(), FieldError> {
         }
         Message::SessionEnd(s) => {
             c.id("session_id", &s.session_id)?;
+            c.time("ended_at", s.ended_at)?;
             c.opt_text("error", &s.error)?;
         }
         Message::SessionMove(s) => {
@@ -354,6 +427,7 @@ pub fn validate(m: &Message, limits: &Limits) -> Result<(), FieldError> {
         Message::Edge(e) => {
             c.id("session_id", &e.session_id)?;
             c.opt_id("edge_id", &e.edge_id)?;
+            c.time("at", e.at)?;
             c.opt_id("from_span", &e.from_span)?;
             c.opt_id("to_span", &e.to_span)?;
             c.opt_name("from_agent", &e.from_agent)?;
@@ -376,6 +450,7 @@ pub fn validate(m: &Message, limits: &Limits) -> Result<(), FieldError> {
             c.id("session_id", &e.session_id)?;
             c.opt_id("span_id", &e.span_id)?;
             c.opt_id("event_id", &e.event_id)?;
+            c.time("at", e.at)?;
             c.name("category", &e.category)?;
             c.opt_name("agent", &e.agent)?;
             c.opt_name("name", &e.name)?;
@@ -385,6 +460,7 @@ pub fn validate(m: &Message, limits: &Limits) -> Result<(), FieldError> {
         Message::AgentStatus(a) => {
             c.id("session_id", &a.session_id)?;
             c.name("agent", &a.agent)?;
+            c.time("at", a.at)?;
             if a.agent.is_empty() {
                 return Err((Some("agent".into()), "must not be empty".into()));
             }
@@ -395,6 +471,7 @@ pub fn validate(m: &Message, limits: &Limits) -> Result<(), FieldError> {
         Message::Metric(m) => {
             c.opt_id("session_id", &m.session_id)?;
             c.name("name", &m.name)?;
+            c.time("at", m.at)?;
             if m.name.is_empty() {
                 return Err((Some("name".into()), "must not be empty".into()));
             }
@@ -419,6 +496,34 @@ mod tests {
             Err(BatchError::Invalid { errors }) => errors,
             other => panic!("expected invalid, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn control_characters_times_out_of_range_and_deep_json_are_refused_by_field() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let cases = [
+            (r#"{"type":"session.start","session_id":"s\u0000"}"#.to_owned(), "session_id", "control character"),
+            (r#"{"type":"span.start","session_id":"s","span_id":"a\nb","kind":"llm","name":"x"}"#.to_owned(), "span_id", "control character"),
+            (r#"{"type":"span.start","session_id":"s","span_id":"a","kind":"llm","name":"x","started_at":-5}"#.to_owned(), "started_at", "before 1970"),
+            (r#"{"type":"span.end","session_id":"s","span_id":"a","ended_at":"2250-01-01T00:00:00Z"}"#.to_owned(), "ended_at", "after 2200"),
+            (r#"{"type":"event","session_id":"s","category":"log","at":9223372036854775807}"#.to_owned(), "at", "after 2200"),
+            (format!(r#"{{"type":"span.start","session_id":"s","span_id":"a","kind":"llm","name":"x","input":{deep}}}"#), "input", "deeper than 64"),
+            (format!(r#"{{"type":"event","session_id":"s","category":"log","data":{{"x":{deep}}}}}"#), "data", "deeper than 64"),
+        ];
+        for (message, field, why) in cases {
+            let e = errors(&message);
+            assert_eq!(e[0].field.as_deref(), Some(field), "{e:?}");
+            assert!(e[0].message.contains(why), "{field}: {e:?}");
+        }
+        // What real messages hold passes: text that looks like brackets, a deep but sane tool
+        // schema, times of today.
+        let fine = format!(
+            r#"{{"type":"span.start","session_id":"s","span_id":"a","kind":"llm","name":"x","started_at":"2026-12-01T10:00:00Z","input":[{{"role":"user","content":"[[[[{{{{ \"]]]"}}],"params":{{"tools":{}1{}}}}}"#,
+            r#"{"a":"#.repeat(30),
+            "}".repeat(30)
+        );
+        decode_batch(fine.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(json_depth(r#"{"a":"[[[","b":[{"c":"\"]"}]}"#), 3);
     }
 
     #[test]
@@ -527,6 +632,7 @@ mod tests {
     fn oversize_field_is_named() {
         let limits = Limits {
             max_field_bytes: 100,
+            ..Limits::default()
         };
         let big = "y".repeat(200);
         let body =

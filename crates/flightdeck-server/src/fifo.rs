@@ -43,6 +43,12 @@ impl<K: Hash + Eq + Clone, V> Fifo<K, V> {
         None
     }
 
+    pub fn insert_if_absent(&mut self, k: K, v: V) {
+        if !self.map.contains_key(&k) {
+            self.insert(k, v);
+        }
+    }
+
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.map.len()

@@ -7,6 +7,7 @@
 //! - [`otlp`]: OpenTelemetry ingest (OTLP over HTTP on the main port, and over gRPC);
 //! - [`proxy`]: the recording LLM proxy under `/proxy/{upstream}/`;
 //! - `calls`: one LLM call reported by both (an OTel span and a proxy record), joined;
+//! - [`refusals`]: the count of refused input, by source and reason, logged and served;
 //! - [`error`]: the one JSON error shape and its stable codes.
 
 pub mod api;
@@ -17,6 +18,7 @@ mod fifo;
 pub mod hub;
 pub mod otlp;
 pub mod proxy;
+pub mod refusals;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -85,6 +87,8 @@ pub struct App {
     calls: Arc<calls::Calls>,
     /// Who may pass, and who has logged in.
     pub auth: auth::Auth,
+    /// What incoming data was refused, and why.
+    pub refusals: refusals::Refusals,
 }
 
 impl App {
@@ -102,6 +106,7 @@ impl App {
             otlp: otlp::Otlp::default(),
             calls,
             auth: auth::Auth::new(config.auth.clone()),
+            refusals: refusals::Refusals::default(),
             config,
         })
     }

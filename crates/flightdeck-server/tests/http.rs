@@ -123,6 +123,7 @@ async fn bad_input_gets_a_clear_error_and_nothing_of_the_batch_is_kept() {
         max_body_bytes: 64 * 1024,
         limits: Limits {
             max_field_bytes: 1024,
+            ..Limits::default()
         },
         ..Default::default()
     })
@@ -217,10 +218,71 @@ async fn bad_input_gets_a_clear_error_and_nothing_of_the_batch_is_kept() {
         (400, Some("malformed_json")),
         "not UTF-8"
     );
-    let (got, err) = s.post("application/xml", good.to_string()).await;
+    for ct in ["application/xml", "text/plain"] {
+        let (got, err) = s.post(ct, good.to_string()).await;
+        assert_eq!(
+            (got, err["error"]["code"].as_str()),
+            (415, Some("unsupported_media_type")),
+            "{ct}"
+        );
+    }
+    // Control characters in ids, times out of range and JSON nested without end.
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    for (body, field) in [
+        (
+            r#"{"type":"session.start","session_id":"a\u0000b"}"#.to_owned(),
+            "session_id",
+        ),
+        (
+            r#"{"type":"session.start","session_id":"s","started_at":-1}"#.to_owned(),
+            "started_at",
+        ),
+        (
+            format!(
+                r#"{{"type":"span.start","session_id":"s","span_id":"d","kind":"llm","name":"n","input":{deep}}}"#
+            ),
+            "input",
+        ),
+    ] {
+        let s = TestServer::start().await;
+        let (got, err) = s.post("application/x-ndjson", body).await;
+        assert_eq!(got, 422, "{field}: {err}");
+        assert_eq!(err["error"]["errors"][0]["field"], field, "{err}");
+    }
+
+    // Every refusal was counted, by reason, for the page.
+    let (status, refusals) = s.get("/api/v1/refusals").await;
+    assert_eq!(status, 200);
+    let count = |reason: &str| {
+        refusals
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["reason"] == reason)
+            .map(|r| {
+                (
+                    r["source"].clone(),
+                    r["unit"].clone(),
+                    r["last_hour"].clone(),
+                )
+            })
+    };
     assert_eq!(
-        (got, err["error"]["code"].as_str()),
-        (415, Some("unsupported_media_type"))
+        count("invalid_message (span_id)"),
+        Some((json!("native"), json!("batches"), json!(1))),
+        "{refusals:#}"
+    );
+    assert_eq!(
+        count("unsupported_media_type").unwrap().2,
+        2,
+        "{refusals:#}"
+    );
+    assert_eq!(count("malformed_json").unwrap().2, 2, "{refusals:#}");
+    assert!(
+        refusals[0]["example"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{refusals:#}"
     );
 
     // The server still serves, and no rejected batch left anything behind.

@@ -314,6 +314,23 @@ async fn partial_success_keeps_the_good_spans() {
         "2",
         "{v}"
     );
+
+    // Heard: counted by rule for the page, twice each (protobuf, then JSON).
+    let (_, refusals) = s.get("/api/v1/refusals").await;
+    let spans: Vec<&Value> = refusals
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["source"] == "otlp" && r["unit"] == "spans")
+        .collect();
+    assert_eq!(spans.len(), 2, "{refusals:#}");
+    assert!(spans.iter().all(|r| r["last_hour"] == 2), "{refusals:#}");
+    assert!(
+        spans
+            .iter()
+            .any(|r| r["reason"] == "span_id must be 8 bytes (16 hex digits), got 5 bytes"),
+        "{refusals:#}"
+    );
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
 //! OTLP ingest with the ecosystem's real clients (tests/python/otlp_*.py, run with the test
 //! virtualenv): the OpenAI client instrumented by OpenInference (over OTLP/HTTP, then gRPC),
-//! a LangGraph multi-agent graph instrumented by OpenInference, and the OpenAI client
-//! instrumented by the OTel GenAI instrumentation (messages on the span, then as log records;
-//! a session named on each turn's root alone).
+//! a LangGraph multi-agent graph and a langgraph-supervisor crew instrumented by OpenInference,
+//! an OpenAI Agents SDK app with a handoff traced by OpenInference's bridge, and the OpenAI
+//! client instrumented by the OTel GenAI instrumentation (messages on the span, then as log
+//! records; a session named on each turn's root alone).
 //! Each script exports one span per request and flushes before it exits.
 
 mod support;
@@ -114,7 +115,11 @@ async fn langgraph_agents_come_out_as_a_tree() {
         (roots[0]["name"].as_str(), roots[0]["kind"].as_str()),
         (Some("LangGraph"), Some("chain"))
     );
-    assert_eq!(roots[0]["agent"], "heist-graph");
+    assert!(
+        roots[0]["agent"].is_null(),
+        "a workflow root, not the service's agent, where the graph's nodes are agents: {}",
+        roots[0]
+    );
 
     let agents: Vec<&str> = only(&all, "agent")
         .iter()
@@ -280,4 +285,144 @@ async fn a_session_named_on_the_roots_alone_holds_every_call() {
         .map(|s| s["session_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids.len(), 2, "{ids:?}");
+}
+
+/// The agents of a session by name, and its delegation edges counted by (from, to).
+async fn network(s: &TestServer, session: &str) -> (Vec<String>, Vec<(String, String, usize)>) {
+    let (status, agents) = s.get(&format!("/api/v1/sessions/{session}/agents")).await;
+    assert_eq!(status, 200, "{agents}");
+    let mut names: Vec<String> = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["agent"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    let (_, edges) = s.get(&format!("/api/v1/sessions/{session}/edges")).await;
+    let mut counts: Vec<(String, String, usize)> = Vec::new();
+    for e in edges.as_array().unwrap() {
+        assert_eq!(e["kind"], "delegation", "{e}");
+        let key = (
+            e["from_agent"].as_str().unwrap().to_owned(),
+            e["to_agent"].as_str().unwrap().to_owned(),
+        );
+        match counts
+            .iter_mut()
+            .find(|(f, t, _)| (f, t) == (&key.0, &key.1))
+        {
+            Some(c) => c.2 += 1,
+            None => counts.push((key.0, key.1, 1)),
+        }
+    }
+    counts.sort();
+    (names, counts)
+}
+
+fn owned(items: &[(&str, &str, usize)]) -> Vec<(String, String, usize)> {
+    items
+        .iter()
+        .map(|(f, t, n)| ((*f).to_owned(), (*t).to_owned(), *n))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_langgraph_supervisor_crew_shows_its_agents_and_handoffs() {
+    let s = TestServer::start().await;
+    let Some(out) = run_python(
+        "otlp_langgraph_supervisor.py",
+        &["--endpoint", &s.base, "--service", "crew-service"],
+        &[],
+    )
+    .await
+    else {
+        return;
+    };
+    let session = out["session"].as_str().unwrap();
+    assert_eq!(out["handoffs"], 3, "the crew ran as scripted: {out}");
+    let (agents, edges) = network(&s, session).await;
+    assert_eq!(
+        agents,
+        ["coder", "researcher", "supervisor"],
+        "the crew's members, not `agent`, `call_agent` or the service"
+    );
+    assert_eq!(
+        edges,
+        owned(&[("supervisor", "coder", 1), ("supervisor", "researcher", 2)])
+    );
+
+    let all = spans(&s, session).await;
+    let llm_agents: Vec<&str> = only(&all, "llm")
+        .iter()
+        .map(|l| l["agent"].as_str().unwrap())
+        .collect();
+    let count = |a: &str| llm_agents.iter().filter(|x| **x == a).count();
+    assert_eq!(
+        (count("supervisor"), count("researcher"), count("coder")),
+        (4, 3, 1),
+        "{llm_agents:?}"
+    );
+    let search = only(&all, "tool")
+        .into_iter()
+        .find(|t| t["name"] == "search_docs")
+        .expect("the researcher's tool");
+    assert_eq!(search["agent"], "researcher");
+
+    // The handoffs' ParentCommand exceptions are kept, but they are not errors.
+    let (_, summary) = s.get(&format!("/api/v1/sessions/{session}")).await;
+    assert_eq!(summary["totals"]["errors"], 0, "{summary}");
+    assert_eq!(summary["name"], "LangGraph", "the root's name");
+    let (_, events) = s.get(&format!("/api/v1/sessions/{session}/events")).await;
+    let events = events["items"].as_array().unwrap();
+    let exceptions: Vec<&Value> = events.iter().filter(|e| e["name"] == "exception").collect();
+    assert!(!exceptions.is_empty(), "{events:?}");
+    for e in &exceptions {
+        assert!(
+            e["message"].as_str().unwrap().contains("ParentCommand"),
+            "{e}"
+        );
+        assert_eq!(e["level"], "info", "{e}");
+    }
+    assert!(events.iter().all(|e| e["level"] != "error"), "{events:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_openai_agents_handoff_shows_agents_an_edge_and_the_workflow() {
+    let s = TestServer::start().await;
+    let Some(out) = run_python(
+        "otlp_openai_agents.py",
+        &["--endpoint", &s.base, "--service", "agents-service"],
+        &[],
+    )
+    .await
+    else {
+        return;
+    };
+    assert_eq!(out["last_agent"], "coder", "the handoff happened: {out}");
+    // No session attribute: the session is the trace, named after the workflow.
+    let (status, list) = s.get("/api/v1/sessions?q=heist%20planning").await;
+    assert_eq!(status, 200);
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{list}");
+    assert_eq!(items[0]["name"], "heist planning");
+    let session = items[0]["session_id"].as_str().unwrap();
+
+    let (agents, edges) = network(&s, session).await;
+    assert_eq!(
+        agents,
+        ["coder", "triage"],
+        "not the workflow, not the service"
+    );
+    assert_eq!(edges, owned(&[("triage", "coder", 1)]));
+    let all = spans(&s, session).await;
+    let mut llm_agents: Vec<&str> = only(&all, "llm")
+        .iter()
+        .map(|l| l["agent"].as_str().unwrap())
+        .collect();
+    llm_agents.sort();
+    assert_eq!(llm_agents, ["coder", "triage"]);
+    let root = all.iter().find(|s| s["parent_id"].is_null()).unwrap();
+    assert_eq!(
+        (root["kind"].as_str(), root["agent"].as_str()),
+        (Some("chain"), None)
+    );
 }

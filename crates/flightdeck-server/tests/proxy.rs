@@ -5,7 +5,7 @@
 
 mod support;
 
-use flightdeck_fake_llm::{FakeLlm, Options};
+use flightdeck_fake_llm::{FakeLlm, Options, Style};
 use flightdeck_server::ServerConfig;
 use flightdeck_server::proxy::config::{ApiKind, ProxyConfig, Upstream};
 use serde_json::Value;
@@ -164,6 +164,116 @@ async fn official_clients_see_no_difference_and_every_call_is_recorded() {
 
     // No key anywhere in the store's files.
     s.assert_not_stored(b"sk-test-secret-never-stored");
+}
+
+/// Streams from upstreams that write differently reach the official client exactly as a
+/// direct call would see them, though the proxy asked each for usage the client did not.
+#[tokio::test(flavor = "multi_thread")]
+async fn streams_of_any_formatting_reach_the_client_as_sent() {
+    let styles = [
+        ("compact", Style::default()),
+        (
+            "spaced",
+            Style {
+                spaced: true,
+                ..Style::default()
+            },
+        ),
+        (
+            "crlf",
+            Style {
+                spaced: true,
+                crlf: true,
+                ..Style::default()
+            },
+        ),
+        (
+            "bytewise",
+            Style {
+                byte_per_write: true,
+                ..Style::default()
+            },
+        ),
+        (
+            "ignores",
+            Style {
+                ignores_stream_options: true,
+                ..Style::default()
+            },
+        ),
+    ];
+    let mut fakes = Vec::new();
+    let mut upstreams = BTreeMap::new();
+    for (name, style) in styles {
+        let fake = FakeLlm::start(Options {
+            style,
+            ..Options::default()
+        })
+        .await
+        .unwrap();
+        upstreams.insert(name.to_owned(), Upstream::new(fake.url(), ApiKind::Openai));
+        fakes.push((name, fake));
+    }
+    let s = TestServer::start_with(ServerConfig {
+        proxy: ProxyConfig {
+            upstreams,
+            ..ProxyConfig::default()
+        },
+        ..ServerConfig::default()
+    })
+    .await;
+    let proxy = format!("{}/proxy", s.base);
+    let mut args = vec![proxy.as_str(), "styles"];
+    let specs: Vec<String> = fakes
+        .iter()
+        .map(|(name, fake)| format!("{name}={}", fake.url()))
+        .collect();
+    args.extend(specs.iter().map(String::as_str));
+    let Some(results) = support::run_python("proxy_stream_styles.py", &args, &[]).await else {
+        return;
+    };
+    for (name, _) in &fakes {
+        let r = &results[name];
+        assert_eq!(
+            r["direct"]["idiom"]["ok"], "Case the vault at midnight.",
+            "{name}: {r}"
+        );
+        assert_eq!(r["direct"], r["proxied"], "{name}: proxied differs");
+    }
+    assert!(
+        results["crlf"]["direct"]["raw"]["ok"]
+            .as_str()
+            .unwrap()
+            .contains("\r\n\r\n"),
+        "the CRLF upstream writes CRLF"
+    );
+    assert!(
+        results["spaced"]["direct"]["raw"]["ok"]
+            .as_str()
+            .unwrap()
+            .contains("\"choices\": [{"),
+        "the spaced upstream writes spaced JSON"
+    );
+
+    // Recorded with usage where the upstream gave it, without where it ignored the option.
+    let spans = recorded(&s, "styles", 2 * fakes.len()).await;
+    for span in &spans {
+        let (_, full) = s
+            .get(&format!(
+                "/api/v1/spans/styles/{}",
+                span["span_id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(
+            full["output"]["content"], "Case the vault at midnight.",
+            "{full}"
+        );
+    }
+    let with_usage = spans
+        .iter()
+        .filter(|s| s["usage"]["input_tokens"] == 12)
+        .count();
+    assert_eq!(with_usage, 2 * (fakes.len() - 1), "{spans:#?}");
 }
 
 #[tokio::test]

@@ -52,6 +52,10 @@ pub struct ServeArgs {
     /// Largest single field (input, output, message ...) accepted, in bytes [default: 4 MiB]
     #[arg(long, env = "FLIGHTDECK_MAX_FIELD_BYTES", value_name = "BYTES")]
     pub max_field_bytes: Option<usize>,
+    /// Deepest nesting of arrays and objects in a JSON field (input, output, params, data)
+    /// [default: 64]
+    #[arg(long, env = "FLIGHTDECK_MAX_JSON_DEPTH", value_name = "LEVELS")]
+    pub max_json_depth: Option<usize>,
     /// Also let pages from this origin open the live socket (/ws); repeatable. The served
     /// origin is always allowed
     #[arg(

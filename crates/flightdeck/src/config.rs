@@ -5,7 +5,7 @@ use crate::cli::ServeArgs;
 use anyhow::Context;
 use flightdeck_model::{Limits, ModelPrice, Pricing};
 use flightdeck_server::auth::AuthConfig;
-use flightdeck_server::proxy::config::{ProxyConfig, Upstream};
+use flightdeck_server::proxy::config::{ProxyConfig, UpstreamSettings};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -26,6 +26,7 @@ struct FileConfig {
     retain_days: Option<u32>,
     max_body_bytes: Option<usize>,
     max_field_bytes: Option<usize>,
+    max_json_depth: Option<usize>,
     allowed_origins: Option<Vec<String>>,
     live_queue: Option<usize>,
     heartbeat_secs: Option<u64>,
@@ -49,7 +50,7 @@ struct FileConfig {
 struct FileProxy {
     /// Added to (or replacing) the built-in `openai` and `anthropic` upstreams.
     #[serde(default)]
-    upstreams: BTreeMap<String, Upstream>,
+    upstreams: BTreeMap<String, UpstreamSettings>,
     session_idle_secs: Option<u64>,
     timeout_secs: Option<u64>,
 }
@@ -111,6 +112,12 @@ impl Config {
                 .max_field_bytes
                 .or(file.max_field_bytes)
                 .unwrap_or(Limits::default().max_field_bytes),
+            max_json_depth: at_least_one(
+                "max_json_depth",
+                args.max_json_depth
+                    .or(file.max_json_depth)
+                    .unwrap_or(Limits::default().max_json_depth),
+            )?,
         };
         let proxy = proxy_config(file.proxy)?;
         let auth = AuthConfig {
@@ -188,7 +195,11 @@ fn secret(key: &str, value: Option<String>, in_header: bool) -> anyhow::Result<O
 
 fn proxy_config(file: FileProxy) -> anyhow::Result<ProxyConfig> {
     let mut proxy = ProxyConfig::default();
-    for (name, mut upstream) in file.upstreams {
+    for (name, upstream) in file.upstreams {
+        proxy
+            .set_upstream(&name, upstream)
+            .map_err(anyhow::Error::msg)?;
+        let upstream = proxy.upstreams.get_mut(&name).expect("just set");
         if upstream.api_key.is_none()
             && let Some(var) = &upstream.api_key_env
         {
@@ -197,7 +208,6 @@ fn proxy_config(file: FileProxy) -> anyhow::Result<ProxyConfig> {
             })?;
             upstream.api_key = Some(key);
         }
-        proxy.upstreams.insert(name, upstream);
     }
     if let Some(s) = file.session_idle_secs {
         proxy.session_idle = std::time::Duration::from_secs(s);

@@ -53,9 +53,15 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
     if let Some(days) = config.retain_days {
         spawn_retention(Arc::clone(&store), days);
     }
-    let listener = TcpListener::bind(config.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.addr))?;
+    let listener = TcpListener::bind(config.addr).await.map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+            " (another Flightdeck, or another program, listens there: stop it or choose \
+             another address with --addr)"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("cannot listen on {}: {e}{hint}", config.addr)
+    })?;
     let addr = listener.local_addr()?;
     let grpc = match config.otlp_grpc_addr {
         Some(at) => Some(TcpListener::bind(at).await.with_context(|| {

@@ -203,3 +203,78 @@ fn an_open_server_beyond_loopback_is_refused_with_the_way_out() {
         "{err}"
     );
 }
+
+/// Errors of the user's making: one clear line on stderr, a failing exit code, and no
+/// backtrace even where the environment asks for one.
+#[test]
+fn user_errors_print_one_line_and_no_backtrace() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("flightdeck.toml");
+    std::fs::write(
+        &config,
+        "[proxy.upstreams.local]\nkind = \"openai\"\nbase_url = \"127.0.0.1:8000\"\n",
+    )
+    .unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = taken.local_addr().unwrap().to_string();
+    let db = dir.path().join("fd.db");
+    let db = db.to_str().unwrap();
+    let not_a_db = dir.path().join("garbage.db");
+    std::fs::write(&not_a_db, vec![0x42u8; 64 * 1024]).unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "serve",
+                "--no-otlp-grpc",
+                "--config",
+                config.to_str().unwrap(),
+            ],
+            "base_url \"127.0.0.1:8000\"",
+        ),
+        (
+            &["serve", "--no-otlp-grpc", "--addr", &taken, "--db", db],
+            "cannot listen on",
+        ),
+        (
+            &[
+                "serve",
+                "--no-otlp-grpc",
+                "--db",
+                dir.path().to_str().unwrap(),
+            ],
+            "cannot open the database",
+        ),
+        (
+            &[
+                "serve",
+                "--no-otlp-grpc",
+                "--db",
+                not_a_db.to_str().unwrap(),
+            ],
+            "cannot open the database",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_flightdeck"))
+            .args(args)
+            .args(
+                ["--addr", "127.0.0.1:0"]
+                    .iter()
+                    .filter(|_| !args.contains(&"--addr")),
+            )
+            .env("RUST_BACKTRACE", "1")
+            .env("RUST_LOG", "off")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?}: one line: {err}"
+        );
+        assert!(err.starts_with("flightdeck: error: "), "{err}");
+        assert!(!err.to_lowercase().contains("backtrace"), "{err}");
+    }
+}

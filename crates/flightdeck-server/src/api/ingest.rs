@@ -1,27 +1,54 @@
 //! `POST /api/v1/events`: the native ingest endpoint. A batch is decoded and validated whole,
-//! stored durably, and only then acknowledged.
+//! stored durably, and only then acknowledged; a refused one is counted in `refusals`.
 
 use super::super::AppState;
 use crate::error::ApiError;
+use crate::refusals::{self, Refusal, Source};
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::http::Extensions;
 use axum::http::{HeaderMap, StatusCode, header};
 use bytes::Bytes;
 use flightdeck_model::decode_batch;
 use serde_json::{Value, json};
 
 /// Content types a batch may be sent as (none is accepted too).
-const ACCEPTED_TYPES: [&str; 4] = [
+const ACCEPTED_TYPES: [&str; 3] = [
     "application/json",
     "application/x-ndjson",
     "application/jsonl",
-    "text/plain",
 ];
 
 pub async fn post_events(
     State(app): State<AppState>,
+    extensions: Extensions,
     headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let result = accept(&app, &headers, body).await;
+    if let Err(e) = &result
+        && e.status.is_client_error()
+    {
+        let reason = match e.errors.first().and_then(|f| f.field.as_deref()) {
+            Some(field) => format!("{} ({field})", e.code),
+            None => e.code.to_owned(),
+        };
+        app.refusals.record(Refusal {
+            source: Source::Native,
+            client: &refusals::client(&extensions, &headers),
+            reason: &reason,
+            unit: "batches",
+            count: 1,
+            example: &e.message,
+        });
+    }
+    result
+}
+
+async fn accept(
+    app: &AppState,
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     if let Some(ct) = headers.get(header::CONTENT_TYPE) {
@@ -43,21 +70,7 @@ pub async fn post_events(
         }
     }
     let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!(
-                    "the request body is larger than the limit of {} bytes; send smaller batches",
-                    app.config.max_body_bytes
-                ),
-            )
-        } else {
-            ApiError::bad_request(format!(
-                "could not read the request body: {}",
-                e.body_text()
-            ))
-        }
+        ApiError::unreadable_body(&e, app.config.max_body_bytes, "send smaller batches")
     })?;
     let messages = decode_batch(&body, &app.config.limits)?;
     let accepted = messages.len();

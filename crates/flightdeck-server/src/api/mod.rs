@@ -62,6 +62,7 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         .route("/ws", get(ws::upgrade))
         .route("/api/v1/stream", get(sse::stream))
         .route("/api/v1/hub", get(hub_stats::get))
+        .route("/api/v1/refusals", get(crate::refusals::get))
         .fallback(|| async { ApiError::not_found("no such route; see docs/api.md") })
 }
 

@@ -3,9 +3,10 @@
 //! (`crate::calls`), store the messages in one batch, and count what was refused (OTLP
 //! partial success).
 
+use super::facts::Handoff;
 use super::recent::Arrival;
 use super::value::{SpanId, TraceId, attributes, hex};
-use super::{ExportError, Otlp, Outcome, logs, span};
+use super::{ExportError, Otlp, Outcome, Rejected, logs, span};
 use crate::App;
 use crate::calls::{Calls, Filed, Source};
 use flightdeck_model::message as m;
@@ -17,21 +18,36 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use serde_json::Value;
 use std::sync::Arc;
 
-/// Reasons for rejected items: a count and the first few texts.
+/// Reasons for rejected items: a count, the first few texts, and the count per rule.
 #[derive(Default)]
 struct Rejections {
     count: i64,
     reasons: Vec<String>,
+    by_rule: Vec<Rejected>,
 }
 
 impl Rejections {
     const SHOWN: usize = 3;
 
-    fn add(&mut self, n: usize, reason: String) {
+    /// `n` items broke `rule`; `text` says which, for the answer.
+    fn add(&mut self, n: usize, rule: String, text: String) {
         self.count += n as i64;
-        if self.reasons.len() < Self::SHOWN {
-            self.reasons.push(reason);
+        match self.by_rule.iter_mut().find(|r| r.rule == rule) {
+            Some(r) => r.count += n as u64,
+            None => self.by_rule.push(Rejected {
+                rule,
+                count: n as u64,
+                example: text.clone(),
+            }),
         }
+        if self.reasons.len() < Self::SHOWN {
+            self.reasons.push(text);
+        }
+    }
+
+    fn refused(&mut self, r: span::Refused) {
+        let text = r.to_string();
+        self.add(1, r.why, text);
     }
 
     fn message(&self, what: &str) -> String {
@@ -52,13 +68,15 @@ impl Rejections {
 
     /// The outcome when some items were stored, the error when none were.
     fn finish(self, stored: usize, what: &str) -> Result<Outcome, ExportError> {
-        if stored == 0 && self.count > 0 {
-            return Err(ExportError::Rejected(self.message(what)));
-        }
-        Ok(Outcome {
+        let outcome = Outcome {
             message: self.message(what),
             rejected: self.count,
-        })
+            by_rule: self.by_rule,
+        };
+        if stored == 0 && outcome.rejected > 0 {
+            return Err(ExportError::Rejected(outcome));
+        }
+        Ok(outcome)
     }
 }
 
@@ -108,7 +126,7 @@ pub async fn export_traces(
             for s in ss.spans {
                 match span::map(s, &cx) {
                     Ok(m) => mapped.push((m, service.clone())),
-                    Err(e) => rejections.add(1, e),
+                    Err(e) => rejections.refused(e),
                 }
             }
         }
@@ -139,6 +157,7 @@ fn settle(
                 agent: m.agent.as_deref(),
                 fallback: service.as_ref(),
                 restate: m.restate.as_ref(),
+                invocation: m.invocation,
             })
             .collect();
         otlp.recent
@@ -171,8 +190,33 @@ fn settle(
                 s.input = None;
                 s.output = None;
             }
+            if let Message::Span(span) = &msg {
+                if m.parent.is_none() {
+                    out.push(session_name(span));
+                }
+                let from = agent.as_deref();
+                out.extend(
+                    m.handoffs
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, h)| handoff(span, i, h, from).map(Message::Edge)),
+                );
+            }
             out.push(msg);
         }
+    }
+    for d in settled.delegations {
+        out.push(Message::Edge(m::Edge {
+            session_id: d.session.to_string(),
+            edge_id: Some(format!("{}.invoked", hex(&d.span))),
+            kind: flightdeck_model::EdgeKind::Delegation,
+            from_span: None,
+            to_span: Some(hex(&d.span)),
+            from_agent: Some(d.from.to_string()),
+            to_agent: Some(d.to.to_string()),
+            label: None,
+            at: Some(d.at),
+        }));
     }
     for (session, r, agent) in settled.restated {
         out.push(Message::SpanStart(m::SpanStart {
@@ -193,6 +237,36 @@ fn settle(
         }));
     }
     out
+}
+
+/// A trace's root names its session (the root of an OpenAI Agents run is its workflow):
+/// a `session.start` with the root's name and start.
+fn session_name(root: &m::Span) -> Message {
+    Message::SessionStart(m::SessionStart {
+        session_id: root.session_id.clone(),
+        name: Some(root.name.clone()),
+        started_at: Some(root.started_at),
+        tags: Vec::new(),
+        metadata: None,
+        budget: None,
+    })
+}
+
+/// The delegation edge of the `i`th handoff of `span`, from the agent it names, else the
+/// span's own settled agent `agent`; none when neither is known, or it hands to itself.
+fn handoff(span: &m::Span, i: usize, h: &Handoff, agent: Option<&str>) -> Option<m::Edge> {
+    let from = h.from.as_deref().or(agent)?;
+    (from != h.to).then(|| m::Edge {
+        session_id: span.session_id.clone(),
+        edge_id: Some(format!("{}.handoff.{i}", span.span_id)),
+        kind: flightdeck_model::EdgeKind::Delegation,
+        from_span: Some(span.span_id.clone()),
+        to_span: None,
+        from_agent: Some(from.to_owned()),
+        to_agent: Some(h.to.clone()),
+        label: Some(span.name.clone()),
+        at: Some(span.started_at),
+    })
 }
 
 /// When the proxy recorded this LLM call first (the same `gen_ai.response.id`), the move of
@@ -252,7 +326,7 @@ pub async fn export_logs(
             for r in &sl.log_records {
                 match logs::map(r, &context) {
                     Ok(rec) => records.push(rec),
-                    Err(e) => rejections.add(1, e),
+                    Err(e) => rejections.add(1, e.clone(), e),
                 }
             }
         }
@@ -294,7 +368,10 @@ pub async fn export_logs(
                     }
                     match validate(&Message::Event(event.clone()), &app.config.limits) {
                         Ok(()) => messages.push(Message::Event(event)),
-                        Err((field, e)) => rejections.add(1, reason("log record", field, e)),
+                        Err((field, e)) => {
+                            let why = reason("log record", field, e);
+                            rejections.add(1, why.clone(), why);
+                        }
                     }
                 }
             }
@@ -306,10 +383,13 @@ pub async fn export_logs(
         match update.and_then(|u| {
             validate(&u, &app.config.limits)
                 .map(|()| u)
-                .map_err(|(field, e)| reason(&format!("messages of span {}", hex(&span)), field, e))
+                .map_err(|(field, e)| reason("messages of a span", field, e))
         }) {
             Ok(u) => messages.push(u),
-            Err(e) => rejections.add(n, e),
+            Err(why) => {
+                let text = format!("span {}: {why}", hex(&span));
+                rejections.add(n, why, text);
+            }
         }
     }
     let stored = messages.len();

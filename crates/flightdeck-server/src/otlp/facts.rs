@@ -57,6 +57,18 @@ pub struct Facts {
     pub params: Option<Payload>,
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
+    /// Work this span hands to other agents (a handoff, a `transfer_to_*` tool, a goto).
+    pub handoffs: Vec<Handoff>,
+    /// The span is a framework's workflow root, not an agent (its name names the session).
+    pub workflow: bool,
+}
+
+/// A hand-over of work to another agent, read from one span: a delegation edge from `from`
+/// (else the span's settled agent) to `to`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handoff {
+    pub from: Option<String>,
+    pub to: String,
 }
 
 impl Facts {

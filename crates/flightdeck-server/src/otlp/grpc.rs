@@ -35,9 +35,10 @@ impl TraceService for Otlp {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let outcome = super::export_traces(&self.0, request.into_inner())
-            .await
-            .map_err(status)?;
+        let client = client(&request);
+        let result = super::export_traces(&self.0, request.into_inner()).await;
+        super::count_refusals(&self.0, &client, "spans", &result);
+        let outcome = result.map_err(status)?;
         Ok(Response::new(ExportTraceServiceResponse {
             partial_success: (outcome.rejected > 0).then_some(ExportTracePartialSuccess {
                 rejected_spans: outcome.rejected,
@@ -53,9 +54,10 @@ impl LogsService for Otlp {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let outcome = super::export_logs(&self.0, request.into_inner())
-            .await
-            .map_err(status)?;
+        let client = client(&request);
+        let result = super::export_logs(&self.0, request.into_inner()).await;
+        super::count_refusals(&self.0, &client, "log records", &result);
+        let outcome = result.map_err(status)?;
         Ok(Response::new(ExportLogsServiceResponse {
             partial_success: (outcome.rejected > 0).then_some(ExportLogsPartialSuccess {
                 rejected_log_records: outcome.rejected,
@@ -63,6 +65,15 @@ impl LogsService for Otlp {
             }),
         }))
     }
+}
+
+/// Who sent a request: its peer address and user agent.
+fn client<T>(request: &Request<T>) -> String {
+    let agent = request
+        .metadata()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok());
+    crate::refusals::client_at(request.remote_addr(), agent)
 }
 
 fn status(e: ExportError) -> Status {

@@ -6,10 +6,11 @@
 use super::body::{self, Encoding};
 use super::{ExportError, Outcome};
 use crate::error::ApiError;
+use crate::refusals;
 use crate::{App, AppState};
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{Extensions, HeaderMap};
 use axum::response::Response;
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::logs::v1::{
@@ -94,34 +95,44 @@ impl Signal for Logs {
 
 pub async fn traces(
     State(app): State<AppState>,
+    extensions: Extensions,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    handle::<Traces>(&app, &headers, body).await
+    handle::<Traces>(&app, &extensions, &headers, body).await
 }
 
 pub async fn logs(
     State(app): State<AppState>,
+    extensions: Extensions,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    handle::<Logs>(&app, &headers, body).await
+    handle::<Logs>(&app, &extensions, &headers, body).await
 }
 
 async fn handle<S: Signal>(
     app: &AppState,
+    extensions: &Extensions,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let client = || refusals::client(extensions, headers);
+    let refuse = |encoding, e: ApiError| {
+        super::count_refused_request(app, &client(), &e);
+        body::refuse(encoding, e)
+    };
     let (encoding, bytes) = match read(app, headers, body) {
         Ok(ok) => ok,
-        Err((encoding, e)) => return body::refuse(encoding, e),
+        Err((encoding, e)) => return refuse(encoding, e),
     };
     let request = match body::decode::<S::Request>(encoding, &bytes, S::count, S::ITEMS) {
         Ok(r) => r,
-        Err(e) => return body::refuse(Some(encoding), e),
+        Err(e) => return refuse(Some(encoding), e),
     };
-    match S::export(app, request).await {
+    let result = S::export(app, request).await;
+    super::count_refusals(app, &client(), S::ITEMS, &result);
+    match result {
         Ok(outcome) => body::answer(encoding, &S::respond(outcome)),
         Err(e) => body::refuse(Some(encoding), e.into()),
     }
@@ -135,22 +146,11 @@ fn read(
 ) -> Result<(Encoding, Bytes), (Option<Encoding>, ApiError)> {
     let encoding = body::encoding(headers).map_err(|e| (None, e))?;
     let bytes = body.map_err(|e| {
-        let error = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!(
-                    "the request body is larger than the limit of {} bytes; export smaller batches",
-                    app.config.max_body_bytes
-                ),
-            )
-        } else {
-            ApiError::bad_request(format!(
-                "could not read the request body: {}",
-                e.body_text()
-            ))
-        };
-        (Some(encoding), error)
+        let advice = "export smaller batches";
+        (
+            Some(encoding),
+            ApiError::unreadable_body(&e, app.config.max_body_bytes, advice),
+        )
     })?;
     Ok((encoding, bytes))
 }

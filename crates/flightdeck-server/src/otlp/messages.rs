@@ -159,16 +159,18 @@ fn function_call(c: &Value) -> Value {
     )
 }
 
+/// A call in the chat shape; one sent without arguments keeps none (not `""`).
 fn tool_call(id: Option<&Value>, name: Option<&Value>, arguments: Option<&Value>) -> Value {
-    let arguments = match arguments {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    };
+    let mut function = json!({"name": name.cloned().unwrap_or_default()});
+    match arguments {
+        Some(Value::String(s)) => function["arguments"] = Value::String(s.clone()),
+        Some(Value::Null) | None => {}
+        Some(other) => function["arguments"] = Value::String(other.to_string()),
+    }
     json!({
         "id": id.cloned().unwrap_or_default(),
         "type": "function",
-        "function": {"name": name.cloned().unwrap_or_default(), "arguments": arguments},
+        "function": function,
     })
 }
 
@@ -204,6 +206,14 @@ mod tests {
         assert_eq!(
             out[0]["tool_calls"][0]["function"]["arguments"],
             "{\"q\":1}"
+        );
+
+        // A call sent without arguments keeps none.
+        let tl = json!([{"role": "assistant", "tool_calls": [{"id": "c3", "name": "status"}]}]);
+        let out = from_traceloop(&tl);
+        assert_eq!(
+            out[0]["tool_calls"][0]["function"],
+            json!({"name": "status"})
         );
     }
 

@@ -34,6 +34,7 @@ mod value;
 pub use export::{export_logs, export_traces};
 pub use idle::SESSION_IDLE;
 
+use crate::refusals::{Refusal, Source};
 use flightdeck_store::StoreError;
 use recent::Recent;
 use std::sync::Mutex;
@@ -51,24 +52,75 @@ pub struct Outcome {
     pub rejected: i64,
     /// Why, for the first few; empty when nothing was rejected.
     pub message: String,
+    /// The rejected items counted by the rule they broke.
+    pub by_rule: Vec<Rejected>,
+}
+
+/// Items of one request refused by one rule.
+#[derive(Debug, PartialEq)]
+pub struct Rejected {
+    pub rule: String,
+    pub count: u64,
+    /// What the answer said of the first of them.
+    pub example: String,
 }
 
 /// Why an export request was refused as a whole.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     /// Nothing in the request could be stored.
-    #[error("{0}")]
-    Rejected(String),
+    #[error("{}", .0.message)]
+    Rejected(Outcome),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Counts in the server's refusals what an export of `unit` (spans, log records) from
+/// `client` left out, whether it stored the rest or nothing.
+fn count_refusals(
+    app: &crate::App,
+    client: &str,
+    unit: &'static str,
+    result: &Result<Outcome, ExportError>,
+) {
+    let outcome = match result {
+        Ok(o) | Err(ExportError::Rejected(o)) => o,
+        Err(ExportError::Store(_)) => return,
+    };
+    for r in &outcome.by_rule {
+        app.refusals.record(Refusal {
+            source: Source::Otlp,
+            client,
+            reason: &r.rule,
+            unit,
+            count: r.count,
+            example: &r.example,
+        });
+    }
+}
+
+/// Counts a whole OTLP request refused before anything in it was read.
+fn count_refused_request(app: &crate::App, client: &str, e: &crate::error::ApiError) {
+    if e.status.is_client_error() {
+        app.refusals.record(Refusal {
+            source: Source::Otlp,
+            client,
+            reason: e.code,
+            unit: "requests",
+            count: 1,
+            example: &e.message,
+        });
+    }
 }
 
 impl From<ExportError> for crate::error::ApiError {
     fn from(e: ExportError) -> Self {
         match e {
-            ExportError::Rejected(m) => {
-                Self::new(axum::http::StatusCode::BAD_REQUEST, "invalid_otlp", m)
-            }
+            ExportError::Rejected(o) => Self::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "invalid_otlp",
+                o.message,
+            ),
             ExportError::Store(e) => e.into(),
         }
     }

@@ -232,7 +232,7 @@ impl Serialize for Chat<'_> {
                     kind: "function",
                     function: Function {
                         name: name.unwrap_or(RawValue::NULL),
-                        arguments: as_text(*arguments).unwrap_or_else(|| Cow::Owned(empty())),
+                        arguments: as_text(*arguments),
                     },
                 }),
                 Part::Response { id, response } => {
@@ -296,10 +296,12 @@ struct Call<'a> {
     function: Function<'a>,
 }
 
+/// A call's function; a call sent without arguments keeps none (not `""`).
 #[derive(Serialize)]
 struct Function<'a> {
     name: &'a RawValue,
-    arguments: Cow<'a, RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arguments: Option<Cow<'a, RawValue>>,
 }
 
 /// A JSON string as is; any other JSON as a string holding its text (tool arguments and
@@ -309,13 +311,8 @@ fn as_text(raw: Option<&RawValue>) -> Option<Cow<'_, RawValue>> {
     match r.get() {
         "null" => None,
         t if t.starts_with('"') => Some(Cow::Borrowed(r)),
-        t => Some(Cow::Owned(to_raw_value(t).unwrap_or_else(|_| empty()))),
+        t => to_raw_value(t).ok().map(Cow::Owned),
     }
-}
-
-/// `""`: the arguments of a tool call that has none.
-fn empty() -> Box<RawValue> {
-    RawValue::from_string("\"\"".to_owned()).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 #[cfg(test)]
@@ -325,6 +322,17 @@ mod tests {
 
     fn parsed(raw: Option<Box<RawValue>>) -> Value {
         serde_json::from_str(raw.unwrap().get()).unwrap()
+    }
+
+    #[test]
+    fn a_call_without_arguments_keeps_none() {
+        let m = json!([{"role": "assistant", "parts": [
+            {"type": "tool_call", "id": "c1", "name": "status"},
+            {"type": "tool_call", "id": "c2", "name": "scan", "arguments": null}]}]);
+        let out = parsed(output(&m));
+        for call in out["tool_calls"].as_array().unwrap() {
+            assert!(call["function"].get("arguments").is_none(), "{call}");
+        }
     }
 
     #[test]

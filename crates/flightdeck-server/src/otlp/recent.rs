@@ -10,7 +10,12 @@
 //!   (trace id into session), which the store runs (`session.move`) and keeps, so spans filed
 //!   under the trace id later, after a restart too, land in the named session.
 //! - **Agent**: the span's own (an agent span is its own agent); else that of its nearest
-//!   ancestor with one; at a root (no parent, or a remote one), `service.name`.
+//!   ancestor with one; at a root (no parent, or a remote one), `service.name`, unless a span
+//!   of the trace already named an agent of its own (then the root is a workflow, not an
+//!   agent).
+//! - **Delegation**: an agent span with an agent of its own (an `invoke_agent`) under another
+//!   agent was delegated to by the nearest ancestor that names an agent of its own: a
+//!   [`Delegation`], once that ancestry is known.
 //!
 //! Exporters send spans when they end, so children usually arrive before their parents. A
 //! span whose ancestry is not known yet is stored without an agent; when an ancestor settles
@@ -56,6 +61,18 @@ pub struct Arrival<'a> {
     pub fallback: Option<&'a Arc<str>>,
     /// `None` for a record that is not a span (a Logfire log): it takes its parent's agent.
     pub restate: Option<&'a Restate>,
+    /// An agent span with its own agent, which its caller delegated to.
+    pub invocation: bool,
+}
+
+/// An agent that called another: `from` above the agent span `span` of `to`.
+#[derive(Debug, PartialEq)]
+pub struct Delegation {
+    pub session: Arc<str>,
+    pub span: SpanId,
+    pub from: Arc<str>,
+    pub to: Arc<str>,
+    pub at: Timestamp,
 }
 
 /// The settled session and agent of each arrival, and earlier spans to restate.
@@ -67,6 +84,7 @@ pub struct Settled {
     pub agents: Vec<Option<Arc<str>>>,
     /// Spans stored earlier that now have an agent: (session, span, agent).
     pub restated: Vec<(Arc<str>, Restate, Arc<str>)>,
+    pub delegations: Vec<Delegation>,
 }
 
 type Key = (TraceId, SpanId);
@@ -81,12 +99,16 @@ struct Memo {
     /// The effective agent, once settled.
     agent: Option<Arc<str>>,
     settled: bool,
+    /// An invocation whose caller is not known yet.
+    awaiting_caller: bool,
     restate: Restate,
 }
 
 /// The memory; one per server, behind a lock held only while settling a request.
 pub struct Recent {
     traces: Fifo<TraceId, Arc<str>>,
+    /// Traces in which a span named an agent of its own: their roots fall back to no agent.
+    agented: Fifo<TraceId, ()>,
     spans: Fifo<Key, Memo>,
     /// Children seen, by (trace, parent): how a settled span finds its waiting descendants.
     children: HashMap<Key, Vec<SpanId>>,
@@ -102,6 +124,7 @@ impl Recent {
     pub fn with_capacity(spans: usize, traces: usize) -> Self {
         Recent {
             traces: Fifo::new(traces),
+            agented: Fifo::new(traces),
             spans: Fifo::new(spans),
             children: HashMap::new(),
         }
@@ -127,6 +150,9 @@ impl Recent {
                     moves.push((provisional, Arc::from(s)));
                 }
             }
+            if a.agent.is_some() {
+                self.agented.insert_if_absent(a.trace, ());
+            }
         }
         let sessions: Vec<Arc<str>> = arrivals.iter().map(|a| self.session(a)).collect();
         for a in arrivals {
@@ -149,17 +175,58 @@ impl Recent {
                     .or_else(|| a.root.then(|| a.fallback.cloned()).flatten().map(Some)),
             };
             if a.restate.is_some() && agent.is_some() {
-                self.propagate((a.trace, a.span), &current, &mut settled.restated);
+                self.propagate((a.trace, a.span), &current, &mut settled);
             }
             settled.agents.push(agent.flatten());
+        }
+        for a in arrivals
+            .iter()
+            .filter(|a| a.invocation && a.restate.is_some())
+        {
+            self.delegated((a.trace, a.span), &mut settled.delegations);
         }
         settled
     }
 
+    /// Records the delegation to the invocation `key` once its caller is known; until then it
+    /// waits (`propagate` comes back to it when its ancestry arrives).
+    fn delegated(&mut self, key: Key, out: &mut Vec<Delegation>) {
+        let caller = self.caller(key);
+        let Some(memo) = self.spans.get_mut(&key) else {
+            return;
+        };
+        memo.awaiting_caller = caller.is_none();
+        if let (Some(Some(from)), Some(to)) = (caller, &memo.own)
+            && from != *to
+        {
+            out.push(Delegation {
+                session: filed(&self.traces, &key.0, &memo.session),
+                span: key.1,
+                from,
+                to: Arc::clone(to),
+                at: memo.restate.started_at,
+            });
+        }
+    }
+
+    /// The nearest agent named by an ancestor of `key` itself: `Some(None)` when there is
+    /// none up to the root, `None` while the ancestry is not known.
+    fn caller(&self, key: Key) -> Option<Option<Arc<str>>> {
+        let mut cur = self.spans.get(&key)?;
+        for _ in 0..MAX_DEPTH {
+            if cur.root {
+                return Some(None);
+            }
+            cur = self.spans.get(&(key.0, cur.parent?))?;
+            if let Some(own) = &cur.own {
+                return Some(Some(Arc::clone(own)));
+            }
+        }
+        Some(None)
+    }
+
     fn session(&self, a: &Arrival<'_>) -> Arc<str> {
-        self.own_session(a)
-            .or_else(|| self.traces.get(&a.trace).cloned())
-            .unwrap_or_else(|| hex(&a.trace).into())
+        filed(&self.traces, &a.trace, &self.own_session(a))
     }
 
     /// The session the span or its known ancestry names, when it is not the trace's.
@@ -186,6 +253,7 @@ impl Recent {
             fallback: a.fallback.cloned(),
             agent: None,
             settled: false,
+            awaiting_caller: false,
             restate: restate.clone(),
         };
         if let Some(p) = a.parent {
@@ -222,7 +290,10 @@ impl Recent {
                 break memo.own.clone();
             }
             if memo.root {
-                break memo.fallback.clone();
+                break memo
+                    .fallback
+                    .clone()
+                    .filter(|_| self.agented.get(&cur.0).is_none());
             }
             match memo.parent {
                 Some(p) if chain.len() < MAX_DEPTH => cur = (cur.0, p),
@@ -239,14 +310,10 @@ impl Recent {
     }
 
     /// Hands a settled span's agent down to waiting descendants; those from earlier requests
-    /// are restated.
-    fn propagate(
-        &mut self,
-        from: Key,
-        current: &HashSet<Key>,
-        out: &mut Vec<(Arc<str>, Restate, Arc<str>)>,
-    ) {
+    /// are restated, and invocations among them find their caller.
+    fn propagate(&mut self, from: Key, current: &HashSet<Key>, out: &mut Settled) {
         let mut queue = VecDeque::from([from]);
+        let mut invocations = Vec::new();
         while let Some(key) = queue.pop_front() {
             let Some(agent) = self.spans.get(&key).map(|m| m.agent.clone()) else {
                 continue;
@@ -258,6 +325,9 @@ impl Recent {
                     continue;
                 };
                 if m.settled {
+                    if m.awaiting_caller {
+                        invocations.push(ck);
+                    }
                     continue;
                 }
                 m.agent = m.own.clone().or_else(|| agent.clone());
@@ -265,18 +335,25 @@ impl Recent {
                 if !current.contains(&ck)
                     && let Some(a) = &m.agent
                 {
-                    let session = m.session.clone().unwrap_or_else(|| {
-                        self.traces
-                            .get(&key.0)
-                            .cloned()
-                            .unwrap_or_else(|| hex(&key.0).into())
-                    });
-                    out.push((session, m.restate.clone(), Arc::clone(a)));
+                    let session = filed(&self.traces, &key.0, &m.session);
+                    out.restated
+                        .push((session, m.restate.clone(), Arc::clone(a)));
                 }
                 queue.push_back(ck);
             }
         }
+        for key in invocations {
+            self.delegated(key, &mut out.delegations);
+        }
     }
+}
+
+/// The session a remembered span is filed under now: its own, else its trace's (named, or
+/// the trace id).
+fn filed(traces: &Fifo<TraceId, Arc<str>>, trace: &TraceId, own: &Option<Arc<str>>) -> Arc<str> {
+    own.clone()
+        .or_else(|| traces.get(trace).cloned())
+        .unwrap_or_else(|| hex(trace).into())
 }
 
 #[cfg(test)]
@@ -316,7 +393,23 @@ mod tests {
             agent,
             fallback: Some(service),
             restate: Some(r),
+            invocation: false,
         }
+    }
+
+    /// The agent span `r` of `agent`, which its caller invoked.
+    fn invoke<'a>(r: &'a Restate, agent: &'a str, service: &'a Arc<str>) -> Arrival<'a> {
+        Arrival {
+            invocation: true,
+            ..arrive(r, Some(agent), None, service)
+        }
+    }
+
+    fn delegations(s: &Settled) -> Vec<(&str, &str, u8)> {
+        s.delegations
+            .iter()
+            .map(|d| (&*d.from, &*d.to, d.span[0]))
+            .collect()
     }
 
     fn agents(s: &Settled) -> Vec<Option<&str>> {
@@ -349,10 +442,65 @@ mod tests {
         restated.sort();
         assert_eq!(restated, [("planner", 2), ("planner", 3)]);
         assert_eq!(s.restated[0].1, r2, "restated as first stored");
-        // The root has no agent of its own: the service's name.
+        // The root has no agent of its own, and a span of its trace named one: the root is
+        // a workflow, not the service's agent.
         let s = recent.settle(&[arrive(&r0, None, None, &svc)]);
-        assert_eq!(agents(&s), [Some("crew-service")]);
+        assert_eq!(agents(&s), [None]);
         assert!(s.restated.is_empty(), "its child has an agent of its own");
+    }
+
+    #[test]
+    fn a_trace_without_agents_falls_back_to_the_service() {
+        let svc: Arc<str> = Arc::from("crew-service");
+        let mut recent = Recent::default();
+        let (r1, r2) = (restate(1, Some(0)), restate(0, None));
+        let s = recent.settle(&[arrive(&r1, None, None, &svc)]);
+        assert_eq!(agents(&s), [None]);
+        let s = recent.settle(&[arrive(&r2, None, None, &svc)]);
+        assert_eq!(agents(&s), [Some("crew-service")]);
+        assert_eq!(s.restated[0].2.as_ref(), "crew-service");
+    }
+
+    #[test]
+    fn an_agent_invoked_under_another_is_a_delegation() {
+        let svc: Arc<str> = Arc::from("crew-service");
+        // planner(1) -> tool(2) -> invoke_agent hacker(3) -> invoke_agent hacker(4), under a
+        // root(0) without an agent; sent leaf first.
+        let (r0, r1, r2, r3, r4) = (
+            restate(0, None),
+            restate(1, Some(0)),
+            restate(2, Some(1)),
+            restate(3, Some(2)),
+            restate(4, Some(3)),
+        );
+        let mut recent = Recent::default();
+        let s = recent.settle(&[invoke(&r4, "hacker", &svc)]);
+        assert!(s.delegations.is_empty(), "its caller is not known yet");
+        let s = recent.settle(&[invoke(&r3, "hacker", &svc)]);
+        assert!(
+            s.delegations.is_empty(),
+            "an agent calling itself is no delegation"
+        );
+        let s = recent.settle(&[arrive(&r2, None, None, &svc)]);
+        assert!(s.delegations.is_empty());
+        let s = recent.settle(&[invoke(&r1, "planner", &svc)]);
+        assert_eq!(delegations(&s), [("planner", "hacker", 3)]);
+        assert_eq!(s.delegations[0].at, r3.started_at);
+        let s = recent.settle(&[arrive(&r0, None, None, &svc)]);
+        assert!(
+            s.delegations.is_empty(),
+            "each delegation once; the root calls no one"
+        );
+
+        // In one request, in any order.
+        let mut recent = Recent::default();
+        let s = recent.settle(&[
+            invoke(&r3, "hacker", &svc),
+            arrive(&r0, None, None, &svc),
+            arrive(&r2, None, None, &svc),
+            invoke(&r1, "planner", &svc),
+        ]);
+        assert_eq!(delegations(&s), [("planner", "hacker", 3)]);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! settles them against the rest of the trace before the messages are stored.
 
 use super::convention::{self, logfire::Shape};
-use super::facts::{Facts, Payload};
+use super::facts::{Facts, Handoff, Payload};
 use super::messages::{Side, from_event, output, parse_if_text};
 use super::recent::Restate;
 use super::value::{
@@ -47,15 +47,40 @@ pub struct Mapped {
     pub agent: Option<String>,
     /// How to restate the span with a settled agent; `None` for a log that is not a span.
     pub restate: Option<Restate>,
+    /// Work the span hands to other agents (delegation edges once its agent is settled).
+    pub handoffs: Vec<Handoff>,
+    /// An agent span with an agent of its own: the nearest agent above it delegated to it.
+    pub invocation: bool,
     /// The span's message first, then its events.
     pub messages: Vec<Message>,
 }
 
+/// Why a span was not stored: the rule it broke (`why`, the same for every span that broke
+/// it) and which span, when its id could be read.
+#[derive(Debug)]
+pub struct Refused {
+    pub span: Option<String>,
+    pub why: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.span {
+            Some(id) => write!(f, "span {id}: {}", self.why),
+            None => f.write_str(&self.why),
+        }
+    }
+}
+
 /// Maps one span, or says why it cannot be stored.
-pub fn map(span: Span, cx: &Context<'_>) -> Result<Mapped, String> {
-    let trace = trace_id(&span.trace_id, "trace_id")?;
-    let id = span_id(&span.span_id, "span_id")?;
-    let fail = |e: String| format!("span {}: {e}", hex(&id));
+pub fn map(span: Span, cx: &Context<'_>) -> Result<Mapped, Refused> {
+    let unnamed = |why| Refused { span: None, why };
+    let trace = trace_id(&span.trace_id, "trace_id").map_err(unnamed)?;
+    let id = span_id(&span.span_id, "span_id").map_err(unnamed)?;
+    let fail = |why: String| Refused {
+        span: Some(hex(&id)),
+        why,
+    };
     let mapped = map_checked(span, trace, id, cx).map_err(fail)?;
     for msg in &mapped.messages {
         validate(msg, cx.limits).map_err(|(field, e)| match field {
@@ -76,7 +101,8 @@ fn map_checked(span: Span, trace: TraceId, id: SpanId, cx: &Context<'_>) -> Resu
     let mut attrs = into_attributes(span.attributes);
     let mut name = span.name;
     let shape = convention::logfire::shape(&mut attrs, &mut name);
-    let mut facts = convention::apply(&mut attrs, &name);
+    let scope = cx.scope.get("otel.scope.name").and_then(Value::as_str);
+    let mut facts = convention::apply(&mut attrs, &name, scope);
     let session = facts.session.take();
     let agent = facts.agent.take();
     let provisional = session.clone().unwrap_or_else(|| hex(&trace));
@@ -85,10 +111,9 @@ fn map_checked(span: Span, trace: TraceId, id: SpanId, cx: &Context<'_>) -> Resu
         Shape::Span => id,
         Shape::Pending { .. } | Shape::Log { .. } => parent.unwrap_or(id),
     };
-    let (events, exception) = events(&span.events, &mut facts, &events_of, &provisional)?;
-
     let status = span.status.unwrap_or_default();
     let failed = status.code == StatusCode::Error as i32;
+    let (events, exception) = events(&span.events, &mut facts, (&events_of, &provisional), failed)?;
     let error = failed.then(|| {
         Some(status.message)
             .filter(|m| !m.is_empty())
@@ -96,6 +121,8 @@ fn map_checked(span: Span, trace: TraceId, id: SpanId, cx: &Context<'_>) -> Resu
             .unwrap_or_else(|| "error".into())
     });
     let kind = facts.kind.unwrap_or(flightdeck_model::SpanKind::Custom);
+    let invocation = kind == flightdeck_model::SpanKind::Agent && agent.is_some();
+    let handoffs = std::mem::take(&mut facts.handoffs);
     let usage = facts.usage();
     let native_name = facts.name.take().unwrap_or_else(|| name.clone());
     if native_name != name {
@@ -227,18 +254,23 @@ fn map_checked(span: Span, trace: TraceId, id: SpanId, cx: &Context<'_>) -> Resu
         session,
         agent,
         restate,
+        handoffs,
+        invocation,
         messages,
     })
 }
 
 /// Span events: GenAI message events fill the input and output when the attributes did not;
-/// every other event (exceptions included) becomes a native event of the span. Also returns
-/// the first exception as text, for a failed span without a status message.
+/// every other event (exceptions included) becomes a native event of `span` in `session`.
+/// An exception is an error only on a span that `failed`: on one that succeeded it was
+/// handled, or it was control flow (LangGraph raises `ParentCommand` to hand off), so it is
+/// kept at level `info`. Also returns the first exception as text, for a failed span without
+/// a status message.
 fn events(
     list: &[Event],
     facts: &mut Facts,
-    span: &SpanId,
-    session: &str,
+    (span, session): (&SpanId, &str),
+    failed: bool,
 ) -> Result<(Vec<Message>, Option<String>), String> {
     let mut input = Vec::new();
     let mut output_messages = Vec::new();
@@ -295,7 +327,7 @@ fn events(
             event_id: Some(format!("{}.{i}", hex(span))),
             at: time(e.time_unix_nano),
             category: "log".into(),
-            level: Some(if is_exception {
+            level: Some(if is_exception && failed {
                 Level::Error
             } else {
                 Level::Info
@@ -368,6 +400,10 @@ mod tests {
     }
 
     fn map_with(s: Span, limits: &Limits) -> Result<Mapped, String> {
+        map_refused(s, limits).map_err(|e| e.to_string())
+    }
+
+    fn map_refused(s: Span, limits: &Limits) -> Result<Mapped, Refused> {
         let resource = serde_json::json!({"resource.service.name": "crew"})
             .as_object()
             .unwrap()
@@ -435,6 +471,20 @@ mod tests {
         );
     }
 
+    /// Ends `s` with status `code` and an `exception` event of `(type, message)`.
+    fn raised(s: &mut Span, code: StatusCode, (kind, message): (&str, &str)) {
+        s.status = Some(Status {
+            code: code as i32,
+            message: String::new(),
+        });
+        s.events.push(Event {
+            time_unix_nano: START + 1000,
+            name: "exception".into(),
+            attributes: vec![kv("exception.type", kind), kv("exception.message", message)],
+            ..Default::default()
+        });
+    }
+
     #[test]
     fn a_failed_span_keeps_its_exception_as_error_and_event() {
         let mut s = span(
@@ -444,19 +494,11 @@ mod tests {
                 kv("gen_ai.tool.name", "scan"),
             ],
         );
-        s.status = Some(Status {
-            code: StatusCode::Error as i32,
-            message: String::new(),
-        });
-        s.events.push(Event {
-            time_unix_nano: START + 1000,
-            name: "exception".into(),
-            attributes: vec![
-                kv("exception.type", "TimeoutError"),
-                kv("exception.message", "camera offline"),
-            ],
-            ..Default::default()
-        });
+        raised(
+            &mut s,
+            StatusCode::Error,
+            ("TimeoutError", "camera offline"),
+        );
         s.events.push(Event {
             time_unix_nano: START + 2000,
             name: "retrying".into(),
@@ -485,6 +527,34 @@ mod tests {
         };
         assert_eq!(e.name.as_deref(), Some("retrying"));
         assert_eq!(e.level, Some(Level::Info));
+    }
+
+    #[test]
+    fn an_exception_on_a_span_that_succeeded_is_not_an_error() {
+        // LangGraph's handoffs, as openinference-instrumentation-langchain sends them: the
+        // span is OK, the exception is the ParentCommand that carried the handoff.
+        let mut s = span("tools", vec![kv("openinference.span.kind", "CHAIN")]);
+        raised(
+            &mut s,
+            StatusCode::Ok,
+            (
+                "langgraph.errors.ParentCommand",
+                "Command(goto='researcher')",
+            ),
+        );
+        let m = map_one(s);
+        let Message::Span(sp) = &m.messages[0] else {
+            panic!()
+        };
+        assert_eq!((sp.status, sp.error.as_deref()), (SpanOutcome::Ok, None));
+        let Message::Event(e) = &m.messages[1] else {
+            panic!()
+        };
+        assert_eq!(e.level, Some(Level::Info), "kept, but not as an error");
+        assert_eq!(
+            e.message.as_deref(),
+            Some("langgraph.errors.ParentCommand: Command(goto='researcher')")
+        );
     }
 
     #[test]
@@ -631,6 +701,7 @@ mod tests {
         ];
         let limits = Limits {
             max_field_bytes: 256,
+            ..Limits::default()
         };
         for (break_it, want) in cases {
             let mut s = span("chat", vec![]);

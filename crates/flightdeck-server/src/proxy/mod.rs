@@ -14,6 +14,7 @@ pub mod config;
 mod recorder;
 mod response_id;
 mod sse;
+mod stream_usage;
 mod tap;
 
 use crate::AppState;
@@ -208,7 +209,7 @@ async fn forward(
                     .as_ref()
                     .is_some_and(|f| f.stream && f.stream_options.is_none());
             let sent = if inject {
-                tap::with_stream_usage(&bytes)
+                stream_usage::request_with_usage(&bytes)
             } else {
                 None
             };

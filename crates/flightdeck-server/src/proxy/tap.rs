@@ -1,10 +1,11 @@
 //! The response body on its way back to the client: every chunk is passed on as it arrives
 //! (and a copy, refcounted, handed to the recorder). When the proxy asked upstream for
-//! stream usage on the client's behalf, the extra usage chunk and the `"usage":null` members
-//! it causes are taken back out, so the client receives what it asked for.
+//! stream usage on the client's behalf, what that made the upstream add is taken back out
+//! event by event (`stream_usage.rs`), so the client receives what it asked for.
 
 use super::recorder::{Record, Recorder};
 use super::sse::EventSplitter;
+use super::stream_usage::event_without_usage;
 use bytes::{Bytes, BytesMut};
 
 /// Follows one response body; tells the recorder how it ended, also when it is dropped
@@ -54,7 +55,7 @@ impl Tap {
             Some(splitter) => {
                 let mut out = BytesMut::new();
                 for event in splitter.push(&bytes) {
-                    out.extend_from_slice(&without_injected_usage(&event));
+                    out.extend_from_slice(&event_without_usage(event));
                 }
                 out.freeze()
             }
@@ -67,7 +68,7 @@ impl Tap {
         self.strip
             .as_mut()
             .and_then(EventSplitter::rest)
-            .map(|rest| without_injected_usage(&rest))
+            .map(event_without_usage)
             .unwrap_or_default()
     }
 
@@ -86,72 +87,5 @@ impl Drop for Tap {
         self.end(Some(
             "the client closed the connection before the response ended".into(),
         ));
-    }
-}
-
-/// One SSE event without what `stream_options.include_usage` added to it: the final chunk
-/// with empty `choices` and the usage goes, and `"usage":null` members are removed.
-fn without_injected_usage(event: &[u8]) -> Bytes {
-    let Ok(text) = std::str::from_utf8(event) else {
-        return Bytes::copy_from_slice(event);
-    };
-    if text.contains("\"choices\":[]") && text.contains("\"usage\":{") {
-        return Bytes::new();
-    }
-    if text.contains("\"usage\":null") {
-        let cleaned = text
-            .replace(",\"usage\":null", "")
-            .replace("\"usage\":null,", "");
-        return Bytes::from(cleaned);
-    }
-    Bytes::copy_from_slice(event)
-}
-
-/// Adds `"stream_options":{"include_usage":true}` to a JSON object request body.
-pub fn with_stream_usage(body: &[u8]) -> Option<Bytes> {
-    let end = body.iter().rposition(|b| !b.is_ascii_whitespace())?;
-    if body[end] != b'}' {
-        return None;
-    }
-    let empty = body[..end].iter().rev().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    let mut out = Vec::with_capacity(body.len() + 48);
-    out.extend_from_slice(&body[..end]);
-    if !empty {
-        out.push(b',');
-    }
-    out.extend_from_slice(br#""stream_options":{"include_usage":true}}"#);
-    Some(Bytes::from(out))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn injected_usage_is_taken_back_out() {
-        let chunk = b"data: {\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"Hi\"}}],\"usage\":null}\n\n";
-        assert_eq!(
-            &without_injected_usage(chunk)[..],
-            b"data: {\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n"
-        );
-        let usage = b"data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":1}}\n\n";
-        assert!(without_injected_usage(usage).is_empty());
-        assert_eq!(
-            &without_injected_usage(b"data: [DONE]\n\n")[..],
-            b"data: [DONE]\n\n"
-        );
-    }
-
-    #[test]
-    fn stream_usage_is_added_to_the_request() {
-        let b = with_stream_usage(br#"{"model":"m","stream":true} "#).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
-        assert_eq!(v["stream_options"]["include_usage"], true);
-        assert_eq!(v["model"], "m");
-        assert!(with_stream_usage(b"[1]").is_none());
-        assert_eq!(
-            &with_stream_usage(b"{}").unwrap()[..],
-            br#"{"stream_options":{"include_usage":true}}"#
-        );
     }
 }

@@ -1,0 +1,1 @@
+"""Integrations with LLM client packages, each imported only when its `instrument_*` is called."""
