@@ -91,7 +91,7 @@ export class SessionModel {
     const delta = { added: [], changed: [], edges: [], events: [], agents: false };
     for (const m of messages) this.applyOne(m, delta);
     if (summary) this.session = summary;
-    this.emit(delta);
+    this.emit(delta.reset ? { reset: true } : delta);
   }
 
   /** An agent's status at `now`: what it last reported, or `offline` once it fell silent. */
@@ -110,6 +110,27 @@ export class SessionModel {
   /** The roots: spans without a parent, or whose parent is unknown. */
   roots() {
     return [...this.spans.values()].filter((s) => !s.parent_id || !this.spans.has(s.parent_id)).map((s) => s.span_id);
+  }
+
+  /**
+   * The session's traces (an OpenTelemetry trace is one user turn, typically), in start order:
+   * {trace_id, root (its first span without a parent in the trace), started_at, spans, errors}.
+   */
+  traces() {
+    const by = new Map();
+    for (const s of this.spans.values()) {
+      if (!s.trace_id) continue;
+      const t = by.get(s.trace_id) || { trace_id: s.trace_id, root: null, started_at: null, spans: 0, errors: 0 };
+      t.spans += 1;
+      if (s.status === 'error') t.errors += 1;
+      if (s.started_at && (!t.started_at || s.started_at < t.started_at)) t.started_at = s.started_at;
+      const parent = s.parent_id && this.spans.get(s.parent_id);
+      if (!parent || parent.trace_id !== s.trace_id) {
+        if (!t.root || (s.started_at || '') < (this.spans.get(t.root).started_at || '')) t.root = s.span_id;
+      }
+      by.set(s.trace_id, t);
+    }
+    return [...by.values()].sort((a, b) => (a.started_at || '').localeCompare(b.started_at || ''));
   }
 
   /** Number of descendants of `id`. */
@@ -131,6 +152,18 @@ export class SessionModel {
     else this.children.set(key, [span.span_id]);
   }
 
+  /** Forgets a span (it moved into another session's span: `span.move`). */
+  remove(id) {
+    const span = this.spans.get(id);
+    if (!span) return false;
+    this.spans.delete(id);
+    const key = span.parent_id ?? null;
+    const list = (this.children.get(key) || []).filter((c) => c !== id);
+    if (list.length) this.children.set(key, list);
+    else this.children.delete(key);
+    return true;
+  }
+
   addEdge(e) {
     if (this.edgeIds.has(e.edge_id)) return false;
     this.edgeIds.add(e.edge_id);
@@ -148,6 +181,7 @@ export class SessionModel {
         const span = {
           ...base,
           parent_id: m.parent_id ?? base.parent_id ?? null,
+          trace_id: m.trace_id ?? base.trace_id,
           kind: m.kind,
           name: m.name,
           agent: m.agent ?? base.agent,
@@ -176,6 +210,10 @@ export class SessionModel {
         if (!existing) break;
         Object.assign(existing, endFields(m, existing));
         delta.changed.push(id);
+        break;
+      case 'span.move':
+        // The same call reported twice: this copy joined the other one.
+        if (m.session_id === this.id && this.remove(m.span_id)) delta.reset = true;
         break;
       case 'edge': {
         const edge = { ...m, at: iso(m.at) };

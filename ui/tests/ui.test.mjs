@@ -102,6 +102,59 @@ describe('overview, live', () => {
   });
 });
 
+describe('moves and traces', () => {
+  const t0 = Date.now() - 60_000;
+  const at = (ms) => new Date(t0 + ms).toISOString();
+  const call = (session, id, trace, parent, ms) => ({
+    type: 'span', session_id: session, span_id: id, trace_id: trace, parent_id: parent, kind: 'llm', name: 'chat',
+    model: 'gpt-4o', started_at: at(ms), ended_at: at(ms + 500), usage: { input_tokens: 10, output_tokens: 5 },
+  });
+
+  test('a session that moves into another leaves the overview, and its page follows it', async () => {
+    const page = await open('#/');
+    await page.waitForSelector('.conn[data-state=live]');
+    await ingest(server.origin, [call('4bf92f35', 'h1', '4bf92f35', 'h0', 1000)]);
+    await page.waitForSelector('tr[data-session="4bf92f35"]', { timeout: 5000 });
+    const moved = await open('#/s/4bf92f35/graph');
+    await moved.waitForSelector('.conn[data-state=live]');
+    await ingest(server.origin, [
+      { type: 'session.move', session_id: '4bf92f35', into: 'hotel' },
+      { type: 'span', session_id: 'hotel', span_id: 'h0', trace_id: '4bf92f35', kind: 'agent', name: 'crew', agent: 'crew', started_at: at(0), ended_at: at(3000) },
+    ]);
+    await page.waitForSelector('tr[data-session=hotel]', { timeout: 5000 });
+    await page.waitForFunction(() => !document.querySelector('tr[data-session="4bf92f35"]'), null, { timeout: 5000 });
+    const spans = await page.$eval('tr[data-session=hotel] td:nth-child(4)', (td) => td.textContent.trim());
+    assert.equal(spans, '2', 'both spans counted in the target');
+    await moved.waitForFunction(() => location.hash.startsWith('#/s/hotel/'), null, { timeout: 5000 });
+    await moved.waitForFunction(() => document.querySelector('[data-test=graph]')?.__cy?.getElementById('h1').nonempty(), null, { timeout: 5000 });
+    assert.deepEqual([...page.errors, ...moved.errors], []);
+    await page.context().close();
+    await moved.context().close();
+  });
+
+  test("a session's traces are listed in its header and lead to their root span", async () => {
+    await ingest(server.origin, [
+      { type: 'span', session_id: 'india', span_id: 'r2', trace_id: 'a1a1a1a1', kind: 'agent', name: 'turn 2', agent: 'crew', started_at: at(10_000), ended_at: at(12_000) },
+      call('india', 'c2', 'a1a1a1a1', 'r2', 10_500),
+      { type: 'span', session_id: 'india', span_id: 'r1', trace_id: 'b2b2b2b2', kind: 'agent', name: 'turn 1', agent: 'crew', started_at: at(0), ended_at: at(2000) },
+      call('india', 'c1', 'b2b2b2b2', 'r1', 500),
+    ]);
+    const page = await open('#/s/india/timeline');
+    await page.waitForSelector('[data-test=traces] summary');
+    assert.match(await page.textContent('[data-test=traces] summary'), /2 traces/);
+    await page.click('[data-test=traces] summary');
+    const turns = await page.$$eval('[data-test=traces] li', (lis) => lis.map((li) => li.textContent));
+    assert.match(turns[0], /turn 1.*b2b2b2b2/);
+    assert.match(turns[1], /turn 2.*a1a1a1a1/);
+    await page.click('[data-test=traces] li:nth-child(2) button');
+    await page.waitForSelector('[data-test=trace-id]');
+    assert.match(await page.textContent('[data-test=detail] h2'), /turn 2/);
+    assert.match(await page.textContent('[data-test=trace-id]'), /a1a1a1a1/);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+});
+
 describe('session', () => {
   test('clicking a node shows its prompt', async () => {
     const page = await open('#/s/alpha/graph');

@@ -87,6 +87,7 @@ export function Detail({ model, version, sessionId, spanId, onClose }) {
             <dt>Duration</dt><dd>${ms(s.duration_ms)}</dd>
             ${s.usage ? html`<dt>Tokens</dt><dd>${int(s.usage.input_tokens)} in · ${int(s.usage.output_tokens)} out</dd>` : null}
             ${s.cost_usd != null ? html`<dt>Cost</dt><dd>${usd(s.cost_usd)}</dd>` : null}
+            ${s.trace_id ? html`<dt>Trace</dt><dd class="mono" data-test="trace-id">${s.trace_id}</dd>` : null}
             ${s.parent_id ? html`<dt>Parent</dt><dd class="mono">${model.spans.get(s.parent_id)?.name || ''} <span class="faint">${s.parent_id}</span></dd>` : null}
             <dt>Children</dt><dd>${int(model.childrenOf(spanId).length)}</dd>
           </dl>

@@ -121,7 +121,10 @@ export function Overview({ query }) {
       },
       commit: (m) => {
         commits.current += 1;
-        setItems((old) => (old ? merge(old, m.sessions, !filtered) : old));
+        // A session moved into another (`session.move`) is gone.
+        const gone = new Set((m.messages || []).filter((x) => x.type === 'session.move').map((x) => x.session_id));
+        const kept = (list) => (gone.size ? list.filter((s) => !gone.has(s.session_id)) : list);
+        setItems((old) => (old ? merge(kept(old), m.sessions, !filtered) : old));
         refresh();
       },
     });

@@ -1,11 +1,13 @@
-// The session's header: name, status, ids and tags, and its totals (ticking while it runs).
+// The session's header: name, status, ids and tags, its traces, and its totals (ticking while
+// it runs).
 import { html } from '../vendor/preact-htm.mjs';
 import { useNow } from '../lib/use-now.js';
 import { int, compact, usd, pct, ms, dateTime, elapsed } from '../lib/format.js';
 import { Status } from '../components/badges.js';
 import { Stat } from '../components/stat.js';
+import { Traces } from './traces.js';
 
-export function SessionHeader({ model }) {
+export function SessionHeader({ model, selected, select }) {
   const s = model.session;
   const running = s?.status === 'running';
   const now = useNow(running);
@@ -19,6 +21,7 @@ export function SessionHeader({ model }) {
         <${Status} status=${s.status} />
         ${(s.tags || []).map((tag) => html`<span class="chip">${tag}</span>`)}
         <span class="faint mono" style="font-size:11px">${s.session_id}</span>
+        <${Traces} model=${model} selected=${selected} select=${select} />
       </div>
       ${s.error ? html`<div class="err-text" style="margin-top:4px">${s.error}</div>` : null}
       <div class="stats inline">

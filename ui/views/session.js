@@ -47,7 +47,12 @@ export function Session({ route, onTitle }) {
     };
     const live = follow({ scope: 'session', session_id: id }, {
       hello: (m) => snapshot(m.snapshot),
-      commit: (m) => model.apply(m.messages || [], m.sessions.find((s) => s.session_id === id)),
+      commit: (m) => {
+        // This session moved into another (its trace named its session): follow it there.
+        const moved = (m.messages || []).find((x) => x.type === 'session.move' && x.session_id === id);
+        if (moved) return go({ ...route, session: moved.into }, true);
+        return model.apply(m.messages || [], m.sessions.find((s) => s.session_id === id));
+      },
     });
     // The hub answers for a session that does not exist yet with an empty snapshot; say so
     // only when the API knows nothing of it either.
@@ -63,7 +68,7 @@ export function Session({ route, onTitle }) {
   return html`
     <div class="session">
       <div class="session-head">
-        <${SessionHeader} model=${model} version=${version} />
+        <${SessionHeader} model=${model} version=${version} selected=${route.query.span} select=${select} />
         <nav class="tabs" aria-label="Session views">
           ${VIEWS.map((v) => html`<a class=${v === route.view ? 'active' : ''} aria-current=${v === route.view ? 'page' : undefined}
               href=${href({ ...route, view: v })}>${LABEL[v]}</a>`)}

@@ -19,6 +19,7 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,6 +28,9 @@ use std::time::Duration;
 pub struct Options {
     /// Wait this long before answering (and between stream chunks: a tenth of it).
     pub latency: Duration,
+    /// Give each response an id of its own (`chatcmpl-fake-N`, `msg_fake_N`), as the real
+    /// APIs do; by default every response has the same id, so answers compare byte for byte.
+    pub unique_ids: bool,
     /// How streamed answers are written.
     pub style: Style,
 }
@@ -105,6 +109,7 @@ impl FakeLlm {
         let state = Fake {
             options,
             last_headers: Arc::clone(&last_headers),
+            responses: Arc::new(AtomicU64::new(0)),
         };
         let app = Router::new()
             .route("/v1/chat/completions", post(chat))
@@ -134,6 +139,7 @@ impl FakeLlm {
 struct Fake {
     options: Options,
     last_headers: Arc<Mutex<HeaderMap>>,
+    responses: Arc<AtomicU64>,
 }
 
 impl Fake {
@@ -144,6 +150,15 @@ impl Fake {
         if !self.options.latency.is_zero() {
             tokio::time::sleep(self.options.latency).await;
         }
+    }
+
+    /// The id of the next response: `base`, or `base` and a number with `unique_ids`.
+    fn response_id(&self, base: &str, separator: char) -> String {
+        if !self.options.unique_ids {
+            return base.to_owned();
+        }
+        let n = self.responses.fetch_add(1, Ordering::Relaxed) + 1;
+        format!("{base}{separator}{n}")
     }
 }
 
@@ -165,9 +180,10 @@ async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(req): Json<Valu
     if let Some(r) = failure(&model) {
         return r;
     }
+    let id = fake.response_id("chatcmpl-fake", '-');
     if req["stream"].as_bool() != Some(true) {
         return Json(json!({
-            "id": "chatcmpl-fake", "object": "chat.completion", "created": 1_700_000_000,
+            "id": id, "object": "chat.completion", "created": 1_700_000_000,
             "model": model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER.concat(), "refusal": null},
                          "logprobs": null, "finish_reason": "stop"}],
@@ -180,7 +196,7 @@ async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(req): Json<Valu
     let usage = req["stream_options"]["include_usage"].as_bool() == Some(true)
         && !style.ignores_stream_options;
     let chunk = |delta: Value, finish: Value| {
-        let mut c = json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_700_000_000,
+        let mut c = json!({"id": id, "object": "chat.completion.chunk", "created": 1_700_000_000,
             "model": model, "system_fingerprint": "fp_fake",
             "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]});
         if usage {
@@ -199,7 +215,7 @@ async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(req): Json<Valu
     );
     events.push(chunk(json!({}), json!("stop")));
     if usage {
-        let u = json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_700_000_000,
+        let u = json!({"id": id, "object": "chat.completion.chunk", "created": 1_700_000_000,
             "model": model, "system_fingerprint": "fp_fake", "choices": [],
             "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19}});
         events.push(style.event(None, &style.json(&u)));
@@ -284,9 +300,10 @@ async fn messages(
     if let Some(r) = failure(&model) {
         return r;
     }
+    let id = fake.response_id("msg_fake", '_');
     if req["stream"].as_bool() != Some(true) {
         return Json(json!({
-            "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
+            "id": id, "type": "message", "role": "assistant", "model": model,
             "content": [{"type": "text", "text": ANSWER.concat()}],
             "stop_reason": "end_turn", "stop_sequence": null,
             "usage": {"input_tokens": 10, "output_tokens": 6}
@@ -298,7 +315,7 @@ async fn messages(
     let mut events = vec![
         event(
             "message_start",
-            json!({"type": "message_start", "message": {"id": "msg_fake", "type": "message",
+            json!({"type": "message_start", "message": {"id": id, "type": "message",
             "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null,
             "usage": {"input_tokens": 10, "output_tokens": 1}}}),
         ),

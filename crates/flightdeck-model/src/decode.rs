@@ -156,6 +156,8 @@ pub fn decode_message(raw: &str, limits: &Limits) -> Result<Message, FieldError>
     let message = match ty.as_str() {
         "session.start" => Message::SessionStart(parse(raw)?),
         "session.end" => Message::SessionEnd(parse(raw)?),
+        "session.move" => Message::SessionMove(parse(raw)?),
+        "span.move" => Message::SpanMove(parse(raw)?),
         "span.start" => Message::SpanStart(parse(raw)?),
         "span.update" => Message::SpanUpdate(parse(raw)?),
         "span.end" => Message::SpanEnd(parse(raw)?),
@@ -348,6 +350,9 @@ impl Check<'_> {
         if let Some(parent) = f.parent_id {
             self.id("parent_id", parent)?;
         }
+        if let Some(trace) = f.trace_id {
+            self.id("trace_id", trace)?;
+        }
         for (field, value) in [
             ("name", f.name),
             ("agent", f.agent),
@@ -391,6 +396,22 @@ pub fn validate(m: &Message, limits: &Limits) -> Result<(), FieldError> {
             c.id("session_id", &s.session_id)?;
             c.time("ended_at", s.ended_at)?;
             c.opt_text("error", &s.error)?;
+        }
+        Message::SessionMove(s) => {
+            c.id("session_id", &s.session_id)?;
+            c.id("into", &s.into)?;
+            if s.into == s.session_id {
+                return Err((Some("into".into()), "is the session itself".into()));
+            }
+        }
+        Message::SpanMove(s) => {
+            c.id("session_id", &s.session_id)?;
+            c.id("span_id", &s.span_id)?;
+            c.id("into", &s.into)?;
+            c.id("into_span", &s.into_span)?;
+            if (&s.into, &s.into_span) == (&s.session_id, &s.span_id) {
+                return Err((Some("into_span".into()), "is the span itself".into()));
+            }
         }
         Message::SpanStart(s) => c.span(&s.view())?,
         Message::SpanUpdate(s) => {
@@ -571,6 +592,41 @@ mod tests {
 
         let e = errors(r#"[42]"#);
         assert!(e[0].message.contains("JSON object"));
+
+        let e = errors(r#"[{"type":"session.move","session_id":"s"}]"#);
+        assert_eq!(e[0].field.as_deref(), Some("into"));
+        let e = errors(r#"[{"type":"session.move","session_id":"s","into":"s"}]"#);
+        assert_eq!(e[0].field.as_deref(), Some("into"));
+        assert!(e[0].message.contains("itself"), "{}", e[0].message);
+        let e = errors(&format!(
+            r#"[{{"type":"span.start","session_id":"s","span_id":"x","kind":"llm","name":"n","trace_id":"{long}"}}]"#
+        ));
+        assert_eq!(e[0].field.as_deref(), Some("trace_id"));
+        let e = errors(r#"[{"type":"span.move","session_id":"s","span_id":"x","into":"s"}]"#);
+        assert_eq!(e[0].field.as_deref(), Some("into_span"));
+        let e = errors(
+            r#"[{"type":"span.move","session_id":"s","span_id":"x","into":"s","into_span":"x"}]"#,
+        );
+        assert!(e[0].message.contains("itself"), "{}", e[0].message);
+    }
+
+    #[test]
+    fn a_session_move_and_a_trace_id_decode() {
+        let m = decode_batch(
+            br#"[{"type":"session.move","session_id":"0af7","into":"conv-1"},
+                 {"type":"span","session_id":"conv-1","span_id":"a","trace_id":"0af7","kind":"llm","name":"chat","started_at":1,"ended_at":2}]"#,
+            &Limits::default(),
+        )
+        .unwrap();
+        let Message::SessionMove(mv) = &m[0] else {
+            panic!("{m:?}")
+        };
+        assert_eq!(
+            (mv.session_id.as_str(), mv.into.as_str()),
+            ("0af7", "conv-1")
+        );
+        let Message::Span(s) = &m[1] else { panic!() };
+        assert_eq!(s.view().trace_id, Some("0af7"));
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub enum Message {
     SessionStart(SessionStart),
     #[serde(rename = "session.end")]
     SessionEnd(SessionEnd),
+    #[serde(rename = "session.move")]
+    SessionMove(SessionMove),
+    #[serde(rename = "span.move")]
+    SpanMove(SpanMove),
     #[serde(rename = "span.start")]
     SpanStart(SpanStart),
     #[serde(rename = "span.update")]
@@ -45,13 +49,15 @@ pub enum Message {
 
 impl Message {
     /// Every message type name, in protocol order.
-    pub const TYPES: [&'static str; 10] = [
+    pub const TYPES: [&'static str; 12] = [
         "session.start",
         "session.end",
+        "session.move",
         "span.start",
         "span.update",
         "span.end",
         "span",
+        "span.move",
         "edge",
         "event",
         "agent.status",
@@ -63,6 +69,8 @@ impl Message {
         Some(match self {
             Message::SessionStart(m) => &m.session_id,
             Message::SessionEnd(m) => &m.session_id,
+            Message::SessionMove(m) => &m.session_id,
+            Message::SpanMove(m) => &m.session_id,
             Message::SpanStart(m) => &m.session_id,
             Message::SpanUpdate(m) => &m.session_id,
             Message::SpanEnd(m) => &m.session_id,
@@ -74,11 +82,31 @@ impl Message {
         })
     }
 
+    /// The session the message belongs to, to re-file it (see [`SessionMove`]).
+    pub fn session_id_mut(&mut self) -> Option<&mut String> {
+        Some(match self {
+            Message::SessionStart(m) => &mut m.session_id,
+            Message::SessionEnd(m) => &mut m.session_id,
+            Message::SessionMove(m) => &mut m.session_id,
+            Message::SpanMove(m) => &mut m.session_id,
+            Message::SpanStart(m) => &mut m.session_id,
+            Message::SpanUpdate(m) => &mut m.session_id,
+            Message::SpanEnd(m) => &mut m.session_id,
+            Message::Span(m) => &mut m.session_id,
+            Message::Edge(m) => &mut m.session_id,
+            Message::Event(m) => &mut m.session_id,
+            Message::AgentStatus(m) => &mut m.session_id,
+            Message::Metric(m) => return m.session_id.as_mut(),
+        })
+    }
+
     /// The protocol name of this message's type.
     pub fn type_name(&self) -> &'static str {
         match self {
             Message::SessionStart(_) => "session.start",
             Message::SessionEnd(_) => "session.end",
+            Message::SessionMove(_) => "session.move",
+            Message::SpanMove(_) => "span.move",
             Message::SpanStart(_) => "span.start",
             Message::SpanUpdate(_) => "span.update",
             Message::SpanEnd(_) => "span.end",
@@ -135,6 +163,17 @@ pub struct SessionEnd {
     pub status: SessionOutcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// `session.move`: everything filed under `session_id` belongs to the session `into`. Its
+/// spans, events, edges, agents and totals move there, `session_id` disappears, and later
+/// messages that name `session_id` are filed under `into`. A session moves once: a second
+/// move of the same id is ignored. (OTLP uses it when a trace first filed under its trace id
+/// turns out to name its session.)
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionMove {
+    pub session_id: String,
+    pub into: String,
 }
 
 /// What a span stands for.
@@ -202,6 +241,9 @@ pub struct Usage {
 pub struct SpanStart {
     pub session_id: String,
     pub span_id: String,
+    /// The trace the span belongs to in a tracing system (OpenTelemetry's, as hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
     pub kind: SpanKind,
@@ -279,6 +321,9 @@ pub struct SpanEnd {
 pub struct Span {
     pub session_id: String,
     pub span_id: String,
+    /// The trace the span belongs to in a tracing system (OpenTelemetry's, as hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
     pub kind: SpanKind,
@@ -309,6 +354,19 @@ pub struct Span {
     pub attributes: Option<Attributes>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scores: Option<Scores>,
+}
+
+/// `span.move`: the span `span_id` of `session_id` is the span `into_span` of the session
+/// `into`: the same work reported twice (an LLM call seen by the proxy and by an OTel-traced
+/// client). What the moved copy holds fills what the kept one lacks, its chunks, events and
+/// children follow, the totals count it once, and later messages about the moved span are
+/// filed under the kept one. A span moves once.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SpanMove {
+    pub session_id: String,
+    pub span_id: String,
+    pub into: String,
+    pub into_span: String,
 }
 
 /// The kind of a relation between spans or agents that is not parent and child.

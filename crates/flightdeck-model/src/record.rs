@@ -143,6 +143,9 @@ pub struct Session {
 pub struct SpanSummary {
     pub session_id: String,
     pub span_id: String,
+    /// The tracing system's trace (OpenTelemetry's, as hex): one per user turn, typically.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
     pub kind: SpanKind,

@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 pub struct SpanView<'a> {
     pub session_id: &'a str,
     pub span_id: &'a str,
+    pub trace_id: Option<&'a str>,
     pub parent_id: Option<&'a str>,
     pub kind: Option<SpanKind>,
     pub name: Option<&'a str>,
@@ -44,6 +45,7 @@ impl SpanStart {
         SpanView {
             session_id: &self.session_id,
             span_id: &self.span_id,
+            trace_id: self.trace_id.as_deref(),
             parent_id: self.parent_id.as_deref(),
             kind: Some(self.kind),
             name: Some(&self.name),
@@ -101,6 +103,7 @@ impl Span {
         SpanView {
             session_id: &self.session_id,
             span_id: &self.span_id,
+            trace_id: self.trace_id.as_deref(),
             parent_id: self.parent_id.as_deref(),
             kind: Some(self.kind),
             name: Some(&self.name),

@@ -30,6 +30,7 @@ impl SpanBuilder {
             start: SpanStart {
                 session_id: session.id().to_owned(),
                 span_id: String::new(),
+                trace_id: None,
                 parent_id: None,
                 kind,
                 name,

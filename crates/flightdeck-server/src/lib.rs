@@ -7,12 +7,15 @@
 //! - [`otlp`]: OpenTelemetry ingest (OTLP over HTTP on the main port, and over gRPC);
 //! - [`proxy`]: the recording LLM proxy under `/proxy/{upstream}/`;
 //! - [`reviews`]: review gates (open, wait, decide, deadlines);
+//! - `calls`: one LLM call reported by both (an OTel span and a proxy record), joined;
 //! - [`refusals`]: the count of refused input, by source and reason, logged and served;
 //! - [`error`]: the one JSON error shape and its stable codes.
 
 pub mod api;
 pub mod auth;
+mod calls;
 pub mod error;
+mod fifo;
 pub mod hub;
 pub mod otlp;
 pub mod proxy;
@@ -54,6 +57,9 @@ pub struct ServerConfig {
     pub auth: auth::AuthConfig,
     /// Review gates.
     pub reviews: reviews::ReviewConfig,
+    /// An OTLP session (one whose spans carry trace ids) with every span ended that stays
+    /// quiet this long is completed (`Store::end_idle`).
+    pub otlp_session_idle: Duration,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +73,7 @@ impl Default for ServerConfig {
             proxy: ProxyConfig::default(),
             auth: auth::AuthConfig::default(),
             reviews: reviews::ReviewConfig::default(),
+            otlp_session_idle: otlp::SESSION_IDLE,
         }
     }
 }
@@ -81,6 +88,8 @@ pub struct App {
     pub proxy: Arc<Proxy>,
     /// The OTLP ingest's memory of recent traces (sessions and agents across requests).
     pub otlp: otlp::Otlp,
+    /// LLM calls seen by OTLP or the proxy, by response id, until the other reports them.
+    calls: Arc<calls::Calls>,
     /// Who may pass, and who has logged in.
     pub auth: auth::Auth,
     /// What incoming data was refused, and why.
@@ -95,18 +104,22 @@ impl App {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
         let hub = Hub::start(store.as_ref(), config.live_queue);
         let refusals = Arc::new(refusals::Refusals::default());
+        let calls = Arc::new(calls::Calls::default());
         let proxy = Proxy::start(
             config.proxy.clone(),
             Arc::clone(&store),
             Arc::clone(&refusals),
+            Arc::clone(&calls),
         );
         let reviews = reviews::Reviews::start(Arc::clone(&store), config.reviews.clone());
+        otlp::idle::spawn(Arc::clone(&store), config.otlp_session_idle);
         Arc::new(App {
             reviews,
             store,
             hub,
             proxy,
             otlp: otlp::Otlp::default(),
+            calls,
             auth: auth::Auth::new(config.auth.clone()),
             refusals,
             config,

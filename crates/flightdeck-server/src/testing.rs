@@ -52,6 +52,16 @@ impl TestServer {
         Self::launch_in(dir, addr, config, with_grpc).await
     }
 
+    /// Stops the server and starts a new one on the same database and address (a restart).
+    pub async fn restart(&mut self) {
+        self.stop().await.expect("stopped");
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let old = std::mem::replace(&mut self.dir, dir);
+        let with_grpc = self.grpc.is_some();
+        let next = Self::launch_in(old, self.addr, self.config.clone(), with_grpc).await;
+        *self = next;
+    }
+
     async fn launch_in(
         dir: tempfile::TempDir,
         addr: SocketAddr,

@@ -20,7 +20,8 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Sta
 use prost::Message;
 use serde_json::{Value, json};
 use std::io::Write;
-use support::TestServer;
+use std::time::Duration;
+use support::{TestServer, ended};
 
 const START: u64 = 1_795_168_800_000_000_000;
 
@@ -160,6 +161,15 @@ async fn protobuf(s: &TestServer, request: &ExportTraceServiceRequest) -> Answer
     .await
 }
 
+/// A server whose OTLP sessions end after a short quiet time.
+async fn quick_to_end() -> TestServer {
+    TestServer::start_with(ServerConfig {
+        otlp_session_idle: Duration::from_millis(300),
+        ..ServerConfig::default()
+    })
+    .await
+}
+
 async fn span_json(s: &TestServer, session: &str, span: &str) -> Value {
     let (status, v) = s
         .get(&format!("/api/v1/sessions/{session}/spans/{span}"))
@@ -170,7 +180,7 @@ async fn span_json(s: &TestServer, session: &str, span: &str) -> Value {
 
 #[tokio::test]
 async fn protobuf_json_and_gzip_all_land_in_the_store() {
-    let s = TestServer::start().await;
+    let s = quick_to_end().await;
 
     let a = protobuf(&s, &traces(vec![chat(1, 1, None)])).await;
     assert_eq!(
@@ -231,8 +241,8 @@ async fn protobuf_json_and_gzip_all_land_in_the_store() {
         );
         assert_eq!(span["usage"]["input_tokens"], 12);
         assert_eq!(span["attributes"]["resource.service.name"], "heist-crew");
-        // A session that is one trace ends with its root span.
-        let (_, session) = s.get(&format!("/api/v1/sessions/{session}")).await;
+        // A session of one trace ends once it is quiet, at its last span's end.
+        let session = ended(&s, &session).await;
         assert_eq!(session["status"], "completed", "{session}");
     }
     let span = span_json(&s, &hex(3, 16), &hex(1, 8)).await;
@@ -475,6 +485,10 @@ async fn message_logs_join_their_span_in_either_order() {
     };
     // Trace 1: the log before its span; trace 2: after it.
     assert_eq!(post_logs(logs(vec![details(1)])).await.status, 200);
+    let (_, early) = s
+        .get(&format!("/api/v1/sessions/{}/spans", hex(1, 16)))
+        .await;
+    assert_eq!(early, json!([]), "no span made up from the log record");
     for trace in [1, 2] {
         let a = protobuf(
             &s,
@@ -488,6 +502,10 @@ async fn message_logs_join_their_span_in_either_order() {
     }
     assert_eq!(post_logs(logs(vec![details(2)])).await.status, 200);
     for trace in [1, 2] {
+        let (_, all) = s
+            .get(&format!("/api/v1/sessions/{}/spans", hex(trace, 16)))
+            .await;
+        assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
         let span = span_json(&s, &hex(trace, 16), &hex(2, 8)).await;
         assert_eq!(span["status"], "ok");
         assert_eq!(span["kind"], "llm");
@@ -713,4 +731,116 @@ async fn grpc_asks_for_the_token_when_one_is_configured() {
         .metadata_mut()
         .insert("authorization", "Bearer t0ken".parse().unwrap());
     client.export(request).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_session_named_on_the_root_alone_takes_the_whole_trace_across_restarts() {
+    let mut s = TestServer::start().await;
+    // As SimpleSpanProcessor exports them: each child as it ends, the root last.
+    for id in [2, 3] {
+        assert_eq!(
+            protobuf(&s, &traces(vec![chat(5, id, Some(1))]))
+                .await
+                .status,
+            200
+        );
+    }
+    let line = LogRecord {
+        trace_id: vec![5; 16],
+        severity_number: 9,
+        body: Some(AnyValue {
+            value: Some(V::StringValue("retrying".into())),
+        }),
+        ..Default::default()
+    };
+    let a = post(
+        &s,
+        "/v1/logs",
+        "application/x-protobuf",
+        logs(vec![line]).encode_to_vec(),
+        false,
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    let provisional = hex(5, 16);
+    let (_, before) = s.get(&format!("/api/v1/sessions/{provisional}")).await;
+    assert_eq!(
+        before["totals"]["llm_calls"], 2,
+        "filed under the trace for now"
+    );
+
+    // The root names the session, after a restart: its memory of the trace is gone.
+    s.restart().await;
+    let root = span(5, 1, None, "crew", vec![kv("session.id", "conv-7")]);
+    assert_eq!(protobuf(&s, &traces(vec![root])).await.status, 200);
+    // Another restart, then a late child that names nothing.
+    s.restart().await;
+    assert_eq!(
+        protobuf(&s, &traces(vec![chat(5, 4, Some(1))]))
+            .await
+            .status,
+        200
+    );
+
+    let (status, _) = s.get(&format!("/api/v1/sessions/{provisional}")).await;
+    assert_eq!(status, 404, "the provisional session is gone");
+    let (_, session) = s.get("/api/v1/sessions/conv-7").await;
+    assert_eq!(session["totals"]["spans"], 4, "{session}");
+    assert_eq!(session["totals"]["llm_calls"], 3);
+    assert_eq!(session["totals"]["input_tokens"], 36);
+    assert!(session["totals"]["cost_usd"].as_f64().unwrap() > 0.0);
+    let (_, list) = s.get("/api/v1/sessions").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    let (_, spans) = s.get("/api/v1/sessions/conv-7/spans").await;
+    for span in spans.as_array().unwrap() {
+        assert_eq!(span["trace_id"], provisional, "{span}");
+    }
+    let (_, events) = s.get("/api/v1/sessions/conv-7/events").await;
+    assert_eq!(events["items"][0]["message"], "retrying");
+}
+
+#[tokio::test]
+async fn otlp_sessions_end_when_quiet_and_a_later_trace_reopens_them() {
+    let s = quick_to_end().await;
+    let mut root = span(7, 1, None, "turn 1", vec![kv("session.id", "conv-8")]);
+    root.status = Some(Status {
+        code: status::StatusCode::Error as i32,
+        message: "the vault was closed".into(),
+    });
+    let request = traces(vec![chat(7, 2, Some(1)), root]);
+    assert_eq!(protobuf(&s, &request).await.status, 200);
+    let session = ended(&s, "conv-8").await;
+    assert_eq!(
+        session["status"], "failed",
+        "its last root failed: {session}"
+    );
+    assert_eq!(session["error"], "the vault was closed");
+    let end = START + 2_000_000_000;
+    assert_eq!(
+        session["duration_ms"].as_f64().unwrap(),
+        (end - (START + 1_000_000)) as f64 / 1e6,
+        "last end minus first start, not the time the rule ran"
+    );
+
+    // The next turn: a later trace of the same session reopens it, and it ends again.
+    let later = |mut sp: Span| {
+        sp.start_time_unix_nano += 10_000_000_000;
+        sp.end_time_unix_nano += 10_000_000_000;
+        sp
+    };
+    let next = traces(vec![
+        later(chat(8, 4, Some(3))),
+        later(span(8, 3, None, "turn 2", vec![kv("session.id", "conv-8")])),
+    ]);
+    assert_eq!(protobuf(&s, &next).await.status, 200);
+    let (_, reopened) = s.get("/api/v1/sessions/conv-8").await;
+    assert_eq!(reopened["status"], "running", "{reopened}");
+    let session = ended(&s, "conv-8").await;
+    assert_eq!(session["status"], "completed", "{session}");
+    assert_eq!(
+        session["duration_ms"].as_f64().unwrap(),
+        (end + 10_000_000_000 - (START + 1_000_000)) as f64 / 1e6,
+        "{session}"
+    );
+    assert_eq!(session["totals"]["llm_calls"], 2);
 }

@@ -3,7 +3,7 @@
 //! a LangGraph multi-agent graph and a langgraph-supervisor crew instrumented by OpenInference,
 //! an OpenAI Agents SDK app with a handoff traced by OpenInference's bridge, and the OpenAI
 //! client instrumented by the OTel GenAI instrumentation (messages on the span, then as log
-//! records).
+//! records; a session named on each turn's root alone).
 //! Each script exports one span per request and flushes before it exits.
 
 mod support;
@@ -187,7 +187,11 @@ async fn langgraph_agents_come_out_as_a_tree() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otel_genai_openai_messages_on_the_span_and_as_logs() {
-    let s = TestServer::start().await;
+    let s = TestServer::start_with(ServerConfig {
+        otlp_session_idle: std::time::Duration::from_millis(300),
+        ..ServerConfig::default()
+    })
+    .await;
     for mode in ["SPAN_ONLY", "EVENT_ONLY"] {
         let Some(out) = run_python(
             "otlp_openai_v2.py",
@@ -206,10 +210,16 @@ async fn otel_genai_openai_messages_on_the_span_and_as_logs() {
         };
         let session = out["session"].as_str().unwrap();
         let all = spans(&s, session).await;
+        assert_eq!(
+            all.len(),
+            2,
+            "{mode}: the root and the call, nothing made up: {all:?}"
+        );
         let llm = only(&all, "llm");
         assert_eq!(llm.len(), 1, "{mode}: {all:?}");
         let llm = llm[0];
         assert_eq!(llm["name"], "chat gpt-4o-mini");
+        assert_eq!(llm["trace_id"], session, "the trace id is kept");
         assert_eq!(llm["model"], "gpt-4o-mini-2024-07-18");
         assert_eq!(llm["provider"], "openai");
         assert_eq!(
@@ -223,12 +233,58 @@ async fn otel_genai_openai_messages_on_the_span_and_as_logs() {
             "{mode}"
         );
         assert_eq!(llm["agent"], "heist-v2", "inherited from the root");
-        let (_, summary) = s.get(&format!("/api/v1/sessions/{session}")).await;
+        let summary = support::ended(&s, session).await;
         assert_eq!(
             summary["status"], "completed",
-            "{mode}: the trace's root ended"
+            "{mode}: its spans ended and it went quiet"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_named_on_the_roots_alone_holds_every_call() {
+    let s = TestServer::start().await;
+    for attribute in ["session.id", "gen_ai.conversation.id"] {
+        let Some(out) = run_python(
+            "otlp_session_on_root.py",
+            &["--endpoint", &s.base, "--service", "chat-app"],
+            &[("SESSION_ATTRIBUTE", attribute)],
+        )
+        .await
+        else {
+            return;
+        };
+        let session = out["session"].as_str().unwrap();
+        let (_, summary) = s.get(&format!("/api/v1/sessions/{session}")).await;
+        let totals = &summary["totals"];
+        assert_eq!(totals["llm_calls"], 4, "{attribute}: {summary}");
+        assert_eq!(totals["spans"], 6, "two roots and four calls");
+        assert_eq!(totals["input_tokens"], 4 * 21);
+        assert!(totals["cost_usd"].as_f64().unwrap() > 0.0, "{summary}");
+        let all = spans(&s, session).await;
+        let mut traces: Vec<&str> = all
+            .iter()
+            .map(|s| s["trace_id"].as_str().unwrap())
+            .collect();
+        traces.sort();
+        traces.dedup();
+        assert_eq!(traces.len(), 2, "one trace per turn");
+        for llm in only(&all, "llm") {
+            assert_eq!(
+                llm["agent"], "chat-app",
+                "restated once the root arrived: {llm}"
+            );
+        }
+    }
+    // Nothing is left under a trace id: the named sessions are all there is.
+    let (_, list) = s.get("/api/v1/sessions").await;
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["session_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
 }
 
 /// The agents of a session by name, and its delegation edges counted by (from, to).

@@ -347,3 +347,97 @@ async fn unknown_upstreams_and_unreachable_ones_are_clear_errors() {
     let spans = recorded(&dead, "down", 1).await;
     assert_eq!(spans[0]["status"], "error");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_otel_traced_app_through_the_proxy_gets_one_span_per_call() {
+    let fake = FakeLlm::start(Options {
+        unique_ids: true,
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let s = TestServer::start_with(ServerConfig {
+        proxy: proxy_to(&fake),
+        ..ServerConfig::default()
+    })
+    .await;
+    let proxy_url = format!("{}/proxy/openai/v1", s.base);
+    let Some(out) = support::run_python(
+        "otlp_through_proxy.py",
+        &["--endpoint", &s.base, "--service", "crew-svc"],
+        &[("PROXY_URL", &proxy_url)],
+    )
+    .await
+    else {
+        return;
+    };
+    let trace = out["traceparent"]
+        .as_str()
+        .unwrap()
+        .split('-')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    // The proxy records off the request path: wait until every call is one joined span.
+    let mut calls = Vec::new();
+    for _ in 0..200 {
+        let (_, spans) = s.get("/api/v1/sessions/proxied-1/spans").await;
+        calls.clear();
+        for span in spans
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["kind"] == "llm")
+        {
+            let id = span["span_id"].as_str().unwrap();
+            calls.push(
+                s.json(&format!("/api/v1/sessions/proxied-1/spans/{id}"))
+                    .await,
+            );
+        }
+        let joined =
+            |c: &Value| c["attributes"]["proxy.upstream"] == "openai" && c["status"] == "ok";
+        if calls.len() >= 3 && calls.iter().all(joined) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(calls.len(), 3, "one span per call: {calls:?}");
+    for c in &calls {
+        assert_eq!(
+            c["attributes"]["proxy.upstream"], "openai",
+            "the proxy's record: {c}"
+        );
+        assert!(
+            c["attributes"]["gen_ai.response.id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("chatcmpl-fake-")),
+            "the OTel span: {c}"
+        );
+        assert_eq!(c["parent_id"], out["root"], "OTel's parent");
+        assert_eq!(c["agent"], "crew-svc", "OTel's agent");
+        assert_eq!(c["trace_id"], trace);
+        assert_eq!(
+            c["output"]["content"], "Case the vault at midnight.",
+            "the proxy's exact answer: {c}"
+        );
+        assert_eq!(c["usage"]["input_tokens"], 12);
+    }
+    let (_, session) = s.get("/api/v1/sessions/proxied-1").await;
+    assert_eq!(
+        session["totals"]["llm_calls"], 3,
+        "no call counted twice: {session}"
+    );
+    assert_eq!(session["totals"]["input_tokens"], 36);
+    assert_eq!(
+        session["totals"]["spans"], 4,
+        "the root and the three calls"
+    );
+    // The proxy's own session for the call without trace context keeps no span of it.
+    let (_, list) = s.get("/api/v1/sessions").await;
+    for other in list["items"].as_array().unwrap() {
+        if other["session_id"] != "proxied-1" {
+            assert_eq!(other["totals"]["spans"], 0, "{other}");
+        }
+    }
+}

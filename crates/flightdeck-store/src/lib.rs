@@ -119,6 +119,11 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 ///   after `Ok` loses nothing of it.
 /// - Appending the same messages again, or in another order, leaves the same state
 ///   (see `merge` for the rules), so clients can retry freely.
+/// - `session.move` re-files a session into another in the commit that carries it: what the
+///   moved session held merges into the target, the moved id disappears, and messages naming
+///   it later (after a restart too) are filed under the target, also in the feed.
+/// - A span known only from `span.update`s is neither listed nor counted until its start,
+///   end or kind arrives.
 /// - Totals of sessions and agents are maintained on write; reading them never scans spans.
 /// - Every committed batch is offered to subscribers in commit order, with no gaps in `seq`.
 /// - A snapshot (`session_snapshot`, `overview_snapshot`) is read in one transaction and
@@ -129,6 +134,11 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub trait Store: Send + Sync + 'static {
     /// Stores a batch durably.
     async fn append(&self, messages: Vec<Message>) -> Result<()>;
+    /// Ends every session whose spans carry trace ids, that no `session.end` ended, whose
+    /// spans have all ended and that no message touched since `quiet_before`: at its last
+    /// span's end, `failed` when its last root span failed. A later span reopens it. The ends
+    /// reach the feed as `session.end`s. Returns how many sessions ended.
+    async fn end_idle(&self, quiet_before: Timestamp) -> Result<usize>;
     /// Receives committed batches from now on.
     fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>>;
     /// The sequence number of the last committed batch (0 before the first).

@@ -14,6 +14,7 @@ use flightdeck_model::{
 /// The hot (non-payload) state of a span, as stored in its row.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SpanState {
+    pub trace_id: Option<String>,
     pub parent_id: Option<String>,
     pub kind: Option<SpanKind>,
     pub name: Option<String>,
@@ -39,6 +40,7 @@ impl SpanState {
     /// update) never replaces it.
     pub fn apply(&mut self, p: &SpanView<'_>, pricing: &Pricing) {
         let usage_final = p.outcome.is_some();
+        set(&mut self.trace_id, p.trace_id);
         set(&mut self.parent_id, p.parent_id);
         if p.kind.is_some() {
             self.kind = p.kind;
@@ -74,8 +76,55 @@ impl SpanState {
         }
     }
 
+    /// Whether anything but updates named the span: a span known only from `span.update`s
+    /// (log records that came before their span, say) is not listed or counted until its
+    /// start, end or kind arrives.
+    pub fn is_known(&self) -> bool {
+        self.kind.is_some() || self.started_at.is_some() || self.ended_at.is_some()
+    }
+
+    /// Takes from `other`, the same span filed elsewhere, what this state does not know: the
+    /// merge of two sessions that both hold it.
+    pub fn absorb(&mut self, other: &SpanState) {
+        let fill = |slot: &mut Option<String>, v: &Option<String>| {
+            if slot.is_none() {
+                slot.clone_from(v);
+            }
+        };
+        fill(&mut self.trace_id, &other.trace_id);
+        fill(&mut self.parent_id, &other.parent_id);
+        fill(&mut self.name, &other.name);
+        fill(&mut self.agent, &other.agent);
+        fill(&mut self.model, &other.model);
+        fill(&mut self.provider, &other.provider);
+        fill(&mut self.error, &other.error);
+        self.kind = self.kind.or(other.kind);
+        self.status = self.status.or(other.status);
+        self.started_at = match (self.started_at, other.started_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.ended_at = self.ended_at.or(other.ended_at);
+        if other.usage.is_some() && (other.usage_final || self.usage.is_none()) && !self.usage_final
+        {
+            self.usage = other.usage;
+            self.usage_final = other.usage_final;
+        }
+        if !self.cost_given && (other.cost_given || self.cost_usd.is_none()) {
+            self.cost_usd = other.cost_usd;
+            self.cost_given = other.cost_given;
+        }
+        for (k, v) in &other.scores {
+            self.scores.entry(k.clone()).or_insert(*v);
+        }
+        self.has_output |= other.has_output;
+    }
+
     /// What this span adds to its session's and agent's totals.
     pub fn contribution(&self) -> Totals {
+        if !self.is_known() {
+            return Totals::default();
+        }
         let usage = self.usage.unwrap_or_default();
         Totals {
             spans: 1,
@@ -111,6 +160,10 @@ pub struct SessionState {
     pub budget: Option<Budget>,
     pub error: Option<String>,
     pub totals: Totals,
+    /// Some span of it carries a trace id: it ends when idle ([`SessionState::end_idle`]).
+    pub traced: bool,
+    /// Ended by the idle rule, not by `session.end`: a later span reopens it.
+    pub idle_ended: bool,
 }
 
 impl SessionState {
@@ -127,6 +180,8 @@ impl SessionState {
             budget: None,
             error: None,
             totals: Totals::default(),
+            traced: false,
+            idle_ended: false,
         }
     }
 
@@ -165,7 +220,60 @@ impl SessionState {
             SessionOutcome::Failed => SessionStatus::Failed,
         };
         self.ended_at = self.ended_at.or(Some(ended_at));
+        self.idle_ended = false;
         set(&mut self.error, error);
+    }
+
+    /// Ends a session that went quiet with every span ended, at its last span's end; unlike
+    /// `session.end`, a later span reopens it ([`SessionState::saw_span`]).
+    pub fn end_idle(&mut self, last_end: Timestamp, outcome: SessionOutcome, error: Option<&str>) {
+        self.end(last_end, outcome, error);
+        self.ended_at = Some(last_end);
+        self.idle_ended = true;
+    }
+
+    /// Notes a span that started or ended at `at`: one later than an idle end reopens the
+    /// session. (An explicit `session.end` is final.)
+    pub fn saw_span(&mut self, at: Option<Timestamp>, traced: bool) {
+        self.traced |= traced;
+        if let (true, Some(at), Some(end)) = (self.idle_ended, at, self.ended_at)
+            && at > end
+        {
+            self.status = SessionStatus::Running;
+            self.ended_at = None;
+            self.error = None;
+            self.idle_ended = false;
+        }
+    }
+
+    /// Takes in `other`, a session moved into this one: its totals, and what this one does
+    /// not say itself (name, tags, metadata, an earlier start while neither was started
+    /// explicitly).
+    pub fn absorb(&mut self, other: &SessionState) {
+        if self.name.is_none() {
+            self.name.clone_from(&other.name);
+        }
+        match (self.has_start, other.has_start) {
+            (false, true) => {
+                self.started_at = other.started_at;
+                self.has_start = true;
+            }
+            (false, false) => self.started_at = self.started_at.min(other.started_at),
+            _ => {}
+        }
+        for t in &other.tags {
+            if !self.tags.contains(t) {
+                self.tags.push(t.clone());
+            }
+        }
+        for (k, v) in &other.metadata {
+            self.metadata.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        if self.budget.is_none() {
+            self.budget.clone_from(&other.budget);
+        }
+        self.totals.add(&other.totals, 1);
+        self.traced |= other.traced;
     }
 
     /// Notes activity at `at`: until `session.start` arrives, the start is the earliest seen.
@@ -264,6 +372,71 @@ mod tests {
         let c = fold(&[&start(), &end()]).contribution();
         assert_eq!((c.spans, c.llm_calls, c.tool_calls, c.errors), (1, 1, 0, 1));
         assert_eq!(c.input_tokens, 1_000_000);
+    }
+
+    #[test]
+    fn a_span_known_only_from_updates_counts_for_nothing() {
+        let hidden = fold(&[&update(5)]);
+        assert!(!hidden.is_known());
+        assert!(hidden.contribution().is_zero());
+        assert_eq!(fold(&[&update(5), &start()]).contribution().spans, 1);
+    }
+
+    #[test]
+    fn absorbing_the_same_span_fills_what_is_missing() {
+        let mut a = fold(&[&update(5)]);
+        a.has_output = true;
+        let b = fold(&[&start(), &end()]);
+        let mut merged = a.clone();
+        merged.absorb(&b);
+        assert_eq!(merged.kind, Some(SpanKind::Llm));
+        assert_eq!(merged.name.as_deref(), Some("decompose"));
+        assert_eq!(
+            merged.usage.unwrap().input_tokens,
+            1_000_000,
+            "final usage wins"
+        );
+        assert!(merged.has_output && merged.usage_final);
+        let mut other_way = b.clone();
+        other_way.absorb(&a);
+        assert_eq!(other_way.contribution(), merged.contribution());
+    }
+
+    #[test]
+    fn an_idle_end_is_reopened_by_a_later_span_only() {
+        let mut s = SessionState::new(Timestamp(10));
+        s.saw_span(Some(Timestamp(10)), true);
+        s.end_idle(Timestamp(90), SessionOutcome::Failed, Some("boom"));
+        assert_eq!(
+            (s.status, s.ended_at),
+            (SessionStatus::Failed, Some(Timestamp(90)))
+        );
+        s.saw_span(Some(Timestamp(80)), true);
+        assert_eq!(
+            s.status,
+            SessionStatus::Failed,
+            "an earlier span is late news"
+        );
+        s.saw_span(Some(Timestamp(95)), true);
+        assert_eq!(
+            (s.status, s.ended_at, s.error.as_deref()),
+            (SessionStatus::Running, None, None)
+        );
+        s.end(Timestamp(99), SessionOutcome::Completed, None);
+        s.saw_span(Some(Timestamp(120)), true);
+        assert_eq!(s.status, SessionStatus::Completed, "session.end is final");
+    }
+
+    #[test]
+    fn a_moved_session_adds_its_totals_and_fills_gaps() {
+        let mut named = SessionState::new(Timestamp(50));
+        named.totals.spans = 1;
+        let mut provisional = SessionState::new(Timestamp(20));
+        provisional.totals.spans = 3;
+        provisional.traced = true;
+        named.absorb(&provisional);
+        assert_eq!((named.started_at, named.totals.spans), (Timestamp(20), 4));
+        assert!(named.traced);
     }
 
     #[test]

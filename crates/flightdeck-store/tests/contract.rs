@@ -652,3 +652,311 @@ async fn payloads_compress_with_a_dictionary_trained_on_the_first_ones() {
         "reopening reuses the stored dictionary"
     );
 }
+
+/// What a reader sees of one session, as comparable JSON (without its id).
+async fn everything_of(store: &dyn Store, id: &str) -> serde_json::Value {
+    let now = Timestamp(1_000_000);
+    let mut spans = Vec::new();
+    for s in store.spans(id).await.unwrap() {
+        spans.push(serde_json::to_value(store.span(id, &s.span_id).await.unwrap()).unwrap());
+    }
+    let scope = StatsScope {
+        session_id: Some(id.into()),
+        ..Default::default()
+    };
+    let mut json = serde_json::json!({
+        "session": store.session(id).await.unwrap().map(|s| (s.summary.totals, s.summary.started_at, s.summary.agents, s.summary.status)),
+        "spans": spans,
+        "edges": store.edges(id).await.unwrap(),
+        "events": store.events(id, EventQuery::default()).await.unwrap().items,
+        "agents": store.agents(id, now).await.unwrap(),
+        "llm": store.llm_stats(scope.clone()).await.unwrap(),
+        "tools": store.tool_stats(scope).await.unwrap(),
+    });
+    // Ids of the session itself differ between the stores compared.
+    let text = json.to_string().replace(&format!("\"{id}\""), "\"S\"");
+    json = serde_json::from_str(&text).unwrap();
+    json
+}
+
+/// A trace's first spans, filed under its trace id before the trace named its session.
+const PROVISIONAL: [&str; 7] = [
+    r#"{"type":"span","session_id":"0af7","span_id":"c1","trace_id":"0af7","parent_id":"a","kind":"llm","name":"chat","agent":"planner","model":"gpt-4o","started_at":2000,"ended_at":3000,"usage":{"input_tokens":100,"output_tokens":20},"input":[{"role":"user","content":"plan"}]}"#,
+    r#"{"type":"span","session_id":"0af7","span_id":"t1","trace_id":"0af7","parent_id":"a","kind":"tool","name":"grep","agent":"coder","started_at":3100,"ended_at":3200,"status":"error","error":"no match"}"#,
+    r#"{"type":"span.update","session_id":"0af7","span_id":"c2","input":[{"role":"user","content":"again"}]}"#,
+    r#"{"type":"event","session_id":"0af7","span_id":"c1","event_id":"e1","message":"thinking","at":2500}"#,
+    r#"{"type":"edge","session_id":"0af7","kind":"delegation","from_agent":"planner","to_agent":"coder","at":3050}"#,
+    r#"{"type":"agent.status","session_id":"0af7","agent":"coder","status":"active","at":3100}"#,
+    r#"{"type":"metric","session_id":"0af7","name":"queue.depth","value":2,"at":3000}"#,
+];
+
+/// The same trace's later spans, naming their session: the root, and a span reported twice.
+const NAMED: [&str; 3] = [
+    r#"{"type":"span","session_id":"conv-1","span_id":"a","trace_id":"0af7","kind":"agent","name":"crew","agent":"planner","started_at":1000,"ended_at":9000}"#,
+    r#"{"type":"span","session_id":"conv-1","span_id":"c2","trace_id":"0af7","parent_id":"a","kind":"llm","name":"chat","agent":"coder","model":"gpt-4o","started_at":4000,"ended_at":5000,"usage":{"input_tokens":50,"output_tokens":5}}"#,
+    r#"{"type":"span","session_id":"conv-1","span_id":"c1","trace_id":"0af7","parent_id":"a","kind":"llm","name":"chat","agent":"planner","model":"gpt-4o","started_at":2000,"ended_at":3000,"usage":{"input_tokens":100,"output_tokens":20},"output":{"role":"assistant","content":"ok"}}"#,
+];
+
+#[tokio::test]
+async fn a_move_refiles_everything_as_if_it_had_been_filed_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let mut feed = store.subscribe();
+    store.append(msgs(&PROVISIONAL.join("\n"))).await.unwrap();
+    store.append(msgs(&NAMED[..2].join("\n"))).await.unwrap();
+    // The move and a late span still addressed to the trace id, in one batch.
+    let late = NAMED[2].replace("\"conv-1\"", "\"0af7\"");
+    store
+        .append(msgs(&format!(
+            "{{\"type\":\"session.move\",\"session_id\":\"0af7\",\"into\":\"conv-1\"}}\n{late}"
+        )))
+        .await
+        .unwrap();
+
+    // The same messages filed under the session from the start.
+    let reference_dir = tempfile::tempdir().unwrap();
+    let reference = open(&reference_dir);
+    let direct = PROVISIONAL
+        .iter()
+        .chain(&NAMED)
+        .map(|m| m.replace("\"session_id\":\"0af7\"", "\"session_id\":\"conv-1\""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    reference.append(msgs(&direct)).await.unwrap();
+    let want = everything_of(&reference, "conv-1").await;
+    assert_eq!(everything_of(&store, "conv-1").await, want);
+    let s = store.session("conv-1").await.unwrap().unwrap().summary;
+    assert_eq!(
+        (s.totals.spans, s.totals.llm_calls, s.totals.input_tokens),
+        (4, 2, 150)
+    );
+    assert!(
+        store.session("0af7").await.unwrap().is_none(),
+        "the trace id is gone"
+    );
+    assert!(store.spans("0af7").await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .sessions(SessionQuery::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+
+    // The feed carries the move, the target's new totals, and the late span re-filed.
+    let mut last = None;
+    while let Ok(c) = feed.try_recv() {
+        last = Some(c);
+    }
+    let c = last.unwrap();
+    let Message::SessionMove(mv) = &c.messages[0] else {
+        panic!("{:?}", c.messages)
+    };
+    assert_eq!(
+        (mv.session_id.as_str(), mv.into.as_str()),
+        ("0af7", "conv-1")
+    );
+    assert_eq!(c.messages[1].session_id(), Some("conv-1"));
+    assert_eq!(c.sessions[0].session_id, "conv-1");
+    assert_eq!(c.sessions[0].totals.spans, 4);
+
+    // Across a restart, what names the trace id still lands in the session.
+    store.close().await.unwrap();
+    drop(store);
+    let store = open(&dir);
+    store
+        .append(msgs(r#"{"type":"span","session_id":"0af7","span_id":"c3","trace_id":"0af7","parent_id":"a","kind":"tool","name":"ls","started_at":6000,"ended_at":6100}"#))
+        .await
+        .unwrap();
+    assert!(store.session("0af7").await.unwrap().is_none());
+    assert_eq!(store.spans("conv-1").await.unwrap().len(), 5);
+    // A session moves once; a move into a moved session follows it.
+    store
+        .append(msgs(
+            "{\"type\":\"session.move\",\"session_id\":\"0af7\",\"into\":\"other\"}\n\
+             {\"type\":\"event\",\"session_id\":\"b9\",\"message\":\"x\",\"at\":7000}\n\
+             {\"type\":\"session.move\",\"session_id\":\"b9\",\"into\":\"0af7\"}",
+        ))
+        .await
+        .unwrap();
+    assert!(store.session("other").await.unwrap().is_none());
+    assert!(store.session("b9").await.unwrap().is_none());
+    let events = store.events("conv-1", EventQuery::default()).await.unwrap();
+    assert_eq!(events.items.len(), 2, "{:?}", events.items);
+}
+
+#[tokio::test]
+async fn a_span_known_only_from_updates_is_not_listed_until_it_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    store
+        .append(msgs(r#"{"type":"span.update","session_id":"s1","span_id":"c2","input":[{"role":"user","content":"again"}],"usage":{"input_tokens":3,"output_tokens":1}}"#))
+        .await
+        .unwrap();
+    assert!(store.spans("s1").await.unwrap().is_empty());
+    let s = store.session("s1").await.unwrap().unwrap().summary;
+    assert!(s.totals.is_zero(), "{:?}", s.totals);
+    store
+        .append(msgs(r#"{"type":"span","session_id":"s1","span_id":"c2","trace_id":"4bf9","kind":"llm","name":"chat","model":"gpt-4o","started_at":1,"ended_at":2,"usage":{"input_tokens":3,"output_tokens":1}}"#))
+        .await
+        .unwrap();
+    let spans = store.spans("s1").await.unwrap();
+    assert_eq!(spans.len(), 1);
+    assert_eq!(spans[0].trace_id.as_deref(), Some("4bf9"));
+    let detail = store.span("s1", "c2").await.unwrap().unwrap();
+    assert!(detail.input.unwrap().get().contains("again"));
+    let s = store.session("s1").await.unwrap().unwrap().summary;
+    assert_eq!((s.totals.spans, s.totals.llm_calls), (1, 1));
+}
+
+#[tokio::test]
+async fn traced_sessions_end_when_quiet_and_a_later_span_reopens_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    store
+        .append(msgs(&[
+            // A traced session: the root failed; a child of another trace ended last.
+            r#"{"type":"span","session_id":"t","span_id":"r","trace_id":"01","kind":"agent","name":"crew","started_at":1000,"ended_at":5000,"status":"error","error":"boom"}"#,
+            r#"{"type":"span","session_id":"t","span_id":"c","trace_id":"01","parent_id":"r","kind":"llm","name":"chat","started_at":2000,"ended_at":4000}"#,
+            r#"{"type":"span","session_id":"t","span_id":"r2","trace_id":"02","kind":"agent","name":"crew","started_at":5500,"ended_at":6000}"#,
+            r#"{"type":"span","session_id":"t","span_id":"c2","trace_id":"02","parent_id":"r2","kind":"llm","name":"chat","started_at":5600,"ended_at":5900}"#,
+            // A root that failed in the last trace decides: here the last root (r2) is ok.
+            // Not ended: a traced session with a span still running, a native session.
+            r#"{"type":"span.start","session_id":"busy","span_id":"x","trace_id":"03","kind":"llm","name":"chat","started_at":1000}"#,
+            r#"{"type":"span","session_id":"native","span_id":"x","kind":"llm","name":"chat","started_at":1000,"ended_at":2000}"#,
+            // Only a log record of a span that never came: not a running span.
+            r#"{"type":"span","session_id":"f","span_id":"r","trace_id":"04","kind":"agent","name":"crew","started_at":1000,"ended_at":3000,"status":"error","error":"boom"}"#,
+            r#"{"type":"span.update","session_id":"f","span_id":"never","input":"hi"}"#,
+        ].join("\n")))
+        .await
+        .unwrap();
+    let mut feed = store.subscribe();
+    assert_eq!(
+        store.end_idle(Timestamp(0)).await.unwrap(),
+        0,
+        "touched since"
+    );
+    let later = Timestamp(Timestamp::now().0 + 1_000_000_000);
+    assert_eq!(store.end_idle(later).await.unwrap(), 2);
+    let c = loop {
+        let c = feed.recv().await.unwrap();
+        if matches!(c.messages[0], Message::SessionEnd(_)) {
+            break c;
+        }
+    };
+    let mut ended: Vec<&str> = c.messages.iter().filter_map(Message::session_id).collect();
+    ended.sort();
+    assert_eq!(ended, ["f", "t"]);
+    assert_eq!(c.sessions.len(), 2);
+
+    let t = store.session("t").await.unwrap().unwrap().summary;
+    assert_eq!(
+        t.status,
+        SessionStatus::Completed,
+        "its last root did not fail"
+    );
+    assert_eq!(
+        (t.started_at, t.ended_at),
+        (Timestamp(1000), Some(Timestamp(6000)))
+    );
+    assert_eq!(t.duration_ms, 5000.0 / 1e6, "last end minus first start");
+    let f = store.session("f").await.unwrap().unwrap().summary;
+    assert_eq!(
+        (f.status, f.error.as_deref()),
+        (SessionStatus::Failed, Some("boom"))
+    );
+    assert_eq!(f.ended_at, Some(Timestamp(3000)));
+    for running in ["busy", "native"] {
+        let s = store.session(running).await.unwrap().unwrap().summary;
+        assert_eq!(s.status, SessionStatus::Running, "{running}");
+    }
+    assert_eq!(store.end_idle(later).await.unwrap(), 0, "ended once");
+
+    // Late news of an earlier span does not reopen it; a later span does.
+    store
+        .append(msgs(r#"{"type":"span","session_id":"t","span_id":"old","trace_id":"01","parent_id":"r","kind":"tool","name":"ls","started_at":3000,"ended_at":3500}"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session("t").await.unwrap().unwrap().summary.status,
+        SessionStatus::Completed
+    );
+    store
+        .append(msgs(r#"{"type":"span","session_id":"t","span_id":"r3","trace_id":"05","kind":"agent","name":"crew","started_at":7000,"ended_at":8000,"status":"error"}"#))
+        .await
+        .unwrap();
+    let t = store.session("t").await.unwrap().unwrap().summary;
+    assert_eq!((t.status, t.ended_at), (SessionStatus::Running, None));
+    let later = Timestamp(Timestamp::now().0 + 1_000_000_000);
+    assert_eq!(store.end_idle(later).await.unwrap(), 1);
+    let t = store.session("t").await.unwrap().unwrap().summary;
+    assert_eq!(
+        (t.status, t.ended_at),
+        (SessionStatus::Failed, Some(Timestamp(8000)))
+    );
+
+    // Ended sessions fall to retention like any other.
+    assert_eq!(store.retain(Timestamp(10_000)).await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn a_span_move_makes_one_span_of_one_call_reported_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let proxied = |id: &str| {
+        format!(
+            r#"{{"type":"span","session_id":"proxy-1","span_id":"{id}","kind":"llm","name":"chat.completions","model":"gpt-4o","started_at":2000,"ended_at":3000,"usage":{{"input_tokens":100,"output_tokens":20}},"input":{{"messages":"exact"}},"output":{{"exact":true}}}}"#
+        )
+    };
+    let traced = |id: &str| {
+        format!(
+            r#"{{"type":"span","session_id":"conv","span_id":"{id}","trace_id":"0af7","parent_id":"a","kind":"llm","name":"chat gpt-4o","agent":"planner","model":"gpt-4o","started_at":2000,"ended_at":3000,"usage":{{"input_tokens":100,"output_tokens":20}}}}"#
+        )
+    };
+    let moved = |from: &str, into: &str| {
+        format!(
+            r#"{{"type":"span.move","session_id":"proxy-1","span_id":"{from}","into":"conv","into_span":"{into}"}}"#
+        )
+    };
+    // The proxy's record first, then the traced span with the move.
+    store.append(msgs(&proxied("p1"))).await.unwrap();
+    store
+        .append(msgs(&format!("{}\n{}", moved("p1", "c1"), traced("c1"))))
+        .await
+        .unwrap();
+    // The traced span first, then the proxy's record, the move, and a late end of the record.
+    store.append(msgs(&traced("c2"))).await.unwrap();
+    store
+        .append(msgs(&format!(
+            "{}\n{}\n{}",
+            proxied("p2"),
+            moved("p2", "c2"),
+            r#"{"type":"span.end","session_id":"proxy-1","span_id":"p2","ended_at":3000,"output":{"exact":true}}"#
+        )))
+        .await
+        .unwrap();
+
+    let spans = store.spans("conv").await.unwrap();
+    assert_eq!(spans.len(), 2, "{spans:?}");
+    for id in ["c1", "c2"] {
+        let s = store.span("conv", id).await.unwrap().unwrap();
+        assert_eq!(
+            s.summary.parent_id.as_deref(),
+            Some("a"),
+            "the trace's parent"
+        );
+        assert_eq!(s.summary.agent.as_deref(), Some("planner"));
+        assert_eq!(s.summary.trace_id.as_deref(), Some("0af7"));
+        assert_eq!(s.output.unwrap().get(), r#"{"exact":true}"#, "{id}");
+        assert_eq!(s.input.unwrap().get(), r#"{"messages":"exact"}"#, "{id}");
+    }
+    let conv = store.session("conv").await.unwrap().unwrap().summary;
+    assert_eq!((conv.totals.llm_calls, conv.totals.input_tokens), (2, 200));
+    let proxy = store.session("proxy-1").await.unwrap().unwrap().summary;
+    assert!(proxy.totals.is_zero(), "counted once: {:?}", proxy.totals);
+    assert!(store.spans("proxy-1").await.unwrap().is_empty());
+    let llm = store.llm_stats(StatsScope::default()).await.unwrap();
+    assert_eq!(llm.iter().map(|l| l.requests).sum::<i64>(), 2, "{llm:?}");
+}

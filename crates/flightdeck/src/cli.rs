@@ -74,6 +74,10 @@ pub struct ServeArgs {
     /// Seconds after its last status report that an agent shows as offline [default: 30]
     #[arg(long, env = "FLIGHTDECK_AGENT_OFFLINE_SECS", value_name = "SECS")]
     pub agent_offline_secs: Option<u64>,
+    /// Seconds an OTLP session with every span ended stays quiet before it is completed
+    /// (a later span reopens it) [default: 60]
+    #[arg(long, env = "FLIGHTDECK_OTLP_SESSION_IDLE_SECS", value_name = "SECS")]
+    pub otlp_session_idle_secs: Option<u64>,
     /// Address of the OTLP/gRPC listener (OTLP/HTTP is on the main address)
     /// [default: 127.0.0.1:4317]
     #[arg(long, env = "FLIGHTDECK_OTLP_GRPC_ADDR", value_name = "HOST:PORT")]

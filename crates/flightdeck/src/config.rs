@@ -31,6 +31,7 @@ struct FileConfig {
     live_queue: Option<usize>,
     heartbeat_secs: Option<u64>,
     agent_offline_secs: Option<u64>,
+    otlp_session_idle_secs: Option<u64>,
     /// Credentials; at least one is required to listen beyond loopback.
     token: Option<String>,
     password: Option<String>,
@@ -69,6 +70,8 @@ pub struct Config {
     pub heartbeat: Duration,
     /// An agent whose last `agent.status` is older than this shows as offline.
     pub agent_offline_after: Duration,
+    /// An OTLP session with every span ended that is quiet this long is completed.
+    pub otlp_session_idle: Duration,
     pub proxy: ProxyConfig,
     /// Where to serve OTLP/gRPC; `None`: not at all.
     pub otlp_grpc_addr: Option<SocketAddr>,
@@ -164,6 +167,12 @@ impl Config {
                 args.agent_offline_secs
                     .or(file.agent_offline_secs)
                     .unwrap_or(30),
+            )?),
+            otlp_session_idle: Duration::from_secs(at_least_one(
+                "otlp_session_idle_secs",
+                args.otlp_session_idle_secs
+                    .or(file.otlp_session_idle_secs)
+                    .unwrap_or(flightdeck_server::otlp::SESSION_IDLE.as_secs()),
             )?),
             otlp_grpc_addr,
         })
@@ -270,6 +279,7 @@ mod tests {
         assert_eq!(c.max_body_bytes, 16 * 1024 * 1024);
         assert_eq!(c.heartbeat, Duration::from_secs(15));
         assert_eq!(c.agent_offline_after, Duration::from_secs(30));
+        assert_eq!(c.otlp_session_idle, Duration::from_secs(60));
         assert_eq!(c.pricing.price("my-llm").unwrap().output, 2.0);
         assert_eq!(
             c.otlp_grpc_addr.unwrap().to_string(),

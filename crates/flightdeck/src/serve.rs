@@ -92,6 +92,7 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
             allowed_origins: config.allowed_origins,
             live_queue: config.live_queue,
             heartbeat: config.heartbeat,
+            otlp_session_idle: config.otlp_session_idle,
             proxy: config.proxy,
             auth: config.auth,
             reviews: flightdeck_server::reviews::ReviewConfig::default(),

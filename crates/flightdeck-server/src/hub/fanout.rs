@@ -7,7 +7,7 @@
 //! reached no one, so every subscription is ended with `resync`; nothing is skipped
 //! silently.
 
-use super::frame;
+use super::frame::{self, Resync};
 use super::registry::Registry;
 use super::scope::Scope;
 use super::stats::Stats;
@@ -91,9 +91,21 @@ impl Fanout {
         if self.registry.is_empty() {
             return;
         }
-        if self.registry.watches_overview() && !c.sessions.is_empty() {
+        // A move: the overview drops the moved session, the moved session's watchers learn
+        // where it went, and the target's watchers start again from a fresh snapshot.
+        let moves: Vec<&Message> = c
+            .messages
+            .iter()
+            .filter(|m| matches!(m, Message::SessionMove(_)))
+            .collect();
+        for m in &moves {
+            if let Message::SessionMove(mv) = m {
+                self.registry.resync_session(&mv.into, Resync::SessionMoved);
+            }
+        }
+        if self.registry.watches_overview() && !(c.sessions.is_empty() && moves.is_empty()) {
             let sessions: Vec<&SessionSummary> = c.sessions.iter().collect();
-            let f = frame::commit(c.seq, &[], &sessions);
+            let f = frame::commit(c.seq, &moves, &sessions);
             self.registry.send_overview(Arc::new(f));
         }
         let mut by_session: HashMap<&str, Vec<&Message>> = HashMap::new();
@@ -128,7 +140,6 @@ impl Fanout {
 #[cfg(test)]
 mod tests {
     use super::super::Hub;
-    use super::super::frame::Resync;
     use super::super::subscription::Next;
     use super::*;
     use flightdeck_model::{Limits, SessionStatus, Timestamp, Totals, decode_batch};
@@ -255,6 +266,41 @@ mod tests {
         feed.send(commit(11, &["s1"])).unwrap();
         assert_eq!(frame_of(c.next().await)["seq"], 11);
         assert_eq!(hub.stats().hub_lags, 1, "no second resync after the gap");
+    }
+
+    #[tokio::test]
+    async fn a_move_reaches_the_overview_and_both_sessions() {
+        let (feed, rx) = broadcast::channel(16);
+        let hub = Hub::spawn(rx, 0, 8);
+        let mut overview = hub.subscribe(Scope::Overview).await.unwrap();
+        let mut moved = hub.subscribe(Scope::Session("0af7".into())).await.unwrap();
+        let mut target = hub
+            .subscribe(Scope::Session("conv-1".into()))
+            .await
+            .unwrap();
+        let messages = decode_batch(
+            br#"{"type":"session.move","session_id":"0af7","into":"conv-1"}"#,
+            &Limits::default(),
+        )
+        .unwrap();
+        feed.send(Arc::new(Committed {
+            seq: 1,
+            messages,
+            sessions: vec![summary("conv-1")],
+            reviews: Vec::new(),
+        }))
+        .unwrap();
+        settle(&hub, 1).await;
+        let f = frame_of(overview.next().await);
+        assert_eq!(f["messages"][0]["type"], "session.move");
+        assert_eq!(f["messages"][0]["session_id"], "0af7");
+        assert_eq!(f["sessions"][0]["session_id"], "conv-1");
+        let f = frame_of(moved.next().await);
+        assert_eq!(f["messages"][0]["into"], "conv-1");
+        assert!(matches!(
+            target.next().await,
+            Next::Resync(Resync::SessionMoved)
+        ));
     }
 
     #[tokio::test]

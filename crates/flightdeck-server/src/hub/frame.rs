@@ -37,6 +37,9 @@ pub enum Resync {
     QueueFull,
     /// The hub itself fell behind the store's feed; every subscriber starts again.
     HubLagged,
+    /// Another session moved into the watched one (`session.move`): its spans are not in any
+    /// frame, so the client starts again from a snapshot that holds them.
+    SessionMoved,
 }
 
 /// What a `hello` carries, by scope.

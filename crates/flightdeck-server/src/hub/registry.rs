@@ -113,6 +113,18 @@ impl Registry {
         self.counted(0, n);
     }
 
+    /// Ends the subscriptions to one session, so their clients start again from a fresh
+    /// snapshot (another session moved into it).
+    pub fn resync_session(&mut self, session_id: &str, reason: Resync) {
+        if let Some(list) = self.sessions.remove(session_id) {
+            let n = list.len();
+            for mut s in list {
+                s.end(reason);
+            }
+            self.counted(0, n);
+        }
+    }
+
     /// Forgets the subscriptions whose client has gone.
     pub fn sweep(&mut self) {
         self.overview.retain(|s| !s.queue.is_closed());

@@ -1,12 +1,14 @@
 //! The one export path of every OTLP transport: map each span or record alone, settle
-//! sessions and agents under the memory's lock, store the messages in one batch, and count
-//! what was refused (OTLP partial success).
+//! sessions and agents under the memory's lock, join LLM calls the proxy recorded too
+//! (`crate::calls`), store the messages in one batch, and count what was refused (OTLP
+//! partial success).
 
 use super::facts::Handoff;
 use super::recent::Arrival;
 use super::value::{SpanId, TraceId, attributes, hex};
 use super::{ExportError, Otlp, Outcome, Rejected, logs, span};
 use crate::App;
+use crate::calls::{Calls, Filed, Source};
 use flightdeck_model::message as m;
 use flightdeck_model::{Attributes, Message, validate};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -131,14 +133,18 @@ pub async fn export_traces(
     }
     let stored = mapped.len();
     if stored > 0 {
-        let messages = settle(&app.otlp, mapped);
+        let messages = settle(&app.otlp, &app.calls, mapped);
         app.store.append(messages).await?;
     }
     rejections.finish(stored, "spans")
 }
 
 /// Settles sessions and agents (under the memory's lock) and gives the messages to store.
-fn settle(otlp: &Otlp, mapped: Vec<(span::Mapped, Option<Arc<str>>)>) -> Vec<Message> {
+fn settle(
+    otlp: &Otlp,
+    calls: &Calls,
+    mapped: Vec<(span::Mapped, Option<Arc<str>>)>,
+) -> Vec<Message> {
     let settled = {
         let arrivals: Vec<Arrival<'_>> = mapped
             .iter()
@@ -159,21 +165,34 @@ fn settle(otlp: &Otlp, mapped: Vec<(span::Mapped, Option<Arc<str>>)>) -> Vec<Mes
             .unwrap_or_else(|e| e.into_inner())
             .settle(&arrivals)
     };
-    let mut out = Vec::with_capacity(mapped.len() + settled.restated.len());
+    let mut out = Vec::with_capacity(settled.moves.len() + mapped.len() + settled.restated.len());
+    for (trace, session) in settled.moves {
+        out.push(Message::SessionMove(m::SessionMove {
+            session_id: trace,
+            into: session.to_string(),
+        }));
+    }
     for (((m, _), session), agent) in mapped
         .into_iter()
         .zip(&settled.sessions)
         .zip(&settled.agents)
     {
-        let trace_session = m.parent.is_none() && **session == hex(&m.trace);
+        let joined = join_proxy_record(calls, &m, session);
+        if let Some(mv) = &joined {
+            out.push(Message::SpanMove(mv.clone()));
+        }
         for mut msg in m.messages {
             settle_message(&mut msg, session, agent.as_deref());
+            if joined.is_some()
+                && let Message::Span(s) = &mut msg
+            {
+                // The proxy's record has the exact request and response.
+                s.input = None;
+                s.output = None;
+            }
             if let Message::Span(span) = &msg {
                 if m.parent.is_none() {
                     out.push(session_name(span));
-                }
-                if trace_session {
-                    out.push(trace_end(span));
                 }
                 let from = agent.as_deref();
                 out.extend(
@@ -203,6 +222,7 @@ fn settle(otlp: &Otlp, mapped: Vec<(span::Mapped, Option<Arc<str>>)>) -> Vec<Mes
         out.push(Message::SpanStart(m::SpanStart {
             session_id: session.to_string(),
             span_id: hex(&r.span),
+            trace_id: Some(hex(&r.trace)),
             parent_id: r.parent.map(|p| hex(&p)),
             kind: r.kind,
             name: r.name,
@@ -249,19 +269,27 @@ fn handoff(span: &m::Span, i: usize, h: &Handoff, agent: Option<&str>) -> Option
     })
 }
 
-/// The end of a session that is one trace: its root span ended. (A session named by
-/// `session.id` or `gen_ai.conversation.id` may span traces, so nothing says it ended.)
-fn trace_end(root: &m::Span) -> Message {
-    let failed = root.status == flightdeck_model::SpanOutcome::Error;
-    Message::SessionEnd(m::SessionEnd {
-        session_id: root.session_id.clone(),
-        ended_at: Some(root.ended_at),
-        status: if failed {
-            m::SessionOutcome::Failed
-        } else {
-            m::SessionOutcome::Completed
-        },
-        error: root.error.clone().filter(|_| failed),
+/// When the proxy recorded this LLM call first (the same `gen_ai.response.id`), the move of
+/// its record into this span; else this span waits for the proxy's record to join it.
+fn join_proxy_record(calls: &Calls, m: &span::Mapped, session: &str) -> Option<m::SpanMove> {
+    let Some(Message::Span(s)) = m.messages.first() else {
+        return None;
+    };
+    if s.kind != flightdeck_model::SpanKind::Llm {
+        return None;
+    }
+    let id = s.attributes.as_ref()?.get("gen_ai.response.id")?.as_str()?;
+    let mine = Filed {
+        source: Source::Otlp,
+        session: session.to_owned(),
+        span: s.span_id.clone(),
+    };
+    let proxy = calls.join(id, mine)?;
+    Some(m::SpanMove {
+        session_id: proxy.session,
+        span_id: proxy.span,
+        into: session.to_owned(),
+        into_span: s.span_id.clone(),
     })
 }
 

@@ -13,6 +13,7 @@
 //! 3. the messages go to the store in one batch.
 //!
 //! Logs (`logs`) take the same steps; LLM message records become updates of their span.
+//! OTLP has no end of session: `idle` has the store end those that went quiet.
 //! The mapping tables are in docs/otel.md.
 
 mod body;
@@ -22,6 +23,7 @@ mod facts;
 mod flat;
 pub mod grpc;
 pub mod http;
+pub mod idle;
 mod logs;
 mod messages;
 mod parts;
@@ -30,6 +32,7 @@ mod span;
 mod value;
 
 pub use export::{export_logs, export_traces};
+pub use idle::SESSION_IDLE;
 
 use crate::refusals::{Refusal, Source};
 use flightdeck_store::StoreError;

@@ -3,7 +3,12 @@
 //!
 //! - **Session**: the span's own `session.id` / `gen_ai.conversation.id`; else the session of
 //!   the span itself or its parent when seen before; else the first session any span of its
-//!   trace named; else the trace id. A log record is filed the same way (`session_of`).
+//!   trace named; else the trace id, provisionally. A log record is filed the same way
+//!   (`session_of`).
+//! - **Moves**: a trace belongs to one session. When a span first names the session of its
+//!   trace, everything filed under the trace id so far belongs there: `settle` names the move
+//!   (trace id into session), which the store runs (`session.move`) and keeps, so spans filed
+//!   under the trace id later, after a restart too, land in the named session.
 //! - **Agent**: the span's own (an agent span is its own agent); else that of its nearest
 //!   ancestor with one; at a root (no parent, or a remote one), `service.name`, unless a span
 //!   of the trace already named an agent of its own (then the root is a workflow, not an
@@ -17,13 +22,13 @@
 //! it, the waiting descendants are restated (a `span.start` repeating their kind, name and
 //! start with the agent; the store merges it). Memory is bounded ([`SPANS`], [`TRACES`], the
 //! oldest forgotten first): a span whose ancestor arrives more than [`SPANS`] spans later keeps
-//! no agent, and a trace whose session-naming span came more than [`TRACES`] traces earlier is
-//! filed under its trace id. Restarting the server forgets everything (the same limits apply).
+//! no agent. A trace forgotten (or unknown after a restart) names its move again when a span
+//! names its session; the store ignores a second move of the same trace.
 
 use super::value::{SpanId, TraceId, hex};
+use crate::fifo::Fifo;
 use flightdeck_model::{SpanKind, Timestamp};
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::Hash;
 use std::sync::Arc;
 
 /// How many spans are remembered.
@@ -36,6 +41,7 @@ const MAX_DEPTH: usize = 1_024;
 /// What it takes to restate a stored span with its agent: a `span.start` with the same facts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Restate {
+    pub trace: TraceId,
     pub span: SpanId,
     pub parent: Option<SpanId>,
     pub kind: SpanKind,
@@ -72,6 +78,8 @@ pub struct Delegation {
 /// The settled session and agent of each arrival, and earlier spans to restate.
 #[derive(Debug, Default)]
 pub struct Settled {
+    /// Traces whose session became known: (the trace id, as hex, into the session).
+    pub moves: Vec<(String, Arc<str>)>,
     pub sessions: Vec<Arc<str>>,
     pub agents: Vec<Option<Arc<str>>>,
     /// Spans stored earlier that now have an agent: (session, span, agent).
@@ -82,7 +90,8 @@ pub struct Settled {
 type Key = (TraceId, SpanId);
 
 struct Memo {
-    session: Arc<str>,
+    /// The session, when it is not its trace's: named by the span or an ancestor.
+    session: Option<Arc<str>>,
     parent: Option<SpanId>,
     root: bool,
     own: Option<Arc<str>>,
@@ -124,28 +133,36 @@ impl Recent {
     /// The session a log record of `trace` (and `span`) belongs to, when known.
     pub fn session_of(&self, trace: &TraceId, span: Option<&SpanId>) -> Option<Arc<str>> {
         span.and_then(|s| self.spans.get(&(*trace, *s)))
-            .map(|m| Arc::clone(&m.session))
+            .and_then(|m| m.session.clone())
             .or_else(|| self.traces.get(trace).cloned())
     }
 
     /// Settles the sessions and agents of one request's spans and remembers them.
     pub fn settle(&mut self, arrivals: &[Arrival<'_>]) -> Settled {
+        let mut moves = Vec::new();
         for a in arrivals {
-            if let Some(s) = a.session {
-                self.traces.insert_if_absent(a.trace, s.into());
+            if let Some(s) = a.session
+                && self.traces.get(&a.trace).is_none()
+            {
+                self.traces.insert(a.trace, s.into());
+                let provisional = hex(&a.trace);
+                if provisional != s {
+                    moves.push((provisional, Arc::from(s)));
+                }
             }
             if a.agent.is_some() {
                 self.agented.insert_if_absent(a.trace, ());
             }
         }
         let sessions: Vec<Arc<str>> = arrivals.iter().map(|a| self.session(a)).collect();
-        for (a, session) in arrivals.iter().zip(&sessions) {
+        for a in arrivals {
             if let Some(restate) = a.restate {
-                self.remember(a, session, restate);
+                self.remember(a, restate);
             }
         }
         let current: HashSet<Key> = arrivals.iter().map(|a| (a.trace, a.span)).collect();
         let mut settled = Settled {
+            moves,
             sessions,
             ..Default::default()
         };
@@ -183,7 +200,7 @@ impl Recent {
             && from != *to
         {
             out.push(Delegation {
-                session: Arc::clone(&memo.session),
+                session: filed(&self.traces, &key.0, &memo.session),
                 span: key.1,
                 from,
                 to: Arc::clone(to),
@@ -209,21 +226,27 @@ impl Recent {
     }
 
     fn session(&self, a: &Arrival<'_>) -> Arc<str> {
-        if let Some(s) = a.session {
-            return s.into();
-        }
-        let memo = |span: &SpanId| self.spans.get(&(a.trace, *span));
-        memo(&a.span)
-            .or_else(|| a.parent.as_ref().and_then(memo))
-            .map(|m| Arc::clone(&m.session))
-            .or_else(|| self.traces.get(&a.trace).cloned())
-            .unwrap_or_else(|| hex(&a.trace).into())
+        filed(&self.traces, &a.trace, &self.own_session(a))
     }
 
-    fn remember(&mut self, a: &Arrival<'_>, session: &Arc<str>, restate: &Restate) {
+    /// The session the span or its known ancestry names, when it is not the trace's.
+    fn own_session(&self, a: &Arrival<'_>) -> Option<Arc<str>> {
+        if let Some(s) = a.session {
+            return Some(s.into());
+        }
+        let memo = |span: &SpanId| self.spans.get(&(a.trace, *span));
+        memo(&a.span).and_then(|m| m.session.clone()).or_else(|| {
+            a.parent
+                .as_ref()
+                .and_then(memo)
+                .and_then(|m| m.session.clone())
+        })
+    }
+
+    fn remember(&mut self, a: &Arrival<'_>, restate: &Restate) {
         let key = (a.trace, a.span);
         let memo = Memo {
-            session: Arc::clone(session),
+            session: self.own_session(a),
             parent: a.parent,
             root: a.root,
             own: a.agent.map(Arc::from),
@@ -312,8 +335,9 @@ impl Recent {
                 if !current.contains(&ck)
                     && let Some(a) = &m.agent
                 {
+                    let session = filed(&self.traces, &key.0, &m.session);
                     out.restated
-                        .push((Arc::clone(&m.session), m.restate.clone(), Arc::clone(a)));
+                        .push((session, m.restate.clone(), Arc::clone(a)));
                 }
                 queue.push_back(ck);
             }
@@ -324,50 +348,12 @@ impl Recent {
     }
 }
 
-/// A map that forgets its oldest entries beyond a capacity.
-struct Fifo<K, V> {
-    map: HashMap<K, V>,
-    order: VecDeque<K>,
-    capacity: usize,
-}
-
-impl<K: Hash + Eq + Clone, V> Fifo<K, V> {
-    fn new(capacity: usize) -> Self {
-        Fifo {
-            map: HashMap::new(),
-            order: VecDeque::new(),
-            capacity: capacity.max(1),
-        }
-    }
-
-    fn get(&self, k: &K) -> Option<&V> {
-        self.map.get(k)
-    }
-
-    fn get_mut(&mut self, k: &K) -> Option<&mut V> {
-        self.map.get_mut(k)
-    }
-
-    /// Inserts or replaces; returns the entry forgotten to make room, if any.
-    fn insert(&mut self, k: K, v: V) -> Option<(K, V)> {
-        if let Some(slot) = self.map.get_mut(&k) {
-            *slot = v;
-            return None;
-        }
-        self.map.insert(k.clone(), v);
-        self.order.push_back(k);
-        if self.order.len() > self.capacity {
-            let old = self.order.pop_front()?;
-            return self.map.remove(&old).map(|v| (old, v));
-        }
-        None
-    }
-
-    fn insert_if_absent(&mut self, k: K, v: V) {
-        if !self.map.contains_key(&k) {
-            self.insert(k, v);
-        }
-    }
+/// The session a remembered span is filed under now: its own, else its trace's (named, or
+/// the trace id).
+fn filed(traces: &Fifo<TraceId, Arc<str>>, trace: &TraceId, own: &Option<Arc<str>>) -> Arc<str> {
+    own.clone()
+        .or_else(|| traces.get(trace).cloned())
+        .unwrap_or_else(|| hex(trace).into())
 }
 
 #[cfg(test)]
@@ -382,6 +368,7 @@ mod tests {
 
     fn restate(n: u8, parent: Option<u8>) -> Restate {
         Restate {
+            trace: T,
             span: id(n),
             parent: parent.map(id),
             kind: SpanKind::Llm,
@@ -556,6 +543,29 @@ mod tests {
     }
 
     #[test]
+    fn a_trace_that_names_its_session_late_moves_there_once() {
+        let svc: Arc<str> = Arc::from("crew-service");
+        let mut recent = Recent::default();
+        let (r1, r2, r3) = (restate(1, None), restate(2, Some(1)), restate(3, Some(1)));
+        let s = recent.settle(&[arrive(&r2, None, None, &svc)]);
+        assert_eq!(&*s.sessions[0], "07".repeat(16), "the trace id, for now");
+        assert!(s.moves.is_empty());
+        let s = recent.settle(&[arrive(&r1, None, Some("conv-9"), &svc)]);
+        assert_eq!(s.moves, [("07".repeat(16), Arc::from("conv-9"))]);
+        assert_eq!(&*s.sessions[0], "conv-9");
+        assert_eq!(
+            &*s.restated[0].0, "conv-9",
+            "the child is restated where it moved"
+        );
+        let s = recent.settle(&[arrive(&r3, None, Some("conv-9"), &svc)]);
+        assert!(s.moves.is_empty(), "once per trace");
+        assert_eq!(
+            recent.session_of(&T, Some(&id(2))).as_deref(),
+            Some("conv-9")
+        );
+    }
+
+    #[test]
     fn memory_is_bounded() {
         let svc: Arc<str> = Arc::from("crew-service");
         let mut recent = Recent::with_capacity(4, 2);
@@ -563,7 +573,7 @@ mod tests {
         for r in &rs {
             recent.settle(&[arrive(r, None, None, &svc)]);
         }
-        assert_eq!(recent.spans.map.len(), 4);
+        assert_eq!(recent.spans.len(), 4);
         assert!(recent.children.len() <= 5, "{}", recent.children.len());
         // The forgotten ancestry cannot settle the rest: they keep no agent, no error.
         let r0 = restate(0, None);

@@ -166,6 +166,7 @@ fn map_checked(span: Span, trace: TraceId, id: SpanId, cx: &Context<'_>) -> Resu
 
     let root = parent.is_none() || span.flags & PARENT_IS_REMOTE == PARENT_IS_REMOTE;
     let restate = |span: SpanId, parent: Option<SpanId>| Restate {
+        trace,
         kind,
         name: native_name.clone(),
         started_at,
@@ -178,6 +179,7 @@ fn map_checked(span: Span, trace: TraceId, id: SpanId, cx: &Context<'_>) -> Resu
             let msg = Message::Span(m::Span {
                 session_id: provisional.clone(),
                 span_id: hex(&id),
+                trace_id: Some(hex(&trace)),
                 parent_id: parent.map(|p| hex(&p)),
                 kind,
                 name: native_name.clone(),
@@ -209,6 +211,7 @@ fn map_checked(span: Span, trace: TraceId, id: SpanId, cx: &Context<'_>) -> Resu
             let msg = Message::SpanStart(m::SpanStart {
                 session_id: provisional.clone(),
                 span_id: hex(&real),
+                trace_id: Some(hex(&trace)),
                 parent_id: real_parent.map(|p| hex(&p)),
                 kind,
                 name: native_name.clone(),
@@ -458,6 +461,7 @@ mod tests {
         assert_eq!(
             m.restate.unwrap(),
             Restate {
+                trace: [0xab; 16],
                 span: [1; 8],
                 parent: Some([2; 8]),
                 kind: SpanKind::Llm,

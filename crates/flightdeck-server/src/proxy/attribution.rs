@@ -1,6 +1,7 @@
 //! Which session, agent and parent span a proxied call belongs to: from the
-//! `x-flightdeck-*` headers when the client sends them, else one session per client (address
-//! and user agent) that lasts until the client has been quiet for a while.
+//! `x-flightdeck-*` headers when the client sends them; else from a W3C `traceparent` (an app
+//! traced by OpenTelemetry: the call is a span of that trace, filed with it); else one session
+//! per client (address and user agent) that lasts until the client has been quiet for a while.
 
 use axum::http::HeaderMap;
 use flightdeck_model::Timestamp;
@@ -25,8 +26,47 @@ pub struct Attribution {
     pub agent: Option<String>,
     pub parent: Option<String>,
     pub tags: Vec<String>,
+    /// The W3C trace context the client sent, if valid.
+    pub trace: Option<TraceParent>,
     /// Who called, for grouping calls without a session header: address and user agent.
     pub client: String,
+}
+
+/// A W3C `traceparent`: the trace and the span the call was made in, as lowercase hex.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceParent {
+    pub trace_id: String,
+    pub parent_id: String,
+}
+
+impl TraceParent {
+    /// Reads `version-traceid-parentid-flags`; `None` when it is not a valid one (the W3C
+    /// rules: hex fields of 2, 32, 16 and 2 digits, ids not all zero, version `ff` invalid,
+    /// version `00` with nothing after the flags).
+    pub fn parse(header: &str) -> Option<TraceParent> {
+        let fields: Vec<&str> = header.trim().split('-').collect();
+        let hex = |s: &str, n: usize| {
+            s.len() == n
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        let (version, trace, parent, flags) = match fields[..] {
+            [v, t, p, f, ..] => (v, t, p, f),
+            _ => return None,
+        };
+        let valid = hex(version, 2)
+            && version != "ff"
+            && (version != "00" || fields.len() == 4)
+            && hex(trace, 32)
+            && hex(parent, 16)
+            && hex(flags, 2)
+            && trace.bytes().any(|b| b != b'0')
+            && parent.bytes().any(|b| b != b'0');
+        valid.then(|| TraceParent {
+            trace_id: trace.to_owned(),
+            parent_id: parent.to_owned(),
+        })
+    }
 }
 
 impl Attribution {
@@ -55,6 +95,10 @@ impl Attribution {
                         .collect()
                 })
                 .unwrap_or_default(),
+            trace: headers
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok())
+                .and_then(TraceParent::parse),
             client: match peer {
                 Some(ip) => format!("{user_agent} at {ip}"),
                 None => user_agent.to_owned(),
@@ -120,6 +164,39 @@ mod tests {
         assert_eq!(a.tags, ["a", "b"]);
         assert_eq!(a.client, "OpenAI/Python at 127.0.0.1");
         assert!(is_ours("X-Flightdeck-Agent") && !is_ours("authorization"));
+    }
+
+    #[test]
+    fn a_traceparent_is_read_by_the_w3c_rules() {
+        let ok = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert_eq!(
+            TraceParent::parse(ok),
+            Some(TraceParent {
+                trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
+                parent_id: "00f067aa0ba902b7".into(),
+            })
+        );
+        let future = "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-comes";
+        assert!(
+            TraceParent::parse(future).is_some(),
+            "later versions may add fields"
+        );
+        for bad in [
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736",
+            "",
+        ] {
+            assert_eq!(TraceParent::parse(bad), None, "{bad:?}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert("traceparent", ok.parse().unwrap());
+        let a = Attribution::from_headers(&h, None);
+        assert_eq!(a.trace.unwrap().parent_id, "00f067aa0ba902b7");
     }
 
     #[test]

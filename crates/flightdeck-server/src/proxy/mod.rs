@@ -2,14 +2,17 @@
 //! OpenAI- or Anthropic-compatible upstream and streams the answer back untouched, chunk by
 //! chunk; calls to the LLM endpoints are recorded as LLM spans off the request path.
 //!
-//! - `config`: upstreams and session grouping; `attribution`: the `x-flightdeck-*` headers;
+//! - `config`: upstreams and session grouping; `attribution`: the `x-flightdeck-*` headers
+//!   and `traceparent`;
 //! - `tap`: the response body on its way back; `sse`: event splitting;
-//! - `recorder`: the task that turns records into spans; `api`: reading each API's calls.
+//! - `recorder`: the task that turns records into spans; `api`: reading each API's calls;
+//!   `response_id`: the provider's id of a response, which joins an OTel span of the call.
 
 mod api;
 mod attribution;
 pub mod config;
 mod recorder;
+mod response_id;
 mod sse;
 mod stream_usage;
 mod tap;
@@ -49,6 +52,7 @@ impl Proxy {
         config: ProxyConfig,
         store: Arc<dyn Store>,
         refusals: Arc<Refusals>,
+        calls: Arc<crate::calls::Calls>,
     ) -> Arc<Proxy> {
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
@@ -56,7 +60,7 @@ impl Proxy {
             .tcp_nodelay(true)
             .build()
             .expect("the HTTP client builds with static settings");
-        let recorder = Recorder::start(store, config.session_idle, refusals);
+        let recorder = Recorder::start(store, config.session_idle, refusals, calls);
         Arc::new(Proxy {
             config,
             client,

@@ -10,11 +10,13 @@
 
 use super::api::{self, Endpoint, Stream};
 use super::attribution::{Attribution, ClientSessions, Resolved};
+use super::response_id;
 use super::sse::{self, EventSplitter};
-use crate::refusals::{Refusal, Refusals, Source};
+use crate::calls::{Calls, Filed, Source};
+use crate::refusals::{self, Refusal, Refusals};
 use bytes::Bytes;
 use flightdeck_model::message::{
-    SessionEnd, SessionOutcome, SessionStart, SpanEnd, SpanStart, SpanUpdate,
+    SessionEnd, SessionOutcome, SessionStart, SpanEnd, SpanMove, SpanStart, SpanUpdate,
 };
 use flightdeck_model::{Message, SpanKind, SpanOutcome, Timestamp};
 use flightdeck_store::Store;
@@ -97,14 +99,16 @@ impl Recorder {
         store: Arc<dyn Store>,
         session_idle: Duration,
         refusals: Arc<Refusals>,
+        calls: Arc<Calls>,
     ) -> Recorder {
-        Self::start_with_queue(store, session_idle, refusals, QUEUE)
+        Self::start_with_queue(store, session_idle, refusals, calls, QUEUE)
     }
 
     fn start_with_queue(
         store: Arc<dyn Store>,
         session_idle: Duration,
         refusals: Arc<Refusals>,
+        calls: Arc<Calls>,
         queue: usize,
     ) -> Recorder {
         let (tx, rx) = mpsc::channel(queue);
@@ -113,6 +117,7 @@ impl Recorder {
         let task = Task {
             queued: Arc::clone(&queued),
             store,
+            joins: calls,
             idle_ns: session_idle.as_nanos() as i64,
             calls: HashMap::new(),
             clients: ClientSessions::default(),
@@ -186,11 +191,17 @@ struct Call {
     seq: u64,
     pending_delta: String,
     last_activity: Timestamp,
+    /// The provider's id of the response, once read: joins an OTel span of the same call.
+    response_id: Option<String>,
+    /// The request as recorded, to restate it in an OTel span the call joins.
+    input: Option<Box<RawValue>>,
 }
 
 struct Task {
     store: Arc<dyn Store>,
     queued: Arc<AtomicUsize>,
+    /// Calls OTel reported too, by response id.
+    joins: Arc<Calls>,
     idle_ns: i64,
     calls: HashMap<u64, Call>,
     clients: ClientSessions,
@@ -204,7 +215,7 @@ struct Task {
 /// Tells the page and the log that `n` records of proxied calls were not kept.
 fn lost(refusals: &Refusals, n: u64, why: &str) {
     refusals.record(Refusal {
-        source: Source::Proxy,
+        source: refusals::Source::Proxy,
         client: "the proxy's recorder",
         reason: why,
         unit: "records",
@@ -269,9 +280,13 @@ impl Task {
                     let ok = c.status.is_some_and(|s| s < 400);
                     if c.streamed && ok {
                         for event in c.splitter.push(&bytes) {
-                            if let Some(delta) =
-                                sse::data(&event).and_then(|d| c.stream.event(c.endpoint, &d))
-                            {
+                            let Some(data) = sse::data(&event) else {
+                                continue;
+                            };
+                            if c.response_id.is_none() {
+                                c.response_id = response_id::read(&data);
+                            }
+                            if let Some(delta) = c.stream.event(c.endpoint, &data) {
                                 c.pending_delta.push_str(&delta);
                             }
                         }
@@ -293,6 +308,7 @@ impl Task {
 
     fn begin(&mut self, b: Begin) {
         let at = b.at;
+        let trace = b.attribution.trace.as_ref();
         let session = match b.attribution.session.clone() {
             Some(s) => {
                 if !b.attribution.tags.is_empty() {
@@ -307,6 +323,9 @@ impl Task {
                 }
                 s
             }
+            // A call made in a trace is filed with the trace (as OTLP files it first: under the
+            // trace id, which the store re-files once the trace names its session).
+            None if trace.is_some() => trace.map(|t| t.trace_id.clone()).unwrap_or_default(),
             None => match self
                 .clients
                 .resolve(&b.attribution.client, at, self.idle_ns)
@@ -338,17 +357,23 @@ impl Task {
             Some(r) => (r.model, r.input, Some(r.params), r.stream),
             None => (None, None, None, false),
         };
+        let recorded_input = input.as_ref().and_then(raw);
         self.out.push(Message::SpanStart(SpanStart {
             session_id: session.clone(),
             span_id: span.clone(),
-            parent_id: b.attribution.parent.clone(),
+            trace_id: trace.map(|t| t.trace_id.clone()),
+            parent_id: b
+                .attribution
+                .parent
+                .clone()
+                .or_else(|| trace.map(|t| t.parent_id.clone())),
             kind: SpanKind::Llm,
             name: b.endpoint.span_name().to_owned(),
             agent: b.attribution.agent.clone(),
             model,
             provider: Some(b.upstream),
             started_at: Some(at),
-            input: input.as_ref().and_then(raw),
+            input: recorded_input.clone(),
             params: params.as_ref().filter(|p| !p.is_empty()).and_then(raw),
             attributes: Some(attributes),
             scores: None,
@@ -367,6 +392,8 @@ impl Task {
                 seq: 0,
                 pending_delta: String::new(),
                 last_activity: at,
+                response_id: None,
+                input: recorded_input,
             },
         );
     }
@@ -400,6 +427,12 @@ impl Task {
             (None, _, Some(e)) => Some(e.clone()),
             _ => None,
         };
+        if !c.streamed {
+            c.response_id = std::str::from_utf8(&c.body)
+                .ok()
+                .and_then(response_id::read);
+        }
+        self.join(&mut c);
         let mut attributes = serde_json::Map::new();
         if status > 0 {
             attributes.insert("http.status_code".into(), status.into());
@@ -421,6 +454,41 @@ impl Task {
             cost_usd: None,
             error,
             attributes: Some(attributes),
+            scores: None,
+        }));
+    }
+
+    /// When an OTel span reported this call first, moves the record into it (`span.move`;
+    /// what follows about the record lands there too) and restates the exact request over the
+    /// span's own; else leaves the record for a later span to join.
+    fn join(&mut self, c: &mut Call) {
+        let Some(id) = &c.response_id else {
+            return;
+        };
+        let mine = Filed {
+            source: Source::Proxy,
+            session: c.session.clone(),
+            span: c.span.clone(),
+        };
+        let Some(traced) = self.joins.join(id, mine) else {
+            return;
+        };
+        self.out.push(Message::SpanMove(SpanMove {
+            session_id: c.session.clone(),
+            span_id: c.span.clone(),
+            into: traced.session,
+            into_span: traced.span,
+        }));
+        self.out.push(Message::SpanUpdate(SpanUpdate {
+            session_id: c.session.clone(),
+            span_id: c.span.clone(),
+            seq: None,
+            at: None,
+            output_delta: None,
+            input: c.input.take(),
+            output: None,
+            usage: None,
+            attributes: None,
             scores: None,
         }));
     }
@@ -517,8 +585,13 @@ mod tests {
         let store: Arc<dyn Store> =
             Arc::new(SqliteStore::open(SqliteOptions::new(dir.path().join("r.db"))).unwrap());
         let refusals = Arc::new(Refusals::default());
-        let r =
-            Recorder::start_with_queue(store, Duration::from_secs(60), Arc::clone(&refusals), 4);
+        let r = Recorder::start_with_queue(
+            store,
+            Duration::from_secs(60),
+            Arc::clone(&refusals),
+            Arc::default(),
+            4,
+        );
         // The recorder task cannot run between these sends: the queue fills.
         for call in 0..10 {
             r.send(Record::End {
@@ -531,7 +604,7 @@ mod tests {
         assert_eq!(s.len(), 1);
         assert_eq!(
             (s[0].source, s[0].unit, s[0].last_hour),
-            (Source::Proxy, "records", 6)
+            (refusals::Source::Proxy, "records", 6)
         );
         r.close().await;
     }
@@ -546,6 +619,7 @@ mod tests {
             store,
             Duration::from_secs(60),
             Arc::new(Refusals::default()),
+            Arc::default(),
         );
         let chunk = Bytes::from(vec![b'x'; QUEUED_BYTES / 3 + 1]);
         for call in 0..4 {

@@ -63,6 +63,7 @@ pub fn opened(r: &ReviewRecord) -> Vec<Message> {
         agent: r.agent.clone(),
         model: None,
         provider: None,
+        trace_id: None,
         started_at: Some(r.requested_at),
         input: Some(raw(&input)),
         params: None,

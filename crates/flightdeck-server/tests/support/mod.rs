@@ -62,3 +62,15 @@ pub fn python_script(name: &str) -> PathBuf {
         .join("../../tests/python")
         .join(name)
 }
+
+/// The session once it has ended: OTLP sessions end by the idle rule, in the background.
+pub async fn ended(s: &TestServer, session: &str) -> Value {
+    for _ in 0..400 {
+        let (status, v) = s.get(&format!("/api/v1/sessions/{session}")).await;
+        if status == 200 && v["status"] != "running" {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the session {session} did not end");
+}

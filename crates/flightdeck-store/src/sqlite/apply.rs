@@ -31,6 +31,8 @@ struct SessionWork {
 pub struct Apply<'c, 'm> {
     conn: &'c Connection,
     pricing: &'c Pricing,
+    /// The writer's clock for this group: when its sessions were last touched.
+    now: Timestamp,
     spans: HashMap<(&'m str, &'m str), SpanWork<'m>>,
     span_order: Vec<(&'m str, &'m str)>,
     sessions: HashMap<&'m str, SessionWork>,
@@ -38,10 +40,11 @@ pub struct Apply<'c, 'm> {
 }
 
 impl<'c, 'm> Apply<'c, 'm> {
-    pub fn new(conn: &'c Connection, pricing: &'c Pricing) -> Self {
+    pub fn new(conn: &'c Connection, pricing: &'c Pricing, now: Timestamp) -> Self {
         Apply {
             conn,
             pricing,
+            now,
             spans: HashMap::new(),
             span_order: Vec::new(),
             sessions: HashMap::new(),
@@ -68,6 +71,13 @@ impl<'c, 'm> Apply<'c, 'm> {
                     .state
                     .end(at, s.status, s.error.as_deref());
             }
+            // The moves ran before the group (`moves`); the sessions they changed are
+            // touched, so their new totals reach the feed.
+            Message::SessionMove(m) => self.touch(&m.into)?,
+            Message::SpanMove(m) => {
+                self.touch(&m.session_id)?;
+                self.touch(&m.into)?;
+            }
             Message::SpanStart(s) => self.span_message(s.view(), blobs)?,
             Message::SpanUpdate(s) => self.span_message(s.view(), blobs)?,
             Message::SpanEnd(s) => self.span_message(s.view(), blobs)?,
@@ -76,6 +86,17 @@ impl<'c, 'm> Apply<'c, 'm> {
             Message::Event(e) => self.event(e, blobs)?,
             Message::AgentStatus(a) => self.agent_status(a)?,
             Message::Metric(x) => self.metric(x)?,
+        }
+        Ok(())
+    }
+
+    /// Counts a session that exists as touched by the group.
+    fn touch(&mut self, id: &'m str) -> rusqlite::Result<()> {
+        if !self.sessions.contains_key(id)
+            && let Some(state) = rows::load_session(self.conn, id)?
+        {
+            self.sessions.insert(id, SessionWork { state });
+            self.session_order.push(id);
         }
         Ok(())
     }
@@ -96,7 +117,9 @@ impl<'c, 'm> Apply<'c, 'm> {
     /// attributes and chunk are kept for the write-back.
     fn span_message(&mut self, v: SpanView<'m>, blobs: &'m Blobs) -> rusqlite::Result<()> {
         let seen = v.started_at.or(v.ended_at).or(v.at);
-        self.session(v.session_id, seen.unwrap_or_else(Timestamp::now))?;
+        self.session(v.session_id, seen.unwrap_or_else(Timestamp::now))?
+            .state
+            .saw_span(v.ended_at.or(v.started_at), v.trace_id.is_some());
         let key = (v.session_id, v.span_id);
         if !self.spans.contains_key(&key) {
             let old = rows::load_span(self.conn, v.session_id, v.span_id)?;
@@ -299,7 +322,7 @@ impl<'c, 'm> Apply<'c, 'm> {
             }
         }
         for id in &self.session_order {
-            rows::upsert_session(self.conn, id, &self.sessions[id].state)?;
+            rows::upsert_session(self.conn, id, &self.sessions[id].state, self.now)?;
         }
         Ok(self.session_order.iter().map(|s| s.to_string()).collect())
     }

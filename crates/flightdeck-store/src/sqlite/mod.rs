@@ -1,7 +1,8 @@
 //! The embedded SQLite store: WAL, one writer thread with group commit, a pool of readers.
 //!
 //! - `prepare`: times and payload compression, on the caller's thread;
-//! - `writer` + `apply` + `rows`: the single writer and what it writes;
+//! - `writer` + `apply` + `rows`: the single writer and what it writes; `moves`: re-filing
+//!   a session into another (`session.move`), and the idle end of traced sessions (`idle`);
 //! - `read`: the queries; `pool`: the reader connections;
 //! - `gate`: the commit sequence, and snapshots read exactly as of one commit;
 //! - `checkpoint`: WAL checkpoints on a thread of their own, off the commit path;
@@ -13,6 +14,8 @@ mod apply;
 mod checkpoint;
 mod dictionary;
 mod gate;
+mod idle;
+mod moves;
 mod pool;
 mod prepare;
 mod read;
@@ -101,7 +104,9 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel(opts.queue.max(1));
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
         let commits = Arc::new(CommitGate::default());
+        let moved = moves::Moved::load(&conn)?;
         let writer = Writer {
+            moved,
             conn,
             pricing: Arc::clone(&opts.pricing),
             feed: feed.clone(),
@@ -193,6 +198,12 @@ impl Store for SqliteStore {
         let batch = self.prepare(messages);
         let (done, wait) = oneshot::channel();
         self.send(Command::Append { batch, done }).await?;
+        wait.await.map_err(|_| writer_gone())?
+    }
+
+    async fn end_idle(&self, quiet_before: Timestamp) -> Result<usize> {
+        let (done, wait) = oneshot::channel();
+        self.send(Command::EndIdle { quiet_before, done }).await?;
         wait.await.map_err(|_| writer_gone())?
     }
 

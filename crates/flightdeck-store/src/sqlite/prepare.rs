@@ -69,6 +69,7 @@ pub fn prepare(
             Message::SessionEnd(s) => {
                 s.ended_at.get_or_insert(now);
             }
+            Message::SessionMove(_) | Message::SpanMove(_) => {}
             Message::SpanStart(s) => {
                 s.started_at.get_or_insert(now);
                 b.input = enc.blob(&s.input);

@@ -160,7 +160,7 @@ fn page<T>(items: &mut Vec<T>, limit: usize, cursor: impl Fn(&T) -> String) -> P
 }
 
 const SPAN_COLUMNS: &str = "session_id, span_id, parent_id, kind, name, agent, status, started_at,
-    ended_at, model, input_tokens, output_tokens, cost_usd, error, scores";
+    ended_at, model, input_tokens, output_tokens, cost_usd, error, scores, trace_id";
 
 fn span_row(r: &Row<'_>) -> rusqlite::Result<SpanSummary> {
     let started_at = r.get::<_, Option<i64>>(7)?.map(Timestamp);
@@ -198,14 +198,17 @@ fn span_row(r: &Row<'_>) -> rusqlite::Result<SpanSummary> {
         cost_usd: r.get(12)?,
         error: r.get(13)?,
         scores: json_or_default(r.get(14)?),
+        trace_id: r.get(15)?,
     })
 }
 
-/// A session's spans without payloads, in start order.
+/// A session's spans without payloads, in start order; not those known only from updates.
 pub fn spans(conn: &Connection, session_id: &str) -> Result<Vec<SpanSummary>> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {SPAN_COLUMNS} FROM spans WHERE session_id = ?1 ORDER BY started_at, span_id"
+            "SELECT {SPAN_COLUMNS} FROM spans WHERE session_id = ?1
+               AND (kind IS NOT NULL OR started_at IS NOT NULL OR ended_at IS NOT NULL)
+             ORDER BY started_at, span_id"
         ))?
         .query_map([session_id], span_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?)
@@ -242,11 +245,11 @@ pub fn span(
         .query_row(params![session_id, span_id], |r| {
             Ok((
                 span_row(r)?,
-                r.get::<_, Option<String>>(15)?,
-                r.get::<_, Option<Vec<u8>>>(16)?,
+                r.get::<_, Option<String>>(16)?,
                 r.get::<_, Option<Vec<u8>>>(17)?,
                 r.get::<_, Option<Vec<u8>>>(18)?,
-                r.get::<_, Option<String>>(19)?,
+                r.get::<_, Option<Vec<u8>>>(19)?,
+                r.get::<_, Option<String>>(20)?,
             ))
         })
         .optional()?;

@@ -49,13 +49,14 @@ pub fn load_span(
     conn.prepare_cached(
         "SELECT parent_id, kind, name, agent, model, provider, status, started_at, ended_at,
                 input_tokens, output_tokens, usage_final, cost_usd, cost_given, error, scores,
-                output IS NOT NULL
+                output IS NOT NULL, trace_id
          FROM spans WHERE session_id = ?1 AND span_id = ?2",
     )?
     .query_row(params![session_id, span_id], |r| {
         let input: Option<i64> = r.get(9)?;
         let output: Option<i64> = r.get(10)?;
         Ok(SpanState {
+            trace_id: r.get(17)?,
             parent_id: r.get(0)?,
             kind: r
                 .get::<_, Option<String>>(1)?
@@ -102,11 +103,11 @@ pub fn upsert_span(
     conn.prepare_cached(
         "INSERT INTO spans (session_id, span_id, parent_id, kind, name, agent, model, provider,
             status, started_at, ended_at, input_tokens, output_tokens, usage_final, cost_usd,
-            cost_given, error, scores, attributes, input, output, params)
+            cost_given, error, scores, attributes, input, output, params, trace_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20, ?21, ?22)
+                 ?19, ?20, ?21, ?22, ?23)
          ON CONFLICT (session_id, span_id) DO UPDATE SET
-            parent_id = excluded.parent_id, kind = excluded.kind, name = excluded.name,
+            trace_id = excluded.trace_id, parent_id = excluded.parent_id, kind = excluded.kind, name = excluded.name,
             agent = excluded.agent, model = excluded.model, provider = excluded.provider,
             status = excluded.status, started_at = excluded.started_at,
             ended_at = excluded.ended_at, input_tokens = excluded.input_tokens,
@@ -143,6 +144,7 @@ pub fn upsert_span(
         w.input,
         w.output,
         w.params,
+        s.trace_id,
     ])?;
     Ok(())
 }
@@ -150,7 +152,8 @@ pub fn upsert_span(
 pub fn load_session(conn: &Connection, id: &str) -> rusqlite::Result<Option<SessionState>> {
     conn.prepare_cached(
         "SELECT name, status, started_at, has_start, ended_at, tags, metadata, budget, error,
-                spans, llm_calls, tool_calls, errors, input_tokens, output_tokens, cost_usd
+                spans, llm_calls, tool_calls, errors, input_tokens, output_tokens, cost_usd,
+                traced, idle_ended
          FROM sessions WHERE session_id = ?1",
     )?
     .query_row([id], |r| {
@@ -167,6 +170,8 @@ pub fn load_session(conn: &Connection, id: &str) -> rusqlite::Result<Option<Sess
                 .and_then(|b| serde_json::from_str(&b).ok()),
             error: r.get(8)?,
             totals: totals_at(r, 9)?,
+            traced: r.get(16)?,
+            idle_ended: r.get(17)?,
         })
     })
     .optional()
@@ -185,14 +190,24 @@ pub fn totals_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Totals> {
     })
 }
 
-pub fn upsert_session(conn: &Connection, id: &str, s: &SessionState) -> rusqlite::Result<()> {
+/// Writes a session's state; `now` (the writer's clock) is when it was last touched, which
+/// the idle rule reads.
+pub fn upsert_session(
+    conn: &Connection,
+    id: &str,
+    s: &SessionState,
+    now: Timestamp,
+) -> rusqlite::Result<()> {
     let t = &s.totals;
     conn.prepare_cached(
         "INSERT INTO sessions (session_id, name, status, started_at, has_start, ended_at, tags,
             metadata, budget, error, spans, llm_calls, tool_calls, errors, input_tokens,
-            output_tokens, cost_usd)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+            output_tokens, cost_usd, traced, idle_ended, touched_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                 ?19, ?20)
          ON CONFLICT (session_id) DO UPDATE SET
+            traced = excluded.traced, idle_ended = excluded.idle_ended,
+            touched_at = excluded.touched_at,
             name = excluded.name, status = excluded.status, started_at = excluded.started_at,
             has_start = excluded.has_start, ended_at = excluded.ended_at, tags = excluded.tags,
             metadata = excluded.metadata, budget = excluded.budget, error = excluded.error,
@@ -221,6 +236,9 @@ pub fn upsert_session(conn: &Connection, id: &str, s: &SessionState) -> rusqlite
         t.input_tokens,
         t.output_tokens,
         t.cost_usd,
+        s.traced,
+        s.idle_ended,
+        now.0,
     ])?;
     Ok(())
 }
@@ -272,5 +290,40 @@ pub fn add_model_totals(
             cost_usd = cost_usd + excluded.cost_usd",
     )?
     .execute(params![session_id, model, d.llm_calls, d.input_tokens, d.output_tokens, d.cost_usd])?;
+    Ok(())
+}
+
+/// Makes the span `into` (session, span) the merge of itself and the span `from`: hot columns
+/// from `merged`, payloads and attributes it lacks from the moved one (the moved attributes
+/// under its own). Deletes the moved span.
+pub fn merge_span_row(
+    conn: &Connection,
+    from: (&str, &str),
+    into: (&str, &str),
+    merged: &SpanState,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE spans AS k SET
+            input = COALESCE(k.input, m.input), output = COALESCE(k.output, m.output),
+            params = COALESCE(k.params, m.params),
+            attributes = CASE WHEN m.attributes IS NULL THEN k.attributes
+                              WHEN k.attributes IS NULL THEN m.attributes
+                              ELSE json_patch(m.attributes, k.attributes) END
+         FROM spans AS m
+         WHERE k.session_id = ?3 AND k.span_id = ?4 AND m.session_id = ?1 AND m.span_id = ?2",
+    )?
+    .execute(params![from.0, from.1, into.0, into.1])?;
+    let work = SpanWork {
+        old: None,
+        state: merged.clone(),
+        input: None,
+        output: None,
+        params: None,
+        attributes: None,
+        chunks: Vec::new(),
+    };
+    upsert_span(conn, into.0, into.1, &work)?;
+    conn.prepare_cached("DELETE FROM spans WHERE session_id = ?1 AND span_id = ?2")?
+        .execute(params![from.0, from.1])?;
     Ok(())
 }

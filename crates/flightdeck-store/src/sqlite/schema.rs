@@ -8,6 +8,12 @@
 //! of spans reads little and ingest writes few bytes. Session, agent and per-model totals are
 //! kept up to date by the writer so the overview never scans spans. All times are unix
 //! nanoseconds.
+//!
+//! `session_moves` remembers each `session.move` (the moved session's id, where it went), so
+//! messages that name a moved session later, after a restart too, are filed where it went.
+//! For OTLP it is the map from trace to session: the moved id is a trace id. `span_moves`
+//! does the same for `span.move` (one LLM call reported by the proxy and by OTLP). Like every
+//! table they lead with a session id, the one a message names.
 
 use rusqlite::Connection;
 
@@ -159,6 +165,29 @@ CREATE TABLE reviews (
 CREATE INDEX reviews_by_state ON reviews (state, deadline);
 CREATE INDEX reviews_by_session ON reviews (session_id, requested_at);
 CREATE INDEX reviews_by_time ON reviews (requested_at DESC);
+"#,
+    // Trace ids of spans; sessions that end when idle; sessions and spans moved into others.
+    r#"
+ALTER TABLE spans ADD COLUMN trace_id TEXT;
+ALTER TABLE sessions ADD COLUMN traced INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN idle_ended INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN touched_at INTEGER;
+CREATE INDEX sessions_idle ON sessions (touched_at) WHERE status = 'running' AND traced = 1;
+
+CREATE TABLE session_moves (
+    session_id TEXT PRIMARY KEY,
+    into_id    TEXT NOT NULL,
+    at         INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE span_moves (
+    session_id TEXT NOT NULL,
+    span_id    TEXT NOT NULL,
+    into_id    TEXT NOT NULL,
+    into_span  TEXT NOT NULL,
+    at         INTEGER NOT NULL,
+    PRIMARY KEY (session_id, span_id)
+) WITHOUT ROWID;
 "#,
 ];
 

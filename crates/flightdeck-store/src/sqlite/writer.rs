@@ -7,10 +7,11 @@ use super::apply::Apply;
 use super::dictionary::Dictionaries;
 use super::gate::CommitGate;
 use super::prepare::Prepared;
-use super::read;
 use super::reviews;
+use super::{idle, moves, read, rows};
 use crate::{Committed, Result, ReviewOp, ReviewOutcome, StoreError};
-use flightdeck_model::{Pricing, Timestamp};
+use flightdeck_model::message::SessionEnd;
+use flightdeck_model::{Message, Pricing, Timestamp};
 use rusqlite::Connection;
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -35,6 +36,11 @@ pub enum Command {
         before: Timestamp,
         done: oneshot::Sender<Result<usize>>,
     },
+    /// Ends traced sessions quiet since `quiet_before` (see `idle`).
+    EndIdle {
+        quiet_before: Timestamp,
+        done: oneshot::Sender<Result<usize>>,
+    },
     /// Stores a newly trained compression dictionary, then puts it in use.
     Dictionary { bytes: Vec<u8> },
     /// Finishes everything queued before it, then stops.
@@ -48,6 +54,8 @@ pub struct Writer {
     pub feed: broadcast::Sender<Arc<Committed>>,
     pub commits: Arc<CommitGate>,
     pub dictionaries: Arc<Dictionaries>,
+    /// What moved so far: until something does, no message needs re-filing.
+    pub moved: moves::Moved,
 }
 
 type Waiting = (Prepared, oneshot::Sender<Result<()>>);
@@ -83,6 +91,9 @@ impl Writer {
                     Command::Retain { before, done } => {
                         let _ = done.send(self.retain(before));
                     }
+                    Command::EndIdle { quiet_before, done } => {
+                        let _ = done.send(self.end_idle(quiet_before));
+                    }
                     Command::Dictionary { bytes } => self.store_dictionary(&bytes),
                     Command::Close { done } => {
                         if let Err(e) = self.conn.execute_batch("PRAGMA optimize") {
@@ -96,10 +107,10 @@ impl Writer {
         }
     }
 
-    fn commit_group(&mut self, group: Vec<Waiting>) {
+    fn commit_group(&mut self, mut group: Vec<Waiting>) {
         let started = std::time::Instant::now();
         let messages: usize = group.iter().map(|(b, _)| b.messages.len()).sum();
-        match self.write(&group) {
+        match self.write(&mut group) {
             Ok((seq, sessions)) => {
                 let mut all = Vec::with_capacity(messages);
                 for (batch, done) in group {
@@ -137,14 +148,14 @@ impl Writer {
         let ReviewOutcome::Applied(record) = &outcome else {
             return Ok(outcome);
         };
+        let now = Timestamp::now();
         let touched = {
-            let mut apply = Apply::new(&tx, &self.pricing);
+            let mut apply = Apply::new(&tx, &self.pricing, now);
             for (m, b) in batch.messages.iter().zip(&batch.blobs) {
                 apply.message(m, b)?;
             }
             apply.finish()?
         };
-        let now = Timestamp::now();
         let sessions = touched
             .iter()
             .filter_map(|id| read::session_summary(&tx, id, now).transpose())
@@ -165,11 +176,24 @@ impl Writer {
     /// touched sessions (these only when someone listens to the feed).
     fn write(
         &mut self,
-        group: &[Waiting],
+        group: &mut [Waiting],
     ) -> rusqlite::Result<(u64, Vec<flightdeck_model::SessionSummary>)> {
+        let now = Timestamp::now();
         let tx = self.conn.transaction()?;
+        let moving = group.iter().any(|(b, _)| {
+            b.messages
+                .iter()
+                .any(|m| matches!(m, Message::SessionMove(_) | Message::SpanMove(_)))
+        });
+        if moving || self.moved.sessions || self.moved.spans {
+            let mut lists: Vec<&mut [Message]> = group
+                .iter_mut()
+                .map(|(b, _)| b.messages.as_mut_slice())
+                .collect();
+            moves::refile(&tx, &mut lists, &mut self.moved, now)?;
+        }
         let touched = {
-            let mut apply = Apply::new(&tx, &self.pricing);
+            let mut apply = Apply::new(&tx, &self.pricing, now);
             for (batch, _) in group {
                 for (m, b) in batch.messages.iter().zip(&batch.blobs) {
                     apply.message(m, b)?;
@@ -177,16 +201,47 @@ impl Writer {
             }
             apply.finish()?
         };
-        let sessions = if self.feed.receiver_count() > 0 {
-            let now = Timestamp::now();
-            touched
-                .iter()
-                .filter_map(|id| read::session_summary(&tx, id, now).transpose())
-                .collect::<rusqlite::Result<Vec<_>>>()?
-        } else {
-            Vec::new()
-        };
+        let sessions = summaries(&self.feed, &tx, &touched)?;
         Ok((self.commits.commit(tx)?, sessions))
+    }
+
+    /// Ends the traced sessions quiet since `quiet_before`, in one commit that reaches the
+    /// feed as their `session.end`s.
+    fn end_idle(&mut self, quiet_before: Timestamp) -> Result<usize> {
+        let now = Timestamp::now();
+        let tx = self.conn.transaction()?;
+        let ends = idle::find(&tx, quiet_before)?;
+        if ends.is_empty() {
+            return Ok(0);
+        }
+        let mut messages = Vec::with_capacity(ends.len());
+        let mut touched = Vec::with_capacity(ends.len());
+        for e in ends {
+            if let Some(mut state) = rows::load_session(&tx, &e.session_id)? {
+                state.end_idle(e.ended_at, e.outcome, e.error.as_deref());
+                rows::upsert_session(&tx, &e.session_id, &state, now)?;
+            }
+            touched.push(e.session_id.clone());
+            messages.push(Message::SessionEnd(SessionEnd {
+                session_id: e.session_id,
+                ended_at: Some(e.ended_at),
+                status: e.outcome,
+                error: e.error,
+            }));
+        }
+        let sessions = summaries(&self.feed, &tx, &touched)?;
+        let seq = self.commits.commit(tx)?;
+        let n = messages.len();
+        if self.feed.receiver_count() > 0 {
+            let _ = self.feed.send(Arc::new(Committed {
+                seq,
+                messages,
+                sessions,
+                reviews: Vec::new(),
+            }));
+        }
+        tracing::debug!(sessions.ended_idle = n, "idle sessions ended");
+        Ok(n)
     }
 
     /// Stores the dictionary durably, and only then lets payloads be encoded with it.
@@ -227,4 +282,20 @@ impl Writer {
         }
         Ok(removed)
     }
+}
+
+/// The touched sessions' summaries for the feed, when someone listens.
+fn summaries(
+    feed: &broadcast::Sender<Arc<Committed>>,
+    tx: &Connection,
+    touched: &[String],
+) -> rusqlite::Result<Vec<flightdeck_model::SessionSummary>> {
+    if feed.receiver_count() == 0 {
+        return Ok(Vec::new());
+    }
+    let now = Timestamp::now();
+    touched
+        .iter()
+        .filter_map(|id| read::session_summary(tx, id, now).transpose())
+        .collect()
 }
