@@ -581,74 +581,121 @@ async fn snapshots_contain_exactly_the_commits_up_to_their_seq() {
     }
 }
 
-#[tokio::test]
-async fn payloads_compress_with_a_dictionary_trained_on_the_first_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let words = [
-        "vault", "camera", "guard", "plan", "the", "crew", "door", "code", "alarm", "shift",
-    ];
-    let span = |i: usize| {
-        let text: Vec<&str> = (0..300)
-            .map(|j| words[(i * 7 + j * 13) % words.len()])
-            .collect();
-        format!(
-            r#"{{"type":"span","session_id":"d","span_id":"x{i}","kind":"llm","name":"chat","started_at":1,"ended_at":2,"input":[{{"role":"system","content":"You plan heists."}},{{"role":"user","content":"{} {i}"}}]}}"#,
-            text.join(" ")
-        )
-    };
-    let dictionaries = |dir: &tempfile::TempDir| -> i64 {
-        rusqlite::Connection::open(dir.path().join("fd.db"))
-            .unwrap()
-            .query_row("SELECT count(*) FROM dictionaries", [], |r| r.get(0))
-            .unwrap()
-    };
-    let store = open(&dir);
-    // About 3 MB of payloads: more than the samples a dictionary is trained from.
+/// An LLM span of ~2 KB of words from `words`: payloads a dictionary is trained on.
+fn wordy_span(words: &[&str], i: usize) -> String {
+    let text: Vec<&str> = (0..300)
+        .map(|j| words[(i * 7 + j * 13) % words.len()])
+        .collect();
+    format!(
+        r#"{{"type":"span","session_id":"d","span_id":"x{i}","kind":"llm","name":"chat","started_at":1,"ended_at":2,"input":[{{"role":"system","content":"You plan heists."}},{{"role":"user","content":"{} {i}"}}]}}"#,
+        text.join(" ")
+    )
+}
+
+const HEIST_WORDS: [&str; 10] = [
+    "vault", "camera", "guard", "plan", "the", "crew", "door", "code", "alarm", "shift",
+];
+
+/// How many dictionaries the database at `path` has stored.
+fn dictionaries(path: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM dictionaries", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Writes spans `0..1500` (about 3 MB: more than a dictionary is trained from) and waits
+/// until the dictionary is stored and in use.
+async fn train_dictionary(store: &SqliteStore, path: &std::path::Path, words: &[&str]) {
     for chunk in (0..1500).collect::<Vec<_>>().chunks(250) {
-        let batch: Vec<String> = chunk.iter().map(|&i| span(i)).collect();
+        let batch: Vec<String> = chunk.iter().map(|&i| wordy_span(words, i)).collect();
         store.append(msgs(&batch.join("\n"))).await.unwrap();
     }
     for _ in 0..200 {
-        if dictionaries(&dir) == 1 {
+        if dictionaries(path) == 1 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    assert_eq!(dictionaries(&dir), 1, "a dictionary was trained and stored");
-    // Wait until the writer has put it in use, then write more.
+    assert_eq!(dictionaries(path), 1, "a dictionary was trained and stored");
+    // Give the writer time to put it in use.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    let later: Vec<String> = (1500..1600).map(span).collect();
-    store.append(msgs(&later.join("\n"))).await.unwrap();
-    let with_dict: i64 = rusqlite::Connection::open(dir.path().join("fd.db"))
+}
+
+/// How many stored span inputs of the database at `path` name a dictionary.
+fn dictionary_payloads(path: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(path)
         .unwrap()
         .query_row(
             "SELECT count(*) FROM spans WHERE substr(input, 1, 1) = x'02'",
             [],
             |r| r.get(0),
         )
-        .unwrap();
+        .unwrap()
+}
+
+/// Checks that span `x{i}` reads back as `wordy_span(words, i)` sent it.
+async fn reads_back(store: &SqliteStore, words: &[&str], i: usize) {
+    let got = store.span("d", &format!("x{i}")).await.unwrap().unwrap();
+    let sent: serde_json::Value = serde_json::from_str(&wordy_span(words, i)).unwrap();
+    let got: serde_json::Value = serde_json::from_str(got.input.unwrap().get()).unwrap();
+    assert_eq!(got, sent["input"], "span {i} reads back");
+}
+
+#[tokio::test]
+async fn payloads_compress_with_a_dictionary_trained_on_the_first_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fd.db");
+    let words = &HEIST_WORDS[..];
+    let store = open(&dir);
+    train_dictionary(&store, &path, words).await;
+    let later: Vec<String> = (1500..1600).map(|i| wordy_span(words, i)).collect();
+    store.append(msgs(&later.join("\n"))).await.unwrap();
+    let with_dict = dictionary_payloads(&path);
     assert!(
         with_dict >= 100,
         "later payloads use the dictionary ({with_dict})"
     );
-    async fn check(store: &SqliteStore, expected: String, i: usize) {
-        let got = store.span("d", &format!("x{i}")).await.unwrap().unwrap();
-        let sent: serde_json::Value = serde_json::from_str(&expected).unwrap();
-        let got: serde_json::Value = serde_json::from_str(got.input.unwrap().get()).unwrap();
-        assert_eq!(got, sent["input"], "span {i} reads back");
-    }
-    check(&store, span(3), 3).await;
-    check(&store, span(1599), 1599).await;
+    reads_back(&store, words, 3).await;
+    reads_back(&store, words, 1599).await;
     store.close().await.unwrap();
     drop(store);
     let reopened = open(&dir);
-    check(&reopened, span(1599), 1599).await;
-    let more: Vec<String> = (1600..1610).map(span).collect();
+    reads_back(&reopened, words, 1599).await;
+    let more: Vec<String> = (1600..1610).map(|i| wordy_span(words, i)).collect();
     reopened.append(msgs(&more.join("\n"))).await.unwrap();
-    check(&reopened, span(1609), 1609).await;
+    reads_back(&reopened, words, 1609).await;
     assert_eq!(
-        dictionaries(&dir),
+        dictionaries(&path),
         1,
         "reopening reuses the stored dictionary"
     );
+}
+
+/// Two databases in one process each train their own dictionary, and both stored under the
+/// same id (1). Writing to one and then the other on the same thread must compress each
+/// payload with its own database's dictionary, or the second database's payloads are stored
+/// unreadable ("Dictionary mismatch"), as `flightdeck bench otlp` once found.
+#[tokio::test]
+async fn two_databases_in_one_process_keep_their_own_dictionaries() {
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (path_a, path_b) = (dir_a.path().join("fd.db"), dir_b.path().join("fd.db"));
+    let words_b = [
+        "ledger", "invoice", "audit", "total", "a", "clerk", "stamp", "form", "tax", "quarter",
+    ];
+    let (a, b) = (open(&dir_a), open(&dir_b));
+    train_dictionary(&a, &path_a, &HEIST_WORDS).await;
+    train_dictionary(&b, &path_b, &words_b).await;
+    // Alternate, on this one thread: each write follows a write to the other database.
+    for i in 1500..1520 {
+        a.append(msgs(&wordy_span(&HEIST_WORDS, i))).await.unwrap();
+        b.append(msgs(&wordy_span(&words_b, i))).await.unwrap();
+    }
+    assert!(dictionary_payloads(&path_a) >= 20 && dictionary_payloads(&path_b) >= 20);
+    for i in [3, 1500, 1519] {
+        reads_back(&a, &HEIST_WORDS, i).await;
+        reads_back(&b, &words_b, i).await;
+    }
+    a.close().await.unwrap();
+    b.close().await.unwrap();
 }
