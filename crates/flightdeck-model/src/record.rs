@@ -80,7 +80,12 @@ impl From<SpanOutcome> for SpanStatus {
 }
 
 /// Running totals of a session or an agent, kept up to date on every write.
+///
+/// `cost_usd` sums the known costs; `unpriced_llm_calls` counts the LLM calls whose cost is
+/// unknown (see [`cost_unknown`]), so with any of them the cost is a lower bound. In JSON the
+/// cost is `null` when nothing of it is known (unpriced calls and no cost beside them).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(into = "TotalsJson", from = "TotalsJson")]
 pub struct Totals {
     pub spans: i64,
     pub llm_calls: i64,
@@ -89,6 +94,69 @@ pub struct Totals {
     pub input_tokens: i64,
     pub output_tokens: i64,
     pub cost_usd: f64,
+    pub unpriced_llm_calls: i64,
+}
+
+/// Whether an LLM call's cost is unknown: it has none (no price for its model, no model, or
+/// no usage to price), yet it was billed, as far as anyone can tell: it reported tokens or
+/// it succeeded. A call still running without usage is not counted (its cost is not due
+/// yet), nor one that failed without usage (nothing says it was billed).
+pub fn cost_unknown(
+    kind: Option<SpanKind>,
+    cost_usd: Option<f64>,
+    has_usage: bool,
+    ok: bool,
+) -> bool {
+    kind == Some(SpanKind::Llm) && cost_usd.is_none() && (has_usage || ok)
+}
+
+/// [`Totals`] as the API writes it: the cost `null` when none of it is known.
+#[derive(Serialize, Deserialize)]
+struct TotalsJson {
+    spans: i64,
+    llm_calls: i64,
+    tool_calls: i64,
+    errors: i64,
+    input_tokens: i64,
+    output_tokens: i64,
+    cost_usd: Option<f64>,
+    #[serde(default)]
+    unpriced_llm_calls: i64,
+}
+
+impl From<Totals> for TotalsJson {
+    fn from(t: Totals) -> Self {
+        TotalsJson {
+            spans: t.spans,
+            llm_calls: t.llm_calls,
+            tool_calls: t.tool_calls,
+            errors: t.errors,
+            input_tokens: t.input_tokens,
+            output_tokens: t.output_tokens,
+            cost_usd: known_cost(t.cost_usd, t.unpriced_llm_calls),
+            unpriced_llm_calls: t.unpriced_llm_calls,
+        }
+    }
+}
+
+impl From<TotalsJson> for Totals {
+    fn from(t: TotalsJson) -> Self {
+        Totals {
+            spans: t.spans,
+            llm_calls: t.llm_calls,
+            tool_calls: t.tool_calls,
+            errors: t.errors,
+            input_tokens: t.input_tokens,
+            output_tokens: t.output_tokens,
+            cost_usd: t.cost_usd.unwrap_or(0.0),
+            unpriced_llm_calls: t.unpriced_llm_calls,
+        }
+    }
+}
+
+/// A summed cost as the API shows it: `None` when calls without a price are all there is.
+pub fn known_cost(cost_usd: f64, unpriced: i64) -> Option<f64> {
+    (unpriced == 0 || cost_usd != 0.0).then_some(cost_usd)
 }
 
 impl Totals {
@@ -101,6 +169,7 @@ impl Totals {
         self.input_tokens += sign * other.input_tokens;
         self.output_tokens += sign * other.output_tokens;
         self.cost_usd += sign as f64 * other.cost_usd;
+        self.unpriced_llm_calls += sign * other.unpriced_llm_calls;
     }
 
     /// True when every counter is zero.
@@ -257,7 +326,10 @@ pub struct LlmStats {
     pub errors: i64,
     pub input_tokens: i64,
     pub output_tokens: i64,
-    pub cost_usd: f64,
+    /// The known cost; `None` when every call of the model has an unknown cost.
+    pub cost_usd: Option<f64>,
+    /// Calls whose cost is unknown (see [`cost_unknown`]); with any, the cost is a lower bound.
+    pub unpriced_requests: i64,
     pub latency_p50_ms: Option<f64>,
     pub latency_p95_ms: Option<f64>,
 }

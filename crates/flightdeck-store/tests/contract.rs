@@ -699,3 +699,126 @@ async fn two_databases_in_one_process_keep_their_own_dictionaries() {
     a.close().await.unwrap();
     b.close().await.unwrap();
 }
+
+/// Session `u1`: a priced call (gpt-4o), an unpriced one of agent `scout`, one still
+/// running and one failed without usage (neither of those two has a cost due).
+fn unpriced_calls() -> Vec<String> {
+    [
+        r#"{"type":"span","session_id":"u1","span_id":"p1","kind":"llm","name":"chat","agent":"lead","model":"gpt-4o","started_at":1,"ended_at":2,"status":"ok","usage":{"input_tokens":1000,"output_tokens":100}}"#,
+        r#"{"type":"span","session_id":"u1","span_id":"n1","kind":"llm","name":"chat","agent":"scout","model":"house-model-7","started_at":1,"ended_at":2,"status":"ok","usage":{"input_tokens":500,"output_tokens":50}}"#,
+        r#"{"type":"span.start","session_id":"u1","span_id":"r1","kind":"llm","name":"chat","agent":"scout","model":"house-model-7","started_at":3}"#,
+        r#"{"type":"span","session_id":"u1","span_id":"f1","kind":"llm","name":"chat","agent":"scout","model":"house-model-7","started_at":1,"ended_at":2,"status":"error","error":"429"}"#,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+async fn totals(store: &SqliteStore, session: &str) -> flightdeck_model::Totals {
+    store
+        .session(session)
+        .await
+        .unwrap()
+        .unwrap()
+        .summary
+        .totals
+}
+
+#[tokio::test]
+async fn a_call_without_a_price_makes_the_cost_unknown_not_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    store
+        .append(msgs(&unpriced_calls().join("\n")))
+        .await
+        .unwrap();
+    let priced = (1000.0 * 2.5 + 100.0 * 10.0) / 1e6;
+    let t = totals(&store, "u1").await;
+    assert_eq!((t.llm_calls, t.unpriced_llm_calls), (4, 1));
+    assert!((t.cost_usd - priced).abs() < 1e-12);
+    let json = serde_json::to_value(t).unwrap();
+    assert_eq!(json["unpriced_llm_calls"], 1);
+    assert!(json["cost_usd"].is_f64(), "part is known: {json}");
+
+    let now = Timestamp::parse_rfc3339("2026-11-20T10:00:00Z").unwrap();
+    let agents = store.agents("u1", now).await.unwrap();
+    let scout = agents.iter().find(|a| a.agent == "scout").unwrap();
+    assert_eq!(scout.totals.unpriced_llm_calls, 1);
+    let json = serde_json::to_value(scout).unwrap();
+    assert!(json["totals"]["cost_usd"].is_null(), "none known: {json}");
+
+    let scope = StatsScope {
+        session_id: Some("u1".into()),
+        ..Default::default()
+    };
+    let llm = store.llm_stats(scope.clone()).await.unwrap();
+    let house = llm.iter().find(|m| m.model == "house-model-7").unwrap();
+    assert_eq!(
+        (house.requests, house.unpriced_requests, house.cost_usd),
+        (3, 1, None)
+    );
+    let gpt = llm.iter().find(|m| m.model == "gpt-4o").unwrap();
+    assert_eq!(gpt.unpriced_requests, 0);
+    assert!((gpt.cost_usd.unwrap() - priced).abs() < 1e-12);
+    let overview = store.overview(StatsScope::default()).await.unwrap();
+    assert_eq!(overview.totals.unpriced_llm_calls, 1);
+
+    // The running call ends with usage: now two are unknown; delivered twice, still two.
+    let end = r#"{"type":"span.end","session_id":"u1","span_id":"r1","ended_at":4,"status":"ok","usage":{"input_tokens":10,"output_tokens":1}}"#;
+    store.append(msgs(end)).await.unwrap();
+    store.append(msgs(end)).await.unwrap();
+    assert_eq!(totals(&store, "u1").await.unpriced_llm_calls, 2);
+    // A cost the client gives is known, price or not.
+    let given = r#"{"type":"span.end","session_id":"u1","span_id":"n1","ended_at":2,"status":"ok","cost_usd":0.25}"#;
+    store.append(msgs(given)).await.unwrap();
+    let t = totals(&store, "u1").await;
+    assert_eq!(t.unpriced_llm_calls, 1);
+    assert!((t.cost_usd - priced - 0.25).abs() < 1e-12);
+
+    // Only unpriced calls: the session's cost is unknown.
+    let lone = r#"{"type":"span","session_id":"u2","span_id":"x","kind":"llm","name":"chat","model":"house-model-7","started_at":1,"ended_at":2,"status":"ok","usage":{"input_tokens":5,"output_tokens":5}}"#;
+    store.append(msgs(lone)).await.unwrap();
+    let u2 = store.session("u2").await.unwrap().unwrap();
+    let json = serde_json::to_value(&u2).unwrap();
+    assert!(json["totals"]["cost_usd"].is_null(), "{json}");
+    assert_eq!(json["totals"]["unpriced_llm_calls"], 1);
+    let back: flightdeck_model::Session = serde_json::from_value(json).unwrap();
+    assert_eq!(
+        back.summary.totals, u2.summary.totals,
+        "the JSON reads back"
+    );
+}
+
+#[tokio::test]
+async fn upgrading_counts_the_unpriced_calls_already_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fd.db");
+    let store = open(&dir);
+    store
+        .append(msgs(&unpriced_calls().join("\n")))
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+    drop(store);
+    // Back to the schema before the count (version 2).
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE sessions DROP COLUMN unpriced_llm_calls;
+         ALTER TABLE agents DROP COLUMN unpriced_llm_calls;
+         PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    drop(conn);
+    let reopened = open(&dir);
+    assert_eq!(totals(&reopened, "u1").await.unpriced_llm_calls, 1);
+    let now = Timestamp::parse_rfc3339("2026-11-20T10:00:00Z").unwrap();
+    let agents = reopened.agents("u1", now).await.unwrap();
+    let count = |name: &str| {
+        agents
+            .iter()
+            .find(|a| a.agent == name)
+            .unwrap()
+            .totals
+            .unpriced_llm_calls
+    };
+    assert_eq!((count("scout"), count("lead")), (1, 0));
+}

@@ -150,7 +150,8 @@ pub fn upsert_span(
 pub fn load_session(conn: &Connection, id: &str) -> rusqlite::Result<Option<SessionState>> {
     conn.prepare_cached(
         "SELECT name, status, started_at, has_start, ended_at, tags, metadata, budget, error,
-                spans, llm_calls, tool_calls, errors, input_tokens, output_tokens, cost_usd
+                spans, llm_calls, tool_calls, errors, input_tokens, output_tokens, cost_usd,
+                unpriced_llm_calls
          FROM sessions WHERE session_id = ?1",
     )?
     .query_row([id], |r| {
@@ -172,7 +173,7 @@ pub fn load_session(conn: &Connection, id: &str) -> rusqlite::Result<Option<Sess
     .optional()
 }
 
-/// Reads the seven totals columns starting at column `i`.
+/// Reads the eight totals columns starting at column `i`.
 pub fn totals_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Totals> {
     Ok(Totals {
         spans: r.get(i)?,
@@ -182,6 +183,7 @@ pub fn totals_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Totals> {
         input_tokens: r.get(i + 4)?,
         output_tokens: r.get(i + 5)?,
         cost_usd: r.get(i + 6)?,
+        unpriced_llm_calls: r.get(i + 7)?,
     })
 }
 
@@ -190,8 +192,8 @@ pub fn upsert_session(conn: &Connection, id: &str, s: &SessionState) -> rusqlite
     conn.prepare_cached(
         "INSERT INTO sessions (session_id, name, status, started_at, has_start, ended_at, tags,
             metadata, budget, error, spans, llm_calls, tool_calls, errors, input_tokens,
-            output_tokens, cost_usd)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+            output_tokens, cost_usd, unpriced_llm_calls)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
          ON CONFLICT (session_id) DO UPDATE SET
             name = excluded.name, status = excluded.status, started_at = excluded.started_at,
             has_start = excluded.has_start, ended_at = excluded.ended_at, tags = excluded.tags,
@@ -199,7 +201,7 @@ pub fn upsert_session(conn: &Connection, id: &str, s: &SessionState) -> rusqlite
             spans = excluded.spans, llm_calls = excluded.llm_calls,
             tool_calls = excluded.tool_calls, errors = excluded.errors,
             input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
-            cost_usd = excluded.cost_usd",
+            cost_usd = excluded.cost_usd, unpriced_llm_calls = excluded.unpriced_llm_calls",
     )?
     .execute(params![
         id,
@@ -221,6 +223,7 @@ pub fn upsert_session(conn: &Connection, id: &str, s: &SessionState) -> rusqlite
         t.input_tokens,
         t.output_tokens,
         t.cost_usd,
+        t.unpriced_llm_calls,
     ])?;
     Ok(())
 }
@@ -233,14 +236,15 @@ pub fn add_agent_totals(
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO agents (session_id, agent, spans, llm_calls, tool_calls, errors,
-            input_tokens, output_tokens, cost_usd)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            input_tokens, output_tokens, cost_usd, unpriced_llm_calls)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (session_id, agent) DO UPDATE SET
             spans = spans + excluded.spans, llm_calls = llm_calls + excluded.llm_calls,
             tool_calls = tool_calls + excluded.tool_calls, errors = errors + excluded.errors,
             input_tokens = input_tokens + excluded.input_tokens,
             output_tokens = output_tokens + excluded.output_tokens,
-            cost_usd = cost_usd + excluded.cost_usd",
+            cost_usd = cost_usd + excluded.cost_usd,
+            unpriced_llm_calls = unpriced_llm_calls + excluded.unpriced_llm_calls",
     )?
     .execute(params![
         session_id,
@@ -251,7 +255,8 @@ pub fn add_agent_totals(
         d.errors,
         d.input_tokens,
         d.output_tokens,
-        d.cost_usd
+        d.cost_usd,
+        d.unpriced_llm_calls
     ])?;
     Ok(())
 }
