@@ -1,7 +1,7 @@
 // The session's header: name, status, ids and tags, and its totals (ticking while it runs).
 import { html } from '../vendor/preact-htm.mjs';
 import { useNow } from '../lib/use-now.js';
-import { int, compact, usd, pct, ms, dateTime, elapsed } from '../lib/format.js';
+import { int, compact, usd, pct, ms, dateTime, elapsed, totalsCost, unpricedNote } from '../lib/format.js';
 import { Status } from '../components/badges.js';
 import { Stat } from '../components/stat.js';
 
@@ -30,7 +30,7 @@ export function SessionHeader({ model }) {
         <${Stat} label="Tool calls" value=${int(t.tool_calls)} />
         <${Stat} label="Errors" value=${html`<span class=${t.errors ? 'err-text' : ''}>${int(t.errors)}</span>`} />
         <${Stat} label="Tokens in / out" value="${compact(t.input_tokens)} / ${compact(t.output_tokens)}" />
-        <${Stat} label="Cost" value=${usd(t.cost_usd)} sub=${budget} />
+        <${Stat} label="Cost" value=${html`<span data-test="session-cost" title=${unpricedNote(t.unpriced_llm_calls)}>${totalsCost(t)}</span>`} sub=${budget} />
       </div>
     </div>`;
 }
