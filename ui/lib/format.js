@@ -27,7 +27,7 @@ export function usd(n) {
  */
 export function cost(sum, unpriced) {
   if (!unpriced) return usd(sum);
-  return sum ? `≥ ${usd(sum)}` : 'unknown';
+  return sum ? `≥\u00a0${usd(sum)}` : 'unknown';
 }
 
 /** The tooltip beside `cost`: how many calls are not in the sum. */

@@ -204,12 +204,12 @@ test('a model without a price shows its cost unknown, never $0', async () => {
   ]);
   const page = await open('#/');
   await page.waitForSelector('tr[data-session=echo] [data-test=row-cost]');
-  assert.match(await page.textContent('tr[data-session=delta] [data-test=row-cost]'), /^≥ \$0\.000/);
+  assert.match(await page.textContent('tr[data-session=delta] [data-test=row-cost]'), /^≥\u00a0\$0\.000/);
   assert.equal(await page.textContent('tr[data-session=echo] [data-test=row-cost]'), 'unknown');
   assert.equal(await page.getAttribute('tr[data-session=echo] [data-test=row-cost]', 'title'), '1 LLM call without a price (model not in the pricing table)');
   await page.goto(`${server.origin}/#/s/delta/agents`);
   await page.waitForSelector('[data-test=session-cost]');
-  assert.match(await page.textContent('[data-test=session-cost]'), /^≥ \$/);
+  assert.match(await page.textContent('[data-test=session-cost]'), /^≥\u00a0\$/);
   await page.waitForSelector('[data-test=agent-cost]');
   const agentCosts = await page.$$eval('[data-test=agent-cost]', (els) => els.map((e) => e.textContent));
   assert.deepEqual(agentCosts.filter((c) => c === 'unknown').length, 1, `${agentCosts}`);
@@ -219,7 +219,7 @@ test('a model without a price shows its cost unknown, never $0', async () => {
   const modelCosts = await page.$$eval('[data-test=model-cost]', (els) => els.map((e) => e.textContent));
   assert.equal(modelCosts.length, 2, `${modelCosts}`);
   assert.ok(modelCosts.includes('unknown') && modelCosts.some((c) => c.startsWith('$')), `${modelCosts}`);
-  assert.match(await page.textContent('[data-test=llm-summary]'), /Cost\s*≥ \$/);
+  assert.match(await page.textContent('[data-test=llm-summary]'), /Cost\s*≥\u00a0\$/);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
