@@ -84,8 +84,7 @@ impl From<SpanOutcome> for SpanStatus {
 /// `cost_usd` sums the known costs; `unpriced_llm_calls` counts the LLM calls whose cost is
 /// unknown (see [`cost_unknown`]), so with any of them the cost is a lower bound. In JSON the
 /// cost is `null` when nothing of it is known (unpriced calls and no cost beside them).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(into = "TotalsJson", from = "TotalsJson")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
 pub struct Totals {
     pub spans: i64,
     pub llm_calls: i64,
@@ -93,7 +92,9 @@ pub struct Totals {
     pub errors: i64,
     pub input_tokens: i64,
     pub output_tokens: i64,
+    #[serde(deserialize_with = "null_as_zero")]
     pub cost_usd: f64,
+    #[serde(default)]
     pub unpriced_llm_calls: i64,
 }
 
@@ -110,48 +111,29 @@ pub fn cost_unknown(
     kind == Some(SpanKind::Llm) && cost_usd.is_none() && (has_usage || ok)
 }
 
-/// [`Totals`] as the API writes it: the cost `null` when none of it is known.
-#[derive(Serialize, Deserialize)]
-struct TotalsJson {
-    spans: i64,
-    llm_calls: i64,
-    tool_calls: i64,
-    errors: i64,
-    input_tokens: i64,
-    output_tokens: i64,
-    cost_usd: Option<f64>,
-    #[serde(default)]
-    unpriced_llm_calls: i64,
-}
-
-impl From<Totals> for TotalsJson {
-    fn from(t: Totals) -> Self {
-        TotalsJson {
-            spans: t.spans,
-            llm_calls: t.llm_calls,
-            tool_calls: t.tool_calls,
-            errors: t.errors,
-            input_tokens: t.input_tokens,
-            output_tokens: t.output_tokens,
-            cost_usd: known_cost(t.cost_usd, t.unpriced_llm_calls),
-            unpriced_llm_calls: t.unpriced_llm_calls,
-        }
+/// Written field by field so that the cost is `null` when none of it is known.
+impl Serialize for Totals {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut t = s.serialize_struct("Totals", 8)?;
+        t.serialize_field("spans", &self.spans)?;
+        t.serialize_field("llm_calls", &self.llm_calls)?;
+        t.serialize_field("tool_calls", &self.tool_calls)?;
+        t.serialize_field("errors", &self.errors)?;
+        t.serialize_field("input_tokens", &self.input_tokens)?;
+        t.serialize_field("output_tokens", &self.output_tokens)?;
+        t.serialize_field(
+            "cost_usd",
+            &known_cost(self.cost_usd, self.unpriced_llm_calls),
+        )?;
+        t.serialize_field("unpriced_llm_calls", &self.unpriced_llm_calls)?;
+        t.end()
     }
 }
 
-impl From<TotalsJson> for Totals {
-    fn from(t: TotalsJson) -> Self {
-        Totals {
-            spans: t.spans,
-            llm_calls: t.llm_calls,
-            tool_calls: t.tool_calls,
-            errors: t.errors,
-            input_tokens: t.input_tokens,
-            output_tokens: t.output_tokens,
-            cost_usd: t.cost_usd.unwrap_or(0.0),
-            unpriced_llm_calls: t.unpriced_llm_calls,
-        }
-    }
+/// A cost written as `null` (nothing known) reads back as 0 beside its unpriced calls.
+fn null_as_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(0.0))
 }
 
 /// A summed cost as the API shows it: `None` when calls without a price are all there is.

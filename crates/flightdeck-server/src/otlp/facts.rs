@@ -151,6 +151,18 @@ pub fn response_model(facts: &mut Facts, attrs: &mut Attributes, key: &str) {
     }
 }
 
+/// The model a convention's `apply` reads from `attrs`, and the answering model it keeps.
+#[cfg(test)]
+pub fn models_after(
+    apply: fn(&mut Attributes, &mut Facts),
+    attrs: Value,
+) -> (Option<String>, Option<Value>) {
+    let mut attrs = attrs.as_object().cloned().unwrap_or_default();
+    let mut facts = Facts::default();
+    apply(&mut attrs, &mut facts);
+    (facts.model, attrs.get(RESPONSE_MODEL).cloned())
+}
+
 /// Fills an empty `slot` with `value` (computed by the caller).
 pub fn fill<T>(slot: &mut Option<T>, value: Option<T>) {
     if slot.is_none() {

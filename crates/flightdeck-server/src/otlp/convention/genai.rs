@@ -114,6 +114,7 @@ fn params(attrs: &mut Attributes, facts: &mut Facts) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::otlp::facts::models_after;
     use flightdeck_model::Usage;
     use serde_json::json;
 
@@ -224,12 +225,7 @@ mod tests {
 
     #[test]
     fn a_call_is_filed_under_the_model_asked_for_answered_or_not() {
-        let model = |v: Value| {
-            let mut a = attrs(v);
-            let mut f = Facts::default();
-            apply(&mut a, &mut f);
-            (f.model, a.get("gen_ai.response.model").cloned())
-        };
+        let model = |v: Value| models_after(apply, v);
         // Answered by a dated version, failed before any answer: both under gpt-4o.
         assert_eq!(
             model(

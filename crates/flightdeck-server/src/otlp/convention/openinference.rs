@@ -107,6 +107,7 @@ fn value(attrs: &mut Attributes, (key, mime): (&str, &str), slot: &mut Option<Pa
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::otlp::facts::models_after;
     use serde_json::json;
 
     fn attrs(v: Value) -> Attributes {
@@ -224,12 +225,7 @@ mod tests {
 
     #[test]
     fn the_model_asked_for_wins_over_the_one_that_answered() {
-        let model = |v: Value| {
-            let mut a = attrs(v);
-            let mut f = Facts::default();
-            apply(&mut a, &mut f);
-            (f.model, a.get("gen_ai.response.model").cloned())
-        };
+        let model = |v: Value| models_after(apply, v);
         // A failed call has no llm.model_name (it comes from the response): same row.
         assert_eq!(
             model(
