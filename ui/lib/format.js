@@ -21,6 +21,22 @@ export function usd(n) {
   return `$${n.toFixed(2)}`;
 }
 
+/**
+ * A summed cost beside the LLM calls whose cost is unknown (no price for the model):
+ * "$1.20" when all are known, "≥ $1.20" when some are not, "unknown" when none is.
+ */
+export function cost(sum, unpriced) {
+  if (!unpriced) return usd(sum);
+  return sum ? `≥\u00a0${usd(sum)}` : 'unknown';
+}
+
+/** The tooltip beside `cost`: how many calls are not in the sum. */
+export const unpricedNote = (unpriced) =>
+  (unpriced ? `${nf.format(unpriced)} LLM call${unpriced === 1 ? '' : 's'} without a price (model not in the pricing table)` : undefined);
+
+/** The cost of API totals (`cost_usd`, null when unknown, and `unpriced_llm_calls`). */
+export const totalsCost = (t) => cost(t.cost_usd, t.unpriced_llm_calls);
+
 export const pct = (r) => (r == null ? '–' : `${(r * 100).toFixed(r >= 0.995 || r === 0 ? 0 : 1)}%`);
 
 /** Milliseconds as "340 ms", "2.4 s", "3m 12s", "1h 04m". */

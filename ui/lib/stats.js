@@ -2,6 +2,12 @@
 // as spans arrive (the API's per-session statistics are the same figures, read once).
 import { tokens } from './format.js';
 
+/**
+ * Whether an LLM call's cost is unknown, as the store counts it (`record::cost_unknown`): no
+ * cost, yet it reported tokens or succeeded.
+ */
+export const costUnknown = (s) => s.kind === 'llm' && s.cost_usd == null && (s.usage != null || s.status === 'ok');
+
 export function quantile(sorted, q) {
   if (!sorted.length) return null;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -15,7 +21,7 @@ export function groupSpans(model, kind, key) {
     const k = key(s) || '–';
     let g = groups.get(k);
     if (!g) {
-      g = { key: k, calls: 0, errors: 0, finished: 0, input: 0, output: 0, cost: 0, latencies: [] };
+      g = { key: k, calls: 0, errors: 0, finished: 0, input: 0, output: 0, cost: 0, unpriced: 0, latencies: [] };
       groups.set(k, g);
     }
     g.calls += 1;
@@ -27,6 +33,7 @@ export function groupSpans(model, kind, key) {
     g.input += s.usage?.input_tokens || 0;
     g.output += s.usage?.output_tokens || 0;
     g.cost += s.cost_usd || 0;
+    if (costUnknown(s)) g.unpriced += 1;
   }
   for (const g of groups.values()) {
     g.latencies.sort((a, b) => a - b);
@@ -38,11 +45,11 @@ export function groupSpans(model, kind, key) {
   return [...groups.values()];
 }
 
-/** Per agent: spans, LLM calls, tool calls, tokens, cost, errors, messages sent and received. */
+/** Per agent: spans, LLM calls, tool calls, tokens, cost (and calls unpriced), errors, messages sent and received. */
 export function agentActivity(model) {
   const by = new Map();
   const get = (name) => {
-    if (!by.has(name)) by.set(name, { name, spans: 0, llm: 0, tools: 0, tokens: 0, cost: 0, errors: 0, sent: 0, received: 0 });
+    if (!by.has(name)) by.set(name, { name, spans: 0, llm: 0, tools: 0, tokens: 0, cost: 0, unpriced: 0, errors: 0, sent: 0, received: 0 });
     return by.get(name);
   };
   for (const a of model.agents.keys()) get(a);
@@ -55,6 +62,7 @@ export function agentActivity(model) {
     if (s.status === 'error') a.errors += 1;
     a.tokens += tokens(s.usage);
     a.cost += s.cost_usd || 0;
+    if (costUnknown(s)) a.unpriced += 1;
   }
   for (const f of agentFlows(model)) {
     get(f.from).sent += f.count;

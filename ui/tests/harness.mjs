@@ -74,9 +74,10 @@ const at = (t0, ms) => new Date(t0 + ms).toISOString();
 
 /**
  * A finished crew session: a root, `agents` agent spans, each with an LLM call (prompt in its
- * input) and a tool call; `failTool` makes the first tool call fail.
+ * input) and a tool call; `failTool` makes the first tool call fail; `models` names an agent's
+ * model (default gpt-4o).
  */
-export function crewSession(id, { name = id, agents = ['planner', 'hacker'], status = 'completed', failTool = false, t0 = Date.now() - 60_000, running = false } = {}) {
+export function crewSession(id, { name = id, agents = ['planner', 'hacker'], status = 'completed', failTool = false, t0 = Date.now() - 60_000, running = false, models = {} } = {}) {
   const m = [{ type: 'session.start', session_id: id, name, started_at: at(t0, 0), tags: ['test'] }];
   m.push({ type: 'span', session_id: id, span_id: `${id}-root`, kind: 'chain', name: `${name} root`, started_at: at(t0, 0), ended_at: at(t0, 9000) });
   agents.forEach((agent, i) => {
@@ -84,7 +85,7 @@ export function crewSession(id, { name = id, agents = ['planner', 'hacker'], sta
     const a = `${id}-${agent}`;
     m.push({ type: 'span', session_id: id, span_id: a, parent_id: `${id}-root`, kind: 'agent', name: `${agent} task`, agent, started_at: at(t0, base), ended_at: at(t0, base + 800) });
     m.push({
-      type: 'span', session_id: id, span_id: `${a}-llm`, parent_id: a, kind: 'llm', name: 'think', agent, model: 'gpt-4o',
+      type: 'span', session_id: id, span_id: `${a}-llm`, parent_id: a, kind: 'llm', name: 'think', agent, model: models[agent] || 'gpt-4o',
       started_at: at(t0, base + 50), ended_at: at(t0, base + 400),
       input: [{ role: 'system', content: `You are the ${agent}.` }, { role: 'user', content: `PROMPT for ${agent} in ${id}` }],
       output: `answer of ${agent}`, usage: { input_tokens: 20, output_tokens: 10 },

@@ -249,6 +249,34 @@ describe('session', () => {
   });
 });
 
+test('a model without a price shows its cost unknown, never $0', async () => {
+  const t0 = Date.now() - 900_000;
+  await ingest(server.origin, [
+    ...crewSession('delta', { name: 'delta mixed', agents: ['planner', 'scout'], models: { scout: 'house-model-7' }, t0 }),
+    ...crewSession('echo', { name: 'echo unpriced', agents: ['scout'], models: { scout: 'house-model-7' }, t0: t0 - 1000 }),
+  ]);
+  const page = await open('#/');
+  await page.waitForSelector('tr[data-session=echo] [data-test=row-cost]');
+  assert.match(await page.textContent('tr[data-session=delta] [data-test=row-cost]'), /^≥\u00a0\$0\.000/);
+  assert.equal(await page.textContent('tr[data-session=echo] [data-test=row-cost]'), 'unknown');
+  assert.equal(await page.getAttribute('tr[data-session=echo] [data-test=row-cost]', 'title'), '1 LLM call without a price (model not in the pricing table)');
+  await page.goto(`${server.origin}/#/s/delta/agents`);
+  await page.waitForSelector('[data-test=session-cost]');
+  assert.match(await page.textContent('[data-test=session-cost]'), /^≥\u00a0\$/);
+  await page.waitForSelector('[data-test=agent-cost]');
+  const agentCosts = await page.$$eval('[data-test=agent-cost]', (els) => els.map((e) => e.textContent));
+  assert.deepEqual(agentCosts.filter((c) => c === 'unknown').length, 1, `${agentCosts}`);
+  assert.ok(agentCosts.some((c) => /^\$0\.000/.test(c)), `${agentCosts}`);
+  await page.click('.tabs a[href*="/llm"]');
+  await page.waitForSelector('[data-test=model-cost]');
+  const modelCosts = await page.$$eval('[data-test=model-cost]', (els) => els.map((e) => e.textContent));
+  assert.equal(modelCosts.length, 2, `${modelCosts}`);
+  assert.ok(modelCosts.includes('unknown') && modelCosts.some((c) => c.startsWith('$')), `${modelCosts}`);
+  assert.match(await page.textContent('[data-test=llm-summary]'), /Cost\s*≥\u00a0\$/);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test('a session of 5,000 spans opens collapsed and the graph responds', async () => {
   await ingest(server.origin, bigSession('big', 5000));
   const page = await open('#/s/big/graph');

@@ -4,7 +4,7 @@ import { html, useEffect, useRef } from '../vendor/preact-htm.mjs';
 import cytoscape from '../vendor/cytoscape.mjs';
 import { agentActivity, agentFlows } from '../lib/stats.js';
 import { agentColor, cssVar } from '../lib/colors.js';
-import { int, compact, usd, ago } from '../lib/format.js';
+import { int, compact, cost, unpricedNote, ago } from '../lib/format.js';
 import { Status, Empty } from '../components/badges.js';
 import { Bars } from '../components/bars.js';
 import { useNow } from '../lib/use-now.js';
@@ -82,7 +82,7 @@ export function AgentsView({ model, version }) {
               <dt>Last seen</dt><dd>${info.last_seen ? ago(info.last_seen, now) : '–'}</dd>
               <dt>LLM / tools</dt><dd>${int(a.llm)} / ${int(a.tools)}</dd>
               <dt>Messages</dt><dd>${int(a.sent)} sent · ${int(a.received)} received</dd>
-              <dt>Tokens</dt><dd>${compact(a.tokens)} · ${usd(a.cost)}</dd>
+              <dt>Tokens</dt><dd>${compact(a.tokens)} · <span data-test="agent-cost" title=${unpricedNote(a.unpriced)}>${cost(a.cost, a.unpriced)}</span></dd>
               <dt>Errors</dt><dd class=${a.errors ? 'err-text' : ''}>${int(a.errors)}</dd>
             </dl>
           </div>`;

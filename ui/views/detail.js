@@ -4,6 +4,7 @@
 import { html, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
 import { api } from '../lib/api.js';
 import { int, usd, ms, timeMs, dateTime } from '../lib/format.js';
+import { costUnknown } from '../lib/stats.js';
 import { Status, Kind, Agent, ErrorNotice } from '../components/badges.js';
 import { Payload, Json, CopyButton } from '../components/json.js';
 
@@ -38,6 +39,12 @@ function Section({ title, value, children }) {
     <div class="sec-head"><h3>${title}</h3><span class="spacer"></span>${value !== undefined ? html`<${CopyButton} value=${value} />` : null}</div>
     ${children}
   </section>`;
+}
+
+/** " · answered by gpt-4o-2024-08-06" when the model that answered is not the one asked for. */
+function answeredBy(span, requested) {
+  const answered = span?.attributes?.['gen_ai.response.model'];
+  return answered && answered !== requested ? html` <span class="faint">· answered by ${answered}</span>` : null;
 }
 
 const present = (v) => v != null && !(typeof v === 'object' && Object.keys(v).length === 0);
@@ -81,12 +88,12 @@ export function Detail({ model, version, sessionId, spanId, onClose }) {
         ${s.error ? html`<${Section} title="Error" value=${s.error}><div class="error-box">${s.error}</div><//>` : null}
         <${Section} title="Summary">
           <dl class="kv">
-            ${s.model ? html`<dt>Model</dt><dd>${s.model}${s.provider ? html` <span class="faint">(${s.provider})</span>` : null}</dd>` : null}
+            ${s.model ? html`<dt>Model</dt><dd data-test="span-model">${s.model}${s.provider ? html` <span class="faint">(${s.provider})</span>` : null}${answeredBy(span, s.model)}</dd>` : null}
             <dt>Started</dt><dd>${dateTime(s.started_at)} <span class="faint">${timeMs(s.started_at).slice(-4)}</span></dd>
             <dt>Ended</dt><dd>${s.ended_at ? dateTime(s.ended_at) : html`<span class="badge running">running</span>`}</dd>
             <dt>Duration</dt><dd>${ms(s.duration_ms)}</dd>
             ${s.usage ? html`<dt>Tokens</dt><dd>${int(s.usage.input_tokens)} in · ${int(s.usage.output_tokens)} out</dd>` : null}
-            ${s.cost_usd != null ? html`<dt>Cost</dt><dd>${usd(s.cost_usd)}</dd>` : null}
+            ${s.cost_usd != null ? html`<dt>Cost</dt><dd>${usd(s.cost_usd)}</dd>` : costUnknown(s) ? html`<dt>Cost</dt><dd title="no price for this model">unknown</dd>` : null}
             ${s.trace_id ? html`<dt>Trace</dt><dd class="mono" data-test="trace-id">${s.trace_id}</dd>` : null}
             ${s.parent_id ? html`<dt>Parent</dt><dd class="mono">${model.spans.get(s.parent_id)?.name || ''} <span class="faint">${s.parent_id}</span></dd>` : null}
             <dt>Children</dt><dd>${int(model.childrenOf(spanId).length)}</dd>

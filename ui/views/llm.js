@@ -3,8 +3,8 @@
 // the full spans: they are read for the newest calls, a few at a time, and kept.
 import { html, useEffect, useState } from '../vendor/preact-htm.mjs';
 import { api } from '../lib/api.js';
-import { groupSpans } from '../lib/stats.js';
-import { int, compact, usd, ms, pct, preview, timeMs } from '../lib/format.js';
+import { groupSpans, costUnknown } from '../lib/stats.js';
+import { int, compact, usd, cost, unpricedNote, ms, pct, preview, timeMs } from '../lib/format.js';
 import { Stat } from '../components/stat.js';
 import { Status, Agent, Empty } from '../components/badges.js';
 import { SortTable } from '../components/table.js';
@@ -40,7 +40,7 @@ export function LlmView({ model, select }) {
   const [limit, setLimit] = useState(200);
   if (!calls.length) return html`<${Empty}>No LLM calls in this session yet.<//>`;
   const byModel = groupSpans(model, 'llm', (s) => s.model);
-  const all = byModel.reduce((t, g) => ({ calls: t.calls + g.calls, errors: t.errors + g.errors, input: t.input + g.input, output: t.output + g.output, cost: t.cost + g.cost, lat: t.lat + g.totalLatency }), { calls: 0, errors: 0, input: 0, output: 0, cost: 0, lat: 0 });
+  const all = byModel.reduce((t, g) => ({ calls: t.calls + g.calls, errors: t.errors + g.errors, input: t.input + g.input, output: t.output + g.output, cost: t.cost + g.cost, unpriced: t.unpriced + g.unpriced, lat: t.lat + g.totalLatency }), { calls: 0, errors: 0, input: 0, output: 0, cost: 0, unpriced: 0, lat: 0 });
   const columns = [
     { label: 'Started', sort: (s) => s.started_at, cell: (s) => timeMs(s.started_at) },
     { label: 'Call', sort: (s) => s.name, cell: (s) => html`${s.name} ${s.status !== 'ok' ? html`<${Status} status=${s.status} />` : null}` },
@@ -49,7 +49,7 @@ export function LlmView({ model, select }) {
     { label: 'In', num: true, sort: (s) => s.usage?.input_tokens, cell: (s) => int(s.usage?.input_tokens) },
     { label: 'Out', num: true, sort: (s) => s.usage?.output_tokens, cell: (s) => int(s.usage?.output_tokens) },
     { label: 'Latency', num: true, sort: (s) => s.duration_ms, cell: (s) => ms(s.duration_ms) },
-    { label: 'Cost', num: true, sort: (s) => s.cost_usd, cell: (s) => usd(s.cost_usd) },
+    { label: 'Cost', num: true, sort: (s) => s.cost_usd, cell: (s) => (costUnknown(s) ? 'unknown' : usd(s.cost_usd)) },
     { label: 'Prompt', cell: (s) => html`<span class="preview" title=${previews.get(s.span_id)?.prompt}>${previews.get(s.span_id)?.prompt ?? ''}</span>` },
     { label: 'Response', cell: (s) => html`<span class="preview" title=${previews.get(s.span_id)?.response}>${previews.get(s.span_id)?.response ?? ''}</span>` },
   ];
@@ -60,7 +60,7 @@ export function LlmView({ model, select }) {
         <${Stat} label="Tokens in" value=${compact(all.input)} />
         <${Stat} label="Tokens out" value=${compact(all.output)} />
         <${Stat} label="Total latency" value=${ms(all.lat)} />
-        <${Stat} label="Cost" value=${usd(all.cost)} />
+        <${Stat} label="Cost" value=${html`<span title=${unpricedNote(all.unpriced)}>${cost(all.cost, all.unpriced)}</span>`} />
       </div>
       <div class="panel"><header><h2>By model</h2></header>
         <${SortTable} rows=${byModel} initial=${{ col: 1, desc: true }} columns=${[
@@ -71,7 +71,7 @@ export function LlmView({ model, select }) {
           { label: 'Tokens out', num: true, sort: (g) => g.output, cell: (g) => compact(g.output) },
           { label: 'p50', num: true, sort: (g) => g.p50, cell: (g) => ms(g.p50) },
           { label: 'p95', num: true, sort: (g) => g.p95, cell: (g) => ms(g.p95) },
-          { label: 'Cost', num: true, sort: (g) => g.cost, cell: (g) => usd(g.cost) },
+          { label: 'Cost', num: true, sort: (g) => g.cost, cell: (g) => html`<span data-test="model-cost" title=${unpricedNote(g.unpriced)}>${cost(g.cost, g.unpriced)}</span>` },
           { label: 'Share of cost', num: true, sort: (g) => g.cost, cell: (g) => pct(all.cost ? g.cost / all.cost : 0) },
         ]} />
       </div>

@@ -6,7 +6,7 @@ import { api } from '../lib/api.js';
 import { useNow } from '../lib/use-now.js';
 import { follow } from '../lib/live.js';
 import { go, href } from '../lib/router.js';
-import { int, compact, usd, pct, ms, ago, elapsed } from '../lib/format.js';
+import { int, compact, usd, pct, ms, ago, elapsed, totalsCost, unpricedNote } from '../lib/format.js';
 import { Status, Agent, Empty, ErrorNotice } from '../components/badges.js';
 import { Stat } from '../components/stat.js';
 import { Filters, toApi, isFiltered } from './overview-filters.js';
@@ -23,7 +23,7 @@ function Headline({ stats }) {
       <${Stat} label="Avg steps / session" value=${stats.avg_spans_per_session.toFixed(1)} sub="spans per session" />
       <${Stat} label="LLM calls" value=${compact(t.llm_calls)} sub="${compact(t.tool_calls)} tool calls" />
       <${Stat} label="Tokens" value=${compact(t.input_tokens + t.output_tokens)} sub="${compact(t.input_tokens)} in · ${compact(t.output_tokens)} out" />
-      <${Stat} label="Cost" value=${usd(t.cost_usd)} sub="${int(t.errors)} errors" />
+      <${Stat} label="Cost" value=${html`<span title=${unpricedNote(t.unpriced_llm_calls)}>${totalsCost(t)}</span>`} sub="${int(t.errors)} errors" />
     </div>`;
 }
 
@@ -52,7 +52,7 @@ function Row({ s, now, waiting }) {
       <td class="num">${int(t.tool_calls)}</td>
       <td class="num ${t.errors ? 'err-text' : ''}">${int(t.errors)}</td>
       <td class="num">${compact(t.input_tokens + t.output_tokens)}</td>
-      <td class="num">${usd(t.cost_usd)}</td>
+      <td class="num" data-test="row-cost" title=${unpricedNote(t.unpriced_llm_calls)}>${totalsCost(t)}</td>
       <td><${Budget} s=${s} /></td>
       <td class="num">${ms(dur)}</td>
       <td title=${s.started_at}>${ago(s.started_at, now)}</td>

@@ -2,7 +2,7 @@
 // it runs).
 import { html } from '../vendor/preact-htm.mjs';
 import { useNow } from '../lib/use-now.js';
-import { int, compact, usd, pct, ms, dateTime, elapsed } from '../lib/format.js';
+import { int, compact, usd, pct, ms, dateTime, elapsed, totalsCost, unpricedNote } from '../lib/format.js';
 import { Status } from '../components/badges.js';
 import { Stat } from '../components/stat.js';
 import { Traces } from './traces.js';
@@ -33,7 +33,7 @@ export function SessionHeader({ model, selected, select }) {
         <${Stat} label="Tool calls" value=${int(t.tool_calls)} />
         <${Stat} label="Errors" value=${html`<span class=${t.errors ? 'err-text' : ''}>${int(t.errors)}</span>`} />
         <${Stat} label="Tokens in / out" value="${compact(t.input_tokens)} / ${compact(t.output_tokens)}" />
-        <${Stat} label="Cost" value=${usd(t.cost_usd)} sub=${budget} />
+        <${Stat} label="Cost" value=${html`<span data-test="session-cost" title=${unpricedNote(t.unpriced_llm_calls)}>${totalsCost(t)}</span>`} sub=${budget} />
       </div>
     </div>`;
 }

@@ -80,7 +80,11 @@ impl From<SpanOutcome> for SpanStatus {
 }
 
 /// Running totals of a session or an agent, kept up to date on every write.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// `cost_usd` sums the known costs; `unpriced_llm_calls` counts the LLM calls whose cost is
+/// unknown (see [`cost_unknown`]), so with any of them the cost is a lower bound. In JSON the
+/// cost is `null` when nothing of it is known (unpriced calls and no cost beside them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
 pub struct Totals {
     pub spans: i64,
     pub llm_calls: i64,
@@ -88,7 +92,53 @@ pub struct Totals {
     pub errors: i64,
     pub input_tokens: i64,
     pub output_tokens: i64,
+    #[serde(deserialize_with = "null_as_zero")]
     pub cost_usd: f64,
+    #[serde(default)]
+    pub unpriced_llm_calls: i64,
+}
+
+/// Whether an LLM call's cost is unknown: it has none (no price for its model, no model, or
+/// no usage to price), yet it was billed, as far as anyone can tell: it reported tokens or
+/// it succeeded. A call still running without usage is not counted (its cost is not due
+/// yet), nor one that failed without usage (nothing says it was billed).
+pub fn cost_unknown(
+    kind: Option<SpanKind>,
+    cost_usd: Option<f64>,
+    has_usage: bool,
+    ok: bool,
+) -> bool {
+    kind == Some(SpanKind::Llm) && cost_usd.is_none() && (has_usage || ok)
+}
+
+/// Written field by field so that the cost is `null` when none of it is known.
+impl Serialize for Totals {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut t = s.serialize_struct("Totals", 8)?;
+        t.serialize_field("spans", &self.spans)?;
+        t.serialize_field("llm_calls", &self.llm_calls)?;
+        t.serialize_field("tool_calls", &self.tool_calls)?;
+        t.serialize_field("errors", &self.errors)?;
+        t.serialize_field("input_tokens", &self.input_tokens)?;
+        t.serialize_field("output_tokens", &self.output_tokens)?;
+        t.serialize_field(
+            "cost_usd",
+            &known_cost(self.cost_usd, self.unpriced_llm_calls),
+        )?;
+        t.serialize_field("unpriced_llm_calls", &self.unpriced_llm_calls)?;
+        t.end()
+    }
+}
+
+/// A cost written as `null` (nothing known) reads back as 0 beside its unpriced calls.
+fn null_as_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(0.0))
+}
+
+/// A summed cost as the API shows it: `None` when calls without a price are all there is.
+pub fn known_cost(cost_usd: f64, unpriced: i64) -> Option<f64> {
+    (unpriced == 0 || cost_usd != 0.0).then_some(cost_usd)
 }
 
 impl Totals {
@@ -101,6 +151,7 @@ impl Totals {
         self.input_tokens += sign * other.input_tokens;
         self.output_tokens += sign * other.output_tokens;
         self.cost_usd += sign as f64 * other.cost_usd;
+        self.unpriced_llm_calls += sign * other.unpriced_llm_calls;
     }
 
     /// True when every counter is zero.
@@ -260,7 +311,10 @@ pub struct LlmStats {
     pub errors: i64,
     pub input_tokens: i64,
     pub output_tokens: i64,
-    pub cost_usd: f64,
+    /// The known cost; `None` when every call of the model has an unknown cost.
+    pub cost_usd: Option<f64>,
+    /// Calls whose cost is unknown (see [`cost_unknown`]); with any, the cost is a lower bound.
+    pub unpriced_requests: i64,
     pub latency_p50_ms: Option<f64>,
     pub latency_p95_ms: Option<f64>,
 }

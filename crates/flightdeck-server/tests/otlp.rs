@@ -844,3 +844,98 @@ async fn otlp_sessions_end_when_quiet_and_a_later_trace_reopens_them() {
     );
     assert_eq!(session["totals"]["llm_calls"], 2);
 }
+
+/// One call is one row of the LLM stats, filed under the model asked for: answered by a dated
+/// version or failed before any answer, over GenAI and OpenInference alike. A model without a
+/// price makes the cost unknown, never $0.
+#[tokio::test]
+async fn llm_stats_group_by_the_model_asked_for_and_say_when_cost_is_unknown() {
+    let s = TestServer::start().await;
+    let genai = |id: u8, model: &str, extra: Vec<KeyValue>| {
+        let mut attrs = vec![
+            kv("gen_ai.operation.name", "chat"),
+            kv("gen_ai.request.model", model),
+        ];
+        attrs.extend(extra);
+        span(9, id, Some(1), "chat", attrs)
+    };
+    let usage = || {
+        vec![
+            int("gen_ai.usage.input_tokens", 1000),
+            int("gen_ai.usage.output_tokens", 100),
+        ]
+    };
+    let mut answered = usage();
+    answered.push(kv("gen_ai.response.model", "gpt-4o-2024-08-06"));
+    let mut failed = genai(3, "gpt-4o", vec![]);
+    failed.status = Some(Status {
+        code: status::StatusCode::Error as i32,
+        message: "429 Too Many Requests".into(),
+    });
+    let openinference = span(
+        9,
+        4,
+        Some(1),
+        "ChatCompletion",
+        vec![
+            kv("openinference.span.kind", "LLM"),
+            kv("llm.invocation_parameters", r#"{"model": "gpt-4o"}"#),
+            kv("llm.model_name", "gpt-4o-2024-08-06"),
+            int("llm.token_count.prompt", 1000),
+            int("llm.token_count.completion", 100),
+        ],
+    );
+    let spans = vec![
+        span(
+            9,
+            1,
+            None,
+            "crew",
+            vec![kv("gen_ai.operation.name", "invoke_agent")],
+        ),
+        genai(2, "gpt-4o", answered),
+        failed,
+        openinference,
+        genai(5, "house-model-7", usage()),
+    ];
+    assert_eq!(protobuf(&s, &traces(spans)).await.status, 200);
+    let session = hex(9, 16);
+
+    let (status, llm) = s.get(&format!("/api/v1/sessions/{session}/llm")).await;
+    assert_eq!(status, 200, "{llm}");
+    let rows = llm.as_array().unwrap();
+    let models: Vec<&str> = rows.iter().map(|r| r["model"].as_str().unwrap()).collect();
+    assert_eq!(models, ["gpt-4o", "house-model-7"], "{llm}");
+    let gpt = &rows[0];
+    assert_eq!(
+        (gpt["requests"].as_i64(), gpt["errors"].as_i64()),
+        (Some(3), Some(1))
+    );
+    let priced = 2.0 * (1000.0 * 2.5 + 100.0 * 10.0) / 1e6;
+    assert!(
+        (gpt["cost_usd"].as_f64().unwrap() - priced).abs() < 1e-12,
+        "{gpt}"
+    );
+    assert_eq!(gpt["unpriced_requests"], 0);
+    let house = &rows[1];
+    assert!(house["cost_usd"].is_null(), "{house}");
+    assert_eq!(house["unpriced_requests"], 1);
+
+    // The model that answered stays as a detail of the span.
+    let answered = span_json(&s, &session, &hex(2, 8)).await;
+    assert_eq!(answered["model"], "gpt-4o");
+    assert_eq!(
+        answered["attributes"]["gen_ai.response.model"],
+        "gpt-4o-2024-08-06"
+    );
+    let oi = span_json(&s, &session, &hex(4, 8)).await;
+    assert_eq!(
+        oi["attributes"]["gen_ai.response.model"],
+        "gpt-4o-2024-08-06"
+    );
+
+    let (_, summary) = s.get(&format!("/api/v1/sessions/{session}")).await;
+    let totals = &summary["totals"];
+    assert_eq!(totals["unpriced_llm_calls"], 1, "{totals}");
+    assert!((totals["cost_usd"].as_f64().unwrap() - priced).abs() < 1e-12);
+}

@@ -67,7 +67,11 @@ async fn openinference_openai_over_http_and_grpc() {
         let llm = only(&all, "llm");
         assert_eq!(llm.len(), 1, "{protocol}: {all:?}");
         let llm = llm[0];
-        assert_eq!(llm["model"], "gpt-4o-mini-2024-07-18");
+        assert_eq!(llm["model"], "gpt-4o-mini", "the model asked for");
+        assert_eq!(
+            llm["attributes"]["gen_ai.response.model"], "gpt-4o-mini-2024-07-18",
+            "the model that answered"
+        );
         assert_eq!(llm["provider"], "openai");
         assert_eq!(llm["input"], asked());
         assert_eq!(
@@ -220,7 +224,11 @@ async fn otel_genai_openai_messages_on_the_span_and_as_logs() {
         let llm = llm[0];
         assert_eq!(llm["name"], "chat gpt-4o-mini");
         assert_eq!(llm["trace_id"], session, "the trace id is kept");
-        assert_eq!(llm["model"], "gpt-4o-mini-2024-07-18");
+        assert_eq!(llm["model"], "gpt-4o-mini", "the model asked for");
+        assert_eq!(
+            llm["attributes"]["gen_ai.response.model"], "gpt-4o-mini-2024-07-18",
+            "the model that answered"
+        );
         assert_eq!(llm["provider"], "openai");
         assert_eq!(
             llm["usage"],

@@ -140,6 +140,10 @@ async fn official_clients_see_no_difference_and_every_call_is_recorded() {
             "usage recorded, streamed or not: {c}"
         );
         assert_eq!(c["model"], "gpt-4o");
+        assert_eq!(
+            c["attributes"]["gen_ai.response.model"], "gpt-4o",
+            "the model that answered, as OTLP names it"
+        );
         assert_eq!(c["provider"], "openai");
     }
     assert!(ok_chats.iter().any(|c| c["params"]["temperature"] == 0.2));

@@ -23,7 +23,9 @@ const LEVEL: i32 = 1;
 /// With a dictionary, level 3 costs about what level 1 does and writes ~15% fewer bytes.
 pub const DICT_LEVEL: i32 = 3;
 
-/// A dictionary ready for compression, with the id it is stored under.
+/// A dictionary ready for compression, with the id it is stored under. The id is unique only
+/// within its database (each database numbers its own from 1), so a dictionary is told apart
+/// from another database's by its address: each is leaked once and never freed or moved.
 pub struct EncodeDict {
     pub id: u32,
     pub dict: EncoderDictionary<'static>,
@@ -31,7 +33,10 @@ pub struct EncodeDict {
 
 thread_local! {
     static PLAIN: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
-    static WITH_DICT: RefCell<Option<(u32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
+    /// The compressor of the dictionary this thread used last, which may be another
+    /// database's: it is reused only for that very dictionary (`std::ptr::eq`), never for
+    /// one that merely has the same id.
+    static WITH_DICT: RefCell<Option<(&'static EncodeDict, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
 }
 
 /// Encodes a payload for storage, with `dict` when one is given.
@@ -41,10 +46,10 @@ pub fn encode(payload: &[u8], dict: Option<&'static EncodeDict>) -> Vec<u8> {
             Some(d) => WITH_DICT
                 .with(|c| {
                     let mut c = c.borrow_mut();
-                    if c.as_ref().is_none_or(|(id, _)| *id != d.id) {
+                    if c.as_ref().is_none_or(|(used, _)| !std::ptr::eq(*used, d)) {
                         *c = zstd::bulk::Compressor::with_prepared_dictionary(&d.dict)
                             .ok()
-                            .map(|z| (d.id, z));
+                            .map(|z| (d, z));
                     }
                     c.as_mut().and_then(|(_, z)| z.compress(payload).ok())
                 })
@@ -119,16 +124,22 @@ mod tests {
         assert!(decode(&[9, 1], no_dict).is_err());
     }
 
-    #[test]
-    fn round_trips_with_a_dictionary_and_names_a_missing_one() {
+    /// A dictionary trained on prompts about `topic`, stored under `id`.
+    fn trained(topic: &str, id: u32) -> (Vec<u8>, &'static EncodeDict) {
         let samples: Vec<String> = (0..400)
-            .map(|i| format!(r#"[{{"role":"system","content":"You plan heists, step {i}, carefully and quietly."}}]"#))
+            .map(|i| format!(r#"[{{"role":"system","content":"You plan {topic}, step {i}, carefully and quietly."}}]"#))
             .collect();
         let bytes = zstd::dict::from_samples(&samples, 4096).unwrap();
         let dict: &'static EncodeDict = Box::leak(Box::new(EncodeDict {
-            id: 7,
+            id,
             dict: EncoderDictionary::copy(&bytes, DICT_LEVEL),
         }));
+        (bytes, dict)
+    }
+
+    #[test]
+    fn round_trips_with_a_dictionary_and_names_a_missing_one() {
+        let (bytes, dict) = trained("heists", 7);
         let payload = br#"[{"role":"system","content":"You plan heists, step 9000, carefully and quietly."},{"role":"system","content":"You plan heists, step 9001, carefully and quietly."}]"#;
         let stored = encode(payload, Some(dict));
         assert_eq!(stored[0], ZSTD_DICT);
@@ -143,5 +154,19 @@ mod tests {
         );
         let err = decode(&stored, no_dict).unwrap_err();
         assert!(err.contains("dictionary 7"), "{err}");
+    }
+
+    #[test]
+    fn two_dictionaries_with_one_id_each_encode_with_their_own() {
+        // Two databases both number their first dictionary 1; one thread writes to both.
+        let (bytes_a, a) = trained("heists", 1);
+        let (bytes_b, b) = trained("audits", 1);
+        let payload = br#"[{"role":"system","content":"You plan audits, step 9000, carefully and quietly."},{"role":"system","content":"You plan audits, step 9001, carefully and quietly."}]"#;
+        let first = encode(payload, Some(a));
+        let second = encode(payload, Some(b));
+        let decoder = |bytes: &[u8]| Arc::new(DecoderDictionary::copy(bytes));
+        let (da, db) = (decoder(&bytes_a), decoder(&bytes_b));
+        assert_eq!(decode(&first, |_| Some(da.clone())).unwrap(), payload);
+        assert_eq!(decode(&second, |_| Some(db.clone())).unwrap(), payload);
     }
 }

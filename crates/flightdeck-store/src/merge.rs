@@ -5,7 +5,7 @@
 //! end-wins for outcomes (status, final usage), key-wise union for scores and attributes.
 //! The functions here are pure: the writer loads the state, applies messages, writes it back.
 
-use flightdeck_model::record::{SessionStatus, Totals};
+use flightdeck_model::record::{SessionStatus, Totals, cost_unknown};
 use flightdeck_model::{
     Attributes, Budget, Pricing, Scores, SessionOutcome, SpanKind, SpanOutcome, SpanView,
     Timestamp, Usage,
@@ -134,6 +134,12 @@ impl SpanState {
             input_tokens: usage.input_tokens as i64,
             output_tokens: usage.output_tokens as i64,
             cost_usd: self.cost_usd.unwrap_or(0.0),
+            unpriced_llm_calls: cost_unknown(
+                self.kind,
+                self.cost_usd,
+                self.usage.is_some(),
+                self.status == Some(SpanOutcome::Ok),
+            ) as i64,
         }
     }
 }

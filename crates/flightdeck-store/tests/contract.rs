@@ -581,76 +581,246 @@ async fn snapshots_contain_exactly_the_commits_up_to_their_seq() {
     }
 }
 
-#[tokio::test]
-async fn payloads_compress_with_a_dictionary_trained_on_the_first_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let words = [
-        "vault", "camera", "guard", "plan", "the", "crew", "door", "code", "alarm", "shift",
-    ];
-    let span = |i: usize| {
-        let text: Vec<&str> = (0..300)
-            .map(|j| words[(i * 7 + j * 13) % words.len()])
-            .collect();
-        format!(
-            r#"{{"type":"span","session_id":"d","span_id":"x{i}","kind":"llm","name":"chat","started_at":1,"ended_at":2,"input":[{{"role":"system","content":"You plan heists."}},{{"role":"user","content":"{} {i}"}}]}}"#,
-            text.join(" ")
-        )
-    };
-    let dictionaries = |dir: &tempfile::TempDir| -> i64 {
-        rusqlite::Connection::open(dir.path().join("fd.db"))
-            .unwrap()
-            .query_row("SELECT count(*) FROM dictionaries", [], |r| r.get(0))
-            .unwrap()
-    };
-    let store = open(&dir);
-    // About 3 MB of payloads: more than the samples a dictionary is trained from.
+/// An LLM span of ~2 KB of words from `words`: payloads a dictionary is trained on.
+fn wordy_span(words: &[&str], i: usize) -> String {
+    let text: Vec<&str> = (0..300)
+        .map(|j| words[(i * 7 + j * 13) % words.len()])
+        .collect();
+    format!(
+        r#"{{"type":"span","session_id":"d","span_id":"x{i}","kind":"llm","name":"chat","started_at":1,"ended_at":2,"input":[{{"role":"system","content":"You plan heists."}},{{"role":"user","content":"{} {i}"}}]}}"#,
+        text.join(" ")
+    )
+}
+
+const HEIST_WORDS: [&str; 10] = [
+    "vault", "camera", "guard", "plan", "the", "crew", "door", "code", "alarm", "shift",
+];
+
+/// How many dictionaries the database at `path` has stored.
+fn dictionaries(path: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM dictionaries", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Writes spans `0..1500` (about 3 MB: more than a dictionary is trained from) and waits
+/// until the dictionary is stored and in use.
+async fn train_dictionary(store: &SqliteStore, path: &std::path::Path, words: &[&str]) {
     for chunk in (0..1500).collect::<Vec<_>>().chunks(250) {
-        let batch: Vec<String> = chunk.iter().map(|&i| span(i)).collect();
+        let batch: Vec<String> = chunk.iter().map(|&i| wordy_span(words, i)).collect();
         store.append(msgs(&batch.join("\n"))).await.unwrap();
     }
     for _ in 0..200 {
-        if dictionaries(&dir) == 1 {
+        if dictionaries(path) == 1 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    assert_eq!(dictionaries(&dir), 1, "a dictionary was trained and stored");
-    // Wait until the writer has put it in use, then write more.
+    assert_eq!(dictionaries(path), 1, "a dictionary was trained and stored");
+    // Give the writer time to put it in use.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    let later: Vec<String> = (1500..1600).map(span).collect();
-    store.append(msgs(&later.join("\n"))).await.unwrap();
-    let with_dict: i64 = rusqlite::Connection::open(dir.path().join("fd.db"))
+}
+
+/// How many stored span inputs of the database at `path` name a dictionary.
+fn dictionary_payloads(path: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(path)
         .unwrap()
         .query_row(
             "SELECT count(*) FROM spans WHERE substr(input, 1, 1) = x'02'",
             [],
             |r| r.get(0),
         )
-        .unwrap();
+        .unwrap()
+}
+
+/// Checks that span `x{i}` reads back as `wordy_span(words, i)` sent it.
+async fn reads_back(store: &SqliteStore, words: &[&str], i: usize) {
+    let got = store.span("d", &format!("x{i}")).await.unwrap().unwrap();
+    let sent: serde_json::Value = serde_json::from_str(&wordy_span(words, i)).unwrap();
+    let got: serde_json::Value = serde_json::from_str(got.input.unwrap().get()).unwrap();
+    assert_eq!(got, sent["input"], "span {i} reads back");
+}
+
+#[tokio::test]
+async fn payloads_compress_with_a_dictionary_trained_on_the_first_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fd.db");
+    let words = &HEIST_WORDS[..];
+    let store = open(&dir);
+    train_dictionary(&store, &path, words).await;
+    let later: Vec<String> = (1500..1600).map(|i| wordy_span(words, i)).collect();
+    store.append(msgs(&later.join("\n"))).await.unwrap();
+    let with_dict = dictionary_payloads(&path);
     assert!(
         with_dict >= 100,
         "later payloads use the dictionary ({with_dict})"
     );
-    async fn check(store: &SqliteStore, expected: String, i: usize) {
-        let got = store.span("d", &format!("x{i}")).await.unwrap().unwrap();
-        let sent: serde_json::Value = serde_json::from_str(&expected).unwrap();
-        let got: serde_json::Value = serde_json::from_str(got.input.unwrap().get()).unwrap();
-        assert_eq!(got, sent["input"], "span {i} reads back");
-    }
-    check(&store, span(3), 3).await;
-    check(&store, span(1599), 1599).await;
+    reads_back(&store, words, 3).await;
+    reads_back(&store, words, 1599).await;
     store.close().await.unwrap();
     drop(store);
     let reopened = open(&dir);
-    check(&reopened, span(1599), 1599).await;
-    let more: Vec<String> = (1600..1610).map(span).collect();
+    reads_back(&reopened, words, 1599).await;
+    let more: Vec<String> = (1600..1610).map(|i| wordy_span(words, i)).collect();
     reopened.append(msgs(&more.join("\n"))).await.unwrap();
-    check(&reopened, span(1609), 1609).await;
+    reads_back(&reopened, words, 1609).await;
     assert_eq!(
-        dictionaries(&dir),
+        dictionaries(&path),
         1,
         "reopening reuses the stored dictionary"
     );
+}
+
+/// Two databases in one process each train their own dictionary, and both stored under the
+/// same id (1). Writing to one and then the other on the same thread must compress each
+/// payload with its own database's dictionary, or the second database's payloads are stored
+/// unreadable ("Dictionary mismatch"), as `flightdeck bench otlp` once found.
+#[tokio::test]
+async fn two_databases_in_one_process_keep_their_own_dictionaries() {
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (path_a, path_b) = (dir_a.path().join("fd.db"), dir_b.path().join("fd.db"));
+    let words_b = [
+        "ledger", "invoice", "audit", "total", "a", "clerk", "stamp", "form", "tax", "quarter",
+    ];
+    let (a, b) = (open(&dir_a), open(&dir_b));
+    train_dictionary(&a, &path_a, &HEIST_WORDS).await;
+    train_dictionary(&b, &path_b, &words_b).await;
+    // Alternate, on this one thread: each write follows a write to the other database.
+    for i in 1500..1520 {
+        a.append(msgs(&wordy_span(&HEIST_WORDS, i))).await.unwrap();
+        b.append(msgs(&wordy_span(&words_b, i))).await.unwrap();
+    }
+    assert!(dictionary_payloads(&path_a) >= 20 && dictionary_payloads(&path_b) >= 20);
+    for i in [3, 1500, 1519] {
+        reads_back(&a, &HEIST_WORDS, i).await;
+        reads_back(&b, &words_b, i).await;
+    }
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+}
+
+/// Session `u1`: a priced call (gpt-4o), an unpriced one of agent `scout`, one still
+/// running and one failed without usage (neither of those two has a cost due).
+fn unpriced_calls() -> Vec<String> {
+    [
+        r#"{"type":"span","session_id":"u1","span_id":"p1","kind":"llm","name":"chat","agent":"lead","model":"gpt-4o","started_at":1,"ended_at":2,"status":"ok","usage":{"input_tokens":1000,"output_tokens":100}}"#,
+        r#"{"type":"span","session_id":"u1","span_id":"n1","kind":"llm","name":"chat","agent":"scout","model":"house-model-7","started_at":1,"ended_at":2,"status":"ok","usage":{"input_tokens":500,"output_tokens":50}}"#,
+        r#"{"type":"span.start","session_id":"u1","span_id":"r1","kind":"llm","name":"chat","agent":"scout","model":"house-model-7","started_at":3}"#,
+        r#"{"type":"span","session_id":"u1","span_id":"f1","kind":"llm","name":"chat","agent":"scout","model":"house-model-7","started_at":1,"ended_at":2,"status":"error","error":"429"}"#,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+async fn totals(store: &SqliteStore, session: &str) -> flightdeck_model::Totals {
+    store
+        .session(session)
+        .await
+        .unwrap()
+        .unwrap()
+        .summary
+        .totals
+}
+
+#[tokio::test]
+async fn a_call_without_a_price_makes_the_cost_unknown_not_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    store
+        .append(msgs(&unpriced_calls().join("\n")))
+        .await
+        .unwrap();
+    let priced = (1000.0 * 2.5 + 100.0 * 10.0) / 1e6;
+    let t = totals(&store, "u1").await;
+    assert_eq!((t.llm_calls, t.unpriced_llm_calls), (4, 1));
+    assert!((t.cost_usd - priced).abs() < 1e-12);
+    let json = serde_json::to_value(t).unwrap();
+    assert_eq!(json["unpriced_llm_calls"], 1);
+    assert!(json["cost_usd"].is_f64(), "part is known: {json}");
+
+    let now = Timestamp::parse_rfc3339("2026-11-20T10:00:00Z").unwrap();
+    let agents = store.agents("u1", now).await.unwrap();
+    let scout = agents.iter().find(|a| a.agent == "scout").unwrap();
+    assert_eq!(scout.totals.unpriced_llm_calls, 1);
+    let json = serde_json::to_value(scout).unwrap();
+    assert!(json["totals"]["cost_usd"].is_null(), "none known: {json}");
+
+    let scope = StatsScope {
+        session_id: Some("u1".into()),
+        ..Default::default()
+    };
+    let llm = store.llm_stats(scope.clone()).await.unwrap();
+    let house = llm.iter().find(|m| m.model == "house-model-7").unwrap();
+    assert_eq!(
+        (house.requests, house.unpriced_requests, house.cost_usd),
+        (3, 1, None)
+    );
+    let gpt = llm.iter().find(|m| m.model == "gpt-4o").unwrap();
+    assert_eq!(gpt.unpriced_requests, 0);
+    assert!((gpt.cost_usd.unwrap() - priced).abs() < 1e-12);
+    let overview = store.overview(StatsScope::default()).await.unwrap();
+    assert_eq!(overview.totals.unpriced_llm_calls, 1);
+
+    // The running call ends with usage: now two are unknown; delivered twice, still two.
+    let end = r#"{"type":"span.end","session_id":"u1","span_id":"r1","ended_at":4,"status":"ok","usage":{"input_tokens":10,"output_tokens":1}}"#;
+    store.append(msgs(end)).await.unwrap();
+    store.append(msgs(end)).await.unwrap();
+    assert_eq!(totals(&store, "u1").await.unpriced_llm_calls, 2);
+    // A cost the client gives is known, price or not.
+    let given = r#"{"type":"span.end","session_id":"u1","span_id":"n1","ended_at":2,"status":"ok","cost_usd":0.25}"#;
+    store.append(msgs(given)).await.unwrap();
+    let t = totals(&store, "u1").await;
+    assert_eq!(t.unpriced_llm_calls, 1);
+    assert!((t.cost_usd - priced - 0.25).abs() < 1e-12);
+
+    // Only unpriced calls: the session's cost is unknown.
+    let lone = r#"{"type":"span","session_id":"u2","span_id":"x","kind":"llm","name":"chat","model":"house-model-7","started_at":1,"ended_at":2,"status":"ok","usage":{"input_tokens":5,"output_tokens":5}}"#;
+    store.append(msgs(lone)).await.unwrap();
+    let u2 = store.session("u2").await.unwrap().unwrap();
+    let json = serde_json::to_value(&u2).unwrap();
+    assert!(json["totals"]["cost_usd"].is_null(), "{json}");
+    assert_eq!(json["totals"]["unpriced_llm_calls"], 1);
+    let back: flightdeck_model::Session = serde_json::from_value(json).unwrap();
+    assert_eq!(
+        back.summary.totals, u2.summary.totals,
+        "the JSON reads back"
+    );
+}
+
+#[tokio::test]
+async fn upgrading_counts_the_unpriced_calls_already_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fd.db");
+    let store = open(&dir);
+    store
+        .append(msgs(&unpriced_calls().join("\n")))
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+    drop(store);
+    // Back to the schema before the count (version 4).
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE sessions DROP COLUMN unpriced_llm_calls;
+         ALTER TABLE agents DROP COLUMN unpriced_llm_calls;
+         PRAGMA user_version = 4;",
+    )
+    .unwrap();
+    drop(conn);
+    let reopened = open(&dir);
+    assert_eq!(totals(&reopened, "u1").await.unpriced_llm_calls, 1);
+    let now = Timestamp::parse_rfc3339("2026-11-20T10:00:00Z").unwrap();
+    let agents = reopened.agents("u1", now).await.unwrap();
+    let count = |name: &str| {
+        agents
+            .iter()
+            .find(|a| a.agent == name)
+            .unwrap()
+            .totals
+            .unpriced_llm_calls
+    };
+    assert_eq!((count("scout"), count("lead")), (1, 0));
 }
 
 /// What a reader sees of one session, as comparable JSON (without its id).

@@ -126,6 +126,43 @@ pub fn fill_json(slot: &mut Option<Payload>, attrs: &mut Attributes, key: &str) 
     }
 }
 
+/// The attribute that keeps the model that answered, when it is not the one requested.
+pub const RESPONSE_MODEL: &str = "gen_ai.response.model";
+
+/// Reads the model that answered from `key`. The span's model is the one requested, where a
+/// convention found it: then the answering model (often a dated version of it, `gpt-4o` vs
+/// `gpt-4o-2024-08-06`) stays as a detail under [`RESPONSE_MODEL`] when it differs, and goes
+/// when it says the same. Without a requested model, the answering one is the span's model.
+/// So one call is one row of the LLM stats, whether it succeeded (answered) or not.
+pub fn response_model(facts: &mut Facts, attrs: &mut Attributes, key: &str) {
+    let Some(requested) = facts.model.as_deref() else {
+        return fill_str(&mut facts.model, attrs, key);
+    };
+    let Some(Value::String(answered)) = attrs.get(key) else {
+        return;
+    };
+    if answered == requested {
+        attrs.remove(key);
+    } else if key != RESPONSE_MODEL
+        && !attrs.contains_key(RESPONSE_MODEL)
+        && let Some(v) = attrs.remove(key)
+    {
+        attrs.insert(RESPONSE_MODEL.to_owned(), v);
+    }
+}
+
+/// The model a convention's `apply` reads from `attrs`, and the answering model it keeps.
+#[cfg(test)]
+pub fn models_after(
+    apply: fn(&mut Attributes, &mut Facts),
+    attrs: Value,
+) -> (Option<String>, Option<Value>) {
+    let mut attrs = attrs.as_object().cloned().unwrap_or_default();
+    let mut facts = Facts::default();
+    apply(&mut attrs, &mut facts);
+    (facts.model, attrs.get(RESPONSE_MODEL).cloned())
+}
+
 /// Fills an empty `slot` with `value` (computed by the caller).
 pub fn fill<T>(slot: &mut Option<T>, value: Option<T>) {
     if slot.is_none() {

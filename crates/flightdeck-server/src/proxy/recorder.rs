@@ -438,7 +438,7 @@ impl Task {
             attributes.insert("http.status_code".into(), status.into());
         }
         if let Some(m) = model {
-            attributes.insert("llm.response_model".into(), m.into());
+            attributes.insert("gen_ai.response.model".into(), m.into());
         }
         self.out.push(Message::SpanEnd(SpanEnd {
             session_id: c.session,

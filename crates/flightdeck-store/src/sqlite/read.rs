@@ -16,14 +16,14 @@ use std::collections::BTreeMap;
 
 const SUMMARY_COLUMNS: &str = "s.session_id, s.name, s.status, s.started_at, s.ended_at, s.tags,
     s.budget, s.error, s.spans, s.llm_calls, s.tool_calls, s.errors, s.input_tokens,
-    s.output_tokens, s.cost_usd,
+    s.output_tokens, s.cost_usd, s.unpriced_llm_calls,
     (SELECT group_concat(agent, char(31)) FROM agents a WHERE a.session_id = s.session_id)";
 
 fn session_row(r: &Row<'_>, now: Timestamp) -> rusqlite::Result<SessionSummary> {
     let started_at = Timestamp(r.get(3)?);
     let ended_at = r.get::<_, Option<i64>>(4)?.map(Timestamp);
     let mut agents: Vec<String> = r
-        .get::<_, Option<String>>(15)?
+        .get::<_, Option<String>>(16)?
         .map(|s| s.split('\u{1f}').map(str::to_owned).collect())
         .unwrap_or_default();
     agents.sort();
@@ -391,7 +391,7 @@ pub fn agents(
     Ok(conn
         .prepare_cached(
             "SELECT agent, status, role, model, task, last_seen, spans, llm_calls, tool_calls,
-                    errors, input_tokens, output_tokens, cost_usd
+                    errors, input_tokens, output_tokens, cost_usd, unpriced_llm_calls
              FROM agents WHERE session_id = ?1 ORDER BY agent",
         )?
         .query_map([session_id], |r| {
@@ -455,21 +455,35 @@ struct ScopedSpan {
     duration_ms: Option<f64>,
     input_tokens: i64,
     output_tokens: i64,
-    cost_usd: f64,
+    cost_usd: Option<f64>,
+    has_usage: bool,
+}
+
+impl ScopedSpan {
+    fn cost_unknown(&self) -> bool {
+        cost_unknown(
+            Some(SpanKind::Llm),
+            self.cost_usd,
+            self.has_usage,
+            self.status.as_deref() == Some("ok"),
+        )
+    }
 }
 
 fn scoped_row(r: &Row<'_>) -> rusqlite::Result<ScopedSpan> {
     let started: Option<i64> = r.get(2)?;
     let ended: Option<i64> = r.get(3)?;
+    let input_tokens: Option<i64> = r.get(4)?;
     Ok(ScopedSpan {
         key: r
             .get::<_, Option<String>>(0)?
             .unwrap_or_else(|| "unknown".into()),
         status: r.get(1)?,
         duration_ms: started.zip(ended).map(|(s, e)| (e - s).max(0) as f64 / 1e6),
-        input_tokens: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
+        has_usage: input_tokens.is_some(),
+        input_tokens: input_tokens.unwrap_or(0),
         output_tokens: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
-        cost_usd: r.get::<_, Option<f64>>(6)?.unwrap_or(0.0),
+        cost_usd: r.get(6)?,
     })
 }
 
@@ -493,6 +507,8 @@ pub fn llm_stats(conn: &Connection, scope: &StatsScope) -> Result<Vec<LlmStats>>
         .into_iter()
         .map(|(model, spans)| {
             let l = latencies(&spans);
+            let unpriced = spans.iter().filter(|s| s.cost_unknown()).count() as i64;
+            let cost: f64 = spans.iter().filter_map(|s| s.cost_usd).sum();
             LlmStats {
                 model,
                 requests: spans.len() as i64,
@@ -502,7 +518,8 @@ pub fn llm_stats(conn: &Connection, scope: &StatsScope) -> Result<Vec<LlmStats>>
                     .count() as i64,
                 input_tokens: spans.iter().map(|s| s.input_tokens).sum(),
                 output_tokens: spans.iter().map(|s| s.output_tokens).sum(),
-                cost_usd: spans.iter().map(|s| s.cost_usd).sum(),
+                cost_usd: known_cost(cost, unpriced),
+                unpriced_requests: unpriced,
                 latency_p50_ms: quantile(&l, 0.5),
                 latency_p95_ms: quantile(&l, 0.95),
             }
@@ -548,7 +565,8 @@ pub fn overview(conn: &Connection, scope: &StatsScope) -> Result<OverviewStats> 
         .prepare_cached(
             "SELECT count(*), total(status = 'running'), total(status = 'completed'),
                     total(status = 'failed'), total(spans), total(llm_calls), total(tool_calls),
-                    total(errors), total(input_tokens), total(output_tokens), total(cost_usd)
+                    total(errors), total(input_tokens), total(output_tokens), total(cost_usd),
+                    total(unpriced_llm_calls)
              FROM sessions WHERE (?1 IS NULL OR session_id = ?1) AND started_at >= ?2 AND started_at < ?3",
         )?
         .query_row(params![scope.session_id, from, to], |r| {
@@ -568,6 +586,7 @@ pub fn overview(conn: &Connection, scope: &StatsScope) -> Result<OverviewStats> 
                     input_tokens: f(8)?,
                     output_tokens: f(9)?,
                     cost_usd: r.get(10)?,
+                    unpriced_llm_calls: f(11)?,
                 },
             })
         })?;

@@ -153,7 +153,7 @@ pub fn load_session(conn: &Connection, id: &str) -> rusqlite::Result<Option<Sess
     conn.prepare_cached(
         "SELECT name, status, started_at, has_start, ended_at, tags, metadata, budget, error,
                 spans, llm_calls, tool_calls, errors, input_tokens, output_tokens, cost_usd,
-                traced, idle_ended
+                unpriced_llm_calls, traced, idle_ended
          FROM sessions WHERE session_id = ?1",
     )?
     .query_row([id], |r| {
@@ -170,14 +170,14 @@ pub fn load_session(conn: &Connection, id: &str) -> rusqlite::Result<Option<Sess
                 .and_then(|b| serde_json::from_str(&b).ok()),
             error: r.get(8)?,
             totals: totals_at(r, 9)?,
-            traced: r.get(16)?,
-            idle_ended: r.get(17)?,
+            traced: r.get(17)?,
+            idle_ended: r.get(18)?,
         })
     })
     .optional()
 }
 
-/// Reads the seven totals columns starting at column `i`.
+/// Reads the eight totals columns starting at column `i`.
 pub fn totals_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Totals> {
     Ok(Totals {
         spans: r.get(i)?,
@@ -187,6 +187,7 @@ pub fn totals_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Totals> {
         input_tokens: r.get(i + 4)?,
         output_tokens: r.get(i + 5)?,
         cost_usd: r.get(i + 6)?,
+        unpriced_llm_calls: r.get(i + 7)?,
     })
 }
 
@@ -202,9 +203,9 @@ pub fn upsert_session(
     conn.prepare_cached(
         "INSERT INTO sessions (session_id, name, status, started_at, has_start, ended_at, tags,
             metadata, budget, error, spans, llm_calls, tool_calls, errors, input_tokens,
-            output_tokens, cost_usd, traced, idle_ended, touched_at)
+            output_tokens, cost_usd, unpriced_llm_calls, traced, idle_ended, touched_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20)
+                 ?19, ?20, ?21)
          ON CONFLICT (session_id) DO UPDATE SET
             traced = excluded.traced, idle_ended = excluded.idle_ended,
             touched_at = excluded.touched_at,
@@ -214,7 +215,7 @@ pub fn upsert_session(
             spans = excluded.spans, llm_calls = excluded.llm_calls,
             tool_calls = excluded.tool_calls, errors = excluded.errors,
             input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
-            cost_usd = excluded.cost_usd",
+            cost_usd = excluded.cost_usd, unpriced_llm_calls = excluded.unpriced_llm_calls",
     )?
     .execute(params![
         id,
@@ -236,6 +237,7 @@ pub fn upsert_session(
         t.input_tokens,
         t.output_tokens,
         t.cost_usd,
+        t.unpriced_llm_calls,
         s.traced,
         s.idle_ended,
         now.0,
@@ -251,14 +253,15 @@ pub fn add_agent_totals(
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO agents (session_id, agent, spans, llm_calls, tool_calls, errors,
-            input_tokens, output_tokens, cost_usd)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            input_tokens, output_tokens, cost_usd, unpriced_llm_calls)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (session_id, agent) DO UPDATE SET
             spans = spans + excluded.spans, llm_calls = llm_calls + excluded.llm_calls,
             tool_calls = tool_calls + excluded.tool_calls, errors = errors + excluded.errors,
             input_tokens = input_tokens + excluded.input_tokens,
             output_tokens = output_tokens + excluded.output_tokens,
-            cost_usd = cost_usd + excluded.cost_usd",
+            cost_usd = cost_usd + excluded.cost_usd,
+            unpriced_llm_calls = unpriced_llm_calls + excluded.unpriced_llm_calls",
     )?
     .execute(params![
         session_id,
@@ -269,7 +272,8 @@ pub fn add_agent_totals(
         d.errors,
         d.input_tokens,
         d.output_tokens,
-        d.cost_usd
+        d.cost_usd,
+        d.unpriced_llm_calls
     ])?;
     Ok(())
 }

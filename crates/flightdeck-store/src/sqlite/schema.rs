@@ -189,6 +189,21 @@ CREATE TABLE span_moves (
     PRIMARY KEY (session_id, span_id)
 ) WITHOUT ROWID;
 "#,
+    // LLM calls whose cost is unknown, beside the cost (`record::cost_unknown`), counted from
+    // the spans already stored.
+    r#"
+ALTER TABLE sessions ADD COLUMN unpriced_llm_calls INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agents ADD COLUMN unpriced_llm_calls INTEGER NOT NULL DEFAULT 0;
+CREATE TEMP VIEW unpriced_spans AS
+    SELECT session_id, agent FROM spans
+    WHERE kind = 'llm' AND cost_usd IS NULL AND (input_tokens IS NOT NULL OR status = 'ok');
+UPDATE sessions SET unpriced_llm_calls =
+    (SELECT count(*) FROM unpriced_spans u WHERE u.session_id = sessions.session_id);
+UPDATE agents SET unpriced_llm_calls =
+    (SELECT count(*) FROM unpriced_spans u
+     WHERE u.session_id = agents.session_id AND u.agent = agents.agent);
+DROP VIEW unpriced_spans;
+"#,
 ];
 
 /// Brings the schema up to the latest version.

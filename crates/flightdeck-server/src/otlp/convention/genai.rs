@@ -8,7 +8,9 @@
 //!
 //! `gen_ai.operation.name` stays an attribute: it says more than the kind it maps to.
 
-use crate::otlp::facts::{Facts, Payload, fill, fill_json, fill_str, fill_u64, text};
+use crate::otlp::facts::{
+    Facts, Payload, RESPONSE_MODEL, fill, fill_json, fill_str, fill_u64, response_model, text,
+};
 use crate::otlp::parts;
 use flightdeck_model::{Attributes, SpanKind};
 use serde_json::Value;
@@ -41,8 +43,8 @@ pub fn apply(attrs: &mut Attributes, facts: &mut Facts) {
     fill(&mut facts.kind, kind);
     fill_str(&mut facts.provider, attrs, "gen_ai.provider.name");
     fill_str(&mut facts.provider, attrs, "gen_ai.system");
-    fill_str(&mut facts.model, attrs, "gen_ai.response.model");
     fill_str(&mut facts.model, attrs, "gen_ai.request.model");
+    response_model(facts, attrs, RESPONSE_MODEL);
     fill_u64(&mut facts.input_tokens, attrs, "gen_ai.usage.input_tokens");
     fill_u64(&mut facts.input_tokens, attrs, "gen_ai.usage.prompt_tokens");
     fill_u64(
@@ -112,6 +114,7 @@ fn params(attrs: &mut Attributes, facts: &mut Facts) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::otlp::facts::models_after;
     use flightdeck_model::Usage;
     use serde_json::json;
 
@@ -139,7 +142,11 @@ mod tests {
         apply(&mut a, &mut f);
         assert_eq!(f.kind, Some(SpanKind::Llm));
         assert_eq!(f.provider.as_deref(), Some("openai"));
-        assert_eq!(f.model.as_deref(), Some("gpt-4o-mini-2024-07-18"));
+        assert_eq!(
+            f.model.as_deref(),
+            Some("gpt-4o-mini"),
+            "the model asked for"
+        );
         assert_eq!(
             f.usage(),
             Some(Usage {
@@ -156,17 +163,19 @@ mod tests {
             json!({"role": "assistant", "content": "Midnight.", "finish_reason": "stop"})
         );
         assert_eq!(f.params.unwrap().into_value(), json!({"temperature": 0.2}));
-        // What no field holds stays: the operation, the request model, the finish reasons.
+        // What no field holds stays: the operation, the model that answered, the finish
+        // reasons.
         let mut left: Vec<&String> = a.keys().collect();
         left.sort();
         assert_eq!(
             left,
             [
                 "gen_ai.operation.name",
-                "gen_ai.request.model",
-                "gen_ai.response.finish_reasons"
+                "gen_ai.response.finish_reasons",
+                "gen_ai.response.model"
             ]
         );
+        assert_eq!(a["gen_ai.response.model"], "gpt-4o-mini-2024-07-18");
     }
 
     #[test]
@@ -212,6 +221,33 @@ mod tests {
             assert_eq!(super::kind(op), Some(kind), "{op}");
         }
         assert_eq!(super::kind("dance"), None);
+    }
+
+    #[test]
+    fn a_call_is_filed_under_the_model_asked_for_answered_or_not() {
+        let model = |v: Value| models_after(apply, v);
+        // Answered by a dated version, failed before any answer: both under gpt-4o.
+        assert_eq!(
+            model(
+                json!({"gen_ai.request.model": "gpt-4o", "gen_ai.response.model": "gpt-4o-2024-08-06"})
+            ),
+            (Some("gpt-4o".into()), Some(json!("gpt-4o-2024-08-06")))
+        );
+        assert_eq!(
+            model(json!({"gen_ai.request.model": "gpt-4o"})),
+            (Some("gpt-4o".into()), None)
+        );
+        // The same model twice is said once; an answer alone names the model.
+        assert_eq!(
+            model(json!({"gen_ai.request.model": "o3", "gen_ai.response.model": "o3"})),
+            (Some("o3".into()), None)
+        );
+        assert_eq!(
+            model(
+                json!({"gen_ai.operation.name": "chat", "gen_ai.response.model": "gpt-4o-2024-08-06"})
+            ),
+            (Some("gpt-4o-2024-08-06".into()), None)
+        );
     }
 
     #[test]

@@ -6,11 +6,24 @@
 //! `openinference.span.kind` stays an attribute (it names kinds Flightdeck folds together,
 //! such as EMBEDDING and LLM); `user.id` and `metadata` stay as they are.
 
-use crate::otlp::facts::{Facts, Payload, fill, fill_json, fill_str, fill_u64, text};
+use crate::otlp::facts::{
+    Facts, Payload, fill, fill_json, fill_str, fill_u64, response_model, text,
+};
 use crate::otlp::flat::take_tree;
 use crate::otlp::messages::{from_openinference, output};
 use flightdeck_model::{Attributes, SpanKind};
 use serde_json::Value;
+
+/// The model named in the invocation parameters (`model`, or LangChain's `model_name`).
+fn requested_model(params: Option<&Payload>) -> Option<String> {
+    let Some(Payload::Tree(p)) = params else {
+        return None;
+    };
+    ["model", "model_name"]
+        .iter()
+        .find_map(|k| p.get(*k)?.as_str().filter(|m| !m.is_empty()))
+        .map(str::to_owned)
+}
 
 /// The kind an `openinference.span.kind` stands for.
 pub fn kind(span_kind: &str) -> Option<SpanKind> {
@@ -32,7 +45,11 @@ pub fn apply(attrs: &mut Attributes, facts: &mut Facts) {
     );
     fill_str(&mut facts.session, attrs, "session.id");
     fill_str(&mut facts.agent, attrs, "agent.name");
-    fill_str(&mut facts.model, attrs, "llm.model_name");
+    // The request's own parameters name the model asked for; `llm.model_name` is the one
+    // that answered (the openai instrumentation takes it from the response).
+    fill_json(&mut facts.params, attrs, "llm.invocation_parameters");
+    fill(&mut facts.model, requested_model(facts.params.as_ref()));
+    response_model(facts, attrs, "llm.model_name");
     fill_str(&mut facts.model, attrs, "embedding.model_name");
     fill_str(&mut facts.provider, attrs, "llm.provider");
     fill_str(&mut facts.provider, attrs, "llm.system");
@@ -42,7 +59,6 @@ pub fn apply(attrs: &mut Attributes, facts: &mut Facts) {
         attrs,
         "llm.token_count.completion",
     );
-    fill_json(&mut facts.params, attrs, "llm.invocation_parameters");
     if facts.kind == Some(SpanKind::Tool) {
         fill_str(&mut facts.name, attrs, "tool.name");
     }
@@ -91,6 +107,7 @@ fn value(attrs: &mut Attributes, (key, mime): (&str, &str), slot: &mut Option<Pa
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::otlp::facts::models_after;
     use serde_json::json;
 
     fn attrs(v: Value) -> Attributes {
@@ -127,7 +144,13 @@ mod tests {
         apply(&mut a, &mut f);
         assert_eq!(f.kind, Some(SpanKind::Llm));
         assert_eq!(f.session.as_deref(), Some("heist-4"));
-        assert_eq!(f.model.as_deref(), Some("gpt-4o-mini-2024-07-18"));
+        assert_eq!(
+            f.model.as_deref(),
+            Some("gpt-4o-mini"),
+            "the model asked for"
+        );
+        assert_eq!(a["gen_ai.response.model"], "gpt-4o-mini-2024-07-18");
+        assert!(!a.contains_key("llm.model_name"));
         assert_eq!(f.provider.as_deref(), Some("openai"));
         assert_eq!((f.input_tokens, f.output_tokens), (Some(21), Some(7)));
         assert_eq!(
@@ -198,5 +221,30 @@ mod tests {
         ] {
             assert_eq!(super::kind(k), Some(kind), "{k}");
         }
+    }
+
+    #[test]
+    fn the_model_asked_for_wins_over_the_one_that_answered() {
+        let model = |v: Value| models_after(apply, v);
+        // A failed call has no llm.model_name (it comes from the response): same row.
+        assert_eq!(
+            model(
+                json!({"openinference.span.kind": "LLM", "llm.invocation_parameters": "{\"model\": \"gpt-4o\"}"})
+            ),
+            (Some("gpt-4o".into()), None)
+        );
+        // LangChain names it model_name, and llm.model_name says the same.
+        assert_eq!(
+            model(
+                json!({"openinference.span.kind": "LLM", "llm.model_name": "gpt-4o",
+                         "llm.invocation_parameters": "{\"model_name\": \"gpt-4o\", \"temperature\": 0}"})
+            ),
+            (Some("gpt-4o".into()), None)
+        );
+        // Without parameters, llm.model_name is the model.
+        assert_eq!(
+            model(json!({"openinference.span.kind": "LLM", "llm.model_name": "claude-sonnet-4"})),
+            (Some("claude-sonnet-4".into()), None)
+        );
     }
 }
