@@ -120,6 +120,10 @@ pub struct DemoArgs {
     /// Sessions running at once
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub concurrency: usize,
+    /// Seconds the heist's vault and the pipeline's `git push` wait for a person on the
+    /// page before they go on by themselves; 0 turns the review gates off
+    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    pub review_timeout: f64,
     /// Drive a Flightdeck that already runs at URL instead of starting one
     #[arg(long, value_name = "URL")]
     pub no_serve: Option<String>,
