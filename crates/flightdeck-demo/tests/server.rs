@@ -16,21 +16,26 @@ fn strings(v: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_seeded_run_shows_its_sessions_agents_and_span_kinds_through_the_api() {
-    let server = TestServer::start().await;
-    let client = Flightdeck::builder(&server.base).build().unwrap();
-    let options = DemoOptions {
-        sessions: Some(6),
+/// `sessions` sessions of seed 42 at speed 1000, whose gates ask `server` and wait `timeout`.
+fn seeded(sessions: usize, server: &TestServer, timeout: Duration) -> DemoOptions {
+    DemoOptions {
+        sessions: Some(sessions),
         speed: 1000.0,
         seed: 42,
         concurrency: 3,
         heartbeat: Duration::from_secs(5),
         gates: Some(Gates {
             reviewer: Reviewer::new(&server.base, None).unwrap(),
-            timeout: Duration::from_millis(200),
+            timeout,
         }),
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seeded_run_shows_its_sessions_agents_and_span_kinds_through_the_api() {
+    let server = TestServer::start().await;
+    let client = Flightdeck::builder(&server.base).build().unwrap();
+    let options = seeded(6, &server, Duration::from_millis(200));
     let report = flightdeck_demo::run(client.clone(), options).await.unwrap();
     let stats = client.stats();
     assert_eq!(
@@ -178,17 +183,7 @@ async fn a_seeded_run_shows_its_sessions_agents_and_span_kinds_through_the_api()
 async fn the_demo_follows_the_decisions_taken_at_its_gates() {
     let server = TestServer::start().await;
     let client = Flightdeck::builder(&server.base).build().unwrap();
-    let options = DemoOptions {
-        sessions: Some(3),
-        speed: 1000.0,
-        seed: 42,
-        concurrency: 3,
-        heartbeat: Duration::from_secs(5),
-        gates: Some(Gates {
-            reviewer: Reviewer::new(&server.base, None).unwrap(),
-            timeout: Duration::from_secs(60),
-        }),
-    };
+    let options = seeded(3, &server, Duration::from_secs(60));
     let demo = tokio::spawn(flightdeck_demo::run(client.clone(), options));
     let http = reqwest::Client::new();
     let mut decided = 0;
