@@ -5,7 +5,9 @@ import { html, useEffect, useState } from '../vendor/preact-htm.mjs';
 import { api } from '../lib/api.js';
 
 const EVERY_MS = 10_000;
-const SOURCES = { native: 'native API', otlp: 'OpenTelemetry' };
+const SOURCES = { native: 'native API', otlp: 'OpenTelemetry', proxy: 'LLM proxy' };
+// The proxy's recorder loses records (the calls went through); everything else is refused.
+const verb = (r) => (r.source === 'proxy' ? 'not recorded' : 'refused');
 const ONE = { batches: 'batch', spans: 'span', 'log records': 'log record', requests: 'request' };
 const count = (n, unit) => `${n.toLocaleString()} ${n === 1 ? ONE[unit] || unit : unit}`;
 
@@ -34,7 +36,7 @@ export function RefusalsBanner() {
   return html`
     <section class="refusals" role="alert" data-refusals=${list.length}>
       <div class="refusals-line">
-        <strong>${count(top.last_hour, top.unit)} refused in the last hour</strong>
+        <strong>${count(top.last_hour, top.unit)} ${verb(top)} in the last hour</strong>
         <span class="muted">(${SOURCES[top.source] || top.source}, from ${top.last_client})</span>
         <span class="refusal-reason" title=${top.example}>${top.reason}</span>
         <span class="muted">${more}</span>
@@ -44,7 +46,7 @@ export function RefusalsBanner() {
       </div>
       ${open ? html`
         <table class="refusals-table">
-          <thead><tr><th>refused (last hour)</th><th>since start</th><th>source</th><th>reason</th><th>last</th><th>example answer</th></tr></thead>
+          <thead><tr><th>last hour</th><th>since start</th><th>source</th><th>reason</th><th>last</th><th>example answer</th></tr></thead>
           <tbody>${list.map((r) => html`
             <tr>
               <td class="num">${count(r.last_hour, r.unit)}</td>

@@ -53,6 +53,27 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
+    /// A request body that could not be read: over `limit` bytes (413, with `advice` on
+    /// what to send instead), or cut or otherwise unreadable (400).
+    pub fn unreadable_body(
+        e: &axum::extract::rejection::BytesRejection,
+        limit: usize,
+        advice: &str,
+    ) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the request body is larger than the limit of {limit} bytes; {advice}"),
+            )
+        } else {
+            Self::bad_request(format!(
+                "could not read the request body: {}",
+                e.body_text()
+            ))
+        }
+    }
+
     /// 422 `invalid_field`, naming the field (as a path) and what is wrong with it.
     pub fn invalid_field((field, message): flightdeck_model::FieldError) -> Self {
         let text = match &field {

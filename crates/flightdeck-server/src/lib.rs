@@ -84,7 +84,7 @@ pub struct App {
     /// Who may pass, and who has logged in.
     pub auth: auth::Auth,
     /// What incoming data was refused, and why.
-    pub refusals: refusals::Refusals,
+    pub refusals: Arc<refusals::Refusals>,
     /// Review gates and their keeper.
     pub reviews: Arc<reviews::Reviews>,
 }
@@ -94,7 +94,12 @@ impl App {
     /// it needs a tokio runtime.
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
         let hub = Hub::start(store.as_ref(), config.live_queue);
-        let proxy = Proxy::start(config.proxy.clone(), Arc::clone(&store));
+        let refusals = Arc::new(refusals::Refusals::default());
+        let proxy = Proxy::start(
+            config.proxy.clone(),
+            Arc::clone(&store),
+            Arc::clone(&refusals),
+        );
         let reviews = reviews::Reviews::start(Arc::clone(&store), config.reviews.clone());
         Arc::new(App {
             reviews,
@@ -103,7 +108,7 @@ impl App {
             proxy,
             otlp: otlp::Otlp::default(),
             auth: auth::Auth::new(config.auth.clone()),
-            refusals: refusals::Refusals::default(),
+            refusals,
             config,
         })
     }

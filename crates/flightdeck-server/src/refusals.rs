@@ -6,9 +6,12 @@
 
 use crate::AppState;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
+use axum::http::header::USER_AGENT;
+use axum::http::{Extensions, HeaderMap};
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -31,6 +34,8 @@ pub enum Source {
     Native,
     /// OTLP over HTTP or gRPC.
     Otlp,
+    /// The LLM proxy's recorder, which could not keep what passed through.
+    Proxy,
 }
 
 /// One refusal: what was refused, by which rule, and an example of the message sent back.
@@ -40,7 +45,7 @@ pub struct Refusal<'a> {
     pub client: &'a str,
     /// The rule that was broken, the same text for every item that broke it.
     pub reason: &'a str,
-    /// What was refused: `batches`, `spans`, `log records`, `requests`.
+    /// What was refused: `batches`, `spans`, `log records`, `requests`, `records`.
     pub unit: &'static str,
     pub count: u64,
     /// The full message the client got.
@@ -201,8 +206,15 @@ pub async fn get(State(app): State<AppState>) -> Json<Vec<Summary>> {
     Json(app.refusals.summary())
 }
 
-/// Who sent a request, for the warning: the peer's address and its user agent.
-pub fn client(peer: Option<std::net::SocketAddr>, user_agent: Option<&str>) -> String {
+/// Who sent an HTTP request, for the warning: the peer's address and its user agent.
+pub fn client(extensions: &Extensions, headers: &HeaderMap) -> String {
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
+    client_at(peer, agent)
+}
+
+/// Who sent a request: the peer's address and its user agent, as far as known.
+pub fn client_at(peer: Option<SocketAddr>, user_agent: Option<&str>) -> String {
     let ip = peer.map_or_else(|| "unknown address".to_owned(), |p| p.ip().to_string());
     match user_agent {
         Some(ua) if !ua.is_empty() => format!("{ip} ({ua})"),

@@ -5,14 +5,13 @@ use super::super::AppState;
 use crate::error::ApiError;
 use crate::refusals::{self, Refusal, Source};
 use axum::Json;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, State};
 use axum::http::Extensions;
 use axum::http::{HeaderMap, StatusCode, header};
 use bytes::Bytes;
 use flightdeck_model::decode_batch;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 
 /// Content types a batch may be sent as (none is accepted too).
 const ACCEPTED_TYPES: [&str; 3] = [
@@ -31,17 +30,13 @@ pub async fn post_events(
     if let Err(e) = &result
         && e.status.is_client_error()
     {
-        let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-        let agent = headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok());
         let reason = match e.errors.first().and_then(|f| f.field.as_deref()) {
             Some(field) => format!("{} ({field})", e.code),
             None => e.code.to_owned(),
         };
         app.refusals.record(Refusal {
             source: Source::Native,
-            client: &refusals::client(peer, agent),
+            client: &refusals::client(&extensions, &headers),
             reason: &reason,
             unit: "batches",
             count: 1,

@@ -12,7 +12,6 @@ use crate::hub::{sse, stats as hub_stats, ws};
 use crate::{AppState, ServerConfig};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, Query};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -79,21 +78,7 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
 /// The request body, or the API's error: 413 past `max_body_bytes`.
 pub(crate) fn body(app: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!(
-                    "the request body is larger than the limit of {} bytes; send smaller batches",
-                    app.config.max_body_bytes
-                ),
-            )
-        } else {
-            ApiError::bad_request(format!(
-                "could not read the request body: {}",
-                e.body_text()
-            ))
-        }
+        ApiError::unreadable_body(&e, app.config.max_body_bytes, "send smaller batches")
     })
 }
 

@@ -73,7 +73,7 @@ fn client<T>(request: &Request<T>) -> String {
         .metadata()
         .get("user-agent")
         .and_then(|v| v.to_str().ok());
-    crate::refusals::client(request.remote_addr(), agent)
+    crate::refusals::client_at(request.remote_addr(), agent)
 }
 
 fn status(e: ExportError) -> Status {

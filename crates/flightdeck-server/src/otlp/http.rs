@@ -8,10 +8,9 @@ use super::{ExportError, Outcome};
 use crate::error::ApiError;
 use crate::refusals;
 use crate::{App, AppState};
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, State};
-use axum::http::header::USER_AGENT;
-use axum::http::{Extensions, HeaderMap, StatusCode};
+use axum::http::{Extensions, HeaderMap};
 use axum::response::Response;
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::logs::v1::{
@@ -21,7 +20,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use std::future::Future;
-use std::net::SocketAddr;
 
 /// What differs between the two OTLP signals; the handling is the same.
 trait Signal {
@@ -119,11 +117,7 @@ async fn handle<S: Signal>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let client = || {
-        let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-        let agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
-        refusals::client(peer, agent)
-    };
+    let client = || refusals::client(extensions, headers);
     let refuse = |encoding, e: ApiError| {
         super::count_refused_request(app, &client(), &e);
         body::refuse(encoding, e)
@@ -152,22 +146,11 @@ fn read(
 ) -> Result<(Encoding, Bytes), (Option<Encoding>, ApiError)> {
     let encoding = body::encoding(headers).map_err(|e| (None, e))?;
     let bytes = body.map_err(|e| {
-        let error = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!(
-                    "the request body is larger than the limit of {} bytes; export smaller batches",
-                    app.config.max_body_bytes
-                ),
-            )
-        } else {
-            ApiError::bad_request(format!(
-                "could not read the request body: {}",
-                e.body_text()
-            ))
-        };
-        (Some(encoding), error)
+        let advice = "export smaller batches";
+        (
+            Some(encoding),
+            ApiError::unreadable_body(&e, app.config.max_body_bytes, advice),
+        )
     })?;
     Ok((encoding, bytes))
 }

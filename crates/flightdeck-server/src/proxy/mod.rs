@@ -17,6 +17,7 @@ mod tap;
 use crate::AppState;
 use crate::auth::AuthConfig;
 use crate::error::ApiError;
+use crate::refusals::Refusals;
 use api::Endpoint;
 use attribution::Attribution;
 use axum::Router;
@@ -44,14 +45,18 @@ pub struct Proxy {
 
 impl Proxy {
     /// Starts the recorder; must run inside the tokio runtime.
-    pub fn start(config: ProxyConfig, store: Arc<dyn Store>) -> Arc<Proxy> {
+    pub fn start(
+        config: ProxyConfig,
+        store: Arc<dyn Store>,
+        refusals: Arc<Refusals>,
+    ) -> Arc<Proxy> {
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
             .pool_max_idle_per_host(256)
             .tcp_nodelay(true)
             .build()
             .expect("the HTTP client builds with static settings");
-        let recorder = Recorder::start(store, config.session_idle);
+        let recorder = Recorder::start(store, config.session_idle, refusals);
         Arc::new(Proxy {
             config,
             client,

@@ -3,12 +3,15 @@
 //! The request path only hands cheap records (the request body, the status, each response
 //! chunk as a refcounted `Bytes`) to a bounded queue with `try_send`: it never waits on
 //! recording. One task reads the queue, parses requests and responses, streams output
-//! chunks into the span as `span.update`s, and appends to the store in batches. If the queue
-//! is full the record is dropped and counted, and the call still goes through.
+//! chunks into the span as `span.update`s, and appends to the store in batches without
+//! waiting for each commit (a few appends in flight, so the writer's group commit takes
+//! them together). If the queue is full the record is dropped, counted where a user looks
+//! (the refusals of `GET /api/v1/refusals` and the page), and the call still goes through.
 
 use super::api::{self, Endpoint, Stream};
 use super::attribution::{Attribution, ClientSessions, Resolved};
 use super::sse::{self, EventSplitter};
+use crate::refusals::{Refusal, Refusals, Source};
 use bytes::Bytes;
 use flightdeck_model::message::{
     SessionEnd, SessionOutcome, SessionStart, SpanEnd, SpanStart, SpanUpdate,
@@ -20,7 +23,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
 /// Records waiting for the recorder before new ones are dropped.
 const QUEUE: usize = 65_536;
@@ -28,6 +31,9 @@ const QUEUE: usize = 65_536;
 const BATCH: usize = 512;
 /// The longest a recorded message waits to be written.
 const LINGER: Duration = Duration::from_millis(10);
+/// Batches handed to the store and not yet committed; the recorder waits for one to
+/// commit before it hands over more.
+const IN_FLIGHT: u32 = 4;
 /// Bodies kept for recording are cut at this size (the call itself is not).
 const MAX_BODY: usize = 4 * 1024 * 1024;
 
@@ -66,12 +72,26 @@ pub struct Recorder {
     tx: mpsc::Sender<Record>,
     lost: Arc<AtomicU64>,
     next_call: Arc<AtomicU64>,
+    refusals: Arc<Refusals>,
 }
 
 impl Recorder {
     /// Starts the recorder task, writing into `store`.
-    pub fn start(store: Arc<dyn Store>, session_idle: Duration) -> Recorder {
-        let (tx, rx) = mpsc::channel(QUEUE);
+    pub fn start(
+        store: Arc<dyn Store>,
+        session_idle: Duration,
+        refusals: Arc<Refusals>,
+    ) -> Recorder {
+        Self::start_with_queue(store, session_idle, refusals, QUEUE)
+    }
+
+    fn start_with_queue(
+        store: Arc<dyn Store>,
+        session_idle: Duration,
+        refusals: Arc<Refusals>,
+        queue: usize,
+    ) -> Recorder {
+        let (tx, rx) = mpsc::channel(queue);
         let lost = Arc::new(AtomicU64::new(0));
         let task = Task {
             store,
@@ -80,12 +100,15 @@ impl Recorder {
             clients: ClientSessions::default(),
             out: Vec::new(),
             lost: Arc::clone(&lost),
+            in_flight: Arc::new(Semaphore::new(IN_FLIGHT as usize)),
+            refusals: Arc::clone(&refusals),
         };
         tokio::spawn(task.run(rx));
         Recorder {
             tx,
             lost,
             next_call: Arc::new(AtomicU64::new(1)),
+            refusals,
         }
     }
 
@@ -97,13 +120,12 @@ impl Recorder {
     /// Hands a record over without waiting; counts it as lost if the queue is full.
     pub fn send(&self, record: Record) {
         if self.tx.try_send(record).is_err() {
-            let n = self.lost.fetch_add(1, Ordering::Relaxed) + 1;
-            if n.is_power_of_two() {
-                tracing::warn!(
-                    proxy.records_lost = n,
-                    "proxy recording falls behind; records dropped, calls unaffected"
-                );
-            }
+            self.lost.fetch_add(1, Ordering::Relaxed);
+            lost(
+                &self.refusals,
+                1,
+                "recording fell behind: its queue was full",
+            );
         }
     }
 
@@ -142,6 +164,21 @@ struct Task {
     clients: ClientSessions,
     out: Vec<Message>,
     lost: Arc<AtomicU64>,
+    /// Permits for batches handed to the store and not yet committed.
+    in_flight: Arc<Semaphore>,
+    refusals: Arc<Refusals>,
+}
+
+/// Tells the page and the log that `n` records of proxied calls were not kept.
+fn lost(refusals: &Refusals, n: u64, why: &str) {
+    refusals.record(Refusal {
+        source: Source::Proxy,
+        client: "the proxy's recorder",
+        reason: why,
+        unit: "records",
+        count: n,
+        example: "calls went through unchanged, but their spans miss what was not recorded",
+    });
 }
 
 fn raw(v: &impl serde::Serialize) -> Option<Box<RawValue>> {
@@ -158,6 +195,7 @@ impl Task {
                     Some(r) => {
                         if let Some(done) = self.take(r) {
                             self.flush().await;
+                            self.committed().await;
                             let _ = done.send(());
                             return;
                         }
@@ -167,6 +205,7 @@ impl Task {
                     }
                     None => {
                         self.flush().await;
+                        self.committed().await;
                         return;
                     }
                 },
@@ -388,10 +427,27 @@ impl Task {
         }
         let batch = std::mem::take(&mut self.out);
         let n = batch.len() as u64;
-        if let Err(e) = self.store.append(batch).await {
-            let lost = self.lost.fetch_add(n, Ordering::Relaxed) + n;
-            tracing::warn!(error = %e, proxy.records_lost = lost, "proxy recording could not be stored");
-        }
+        let Ok(permit) = Arc::clone(&self.in_flight).acquire_owned().await else {
+            return;
+        };
+        let (store, lost_count, refusals) = (
+            Arc::clone(&self.store),
+            Arc::clone(&self.lost),
+            Arc::clone(&self.refusals),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = store.append(batch).await {
+                lost_count.fetch_add(n, Ordering::Relaxed);
+                tracing::warn!(error = %e, "proxy recording could not be stored");
+                lost(&refusals, n, "the store refused the recorded messages");
+            }
+            drop(permit);
+        });
+    }
+
+    /// Waits until every batch handed to the store is committed.
+    async fn committed(&self) {
+        let _all = self.in_flight.acquire_many(IN_FLIGHT).await;
     }
 }
 
@@ -413,4 +469,36 @@ fn push_delta(out: &mut Vec<Message>, c: &mut Call) {
         scores: None,
     }));
     c.seq += 1;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flightdeck_store::{SqliteOptions, SqliteStore};
+
+    /// Records beyond a full queue are lost, counted, and shown among the refusals.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_full_queue_loses_records_where_a_user_looks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(SqliteOptions::new(dir.path().join("r.db"))).unwrap());
+        let refusals = Arc::new(Refusals::default());
+        let r =
+            Recorder::start_with_queue(store, Duration::from_secs(60), Arc::clone(&refusals), 4);
+        // The recorder task cannot run between these sends: the queue fills.
+        for call in 0..10 {
+            r.send(Record::End {
+                call,
+                failure: None,
+            });
+        }
+        assert_eq!(r.lost(), 6);
+        let s = refusals.summary();
+        assert_eq!(s.len(), 1);
+        assert_eq!(
+            (s[0].source, s[0].unit, s[0].last_hour),
+            (Source::Proxy, "records", 6)
+        );
+        r.close().await;
+    }
 }

@@ -1,6 +1,8 @@
 //! `flightdeck bench ingest`: sustained spans per second into SQLite, through the store and
-//! through HTTP on loopback, with realistic LLM spans. Prints spans/s, payload MB/s, and disk
-//! bytes written per span (from /proc/self/io), which is what bounds SQLite ingest.
+//! through HTTP on loopback, with realistic LLM spans, beside a bare rusqlite loop over the
+//! same spans in the same run (`bare.rs`). Prints spans/s, the ratio to the bare loop,
+//! payload MB/s, CPU per span, and disk bytes written per span (from /proc/self/io), which
+//! is what bounds SQLite ingest.
 
 use super::LocalServer;
 use super::text::{Rng, llm_span};
@@ -37,6 +39,12 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
         .iter()
         .map(|b| decode_batch(b.as_bytes(), &Limits::default()))
         .collect::<Result<_, _>>()?;
+    let bare = super::bare::spans_per_second(&tmp.join("bare.db"), &batches)?;
+    println!(
+        "\nbaseline: a bare rusqlite loop over the same spans (WAL, synchronous=FULL, 1,000 per transaction)"
+    );
+    println!("  {bare:>12.0} spans/s");
+
     let store = open(&tmp.join("store.db"))?;
     let target = Arc::clone(&store);
     let append = move |batch: Vec<Message>| {
@@ -51,6 +59,10 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
     .await?;
     store.close().await?;
     figures.print("through the store (Store::append)", &tmp.join("store.db"));
+    println!(
+        "  {:>12.2}x the bare rusqlite loop",
+        figures.spans_per_second() / bare
+    );
 
     let store = open(&tmp.join("http.db"))?;
     let server = LocalServer::start(
@@ -66,6 +78,10 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
         "through HTTP on loopback (POST /api/v1/events)",
         &tmp.join("http.db"),
     );
+    println!(
+        "  {:>12.2}x the bare rusqlite loop",
+        figures.spans_per_second() / bare
+    );
     if args.dir.is_none() {
         let _ = std::fs::remove_dir_all(&tmp);
     }
@@ -78,7 +94,7 @@ fn tempfile_dir(args: &IngestBenchArgs) -> anyhow::Result<std::path::PathBuf> {
         None => std::env::temp_dir().join(format!("flightdeck-bench-{}", std::process::id())),
     };
     std::fs::create_dir_all(&dir)?;
-    for f in ["store.db", "http.db"] {
+    for f in ["bare.db", "store.db", "http.db"] {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(dir.join(format!("{f}{suffix}")));
         }

@@ -1,5 +1,6 @@
 //! `flightdeck bench`: benchmarks that print figures and assert nothing about time.
 
+mod bare;
 mod footprint;
 mod ingest;
 mod litellm;

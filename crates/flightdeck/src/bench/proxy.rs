@@ -1,9 +1,11 @@
 //! `flightdeck bench proxy`: what the recording proxy adds to an LLM call. Against a fake
-//! upstream on loopback, it measures the direct path, Flightdeck's proxy (recording on) and,
-//! when given its executable, LiteLLM's proxy, in the same run:
+//! upstream on loopback, it measures the direct path, an A/A control (the direct path again,
+//! so the noise of the machine shows as what it "adds"), Flightdeck's proxy (recording on)
+//! and, when given its executable, LiteLLM's proxy, in the same run:
 //! - added latency, p50 and p99, at concurrency 1, 16 and 64, for plain calls (whole
 //!   response) and streamed ones (time to the first chunk), with an instant upstream;
-//! - the request rate held against an upstream that takes 20 ms.
+//! - the request rate held against an upstream that takes 20 ms, and for Flightdeck the
+//!   rate at which calls were recorded (stored as spans) and the records lost.
 
 use super::LocalServer;
 use super::percentile;
@@ -57,6 +59,11 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
             slow: (format!("{}/v1", slow.url()), model.clone()),
         },
         Target {
+            name: "A/A",
+            fast: (format!("{}/v1", fast.url()), model.clone()),
+            slow: (format!("{}/v1", slow.url()), model.clone()),
+        },
+        Target {
             name: "flightdeck",
             fast: (format!("{base}/proxy/fast/v1"), model.clone()),
             slow: (format!("{base}/proxy/slow/v1"), model.clone()),
@@ -101,6 +108,9 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
     println!("\nrequest rate held, upstream answering in 20 ms");
     let mut direct_rate = None;
     for t in &targets {
+        let recorded_before = recorded_calls(store.as_ref()).await?;
+        let lost_before = server.app.proxy.records_lost();
+        let start = Instant::now();
         let rate = throughput(
             &client,
             &t.slow,
@@ -112,17 +122,50 @@ pub async fn run(args: ProxyBenchArgs) -> anyhow::Result<()> {
             .map(|d: f64| format!("  ({:.2}x direct)", rate / d))
             .unwrap_or_default();
         direct_rate.get_or_insert(rate);
-        println!("  {:<11} {:>9.0} req/s{ratio}", t.name, rate);
+        println!("  {:<11} {:>9.0} req/s forwarded{ratio}", t.name, rate);
+        if t.name == "flightdeck" {
+            let calls = rate * start.elapsed().as_secs_f64();
+            let (recorded, lag) = settle_recording(store.as_ref(), recorded_before).await?;
+            let lost = server.app.proxy.records_lost() - lost_before;
+            println!(
+                "  {:<11} {:>9.0} req/s recorded ({recorded} of {calls:.0} calls stored as spans, \
+                 the last {lag:.0} ms after the run; {lost} records lost)",
+                "",
+                recorded as f64 / start.elapsed().as_secs_f64(),
+            );
+        }
     }
-    println!(
-        "\nrecords lost by the proxy's recorder: {}",
-        server.app.proxy.records_lost()
-    );
 
     drop(litellm);
     server.stop().await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// LLM calls stored so far, across sessions.
+async fn recorded_calls(store: &dyn Store) -> anyhow::Result<i64> {
+    let all = flightdeck_store::StatsScope {
+        session_id: None,
+        from: None,
+        to: None,
+    };
+    Ok(store.overview(all).await?.totals.llm_calls)
+}
+
+/// Waits until the recorder has stored all it will (the count stops moving); returns the
+/// calls recorded since `before` and how long after the run the last one landed, in ms.
+async fn settle_recording(store: &dyn Store, before: i64) -> anyhow::Result<(i64, f64)> {
+    let start = Instant::now();
+    let (mut last, mut moved) = (recorded_calls(store).await?, Instant::now());
+    while moved.elapsed() < Duration::from_millis(500) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let now = recorded_calls(store).await?;
+        if now != last {
+            (last, moved) = (now, Instant::now());
+        }
+    }
+    let lag = moved.saturating_duration_since(start).as_secs_f64() * 1e3;
+    Ok((last - before, lag))
 }
 
 fn body(model: &str, stream: bool) -> String {
