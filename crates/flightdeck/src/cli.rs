@@ -74,6 +74,14 @@ pub struct ServeArgs {
     /// Seconds after its last status report that an agent shows as offline [default: 30]
     #[arg(long, env = "FLIGHTDECK_AGENT_OFFLINE_SECS", value_name = "SECS")]
     pub agent_offline_secs: Option<u64>,
+    /// Seconds a pending review may go without an agent waiting for it before it is marked
+    /// abandoned [default: 90]
+    #[arg(long, env = "FLIGHTDECK_REVIEW_ABANDON_SECS", value_name = "SECS")]
+    pub review_abandon_secs: Option<u64>,
+    /// The longest single wait for a review decision (GET /api/v1/reviews/{id}?wait=), 1 to
+    /// 59 seconds [default: 50]
+    #[arg(long, env = "FLIGHTDECK_REVIEW_MAX_WAIT_SECS", value_name = "SECS")]
+    pub review_max_wait_secs: Option<u64>,
     /// Address of the OTLP/gRPC listener (OTLP/HTTP is on the main address)
     /// [default: 127.0.0.1:4317]
     #[arg(long, env = "FLIGHTDECK_OTLP_GRPC_ADDR", value_name = "HOST:PORT")]

@@ -94,7 +94,7 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
             heartbeat: config.heartbeat,
             proxy: config.proxy,
             auth: config.auth,
-            reviews: flightdeck_server::reviews::ReviewConfig::default(),
+            reviews: config.reviews,
         },
     );
     Ok(Bound {
