@@ -160,6 +160,31 @@ pub enum BenchTarget {
     Otlp(OtlpBenchArgs),
     /// Start time and memory of `flightdeck serve`: idle, and under ingest and proxy load.
     Footprint(FootprintBenchArgs),
+    /// Review gates: decision-to-agent latency (long-poll and socket) with reviews pending,
+    /// and ingest with 10,000 reviews pending against none.
+    Reviews(ReviewsBenchArgs),
+}
+
+/// Options of `flightdeck bench reviews`.
+#[derive(Args, Debug)]
+pub struct ReviewsBenchArgs {
+    /// Reviews pending, each with an agent waiting, while decisions are timed
+    #[arg(long, default_value_t = 100)]
+    pub pending: usize,
+    /// Decisions timed per way of waiting
+    #[arg(long, default_value_t = 1_000)]
+    pub decisions: usize,
+    /// Reviews pending (nobody waiting) during the ingest runs
+    #[arg(long, default_value_t = 10_000)]
+    pub ingest_pending: usize,
+    /// Ingest runs of each kind (with and without pending reviews), alternating
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    #[command(flatten)]
+    pub load: IngestLoad,
+    /// Where to put the benchmark databases [default: a temporary directory]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// Options of `flightdeck bench footprint`.
