@@ -109,11 +109,17 @@ async fn listen(addr: SocketAddr, session: &str) -> anyhow::Result<Socket> {
 }
 
 async fn on_socket(mut ws: Socket, review_id: String, seen: UnboundedSender<Seen>) {
+    // Every agent's socket hears about every review; only frames that name this one are
+    // parsed, so a hundred agents in one process cost the server they share little.
+    let mine = format!("\"review_id\":\"{review_id}\"");
     while let Some(Ok(message)) = ws.next().await {
         let Message::Text(text) = message else {
             continue;
         };
         let at = Instant::now();
+        if !text.contains(&mine) {
+            continue;
+        }
         let Ok(frame) = serde_json::from_str::<Value>(&text) else {
             continue;
         };

@@ -5,7 +5,10 @@
 //!    from just before it sends `POST /api/v1/reviews/{id}/decision` to the instant the agent
 //!    sees the decision: HTTP, the durable commit, the feed, the keeper or the hub, and the
 //!    agent's own HTTP or socket. A new review replaces each decided one, so the number
-//!    pending stays put. Once with agents long-polling, once with agents on `/ws`.
+//!    pending stays put, and the next decision waits 2 ms for the news of it to reach every
+//!    agent. Once with agents long-polling, once with agents on `/ws` (every agent's socket
+//!    hears of every review, as the protocol says). The agents run in the benchmark's own
+//!    process, on the server's cores.
 //! 2. Ingest beside pending reviews: the spans of `bench ingest` over HTTP into a server with
 //!    none pending and into one with `--ingest-pending` (10,000), alternating over
 //!    `--rounds`, each on a fresh database, and the ratio of their spans/s.
@@ -28,6 +31,8 @@ use tokio::sync::mpsc;
 
 /// Decisions before the measured ones, to warm connections and caches.
 const WARM_UP: usize = 50;
+/// The pause between opening a review and timing the next decision.
+const SETTLE: Duration = Duration::from_millis(2);
 /// Requests in flight while the pending reviews of the ingest runs are opened.
 const OPENERS: usize = 16;
 
@@ -195,6 +200,8 @@ async fn latency(
         }
         open_waiting(&http, server.addr, wait, next, tx.clone()).await?;
         waiting.push(next);
+        // Lets the news of that review reach every agent before the next decision is timed.
+        tokio::time::sleep(SETTLE).await;
     }
     seen.sort_by(f64::total_cmp);
     posted.sort_by(f64::total_cmp);
