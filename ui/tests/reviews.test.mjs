@@ -1,13 +1,14 @@
 // Review gates in a real browser against a real `flightdeck serve`: a waiting agent process
 // is released by a click on Approve; Edit sends the revised text and the agent receives it;
 // the countdown reaches zero and the agent gets the timeout action; the badge counts three
-// pending reviews.
+// pending reviews; a review shows as a gate in the graph and the timeline, with its waiting
+// time and, once decided, the decision.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { launch, newPage } from './browser.mjs';
-import { startServer } from './harness.mjs';
+import { crewSession, ingest, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -112,5 +113,36 @@ test('the badge counts three pending reviews, and the Reviews page lists them an
   const results = await Promise.all(agents);
   assert.deepEqual(results.map((r) => r.decision), ['continue', 'continue', 'continue', 'continue']);
   await page.screenshot({ path: join(process.env.FLIGHTDECK_SHOTS || '/tmp', 'reviews-page.png'), fullPage: true });
+  await page.close();
+});
+
+test('a review is a gate in the graph and the timeline, with its waiting time and then its decision', async () => {
+  await ingest(server.origin, crewSession('ui-g', { name: 'gated', running: true }));
+  const got = agent({ session_id: 'ui-g', review_id: 'ui-gate', span_id: 'ui-g-planner', agent: 'planner', title: 'Go for the vault?', output: [{ name: 'crack_safe', arguments: { method: 'drill' } }], timeout_ms: 60_000 });
+  const page = await open('#/s/ui-g/graph');
+  const node = () => page.evaluate(() => {
+    const n = document.querySelector('[data-test=graph]').__cy.getElementById('review-ui-gate');
+    return n.nonempty() ? { label: n.data('label'), shape: n.style('shape'), border: n.style('border-style'), status: n.data('status') } : null;
+  });
+  await page.waitForFunction(() => document.querySelector('[data-test=graph]')?.__cy?.getElementById('review-ui-gate').nonempty(), null, { timeout: 10_000 });
+  const waiting = await node();
+  assert.equal(waiting.shape, 'diamond');
+  assert.equal(waiting.border, 'dashed');
+  assert.match(waiting.label, /^Go for the vault\?\nwaiting \d/);
+  // The label counts on while it waits.
+  await page.waitForFunction((before) => document.querySelector('[data-test=graph]').__cy.getElementById('review-ui-gate').data('label') !== before, waiting.label);
+  await page.screenshot({ path: join(process.env.FLIGHTDECK_SHOTS || '/tmp', 'review-gate-graph.png') });
+
+  await page.click('.tabs a[href*="/timeline"]');
+  await page.waitForFunction(() => document.querySelector('[data-test=timeline]')?.__timeline?.hits.some((h) => h.s.span_id === 'review-ui-gate' && h.s.kind === 'review'));
+  await page.screenshot({ path: join(process.env.FLIGHTDECK_SHOTS || '/tmp', 'review-gate-timeline-waiting.png') });
+  await page.click('.review-panel button:has-text("Exit early")');
+  assert.equal((await got).decision, 'exit_early');
+  await page.waitForFunction(() => document.querySelector('[data-test=timeline]').__timeline.hits.find((h) => h.s.span_id === 'review-ui-gate')?.s.status === 'ok', null, { timeout: 10_000 });
+  await page.screenshot({ path: join(process.env.FLIGHTDECK_SHOTS || '/tmp', 'review-gate-timeline.png') });
+  await page.click('.tabs a[href*="/graph"]');
+  await page.waitForFunction(() => /waited .* · exit early/.test(document.querySelector('[data-test=graph]')?.__cy?.getElementById('review-ui-gate').data('label') || ''), null, { timeout: 10_000 })
+    .catch(async (e) => { throw new Error(`${e.message}: ${JSON.stringify(await node())}`); });
+  assert.equal((await node()).border, 'solid');
   await page.close();
 });

@@ -1,11 +1,12 @@
 // The graph's look, from the theme's variables: node shape and tint by type (orchestrator,
 // agent, LLM, tool, ...), border by state (running blue and pulsing, ok green, failed red),
 // edges by relation (request solid, delegation thick, message dashed, dependency dotted).
+// A review is a gate: a yellow diamond, its border dashed while it waits on a person.
 import { cssVar } from '../lib/colors.js';
 
 export const SHAPES = {
   orchestrator: 'hexagon', agent: 'round-rectangle', llm: 'ellipse', tool: 'cut-rectangle',
-  retriever: 'barrel', chain: 'round-octagon', review: 'tag', custom: 'rectangle',
+  retriever: 'barrel', chain: 'round-octagon', review: 'diamond', custom: 'rectangle',
 };
 
 /** The node type of a span: a root is the orchestrator; otherwise its kind. */
@@ -31,8 +32,10 @@ export function graphStyle() {
     ...types,
     { selector: 'node[type = "orchestrator"]', style: { width: 170, height: 56, 'font-weight': 600 } },
     { selector: 'node[type = "llm"]', style: { width: 160 } },
+    { selector: 'node[type = "review"]', style: { width: 190, height: 70, 'text-max-width': 120, 'font-size': 10, 'background-opacity': 0.45, 'border-color': v('--k-review'), 'border-width': 3 } },
     { selector: 'node[status = "running"]', style: { 'border-color': v('--running'), 'border-width': 3 } },
     { selector: 'node[status = "running"].pulse', style: { 'border-width': 6, 'border-opacity': 0.55 } },
+    { selector: 'node[type = "review"][status = "running"]', style: { 'border-style': 'dashed', 'border-color': v('--k-review'), 'border-width': 4 } },
     { selector: 'node[status = "error"]', style: { 'border-color': v('--error'), 'background-color': v('--error'), 'background-opacity': 0.3, 'border-width': 3 } },
     { selector: 'node[hidden > 0]', style: { 'border-style': 'double', 'border-width': 5 } },
     { selector: 'node.match', style: { 'overlay-color': v('--warn'), 'overlay-opacity': 0.25, 'overlay-padding': 6 } },
@@ -53,7 +56,7 @@ export function graphStyle() {
 }
 
 export const LEGEND = {
-  nodes: [['orchestrator', 'orchestrator'], ['agent', 'agent'], ['llm', 'LLM'], ['tool', 'tool'], ['retriever', 'retriever'], ['review', 'review']],
+  nodes: [['orchestrator', 'orchestrator'], ['agent', 'agent'], ['llm', 'LLM'], ['tool', 'tool'], ['retriever', 'retriever'], ['review', 'review gate']],
   states: [['--running', 'running'], ['--ok', 'ok'], ['--error', 'failed']],
   edges: [['solid', 'request (to an LLM or tool)'], ['thick', 'delegation (to an agent)'], ['dashed', 'message'], ['dotted', 'depends on']],
 };

@@ -10,6 +10,7 @@ import { graphStyle, nodeType, LEGEND } from './graph-style.js';
 import { initialCollapsed, visibleSpans, visibleAncestor, reveal, BUDGET } from './graph-visible.js';
 import { edgeSpans } from './graph-edges.js';
 import { int } from '../lib/format.js';
+import { gateText } from '../lib/gate.js';
 
 cytoscape.use(dagre);
 
@@ -30,6 +31,7 @@ function nodeData(model, collapsed, id) {
   let label = s.name;
   if (type === 'llm' && s.model) label = `${s.name}\n${s.model}`;
   else if (type === 'agent' && s.agent) label = `${s.agent}\n${s.name}`;
+  else if (type === 'review') label = `${s.name}\n${gateText(model, s)}`;
   if (hidden) label += `\n+${hidden} hidden`;
   return { id, label, type, status: s.status, hidden };
 }
@@ -51,7 +53,11 @@ class Graph {
     });
     this.cy.on('tap', 'node', (e) => onSelect(e.target.id()));
     this.cy.on('dbltap', 'node', (e) => this.toggle(e.target.id()));
-    this.pulse = setInterval(() => this.cy.nodes('[status = "running"]').toggleClass('pulse'), 700);
+    this.pulse = setInterval(() => {
+      this.cy.nodes('[status = "running"]').toggleClass('pulse');
+      // A waiting gate's label counts its waiting time.
+      this.cy.nodes('[type = "review"][status = "running"]').forEach((n) => n.data(nodeData(this.model, this.collapsed, n.id())));
+    }, 700);
     this.rebuild();
     this.overview();
   }

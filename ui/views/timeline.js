@@ -1,11 +1,13 @@
 // The Gantt timeline on a canvas: a lane per agent, bars coloured by kind, failed bars red,
-// running bars growing in real time, a marker at each tool call. Wheel zooms the time axis
+// running bars growing in real time, a marker at each tool call, review gates striped while
+// they wait on a person and labelled with their waiting time. Wheel zooms the time axis
 // around the pointer, dragging pans, "Follow latest" keeps the newest work in view (on by
 // default). Only the visible bars are drawn, so thousands of spans stay fluid.
 import { html, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
 import { Lanes } from './timeline-lanes.js';
 import { agentColor, cssVar } from '../lib/colors.js';
 import { ms, timeMs } from '../lib/format.js';
+import { gateText } from '../lib/gate.js';
 
 const LABEL_W = 140;
 const AXIS_H = 26;
@@ -177,6 +179,7 @@ class Timeline {
               g.fillStyle = this.c['--running'];
               g.fillRect(x2 - 3, by, 3, BAR_H);
             }
+            if (s.kind === 'review') this.gate(g, s, x1, x2, by, now);
             if (s.kind === 'tool') {
               // Tool-call marker: a diamond at the call.
               g.fillStyle = failed ? this.c['--error'] : this.kind.tool;
@@ -192,7 +195,7 @@ class Timeline {
               g.lineWidth = 2;
               g.strokeRect(x1 - 1, by - 1, x2 - x1 + 2, BAR_H + 2);
             }
-            if (x2 - x1 > 40) {
+            if (x2 - x1 > 40 && s.kind !== 'review') {
               g.save();
               g.beginPath();
               g.rect(x1, by, x2 - x1 - 2, BAR_H);
@@ -236,6 +239,41 @@ class Timeline {
     g.fillRect(0, 0, LABEL_W, AXIS_H);
     g.fillStyle = this.c['--faint'];
     g.fillText(this.follow ? 'following latest' : '', 10, AXIS_H / 2);
+  }
+
+  /** A review gate: a post at its start, stripes while it waits on a person, its waiting time. */
+  gate(g, s, x1, x2, by, now) {
+    g.save();
+    g.beginPath();
+    g.rect(x1, by, x2 - x1, BAR_H);
+    g.clip();
+    if (s.status === 'running') {
+      g.strokeStyle = this.c['--bg'];
+      g.globalAlpha = 0.5;
+      g.lineWidth = 3;
+      const phase = (now / 60) % 10; // the stripes drift while it waits
+      for (let sx = x1 - BAR_H - 10 + phase; sx < x2; sx += 10) {
+        g.beginPath();
+        g.moveTo(sx, by + BAR_H);
+        g.lineTo(sx + BAR_H, by);
+        g.stroke();
+      }
+    }
+    g.restore();
+    g.fillStyle = this.kind.review;
+    g.fillRect(x1 - 1, by - 3, 3, BAR_H + 6);
+    // The gate's label may run past a short bar: what it waited for matters more than room.
+    const text = `${s.name} · ${gateText(this.model, s, now)}`;
+    const width = g.measureText(text).width;
+    let tx = Math.max(x1, LABEL_W) + 6;
+    // Near the right edge (following the latest), it goes before the gate instead.
+    if (tx + width > this.canvas.clientWidth - 4) tx = Math.max(LABEL_W + 2, x1 - 6 - width);
+    g.fillStyle = this.c['--panel-2'];
+    g.globalAlpha = x2 - tx > width + 4 ? 0 : 0.85;
+    g.fillRect(tx - 2, by, width + 4, BAR_H);
+    g.globalAlpha = 1;
+    g.fillStyle = this.c['--text'];
+    g.fillText(text, tx, by + BAR_H / 2);
   }
 
   hit(px, py) {
@@ -327,6 +365,7 @@ export function TimelineView({ model, select, selected }) {
       <span class="muted">wheel: zoom · drag: pan · shift+wheel: scroll lanes · keys: + − ← → f</span>
       <span class="spacer"></span>
       <span class="legend">${KINDS.slice(0, 4).map((k) => html`<span><span class="sw" style="background:var(--k-${k})"></span>${k}</span>`)}
+        <span><span class="sw" style="background:var(--k-review)"></span>review gate</span>
         <span><span class="sw" style="background:var(--error)"></span>failed</span>
         <span><span class="sw" style="background:var(--running)"></span>running</span></span>
     </div>
@@ -336,6 +375,6 @@ export function TimelineView({ model, select, selected }) {
     </div>
     ${tip ? html`<div class="tooltip" style="left:${tip.x}px; top:${tip.y}px">
       <b>${tip.s.name}</b> <span class="muted">${tip.s.kind}${tip.s.model ? ` · ${tip.s.model}` : ''}</span><br />
-      ${tip.s.agent || 'session'} · ${tip.s.status} · ${ms(tip.s.duration_ms ?? Date.now() - Date.parse(tip.s.started_at))}<br />
+      ${tip.s.agent || 'session'} · ${tip.s.status} · ${tip.s.kind === 'review' ? gateText(model, tip.s) : ms(tip.s.duration_ms ?? Date.now() - Date.parse(tip.s.started_at))}<br />
       <span class="muted">${timeMs(tip.s.started_at)}</span></div>` : null}`;
 }

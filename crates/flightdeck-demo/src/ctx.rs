@@ -2,6 +2,7 @@
 //! that give every span, edge and event an id drawn from the dice.
 
 use crate::dice::Dice;
+use crate::gate::Gates;
 use crate::pace::Pace;
 use crate::report::Tally;
 use flightdeck_sdk::{
@@ -23,6 +24,10 @@ pub(crate) struct Ctx {
     heartbeat: Duration,
     /// Kept for the session's life; dropping them stops the heartbeats.
     heartbeats: Vec<Heartbeat>,
+    /// Where gates ask a person; `None` lets every gate through.
+    pub(crate) gates: Option<Gates>,
+    /// Why a person stopped the session at a gate, once one did.
+    pub(crate) stopped: Option<String>,
 }
 
 impl Ctx {
@@ -33,6 +38,7 @@ impl Ctx {
         tally: Tally,
         index: usize,
         heartbeat: Duration,
+        gates: Option<Gates>,
     ) -> Self {
         Ctx {
             session,
@@ -42,6 +48,8 @@ impl Ctx {
             index,
             heartbeat,
             heartbeats: Vec::new(),
+            gates,
+            stopped: None,
         }
     }
 
@@ -55,6 +63,8 @@ impl Ctx {
             index: self.index,
             heartbeat: self.heartbeat,
             heartbeats: Vec::new(),
+            gates: self.gates.clone(),
+            stopped: None,
         }
     }
 

@@ -20,12 +20,14 @@
 
 mod ctx;
 mod dice;
+mod gate;
 mod llm;
 mod pace;
 mod report;
 mod scenario;
 mod tools;
 
+pub use gate::Gates;
 pub use report::{DemoReport, SessionReport};
 pub use scenario::Scenario;
 
@@ -50,6 +52,9 @@ pub struct DemoOptions {
     pub concurrency: usize,
     /// The agents' heartbeat period, in real time (the server's offline detection is).
     pub heartbeat: Duration,
+    /// Where the heist (before the vault) and the coding pipeline (before `git push`) ask a
+    /// person; `None` lets every gate through at once.
+    pub gates: Option<Gates>,
 }
 
 impl Default for DemoOptions {
@@ -60,6 +65,7 @@ impl Default for DemoOptions {
             seed: 42,
             concurrency: 3,
             heartbeat: Duration::from_secs(5),
+            gates: None,
         }
     }
 }
@@ -137,6 +143,7 @@ async fn play(
             tally: tally.clone(),
             index,
             heartbeat: options.heartbeat,
+            gates: options.gates.clone(),
         };
         running.spawn(scenario::play(scenario, stage));
         index += 1;

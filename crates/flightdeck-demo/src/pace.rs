@@ -43,6 +43,12 @@ impl Pace {
         self.now_ms
     }
 
+    /// Counts `real` time spent outside the pace (waiting for a person) as simulated time
+    /// that has passed.
+    pub(crate) fn passed(&mut self, real: Duration) {
+        self.now_ms += real.as_secs_f64() * 1000.0 * self.speed;
+    }
+
     /// Lets `ms` of simulated time pass.
     pub(crate) async fn wait(&mut self, ms: f64) {
         let ms = ms.max(0.0);

@@ -18,6 +18,7 @@ async fn record(seed: u64, sessions: usize) -> (Vec<Message>, DemoReport) {
         seed,
         concurrency: 3,
         heartbeat: Duration::from_secs(5),
+        gates: None,
     };
     let report = run(client, options).await.unwrap();
     (sink.messages(), report)

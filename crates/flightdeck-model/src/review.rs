@@ -295,6 +295,40 @@ pub struct ReviewRecord {
 }
 
 impl ReviewRecord {
+    /// The record of `open`, pending from `requested_at` until its deadline, under
+    /// `review_id` (the client's, or one the caller made).
+    pub fn pending(open: ReviewOpen, review_id: String, requested_at: Timestamp) -> ReviewRecord {
+        let deadline = Timestamp(
+            requested_at
+                .0
+                .saturating_add(open.timeout_ms as i64 * 1_000_000),
+        );
+        ReviewRecord {
+            review_span_id: format!("review-{review_id}"),
+            review_id,
+            session_id: open.session_id,
+            span_id: open.span_id,
+            agent: open.agent,
+            title: open.title,
+            task: open.task,
+            output: open.output,
+            prompt: open.prompt,
+            timing: open.timing,
+            timeout_ms: open.timeout_ms,
+            on_timeout: open.on_timeout,
+            choices: open.choices,
+            requested_at,
+            deadline,
+            state: ReviewState::Pending,
+            decision: None,
+            revised_output: None,
+            diff: None,
+            comment: None,
+            decided_by: None,
+            decided_at: None,
+        }
+    }
+
     /// The output the agent goes on with: the revised one after an edit, else the original.
     pub fn final_output(&self) -> &RawValue {
         self.revised_output.as_deref().unwrap_or(&self.output)

@@ -133,33 +133,16 @@ enum Attempt {
 
 /// The review as the client settles it when the server stayed away past the deadline.
 fn fallback(open: ReviewOpen, review_id: String, requested_at: Timestamp) -> ReviewRecord {
-    let deadline = Timestamp(requested_at.0 + open.timeout_ms as i64 * 1_000_000);
     tracing::warn!(
         review.id = review_id,
         "the server stayed unreachable past the review's deadline; applying its timeout action"
     );
+    let decision = open.on_timeout.decision();
     ReviewRecord {
-        review_span_id: format!("review-{review_id}"),
-        review_id,
-        session_id: open.session_id,
-        span_id: open.span_id,
-        agent: open.agent,
-        title: open.title,
-        task: open.task,
-        output: open.output,
-        prompt: open.prompt,
-        timing: open.timing,
-        timeout_ms: open.timeout_ms,
-        on_timeout: open.on_timeout,
-        choices: open.choices,
-        requested_at,
-        deadline,
         state: ReviewState::TimedOut,
-        decision: Some(open.on_timeout.decision()),
-        revised_output: None,
-        diff: None,
-        comment: None,
+        decision: Some(decision),
         decided_by: Some("client".to_owned()),
         decided_at: Some(Timestamp::now()),
+        ..ReviewRecord::pending(open, review_id, requested_at)
     }
 }

@@ -78,6 +78,14 @@ pub struct ServeArgs {
     /// (a later span reopens it) [default: 60]
     #[arg(long, env = "FLIGHTDECK_OTLP_SESSION_IDLE_SECS", value_name = "SECS")]
     pub otlp_session_idle_secs: Option<u64>,
+    /// Seconds a pending review may go without an agent waiting for it before it is marked
+    /// abandoned [default: 90]
+    #[arg(long, env = "FLIGHTDECK_REVIEW_ABANDON_SECS", value_name = "SECS")]
+    pub review_abandon_secs: Option<u64>,
+    /// The longest single wait for a review decision (GET /api/v1/reviews/{id}?wait=), 1 to
+    /// 59 seconds [default: 50]
+    #[arg(long, env = "FLIGHTDECK_REVIEW_MAX_WAIT_SECS", value_name = "SECS")]
+    pub review_max_wait_secs: Option<u64>,
     /// Address of the OTLP/gRPC listener (OTLP/HTTP is on the main address)
     /// [default: 127.0.0.1:4317]
     #[arg(long, env = "FLIGHTDECK_OTLP_GRPC_ADDR", value_name = "HOST:PORT")]
@@ -124,6 +132,10 @@ pub struct DemoArgs {
     /// Sessions running at once
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub concurrency: usize,
+    /// Seconds the heist's vault and the pipeline's `git push` wait for a person on the
+    /// page before they go on by themselves; 0 turns the review gates off
+    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    pub review_timeout: f64,
     /// Drive a Flightdeck that already runs at URL instead of starting one
     #[arg(long, value_name = "URL")]
     pub no_serve: Option<String>,
@@ -152,6 +164,31 @@ pub enum BenchTarget {
     Otlp(OtlpBenchArgs),
     /// Start time and memory of `flightdeck serve`: idle, and under ingest and proxy load.
     Footprint(FootprintBenchArgs),
+    /// Review gates: decision-to-agent latency (long-poll and socket) with reviews pending,
+    /// and ingest with 10,000 reviews pending against none.
+    Reviews(ReviewsBenchArgs),
+}
+
+/// Options of `flightdeck bench reviews`.
+#[derive(Args, Debug)]
+pub struct ReviewsBenchArgs {
+    /// Reviews pending, each with an agent waiting, while decisions are timed
+    #[arg(long, default_value_t = 100)]
+    pub pending: usize,
+    /// Decisions timed per way of waiting
+    #[arg(long, default_value_t = 1_000)]
+    pub decisions: usize,
+    /// Reviews pending (nobody waiting) during the ingest runs
+    #[arg(long, default_value_t = 10_000)]
+    pub ingest_pending: usize,
+    /// Ingest runs of each kind (with and without pending reviews), alternating
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    #[command(flatten)]
+    pub load: IngestLoad,
+    /// Where to put the benchmark databases [default: a temporary directory]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// Options of `flightdeck bench footprint`.

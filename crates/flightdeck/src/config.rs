@@ -6,6 +6,7 @@ use anyhow::Context;
 use flightdeck_model::{Limits, ModelPrice, Pricing};
 use flightdeck_server::auth::AuthConfig;
 use flightdeck_server::proxy::config::{ProxyConfig, UpstreamSettings};
+use flightdeck_server::reviews::ReviewConfig;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -42,7 +43,21 @@ struct FileConfig {
     pricing: BTreeMap<String, ModelPrice>,
     #[serde(default)]
     proxy: FileProxy,
+    #[serde(default)]
+    review: FileReview,
 }
+
+/// The `[review]` section: review gates.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileReview {
+    abandon_after_secs: Option<u64>,
+    max_wait_secs: Option<u64>,
+}
+
+/// The longest single long-poll may be: under the 60 s that HTTP clients and proxies
+/// commonly allow.
+const MAX_WAIT_SECS: (u64, u64) = (1, 59);
 
 /// The `[proxy]` section.
 #[derive(Deserialize, Default, Debug)]
@@ -77,6 +92,7 @@ pub struct Config {
     pub otlp_grpc_addr: Option<SocketAddr>,
     /// What clients must present.
     pub auth: AuthConfig,
+    pub reviews: ReviewConfig,
 }
 
 impl Config {
@@ -120,6 +136,10 @@ impl Config {
             )?,
         };
         let proxy = proxy_config(file.proxy)?;
+        let reviews = review_config(
+            args.review_abandon_secs.or(file.review.abandon_after_secs),
+            args.review_max_wait_secs.or(file.review.max_wait_secs),
+        )?;
         let auth = AuthConfig {
             token: secret("token", args.token.or(file.token), true)?,
             password: secret("password", args.password.or(file.password), false)?,
@@ -140,6 +160,7 @@ impl Config {
         Ok(Config {
             proxy,
             auth,
+            reviews,
             addr,
             db: args.db.or(file.db).unwrap_or_else(default_db),
             retain_days: args.retain_days.or(file.retain_days),
@@ -216,6 +237,27 @@ fn proxy_config(file: FileProxy) -> anyhow::Result<ProxyConfig> {
         proxy.timeout = std::time::Duration::from_secs(s);
     }
     Ok(proxy)
+}
+
+/// The review gates' settings: the defaults, with what the flags or the file set.
+fn review_config(
+    abandon_secs: Option<u64>,
+    max_wait_secs: Option<u64>,
+) -> anyhow::Result<ReviewConfig> {
+    let mut reviews = ReviewConfig::default();
+    if let Some(s) = abandon_secs {
+        reviews.abandon_after = Duration::from_secs(at_least_one("review.abandon_after_secs", s)?);
+    }
+    if let Some(s) = max_wait_secs {
+        let (lo, hi) = MAX_WAIT_SECS;
+        anyhow::ensure!(
+            (lo..=hi).contains(&s),
+            "review.max_wait_secs must be between {lo} and {hi} (under the 60 s that HTTP \
+             clients commonly allow), not {s}"
+        );
+        reviews.max_wait = Duration::from_secs(s);
+    }
+    Ok(reviews)
 }
 
 fn at_least_one<T: PartialOrd + From<u8>>(key: &str, value: T) -> anyhow::Result<T> {
@@ -345,6 +387,8 @@ mod tests {
         );
         assert_eq!(c.allowed_origins, ["http://localhost:5173"]);
         assert_eq!(c.live_queue, 1024);
+        assert_eq!(c.reviews.abandon_after, Duration::from_secs(90));
+        assert_eq!(c.reviews.max_wait, Duration::from_secs(50));
     }
 
     #[test]
@@ -368,6 +412,46 @@ mod tests {
         let err = resolve(&["b.example"]).unwrap_err().to_string();
         assert!(err.contains("scheme://host"), "{err}");
         assert!(resolve(&["http://b.example/path"]).is_err());
+    }
+
+    #[test]
+    fn review_gates_are_set_by_file_or_flag_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flightdeck.toml");
+        let resolve = |file: &str, args: ServeArgs| {
+            std::fs::write(&path, file).unwrap();
+            Config::resolve(ServeArgs {
+                config: Some(path.clone()),
+                ..args
+            })
+        };
+        let none = resolve("", ServeArgs::default()).unwrap();
+        assert_eq!(none.reviews.abandon_after, Duration::from_secs(90));
+        assert_eq!(none.reviews.max_wait, Duration::from_secs(50));
+        let file = "[review]\nabandon_after_secs = 300\nmax_wait_secs = 20\n";
+        let c = resolve(file, ServeArgs::default()).unwrap();
+        assert_eq!(c.reviews.abandon_after, Duration::from_secs(300));
+        assert_eq!(c.reviews.max_wait, Duration::from_secs(20));
+        let flags = ServeArgs {
+            review_abandon_secs: Some(12),
+            review_max_wait_secs: Some(30),
+            ..Default::default()
+        };
+        let c = resolve(file, flags).unwrap();
+        assert_eq!(c.reviews.abandon_after, Duration::from_secs(12));
+        assert_eq!(c.reviews.max_wait, Duration::from_secs(30));
+        for (bad, key) in [
+            ("[review]\nmax_wait_secs = 60\n", "review.max_wait_secs"),
+            ("[review]\nmax_wait_secs = 0\n", "review.max_wait_secs"),
+            (
+                "[review]\nabandon_after_secs = 0\n",
+                "review.abandon_after_secs",
+            ),
+            ("[review]\nabandon_secs = 10\n", "abandon_secs"),
+        ] {
+            let err = resolve(bad, ServeArgs::default()).unwrap_err();
+            assert!(format!("{err:#}").contains(key), "{bad}: {err:#}");
+        }
     }
 
     #[test]

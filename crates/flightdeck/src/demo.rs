@@ -4,11 +4,13 @@
 use crate::cli::DemoArgs;
 use crate::config::{self, Config};
 use crate::serve;
-use flightdeck_demo::DemoOptions;
-use flightdeck_sdk::Flightdeck;
+use flightdeck_demo::{DemoOptions, Gates};
+use flightdeck_sdk::{Flightdeck, Reviewer};
+use std::time::Duration;
 
 pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
     let seed = args.seed.unwrap_or_else(random_seed);
+    let gate_timeout = gate_timeout(args.review_timeout)?;
     let options = DemoOptions {
         sessions: args.sessions,
         speed: args.speed,
@@ -52,9 +54,19 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
     println!("Press Ctrl-C to stop.");
 
     let mut builder = Flightdeck::builder(url.as_str());
-    if let Some(token) = token {
-        builder = builder.token(token);
+    if let Some(token) = &token {
+        builder = builder.token(token.clone());
     }
+    let options = DemoOptions {
+        gates: match gate_timeout {
+            Some(timeout) => Some(Gates {
+                reviewer: Reviewer::new(&url, token)?,
+                timeout,
+            }),
+            None => None,
+        },
+        ..options
+    };
     let client = builder.build()?;
     let interrupted = std::sync::atomic::AtomicBool::new(false);
     let stop = async {
@@ -89,6 +101,21 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
         task.await??;
     }
     Ok(())
+}
+
+/// How long the demo's review gates wait for a person; `None` (0) turns them off.
+fn gate_timeout(timeout_s: f64) -> anyhow::Result<Option<Duration>> {
+    let (lo, hi) = flightdeck_sdk::model::review::TIMEOUT_MS_RANGE;
+    if timeout_s == 0.0 {
+        return Ok(None);
+    }
+    anyhow::ensure!(
+        timeout_s.is_finite() && (lo as f64..=hi as f64).contains(&(timeout_s * 1000.0)),
+        "--review-timeout must be 0 (no gates) or between {} and {} seconds, not {timeout_s}",
+        lo as f64 / 1000.0,
+        hi / 1000
+    );
+    Ok(Some(Duration::from_secs_f64(timeout_s)))
 }
 
 /// A seed that differs from run to run, from the clock.

@@ -95,7 +95,7 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
             otlp_session_idle: config.otlp_session_idle,
             proxy: config.proxy,
             auth: config.auth,
-            reviews: flightdeck_server::reviews::ReviewConfig::default(),
+            reviews: config.reviews,
         },
     );
     Ok(Bound {

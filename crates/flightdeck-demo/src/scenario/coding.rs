@@ -4,6 +4,7 @@
 //! are reported as metrics, computed in simulated time so they are reproducible.
 
 use crate::ctx::{Ctx, round3};
+use crate::gate::Ask;
 use crate::llm::{self, CLAUDE_SONNET_4, GPT_4O_MINI, Reply, prompt};
 use crate::tools::{self, APPLY_PATCH, GIT_CHECKOUT, GIT_COMMIT, GIT_PUSH, READ_FILE, RUN_TESTS};
 use flightdeck_sdk::{Agent, AgentState, EdgeKind, Level, Span, SpanKind};
@@ -149,6 +150,10 @@ pub(super) async fn run(ctx: &mut Ctx, repo: &str) -> Result<(), String> {
                 failed += 1;
                 ctx.fail(job, e);
             }
+        }
+        if let Some(why) = ctx.stopped.clone() {
+            ctx.fail(pipeline, &why);
+            return Err(why);
         }
     }
     ctx.session
@@ -323,7 +328,7 @@ async fn implement(
         .to_span(turn.id())
         .label("implement the plan")
         .send();
-    let result = code(ctx, &turn, title, file, planned).await;
+    let result = code(ctx, &turn, agent, title, file, planned).await;
     match result {
         Ok(commit) => {
             ctx.message(
@@ -345,6 +350,7 @@ async fn implement(
 async fn code(
     ctx: &mut Ctx,
     turn: &Span,
+    agent: &Agent,
     title: &str,
     file: &str,
     planned: &str,
@@ -428,15 +434,16 @@ async fn code(
         json!({"sha": sha}),
     )
     .await?;
-    tools::invoke(
-        ctx,
-        turn,
-        &GIT_PUSH,
-        json!({"branch": branch, "remote": "origin"}),
-        json!({"pushed": true}),
-    )
-    .await?;
-    Ok(json!({"branch": branch, "commit": sha}))
+    let ask = Ask {
+        title: "Push to origin?",
+        task: format!("The coding agent wants to push {sha} ({title}) to origin."),
+        tool: GIT_PUSH.name,
+        arguments: json!({"branch": branch, "remote": "origin"}),
+    };
+    let push = ctx.ask(turn, agent, ask).await?;
+    let pushed = push["branch"].as_str().unwrap_or(&branch).to_owned();
+    tools::invoke(ctx, turn, &GIT_PUSH, push, json!({"pushed": true})).await?;
+    Ok(json!({"branch": pushed, "commit": sha}))
 }
 
 /// Runs the tests; the name of a failing test, if one fails.

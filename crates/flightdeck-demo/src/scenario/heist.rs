@@ -4,6 +4,7 @@
 //! the vault. An undetected lie walks the crew into the guards.
 
 use crate::ctx::Ctx;
+use crate::gate::Ask;
 use crate::llm::{self, CLAUDE_SONNET_4, GPT_4O, GPT_4O_MINI, Reply, prompt};
 use crate::tools::{
     self, CHECK_GUARD_ROTATION, CRACK_SAFE, DISABLE_ALARM, DRILL_LOCK, LOOP_CAMERA_FEED,
@@ -425,7 +426,21 @@ async fn vault(
         return Err(format!("the safecracker froze: {e}"));
     }
     let opened = json!({"open": true, "minutes": ctx.dice.int(4..=11)});
-    let args = json!({"safe": safe, "method": "manipulation"});
+    let proposed = json!({"safe": safe, "method": "manipulation"});
+    let ask = Ask {
+        title: "Go for the vault?",
+        task: format!("The safecracker is at {safe} and wants to open it by manipulation."),
+        tool: CRACK_SAFE.name,
+        arguments: proposed,
+    };
+    let args = match ctx.ask(&turn, safecracker, ask).await {
+        Ok(args) => args,
+        Err(why) => {
+            ctx.message(safecracker, planner, &turn, "called off; leaving");
+            ctx.fail_turn(turn, safecracker, &why);
+            return Err(why);
+        }
+    };
     if let Some((claimed, actual)) = trap {
         let alarm = format!("alarm tripped: the guards changed at {actual}, not {claimed}");
         tools::trip(ctx, &turn, &CRACK_SAFE, args, &alarm).await;

@@ -6,6 +6,7 @@ mod orchestrator;
 
 use crate::ctx::Ctx;
 use crate::dice::Dice;
+use crate::gate::Gates;
 use crate::pace::Pace;
 use crate::report::{SessionReport, Tally};
 use flightdeck_sdk::{Client, Session};
@@ -67,6 +68,7 @@ pub(crate) struct Stage {
     pub(crate) tally: Tally,
     pub(crate) index: usize,
     pub(crate) heartbeat: Duration,
+    pub(crate) gates: Option<Gates>,
 }
 
 /// Plays `scenario` as one session, start to end.
@@ -78,6 +80,7 @@ pub(crate) async fn play(scenario: Scenario, stage: Stage) {
         tally,
         index,
         heartbeat,
+        gates,
     } = stage;
     let subject = *dice.pick(scenario.subjects());
     let name = scenario.title(index + 1, subject);
@@ -102,7 +105,7 @@ pub(crate) async fn play(scenario: Scenario, stage: Stage) {
     );
     let guard = EndsIfAbandoned(Some(session));
     let handle = guard.0.as_ref().expect("the session is open").handle();
-    let mut ctx = Ctx::new(handle, dice, pace, tally.clone(), index, heartbeat);
+    let mut ctx = Ctx::new(handle, dice, pace, tally.clone(), index, heartbeat, gates);
     let result = match scenario {
         Scenario::Heist => heist::run(&mut ctx, subject).await,
         Scenario::Coding => coding::run(&mut ctx, subject).await,

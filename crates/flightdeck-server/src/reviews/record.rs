@@ -8,36 +8,13 @@ use flightdeck_model::{Attributes, Message, Timestamp};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-/// The record of a review opened now.
+/// The record of a review opened now (under a new id when the client named none).
 pub fn new_record(open: ReviewOpen, now: Timestamp) -> ReviewRecord {
     let review_id = open
         .review_id
+        .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let deadline = Timestamp(now.0.saturating_add(open.timeout_ms as i64 * 1_000_000));
-    ReviewRecord {
-        review_span_id: format!("review-{review_id}"),
-        review_id,
-        session_id: open.session_id,
-        span_id: open.span_id,
-        agent: open.agent,
-        title: open.title,
-        task: open.task,
-        output: open.output,
-        prompt: open.prompt,
-        timing: open.timing,
-        timeout_ms: open.timeout_ms,
-        on_timeout: open.on_timeout,
-        choices: open.choices,
-        requested_at: now,
-        deadline,
-        state: ReviewState::Pending,
-        decision: None,
-        revised_output: None,
-        diff: None,
-        comment: None,
-        decided_by: None,
-        decided_at: None,
-    }
+    ReviewRecord::pending(open, review_id, now)
 }
 
 fn raw(v: &Value) -> Box<RawValue> {

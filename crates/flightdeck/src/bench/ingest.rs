@@ -214,6 +214,12 @@ impl Figures {
         self.spans as f64 / self.seconds
     }
 
+    /// CPU of the whole process per span, in microseconds, where /proc tells it.
+    pub(super) fn cpu_us_per_span(&self) -> Option<f64> {
+        self.cpu
+            .map(|(process, _)| process * 1e6 / self.spans as f64)
+    }
+
     pub(super) fn print(&self, what: &str, db: &Path) {
         let size: u64 = ["", "-wal"]
             .iter()
@@ -234,7 +240,8 @@ impl Figures {
         if let Some((process, writer)) = self.cpu {
             println!(
                 "  {:>12.1} us CPU per span in all, {:.1} us in the writer thread (writer-bound ceiling {:.0} spans/s)",
-                process * 1e6 / self.spans as f64,
+                self.cpu_us_per_span()
+                    .unwrap_or(process * 1e6 / self.spans as f64),
                 writer * 1e6 / self.spans as f64,
                 self.spans as f64 / writer.max(1e-9)
             );

@@ -8,6 +8,8 @@ mod live;
 mod local;
 mod otlp;
 mod proxy;
+mod review_agents;
+mod reviews;
 mod text;
 mod watchers;
 
@@ -21,6 +23,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Proxy(a) => proxy::run(a).await,
         BenchTarget::Otlp(a) => otlp::run(a).await,
         BenchTarget::Footprint(a) => footprint::run(a).await,
+        BenchTarget::Reviews(a) => reviews::run(a).await,
     }
 }
 
