@@ -301,6 +301,20 @@ pub fn default_db() -> PathBuf {
 mod tests {
     use super::*;
 
+    /// Resolves `args` over a config file holding `file`, written in `dir`.
+    fn resolve_file(
+        dir: &tempfile::TempDir,
+        file: &str,
+        args: ServeArgs,
+    ) -> anyhow::Result<Config> {
+        let path = dir.path().join("flightdeck.toml");
+        std::fs::write(&path, file).unwrap();
+        Config::resolve(ServeArgs {
+            config: Some(path),
+            ..args
+        })
+    }
+
     #[test]
     fn flags_win_over_file_and_file_over_defaults() {
         let dir = tempfile::tempdir().unwrap();
@@ -332,14 +346,7 @@ mod tests {
     #[test]
     fn otlp_grpc_is_moved_or_turned_off_by_file_or_flag() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("flightdeck.toml");
-        let resolve = |file: &str, args: ServeArgs| {
-            std::fs::write(&path, file).unwrap();
-            Config::resolve(ServeArgs {
-                config: Some(path.clone()),
-                ..args
-            })
-        };
+        let resolve = |file: &str, args: ServeArgs| resolve_file(&dir, file, args);
         let off = resolve("otlp_grpc_addr = \"\"\n", ServeArgs::default()).unwrap();
         assert_eq!(off.otlp_grpc_addr, None);
         let moved = resolve(
@@ -417,14 +424,7 @@ mod tests {
     #[test]
     fn review_gates_are_set_by_file_or_flag_and_checked() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("flightdeck.toml");
-        let resolve = |file: &str, args: ServeArgs| {
-            std::fs::write(&path, file).unwrap();
-            Config::resolve(ServeArgs {
-                config: Some(path.clone()),
-                ..args
-            })
-        };
+        let resolve = |file: &str, args: ServeArgs| resolve_file(&dir, file, args);
         let none = resolve("", ServeArgs::default()).unwrap();
         assert_eq!(none.reviews.abandon_after, Duration::from_secs(90));
         assert_eq!(none.reviews.max_wait, Duration::from_secs(50));
