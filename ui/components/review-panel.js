@@ -5,6 +5,7 @@
 import { html, useEffect, useState } from '../vendor/preact-htm.mjs';
 import { usePendingReviews, decide, countdownText } from '../lib/reviews.js';
 import { href } from '../lib/router.js';
+import { SessionName } from '../lib/session-names.js';
 
 /** Tool calls in the shapes LLM APIs use: [{name, arguments}] or [{function: {name, arguments}}]. */
 function toolCalls(output) {
@@ -109,7 +110,7 @@ export function ReviewPanel() {
     <header><strong>${review.title || 'Review required'}</strong>
       ${pending.length > 1 ? html`<span class="review-more" title="More reviews wait after this one">+${pending.length - 1} pending</span>` : null}
       <span class="spacer"></span>
-      <a href=${href({ page: 'session', session: review.session_id, view: 'timeline', query: { span: review.review_span_id } })}>${review.session_id}</a>
+      <a href=${href({ page: 'session', session: review.session_id, view: 'timeline', query: { span: review.review_span_id } })} title=${review.session_id}><${SessionName} id=${review.session_id} /></a>
       ${review.agent ? html`<span class="faint"> · ${review.agent}</span>` : null}
     </header>
     ${review.task ? html`<div class="review-task"><span class="faint">Task</span> ${review.task}</div>` : null}

@@ -5,6 +5,7 @@ import { usePendingReviews, countdownText } from '../lib/reviews.js';
 import { href } from '../lib/router.js';
 import { Empty, ErrorNotice } from '../components/badges.js';
 import { useNow } from '../lib/use-now.js';
+import { SessionName } from '../lib/session-names.js';
 
 const sessionLink = (r) => href({ page: 'session', session: r.session_id, view: 'timeline', query: { span: r.review_span_id } });
 
@@ -24,14 +25,14 @@ export function Reviews() {
   return html`<section class="reviews-page">
     <h2>Pending <span class="faint">${pending.length}</span></h2>
     ${pending.length ? html`<table class="table pending"><thead><tr><th>Review</th><th>Session</th><th>Agent</th><th>Deadline</th></tr></thead><tbody>
-      ${pending.map((r) => html`<tr data-review=${r.review_id}><td>${r.title || r.task || r.review_id}</td><td><a href=${sessionLink(r)}>${r.session_id}</a></td>
+      ${pending.map((r) => html`<tr data-review=${r.review_id}><td>${r.title || r.task || r.review_id}</td><td><a href=${sessionLink(r)} title=${r.session_id}><${SessionName} id=${r.session_id} /></a></td>
         <td>${r.agent || ''}</td><td>${countdownText(r, now)}</td></tr>`)}</tbody></table>`
     : html`<${Empty}>Nobody is waiting for a person.</${Empty}>`}
     <h2>Decided</h2>
     <${ErrorNotice} error=${error} />
     ${history?.length ? html`<table class="table"><thead><tr><th>Review</th><th>Session</th><th>Outcome</th><th>By</th><th>When</th><th>Change</th></tr></thead><tbody>
       ${history.map((r) => html`<tr data-review=${r.review_id}><td>${r.title || r.task || r.review_id}${r.comment ? html`<div class="faint">“${r.comment}”</div>` : null}</td>
-        <td><a href=${sessionLink(r)}>${r.session_id}</a></td>
+        <td><a href=${sessionLink(r)} title=${r.session_id}><${SessionName} id=${r.session_id} /></a></td>
         <td><span class="badge ${r.state}">${r.state.replace('_', ' ')}</span> ${r.decision?.replace('_', ' ')}</td>
         <td>${r.decided_by}</td><td title=${r.decided_at}>${new Date(r.decided_at).toLocaleString()}</td>
         <td><${Diff} text=${r.diff} /></td></tr>`)}</tbody></table>`
