@@ -2,7 +2,7 @@
 // (text wraps, JSON pretty-printed, tool calls as name + argument table), Approve / Edit /
 // Exit early, a countdown bar worded by the review's action, and a "+N pending" badge.
 // Keys: A approve, E edit, X exit early; in the editor Ctrl+Enter sends, Escape cancels.
-import { html, useEffect, useState } from '../vendor/preact-htm.mjs';
+import { html, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
 import { usePendingReviews, decide, countdownText } from '../lib/reviews.js';
 import { href } from '../lib/router.js';
 import { SessionName } from '../lib/session-names.js';
@@ -60,7 +60,11 @@ export function ReviewPanel() {
   const id = review?.review_id;
   useEffect(() => { setEditing(null); setError(''); }, [id]);
 
+  // The review whose decision is on its way: a second key or click for it sends nothing.
+  const deciding = useRef(null);
   const send = async (body) => {
+    if (deciding.current === id) return;
+    deciding.current = id;
     setBusy(true);
     setError('');
     try {
@@ -68,6 +72,7 @@ export function ReviewPanel() {
     } catch (e) {
       setError(e.message);
     } finally {
+      deciding.current = null;
       setBusy(false);
     }
   };
@@ -84,9 +89,15 @@ export function ReviewPanel() {
     send({ decision: 'edit', output });
   };
 
+  // The keys act on what this render shows: the listener reads it from a ref set while
+  // rendering, not from an effect that runs a frame later (a key pressed in between would
+  // decide the review just settled a second time).
+  const shown = useRef(null);
+  shown.current = { review, editing, send, submitEdit };
   useEffect(() => {
-    if (!review) return undefined;
     const onKey = (ev) => {
+      const { review, editing, send, submitEdit } = shown.current;
+      if (!review) return;
       if (editing !== null) {
         if (ev.key === 'Escape') setEditing(null);
         else if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) submitEdit();
@@ -102,7 +113,7 @@ export function ReviewPanel() {
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  });
+  }, []);
 
   if (!review) return null;
   const [approve, edit, exit] = [0, 1, 2].map((i) => review.choices?.[i]);
