@@ -4,6 +4,10 @@
 //! can tell: `stream_options.include_usage` adds `"usage":null` to every chunk and a final
 //! usage chunk; errors are JSON bodies with the real status codes.
 //!
+//! A request that offers tools, in a conversation with no tool result yet, is answered with a
+//! short text and a call of the first tool offered (arguments [`TOOL_ARGUMENTS`], streamed
+//! in pieces), as an agent's model would answer.
+//!
 //! Models with special names misbehave on purpose: `fail-429` and `fail-500` answer with
 //! that status, `cut-stream` breaks the connection after two chunks. A [`Style`] makes it
 //! write its streams the way other OpenAI-compatible servers do (spaced JSON, CRLF line
@@ -163,6 +167,36 @@ impl Fake {
 }
 
 const ANSWER: [&str; 4] = ["Case", " the vault", " at", " midnight."];
+/// The text before a tool call.
+const TOOL_PREAMBLE: &str = "On it.";
+/// The arguments of every tool call, in the pieces a stream sends them in.
+pub const TOOL_ARGUMENTS: [&str; 3] = ["{\"path\": ", "\"/srv/vault\", ", "\"force\": true}"];
+
+/// The tool to call: the first one offered, when no tool result is in the conversation yet.
+fn tool_to_call(req: &Value, anthropic: bool) -> Option<String> {
+    let name = if anthropic {
+        req.pointer("/tools/0/name")
+    } else {
+        req.pointer("/tools/0/function/name")
+    }?
+    .as_str()?
+    .to_owned();
+    let messages = req["messages"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let answered = messages.iter().any(|m| {
+        m["role"] == "tool"
+            || m["content"]
+                .as_array()
+                .is_some_and(|parts| parts.iter().any(|p| p["type"] == "tool_result"))
+    });
+    (!answered).then_some(name)
+}
+
+fn tool_arguments() -> Value {
+    serde_json::from_str(&TOOL_ARGUMENTS.concat()).expect("the fixed arguments are JSON")
+}
 
 fn failure(model: &str) -> Option<Response> {
     let (status, kind) = match model {
@@ -181,12 +215,24 @@ async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(req): Json<Valu
         return r;
     }
     let id = fake.response_id("chatcmpl-fake", '-');
+    let tool = tool_to_call(&req, false);
     if req["stream"].as_bool() != Some(true) {
+        let (message, finish) = match &tool {
+            Some(name) => (
+                json!({"role": "assistant", "content": TOOL_PREAMBLE, "refusal": null,
+                       "tool_calls": [{"id": "call_fake_1", "type": "function",
+                                       "function": {"name": name, "arguments": TOOL_ARGUMENTS.concat()}}]}),
+                "tool_calls",
+            ),
+            None => (
+                json!({"role": "assistant", "content": ANSWER.concat(), "refusal": null}),
+                "stop",
+            ),
+        };
         return Json(json!({
             "id": id, "object": "chat.completion", "created": 1_700_000_000,
             "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER.concat(), "refusal": null},
-                         "logprobs": null, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish}],
             "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19},
             "system_fingerprint": "fp_fake"
         }))
@@ -208,12 +254,31 @@ async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(req): Json<Valu
         json!({"role": "assistant", "content": ""}),
         Value::Null,
     )];
-    events.extend(
-        ANSWER
-            .iter()
-            .map(|t| chunk(json!({"content": t}), Value::Null)),
-    );
-    events.push(chunk(json!({}), json!("stop")));
+    match &tool {
+        Some(name) => {
+            events.push(chunk(json!({"content": TOOL_PREAMBLE}), Value::Null));
+            events.push(chunk(
+                json!({"tool_calls": [{"index": 0, "id": "call_fake_1", "type": "function",
+                                       "function": {"name": name, "arguments": ""}}]}),
+                Value::Null,
+            ));
+            events.extend(TOOL_ARGUMENTS.iter().map(|piece| {
+                chunk(
+                    json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}),
+                    Value::Null,
+                )
+            }));
+            events.push(chunk(json!({}), json!("tool_calls")));
+        }
+        None => {
+            events.extend(
+                ANSWER
+                    .iter()
+                    .map(|t| chunk(json!({"content": t}), Value::Null)),
+            );
+            events.push(chunk(json!({}), json!("stop")));
+        }
+    }
     if usage {
         let u = json!({"id": id, "object": "chat.completion.chunk", "created": 1_700_000_000,
             "model": model, "system_fingerprint": "fp_fake", "choices": [],
@@ -301,11 +366,23 @@ async fn messages(
         return r;
     }
     let id = fake.response_id("msg_fake", '_');
+    let tool = tool_to_call(&req, true);
     if req["stream"].as_bool() != Some(true) {
+        let (content, stop) = match &tool {
+            Some(name) => (
+                json!([{"type": "text", "text": TOOL_PREAMBLE},
+                       {"type": "tool_use", "id": "toolu_fake_1", "name": name, "input": tool_arguments()}]),
+                "tool_use",
+            ),
+            None => (
+                json!([{"type": "text", "text": ANSWER.concat()}]),
+                "end_turn",
+            ),
+        };
         return Json(json!({
             "id": id, "type": "message", "role": "assistant", "model": model,
-            "content": [{"type": "text", "text": ANSWER.concat()}],
-            "stop_reason": "end_turn", "stop_sequence": null,
+            "content": content,
+            "stop_reason": stop, "stop_sequence": null,
             "usage": {"input_tokens": 10, "output_tokens": 6}
         }))
         .into_response();
@@ -324,14 +401,39 @@ async fn messages(
             json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
         ),
     ];
-    events.extend(ANSWER.iter().map(|t| {
+    let text: &[&str] = if tool.is_some() {
+        &[TOOL_PREAMBLE]
+    } else {
+        &ANSWER
+    };
+    events.extend(text.iter().map(|t| {
         event("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": t}}))
     }));
     events.push(event(
         "content_block_stop",
         json!({"type": "content_block_stop", "index": 0}),
     ));
-    events.push(event("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 6}})));
+    if let Some(name) = &tool {
+        events.push(event("content_block_start", json!({"type": "content_block_start", "index": 1,
+            "content_block": {"type": "tool_use", "id": "toolu_fake_1", "name": name, "input": {}}})));
+        events.extend(TOOL_ARGUMENTS.iter().map(|piece| {
+            event(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": 1,
+                "delta": {"type": "input_json_delta", "partial_json": piece}}),
+            )
+        }));
+        events.push(event(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 1}),
+        ));
+    }
+    let stop = if tool.is_some() {
+        "tool_use"
+    } else {
+        "end_turn"
+    };
+    events.push(event("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null}, "usage": {"output_tokens": 6}})));
     events.push(event("message_stop", json!({"type": "message_stop"})));
     sse(fake.options, events, model == "cut-stream")
 }

@@ -6,11 +6,14 @@
 //!   and `traceparent`;
 //! - `tap`: the response body on its way back; `sse`: event splitting;
 //! - `recorder`: the task that turns records into spans; `api`: reading each API's calls;
-//!   `response_id`: the provider's id of a response, which joins an OTel span of the call.
+//!   `response_id`: the provider's id of a response, which joins an OTel span of the call;
+//! - `gate`: zero-code review gates, which hold an answer that calls a gated tool until a
+//!   person decides.
 
 mod api;
 mod attribution;
 pub mod config;
+pub mod gate;
 mod recorder;
 mod response_id;
 mod sse;
@@ -181,7 +184,12 @@ async fn forward(
     let headers = forwarded_headers(req.headers(), upstream, &app.auth.config);
     let method = req.method().clone();
     let attribution = endpoint.map(|_| Attribution::from_headers(req.headers(), peer));
+    let gates = match gate::Gates::for_call(&proxy.config.review_rules, &name, req.headers()) {
+        Ok(g) => g,
+        Err(e) => return ApiError::bad_request(e).into_response(),
+    };
     let body = req.into_body();
+    let mut candidate = None;
 
     let (upstream_body, call, strip_usage) = match endpoint {
         None => (
@@ -216,13 +224,21 @@ async fn forward(
                 None
             };
             let call = proxy.recorder.call_id();
+            let attribution = attribution.unwrap_or_default();
+            let placed =
+                gate::Candidate::new(gates, endpoint, &bytes, &name, attribution.agent.clone())
+                    .map(|(c, placed)| {
+                        candidate = Some(c);
+                        placed
+                    });
             proxy.recorder.send(Record::Begin(Box::new(Begin {
                 call,
                 endpoint,
                 upstream: name.clone(),
-                attribution: attribution.unwrap_or_default(),
+                attribution,
                 request: bytes.clone(),
                 at: Timestamp::now(),
+                placed,
             })));
             let strip = sent.is_some();
             (
@@ -280,6 +296,10 @@ async fn forward(
         .flatten();
     let mut tap = Tap::new(proxy.recorder.clone(), call, strip_usage, length);
     let stream = upstream_response.bytes_stream();
+    if let Some(candidate) = candidate.filter(|_| status.is_success()) {
+        let reviews = std::sync::Arc::clone(&app.reviews);
+        return gate::answer(reviews, candidate, status, response_headers, stream, tap).await;
+    }
     let body = async_body(stream, move |item| match item {
         Some(Ok(bytes)) => Some(Ok(tap.chunk(bytes))),
         Some(Err(e)) => {

@@ -80,6 +80,15 @@ pub struct Begin {
     pub attribution: Attribution,
     pub request: Bytes,
     pub at: Timestamp,
+    /// Told where the call is filed, for a review gate that may hold its answer.
+    pub placed: Option<tokio::sync::oneshot::Sender<Placed>>,
+}
+
+/// Where a call is filed: its session and its LLM span.
+#[derive(Clone, Debug)]
+pub struct Placed {
+    pub session: String,
+    pub span: String,
 }
 
 /// The request path's handle on the recorder.
@@ -347,6 +356,12 @@ impl Task {
             },
         };
         let span = uuid::Uuid::new_v4().to_string();
+        if let Some(placed) = b.placed {
+            let _ = placed.send(Placed {
+                session: session.clone(),
+                span: span.clone(),
+            });
+        }
         let request = api::read_request(b.endpoint, &b.request);
         let mut attributes = serde_json::Map::new();
         attributes.insert("proxy.upstream".into(), b.upstream.clone().into());
