@@ -181,7 +181,7 @@ async fn forward(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    let headers = forwarded_headers(req.headers(), upstream, &app.auth.config);
+    let mut headers = forwarded_headers(req.headers(), upstream, &app.auth.config);
     let method = req.method().clone();
     let attribution = endpoint.map(|_| Attribution::from_headers(req.headers(), peer));
     let gates = match gate::Gates::for_call(&proxy.config.review_rules, &name, req.headers()) {
@@ -231,6 +231,11 @@ async fn forward(
                         candidate = Some(c);
                         placed
                     });
+            // An answer is read here, so it must come as it is: not compressed.
+            headers.insert(
+                header::ACCEPT_ENCODING,
+                axum::http::HeaderValue::from_static("identity"),
+            );
             proxy.recorder.send(Record::Begin(Box::new(Begin {
                 call,
                 endpoint,
