@@ -6,7 +6,7 @@ can act while a call is held:
   {"case": C, "event": "text", "text": T}      streamed text reached the client
   {"case": C, "result": {...}}                  what the client finally got (or raised)
 
-Usage: proxy_gates.py PROXY_URL
+Usage: proxy_gates.py PROXY_URL [CASE]   (every case, or only CASE)
 """
 
 import json
@@ -91,6 +91,8 @@ CASES = {
 }
 
 for case, run in CASES.items():
+    if len(sys.argv) > 2 and case != sys.argv[2]:
+        continue
     say(case, event="call")
     try:
         result = run(case)
