@@ -1,5 +1,5 @@
 """Agents that know nothing of review gates: the official openai and anthropic clients call
-a fake upstream through Flightdeck's proxy, whose gates hold answers that call a gated tool
+a fake upstream (whose model `narrator` says a sentence before each tool call) through Flightdeck's proxy, whose gates hold answers that call a gated tool
 until a person (the Rust test) decides. Prints one JSON line per step, flushed, so the test
 can act while a call is held:
   {"case": C, "event": "call"}                  the call is about to be made
@@ -40,13 +40,13 @@ def anthropic_client(case, headers):
 
 
 def chat(case, tools=(DELETE,)):
-    r = openai_client(case).chat.completions.create(model="gpt-4o", messages=MESSAGES, tools=list(tools))
+    r = openai_client(case).chat.completions.create(model="narrator", messages=MESSAGES, tools=list(tools))
     m = r.choices[0].message
     return {"text": m.content, "calls": [{"name": c.function.name, "arguments": json.loads(c.function.arguments)} for c in m.tool_calls or []]}
 
 
 def chat_stream(case):
-    stream = openai_client(case).chat.completions.create(model="gpt-4o", messages=MESSAGES, tools=[DELETE], stream=True)
+    stream = openai_client(case).chat.completions.create(model="narrator", messages=MESSAGES, tools=[DELETE], stream=True)
     text, calls = "", {}
     for chunk in stream:
         delta = chunk.choices[0].delta if chunk.choices else None
@@ -63,6 +63,20 @@ def chat_stream(case):
             if c.function and c.function.arguments:
                 slot["arguments"] += c.function.arguments
     return {"text": text, "calls": [{"name": c["name"], "arguments": json.loads(c["arguments"])} for c in calls.values()]}
+
+
+RESPONSES_DELETE = {"type": "function", "name": "delete_file", "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}}
+
+
+def responses_stream(case):
+    stream = openai_client(case).responses.create(model="gpt-4o", input=MESSAGES[0]["content"], tools=[RESPONSES_DELETE], stream=True)
+    pieces, final = "", None
+    for event in stream:
+        if event.type == "response.function_call_arguments.delta":
+            pieces += event.delta
+        elif event.type == "response.completed":
+            final = [{"name": o.name, "arguments": json.loads(o.arguments)} for o in event.response.output if o.type == "function_call"]
+    return {"calls": final, "streamed_arguments": json.loads(pieces)}
 
 
 def anthropic_stream(case, headers):
@@ -86,6 +100,7 @@ CASES = {
     "chat-not-gated": lambda c: chat(c, tools=(READ,)),
     "chat-stream-edit": chat_stream,
     "chat-stream-exit": chat_stream,
+    "responses-stream-edit": responses_stream,
     "anthropic-stream-edit": lambda c: anthropic_stream(c, GATE),
     "anthropic-timeout": lambda c: anthropic_plain(c, {**GATE, "x-flightdeck-review-timeout": "1", "x-flightdeck-review-on-timeout": "exit_early"}),
 }

@@ -63,15 +63,15 @@ for (const testCase of ['chat-edit', 'chat-stream-edit']) {
     const got = agent(testCase);
     await page.waitForSelector('.review-panel .review-call-name', { timeout: 20_000 });
     assert.equal(await page.textContent('.review-call-name'), 'delete_file');
-    assert.match(await page.textContent('.review-args'), /\/srv\/vault/);
+    assert.match(await page.textContent('.review-args'), /Clean up the vault directory/);
     assert.match(await page.textContent('.review-panel'), /Tool call: delete_file/);
     await page.click('.review-panel button:has-text("Edit")');
     const proposed = JSON.parse(await page.inputValue('.review-editor'));
-    proposed.tool_calls[0].arguments.path = '/tmp/scratch';
+    proposed.tool_calls[0].arguments.query = 'Clean up /tmp/scratch only.';
     await page.fill('.review-editor', JSON.stringify(proposed, null, 2));
     await page.click('.review-panel button:has-text("Submit edit")');
     const r = await got;
-    assert.deepEqual(r.calls, [{ name: 'delete_file', arguments: { path: '/tmp/scratch', force: true } }], JSON.stringify(r));
+    assert.deepEqual(r.calls, [{ name: 'delete_file', arguments: { query: 'Clean up /tmp/scratch only.' } }], JSON.stringify(r));
     await page.waitForSelector('.review-panel', { state: 'detached' });
     await page.close();
   });

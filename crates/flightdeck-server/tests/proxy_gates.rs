@@ -6,7 +6,7 @@
 
 mod support;
 
-use flightdeck_fake_llm::{FakeLlm, Options, TOOL_ARGUMENTS};
+use flightdeck_fake_llm::{FakeLlm, Options, PREAMBLE};
 use flightdeck_server::ServerConfig;
 use flightdeck_server::proxy::config::{ApiKind, ProxyConfig, Upstream};
 use flightdeck_server::proxy::gate::Rule;
@@ -95,12 +95,13 @@ async fn a_person_approves_edits_or_stops_tool_calls_the_client_never_asked_abou
                 results.insert(case, r.clone());
                 continue;
             }
-            // Streams are decided only once their text arrived: text is never held.
+            // Chat streams are decided only once their text arrived: text is never held.
             let decision = match (case.as_str(), v["event"].as_str().unwrap()) {
                 ("chat-approve", "call") => json!({"decision": "continue"}),
                 ("chat-edit", "call") | ("chat-stream-edit", "text") => edit("/tmp/scratch"),
                 ("chat-exit", "call") | ("chat-stream-exit", "text") => exit.clone(),
-                ("anthropic-stream-edit", "text") => edit("/tmp/a"),
+                ("anthropic-stream-edit", "call") => edit("/tmp/a"),
+                ("responses-stream-edit", "call") => edit("/tmp/r"),
                 _ => continue,
             };
             reviews.insert(case.clone(), decide(&s, &case, decision).await);
@@ -109,13 +110,19 @@ async fn a_person_approves_edits_or_stops_tool_calls_the_client_never_asked_abou
     step.await.expect("the agent script finished");
     assert!(child.wait().await.unwrap().success());
 
-    let fixed: Value = serde_json::from_str(&TOOL_ARGUMENTS.concat()).unwrap();
+    // The fake calls the first tool offered with the last user message as its query.
+    let fixed = json!({"query": "Clean up the vault directory."});
     let args = |case: &str| results[case]["calls"][0]["arguments"].clone();
     assert_eq!(args("chat-approve"), fixed, "{results:#?}");
     assert_eq!(args("chat-edit"), json!({"path": "/tmp/scratch"}));
     assert_eq!(args("chat-stream-edit"), json!({"path": "/tmp/scratch"}));
-    assert_eq!(results["chat-stream-edit"]["text"], "On it.");
+    assert_eq!(results["chat-stream-edit"]["text"], PREAMBLE);
     assert_eq!(args("anthropic-stream-edit"), json!({"path": "/tmp/a"}));
+    assert_eq!(args("responses-stream-edit"), json!({"path": "/tmp/r"}));
+    assert_eq!(
+        results["responses-stream-edit"]["streamed_arguments"],
+        json!({"path": "/tmp/r"})
+    );
     assert_eq!(results["chat-not-gated"]["calls"][0]["name"], "read_file");
     assert_eq!(args("chat-not-gated"), fixed);
     for case in ["chat-exit", "chat-stream-exit"] {

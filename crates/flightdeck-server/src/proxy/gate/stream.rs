@@ -74,10 +74,14 @@ impl Held {
 
     fn starts_a_call(&self, d: &Value) -> bool {
         match self.endpoint {
-            Endpoint::Responses => {
-                s(d, "/type") == Some("response.output_item.added")
-                    && s(d, "/item/type") == Some("function_call")
-            }
+            // Any event of a function call (a server may leave out `output_item.added`).
+            Endpoint::Responses => match s(d, "/type") {
+                Some("response.output_item.added" | "response.output_item.done") => {
+                    s(d, "/item/type") == Some("function_call")
+                }
+                Some(t) => t.starts_with("response.function_call_arguments."),
+                None => false,
+            },
             Endpoint::Messages => {
                 s(d, "/type") == Some("content_block_start")
                     && s(d, "/content_block/type") == Some("tool_use")
@@ -118,10 +122,19 @@ impl Held {
                 Some("response.output_item.done")
                     if s(d, "/item/type") == Some("function_call") =>
                 {
-                    out.push(Piece::done(
-                        (0, u(d, "/output_index")),
-                        s(d, "/item/arguments"),
-                    ));
+                    out.push(Piece::whole((0, u(d, "/output_index")), &d["item"]));
+                }
+                Some("response.completed") => {
+                    for (i, item) in d
+                        .pointer("/response/output")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .enumerate()
+                        .filter(|(_, item)| s(item, "/type") == Some("function_call"))
+                    {
+                        out.push(Piece::whole((0, i as u64), item));
+                    }
                 }
                 _ => {}
             },
@@ -189,8 +202,11 @@ impl Held {
                 if let Some(id) = p.id {
                     a.id = Some(id);
                 }
-                if let Some(name) = p.name {
-                    a.name.push_str(&name);
+                match p.name {
+                    // A summary names the call whole; pieces add up.
+                    Some(name) if p.done.is_some() => a.name = name,
+                    Some(name) => a.name.push_str(&name),
+                    None => {}
                 }
                 if let Some(args) = p.arguments {
                     a.arguments.push_str(&args);
@@ -297,6 +313,17 @@ impl Piece {
         Piece {
             key,
             arguments: piece.map(str::to_owned),
+            ..Piece::default()
+        }
+    }
+
+    /// A Responses API `function_call` item, whole: its id, name and arguments.
+    fn whole(key: (u64, u64), item: &Value) -> Piece {
+        Piece {
+            key,
+            id: s(item, "/call_id").map(str::to_owned),
+            name: s(item, "/name").map(str::to_owned),
+            done: s(item, "/arguments").map(str::to_owned),
             ..Piece::default()
         }
     }
