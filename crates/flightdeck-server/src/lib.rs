@@ -7,6 +7,7 @@
 //! - [`otlp`]: OpenTelemetry ingest (OTLP over HTTP on the main port, and over gRPC);
 //! - [`proxy`]: the recording LLM proxy under `/proxy/{upstream}/`;
 //! - [`reviews`]: review gates (open, wait, decide, deadlines);
+//! - [`system`]: samples of the host, its GPUs and the process, stored as metrics;
 //! - `calls`: one LLM call reported by both (an OTel span and a proxy record), joined;
 //! - [`refusals`]: the count of refused input, by source and reason, logged and served;
 //! - [`error`]: the one JSON error shape and its stable codes.
@@ -21,6 +22,7 @@ pub mod otlp;
 pub mod proxy;
 pub mod refusals;
 pub mod reviews;
+pub mod system;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -60,6 +62,9 @@ pub struct ServerConfig {
     /// An OTLP session (one whose spans carry trace ids) with every span ended that stays
     /// quiet this long is completed (`Store::end_idle`).
     pub otlp_session_idle: Duration,
+    /// How often the host, GPUs and process are sampled; none: never (the default here, for
+    /// tests; `flightdeck serve` samples every 5 s).
+    pub system_metrics: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -74,6 +79,7 @@ impl Default for ServerConfig {
             auth: auth::AuthConfig::default(),
             reviews: reviews::ReviewConfig::default(),
             otlp_session_idle: otlp::SESSION_IDLE,
+            system_metrics: None,
         }
     }
 }
@@ -96,6 +102,8 @@ pub struct App {
     pub refusals: Arc<refusals::Refusals>,
     /// Review gates and their keeper.
     pub reviews: Arc<reviews::Reviews>,
+    /// What the system sampler found (host, GPUs).
+    pub system: Arc<system::SystemInfo>,
 }
 
 impl App {
@@ -113,7 +121,9 @@ impl App {
         );
         let reviews = reviews::Reviews::start(Arc::clone(&store), config.reviews.clone());
         otlp::idle::spawn(Arc::clone(&store), config.otlp_session_idle);
+        let system = system::start(Arc::clone(&store), config.system_metrics);
         Arc::new(App {
+            system,
             reviews,
             store,
             hub,

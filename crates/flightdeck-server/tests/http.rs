@@ -686,3 +686,56 @@ mod access {
         assert!(r.headers().contains_key(SET_COOKIE));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_samples_its_host_and_process_into_metrics() {
+    let s = TestServer::start_with(ServerConfig {
+        system_metrics: Some(std::time::Duration::from_secs(1)),
+        ..ServerConfig::default()
+    })
+    .await;
+    let mut points = Vec::new();
+    for _ in 0..100 {
+        let (_, p) = s.get("/api/v1/metrics?name=process.cpu.utilization").await;
+        points = p.as_array().unwrap().clone();
+        if !points.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        !points.is_empty(),
+        "two samples a second apart give CPU use"
+    );
+    assert_eq!(points[0]["unit"], "1");
+    assert!(points[0].get("session_id").is_none_or(Value::is_null));
+    let (_, rss) = s.get("/api/v1/metrics?name=process.memory.usage").await;
+    assert!(rss[0]["value"].as_f64().unwrap() > 1e6, "{rss}");
+    let (_, cores) = s.get("/api/v1/metrics?name=system.cpu.utilization").await;
+    assert!(
+        cores
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["labels"]["cpu"] == "0")
+    );
+
+    let (status, system) = s.get("/api/v1/system").await;
+    assert_eq!(status, 200);
+    assert_eq!(system["sampling"], true);
+    assert_eq!(system["interval_secs"], 1.0);
+    assert!(system["host"]["cpus"].as_u64().unwrap() >= 1);
+    let gpu = &system["gpu"];
+    assert!(
+        gpu["available"] == true
+            || gpu["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("no GPU found")),
+        "{gpu}"
+    );
+
+    let off = TestServer::start().await;
+    let (_, system) = off.get("/api/v1/system").await;
+    assert_eq!(system["sampling"], false);
+    assert!(system["interval_secs"].is_null());
+}

@@ -78,6 +78,10 @@ pub struct ServeArgs {
     /// (a later span reopens it) [default: 60]
     #[arg(long, env = "FLIGHTDECK_OTLP_SESSION_IDLE_SECS", value_name = "SECS")]
     pub otlp_session_idle_secs: Option<u64>,
+    /// Seconds between samples of the host, its GPUs and Flightdeck's own process; 0 turns
+    /// sampling off [default: 5]
+    #[arg(long, env = "FLIGHTDECK_SYSTEM_METRICS_SECS", value_name = "SECS")]
+    pub system_metrics_secs: Option<u64>,
     /// Seconds a pending review may go without an agent waiting for it before it is marked
     /// abandoned [default: 90]
     #[arg(long, env = "FLIGHTDECK_REVIEW_ABANDON_SECS", value_name = "SECS")]

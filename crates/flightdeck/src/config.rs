@@ -34,6 +34,7 @@ struct FileConfig {
     heartbeat_secs: Option<u64>,
     agent_offline_secs: Option<u64>,
     otlp_session_idle_secs: Option<u64>,
+    system_metrics_secs: Option<u64>,
     /// Credentials; at least one is required to listen beyond loopback.
     token: Option<String>,
     password: Option<String>,
@@ -91,6 +92,8 @@ pub struct Config {
     pub agent_offline_after: Duration,
     /// An OTLP session with every span ended that is quiet this long is completed.
     pub otlp_session_idle: Duration,
+    /// How often the host, GPUs and process are sampled; none: off.
+    pub system_metrics: Option<Duration>,
     pub proxy: ProxyConfig,
     /// Where to serve OTLP/gRPC; `None`: not at all.
     pub otlp_grpc_addr: Option<SocketAddr>,
@@ -200,6 +203,11 @@ impl Config {
                     .or(file.otlp_session_idle_secs)
                     .unwrap_or(flightdeck_server::otlp::SESSION_IDLE.as_secs()),
             )?),
+            system_metrics: match args.system_metrics_secs.or(file.system_metrics_secs) {
+                Some(0) => None,
+                Some(s) => Some(Duration::from_secs(s)),
+                None => Some(Duration::from_secs(5)),
+            },
             otlp_grpc_addr,
         })
     }

@@ -93,6 +93,7 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
             live_queue: config.live_queue,
             heartbeat: config.heartbeat,
             otlp_session_idle: config.otlp_session_idle,
+            system_metrics: config.system_metrics,
             proxy: config.proxy,
             auth: config.auth,
             reviews: config.reviews,

@@ -68,6 +68,7 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         .route("/api/v1/stats/llm", get(stats::llm))
         .route("/api/v1/stats/tools", get(stats::tools))
         .route("/api/v1/metrics", get(stats::metrics))
+        .route("/api/v1/system", get(stats::system))
         .route("/ws", get(ws::upgrade))
         .route("/api/v1/stream", get(sse::stream))
         .route("/api/v1/hub", get(hub_stats::get))

@@ -63,3 +63,9 @@ pub async fn metrics(
 ) -> Result<Json<Vec<MetricPoint>>, ApiError> {
     Ok(Json(app.store.metrics(q).await?))
 }
+
+/// `GET /api/v1/system`: the sampling interval, the host, and the GPUs (or why there are
+/// none).
+pub async fn system(State(app): State<AppState>) -> Json<serde_json::Value> {
+    Json(app.system.describe())
+}
