@@ -939,3 +939,57 @@ async fn llm_stats_group_by_the_model_asked_for_and_say_when_cost_is_unknown() {
     assert_eq!(totals["unpriced_llm_calls"], 1, "{totals}");
     assert!((totals["cost_usd"].as_f64().unwrap() - priced).abs() < 1e-12);
 }
+
+#[tokio::test]
+async fn metric_points_without_data_are_refused_by_name_and_the_rest_stored() {
+    let s = TestServer::start().await;
+    let gauge = |name: &str, value: Value| {
+        json!({"name": name, "unit": "1", "gauge": {"dataPoints": [
+            {"asDouble": value, "timeUnixNano": "1795168800000000000", "attributes": [
+                {"key": "queue", "value": {"stringValue": "jobs"}}]}]}})
+    };
+    let body = |metrics: Vec<Value>| {
+        serde_json::to_vec(&json!({"resourceMetrics": [{"scopeMetrics": [{"metrics": metrics}]}]}))
+            .unwrap()
+    };
+    let none = post(
+        &s,
+        "/v1/metrics",
+        "application/json",
+        body(vec![json!({"name": "empty"})]),
+        false,
+    )
+    .await;
+    assert_eq!(none.status, 400, "{:?}", none.json());
+    assert!(
+        none.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"empty\" has no data"),
+        "{:?}",
+        none.json()
+    );
+
+    let some = post(
+        &s,
+        "/v1/metrics",
+        "application/json",
+        body(vec![
+            json!({"name": "empty"}),
+            gauge("queue.depth", json!(4.5)),
+        ]),
+        false,
+    )
+    .await;
+    assert_eq!(some.status, 200);
+    let rejected = &some.json()["partialSuccess"]["rejectedDataPoints"];
+    assert_eq!(
+        rejected.to_string().trim_matches('"'),
+        "1",
+        "{:?}",
+        some.json()
+    );
+    let (_, points) = s.get("/api/v1/metrics?name=queue.depth").await;
+    assert_eq!(points[0]["value"], 4.5);
+    assert_eq!(points[0]["at"], "2026-11-20T10:00:00Z");
+}

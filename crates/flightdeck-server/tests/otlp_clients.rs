@@ -434,3 +434,75 @@ async fn an_openai_agents_handoff_shows_agents_an_edge_and_the_workflow() {
         (Some("chain"), None)
     );
 }
+
+async fn points(s: &TestServer, name: &str) -> Vec<Value> {
+    let (_, p) = s.get(&format!("/api/v1/metrics?name={name}")).await;
+    p.as_array().unwrap().clone()
+}
+
+/// The official OTLP metric exporters, over HTTP and gRPC: counters, an up-down counter, a
+/// histogram and an observable gauge become points of the same series as native metrics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otel_metrics_over_http_and_grpc() {
+    let s = TestServer::start_with_grpc(ServerConfig::default()).await;
+    let grpc = s.grpc.clone().unwrap();
+    for (protocol, endpoint) in [("http", s.base.as_str()), ("grpc", grpc.as_str())] {
+        let Some(out) = run_python(
+            "otlp_metrics.py",
+            &["--endpoint", endpoint, "--protocol", protocol],
+            &[],
+        )
+        .await
+        else {
+            return;
+        };
+        assert_eq!(out["flushed"], true, "{protocol}");
+        let session = out["session"].as_str().unwrap();
+        let completed = points(&s, "queue.jobs.completed").await;
+        let last = completed.last().unwrap();
+        assert_eq!(last["value"], 5.0, "{protocol}: {completed:?}");
+        assert_eq!(
+            last["session_id"], session,
+            "filed by its session.id attribute"
+        );
+        assert_eq!(last["unit"], "{job}");
+        assert_eq!(last["labels"]["queue"], "jobs");
+        assert_eq!(last["labels"]["temporality"], "cumulative");
+        assert_eq!(last["labels"]["service.name"], "metrics-test");
+        assert!(last["labels"].get("session.id").is_none());
+        assert_eq!(
+            points(&s, "queue.jobs.queued").await.last().unwrap()["value"],
+            5.0
+        );
+        assert_eq!(
+            points(&s, "queue.wait.count").await.last().unwrap()["value"],
+            3.0
+        );
+        assert_eq!(
+            points(&s, "queue.wait.sum").await.last().unwrap()["value"],
+            6.0
+        );
+        assert_eq!(
+            points(&s, "queue.wait.max").await.last().unwrap()["value"],
+            4.0
+        );
+        let gauge = points(&s, "agent.memory.usage").await;
+        assert_eq!(gauge.last().unwrap()["value"], 123_456_789.0);
+        assert_eq!(gauge.last().unwrap()["labels"]["agent"], "coder");
+        let (_, in_session) = s
+            .get(&format!("/api/v1/metrics?session_id={session}"))
+            .await;
+        // The flush exports, and the shutdown exports the cumulative values once more.
+        let names: std::collections::BTreeSet<&str> = in_session
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["agent.memory.usage", "queue.jobs.completed"].into(),
+            "{in_session}"
+        );
+    }
+}

@@ -30,6 +30,7 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         )
         .route("/v1/traces", post(crate::otlp::http::traces))
         .route("/v1/logs", post(crate::otlp::http::logs))
+        .route("/v1/metrics", post(crate::otlp::http::metrics))
         .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes))
         .layer(RequestDecompressionLayer::new());
     Router::new()

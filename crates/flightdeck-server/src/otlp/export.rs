@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 /// Reasons for rejected items: a count, the first few texts, and the count per rule.
 #[derive(Default)]
-struct Rejections {
+pub(super) struct Rejections {
     count: i64,
     reasons: Vec<String>,
     by_rule: Vec<Rejected>,
@@ -30,7 +30,7 @@ impl Rejections {
     const SHOWN: usize = 3;
 
     /// `n` items broke `rule`; `text` says which, for the answer.
-    fn add(&mut self, n: usize, rule: String, text: String) {
+    pub(super) fn add(&mut self, n: usize, rule: String, text: String) {
         self.count += n as i64;
         match self.by_rule.iter_mut().find(|r| r.rule == rule) {
             Some(r) => r.count += n as u64,
@@ -67,7 +67,7 @@ impl Rejections {
     }
 
     /// The outcome when some items were stored, the error when none were.
-    fn finish(self, stored: usize, what: &str) -> Result<Outcome, ExportError> {
+    pub(super) fn finish(self, stored: usize, what: &str) -> Result<Outcome, ExportError> {
         let outcome = Outcome {
             message: self.message(what),
             rejected: self.count,

@@ -1,5 +1,6 @@
-//! OTLP/gRPC: the `TraceService` and `LogsService` on their own port (4317 by default), calling
-//! the same [`export_traces`](super::export_traces) / [`export_logs`](super::export_logs) as
+//! OTLP/gRPC: the `TraceService`, `LogsService` and `MetricsService` on their own port (4317
+//! by default), calling the same [`export_traces`](super::export_traces) /
+//! [`export_logs`](super::export_logs) / [`export_metrics`](super::export_metrics) as
 //! OTLP/HTTP. Gzip-compressed requests are accepted; messages are capped at the server's
 //! `max_body_bytes`. With credentials configured, calls carry the token in their
 //! `authorization: Bearer` (or `x-flightdeck-token`) metadata.
@@ -12,6 +13,12 @@ use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
 };
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
@@ -67,6 +74,25 @@ impl LogsService for Otlp {
     }
 }
 
+#[tonic::async_trait]
+impl MetricsService for Otlp {
+    async fn export(
+        &self,
+        request: Request<ExportMetricsServiceRequest>,
+    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        let client = client(&request);
+        let result = super::export_metrics(&self.0, request.into_inner()).await;
+        super::count_refusals(&self.0, &client, "data points", &result);
+        let outcome = result.map_err(status)?;
+        Ok(Response::new(ExportMetricsServiceResponse {
+            partial_success: (outcome.rejected > 0).then_some(ExportMetricsPartialSuccess {
+                rejected_data_points: outcome.rejected,
+                error_message: outcome.message,
+            }),
+        }))
+    }
+}
+
 /// Who sent a request: its peer address and user agent.
 fn client<T>(request: &Request<T>) -> String {
     let agent = request
@@ -110,12 +136,16 @@ pub async fn serve(
     let traces = TraceServiceServer::from_arc(std::sync::Arc::clone(&service))
         .accept_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(limit);
-    let logs = LogsServiceServer::from_arc(service)
+    let logs = LogsServiceServer::from_arc(std::sync::Arc::clone(&service))
+        .accept_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(limit);
+    let metrics = MetricsServiceServer::from_arc(service)
         .accept_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(limit);
     tonic::transport::Server::builder()
         .add_service(InterceptedService::new(traces, gate.clone()))
-        .add_service(InterceptedService::new(logs, gate))
+        .add_service(InterceptedService::new(logs, gate.clone()))
+        .add_service(InterceptedService::new(metrics, gate))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
         .await
 }

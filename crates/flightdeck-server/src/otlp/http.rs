@@ -1,4 +1,4 @@
-//! `POST /v1/traces` and `POST /v1/logs`: OTLP over HTTP on the main port, protobuf or JSON,
+//! `POST /v1/traces`, `POST /v1/logs` and `POST /v1/metrics`: OTLP over HTTP on the main port, protobuf or JSON,
 //! gzip allowed (`Content-Encoding: gzip`, undone by the router's decompression layer).
 //! Answers `200` with the export response (partial success when some items were refused) in
 //! the request's encoding, or a `google.rpc.Status` with a 4xx/5xx.
@@ -16,12 +16,15 @@ use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use std::future::Future;
 
-/// What differs between the two OTLP signals; the handling is the same.
+/// What differs between the OTLP signals; the handling is the same.
 trait Signal {
     type Request: prost::Message + Default + serde::de::DeserializeOwned;
     type Response: prost::Message + serde::Serialize;
@@ -91,6 +94,40 @@ impl Signal for Logs {
             }),
         }
     }
+}
+
+struct Metrics;
+
+impl Signal for Metrics {
+    type Request = ExportMetricsServiceRequest;
+    type Response = ExportMetricsServiceResponse;
+    const ITEMS: &'static str = "data points";
+    fn count(r: &Self::Request) -> usize {
+        super::metrics::count(r)
+    }
+    fn export(
+        app: &App,
+        request: Self::Request,
+    ) -> impl Future<Output = Result<Outcome, ExportError>> + Send {
+        super::export_metrics(app, request)
+    }
+    fn respond(outcome: Outcome) -> Self::Response {
+        ExportMetricsServiceResponse {
+            partial_success: (outcome.rejected > 0).then_some(ExportMetricsPartialSuccess {
+                rejected_data_points: outcome.rejected,
+                error_message: outcome.message,
+            }),
+        }
+    }
+}
+
+pub async fn metrics(
+    State(app): State<AppState>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    handle::<Metrics>(&app, &extensions, &headers, body).await
 }
 
 pub async fn traces(

@@ -1,4 +1,4 @@
-//! OpenTelemetry ingest: OTLP traces and logs, over HTTP (`http`, protobuf or JSON) and gRPC
+//! OpenTelemetry ingest: OTLP traces, logs and metrics, over HTTP (`http`, protobuf or JSON) and gRPC
 //! (`grpc`), into the same `Store::append` as native events, so OTLP spans are durable before
 //! the answer and reach the live hub like any other message.
 //!
@@ -13,6 +13,7 @@
 //! 3. the messages go to the store in one batch.
 //!
 //! Logs (`logs`) take the same steps; LLM message records become updates of their span.
+//! Metrics (`metrics`) become metric points of the same series as native `metric` messages.
 //! OTLP has no end of session: `idle` has the store end those that went quiet.
 //! The mapping tables are in docs/otel.md.
 
@@ -26,6 +27,7 @@ pub mod http;
 pub mod idle;
 mod logs;
 mod messages;
+pub(crate) mod metrics;
 mod parts;
 mod recent;
 mod span;
@@ -33,6 +35,7 @@ mod value;
 
 pub use export::{export_logs, export_traces};
 pub use idle::SESSION_IDLE;
+pub use metrics::export_metrics;
 
 use crate::refusals::{Refusal, Source};
 use flightdeck_store::StoreError;
