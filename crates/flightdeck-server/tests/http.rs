@@ -739,3 +739,43 @@ async fn the_server_samples_its_host_and_process_into_metrics() {
     assert_eq!(system["sampling"], false);
     assert!(system["interval_secs"].is_null());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readyz_checks_the_store_and_metrics_parse_as_prometheus_text() {
+    let s = TestServer::start().await;
+    let (status, ready) = s.get("/readyz").await;
+    assert_eq!(status, 200, "{ready}");
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["failing"], json!([]));
+    assert!(ready["checks"]["free_disk"]["bytes"].as_u64().unwrap() > 0);
+    let (status, _) = s
+        .post("application/json", every_message_type().to_string())
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = s.post("application/json", "{\"type\":\"nope\"}").await;
+    assert_eq!(status, 422);
+    let Some(out) = support::run_python("prometheus_scrape.py", &[s.base.as_str()], &[]).await
+    else {
+        return;
+    };
+    assert!(
+        out["content_type"]
+            .as_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let f = &out["families"];
+    let value = |family: &str| f[family]["samples"][0][2].as_f64().unwrap();
+    assert_eq!(f["flightdeck_store_committed_messages"]["type"], "counter");
+    assert_eq!(value("flightdeck_store_committed_messages"), 10.0, "{f}");
+    assert!(value("flightdeck_store_commits") >= 1.0);
+    assert_eq!(f["flightdeck_store_writer_queue"]["type"], "gauge");
+    assert_eq!(value("flightdeck_proxy_calls"), 0.0);
+    assert_eq!(
+        f["flightdeck_build_info"]["samples"][0][1]["version"],
+        env!("CARGO_PKG_VERSION")
+    );
+    let refused = &f["flightdeck_refused"]["samples"][0];
+    assert_eq!(refused[1]["source"], "native", "{refused}");
+    assert_eq!(refused[2], 1.0);
+}

@@ -181,6 +181,29 @@ pub trait Store: Send + Sync + 'static {
     /// Reviews matching `q` (the pending queue, or the history).
     async fn reviews(&self, q: ReviewQuery) -> Result<Vec<ReviewRecord>>;
 
+    /// How the writer is doing: its queue and its commits so far.
+    fn health(&self) -> Health;
+
     /// Stops accepting writes, stores everything already accepted, and waits for it.
     async fn close(&self) -> Result<()>;
+}
+
+/// How a store's writer is doing, for health checks and `/metrics`.
+#[derive(Clone, Debug, Default)]
+pub struct Health {
+    /// Writes waiting for the writer, and how many may wait before appends wait too.
+    pub writer_queue: usize,
+    pub writer_queue_capacity: usize,
+    /// Commits (group commits of one or more batches) since start, and those that failed.
+    pub commits: u64,
+    pub failed_commits: u64,
+    /// Messages committed since start.
+    pub committed_messages: u64,
+    /// Time spent committing since start.
+    pub commit_seconds: f64,
+    /// The writer runs, and its last commit (if any) succeeded.
+    pub writer_running: bool,
+    pub last_commit_ok: bool,
+    /// Where the data lives, when it is a local file.
+    pub path: Option<std::path::PathBuf>,
 }

@@ -2,6 +2,7 @@
 //! Extractors here turn malformed requests into the API's JSON errors instead of axum's
 //! plain-text rejections.
 
+mod health;
 mod ingest;
 mod reviews;
 mod sessions;
@@ -45,6 +46,8 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
+        .route("/readyz", get(health::ready))
+        .route("/metrics", get(health::metrics))
         .route("/api/v1/sessions", get(sessions::list))
         .route("/api/v1/sessions/{session_id}", get(sessions::one))
         .route("/api/v1/sessions/{session_id}/spans", get(sessions::spans))

@@ -3,7 +3,7 @@
 //! On loopback with nothing configured, every request that names a loopback host passes (the
 //! default: one developer on their own machine; the host check stops web pages that reach the
 //! server through a DNS name rebound to 127.0.0.1). With a token or a password configured (required when listening beyond
-//! loopback; the binary refuses to start otherwise), every route but `/healthz` and the login
+//! loopback; the binary refuses to start otherwise), every route but `/healthz`, `/readyz` and the login
 //! page asks for one of:
 //! - `Authorization: Bearer <token>`, for SDKs, OTLP exporters and scripts;
 //! - `X-Flightdeck-Token: <token>`, for the LLM proxy, whose `Authorization` header carries the
@@ -133,9 +133,9 @@ fn is_read(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Paths open to everyone: the health check and the way in and out.
+/// Paths open to everyone: the health and readiness checks and the way in and out.
 fn is_open(path: &str) -> bool {
-    matches!(path, "/healthz" | "/login" | "/logout")
+    matches!(path, "/healthz" | "/readyz" | "/login" | "/logout")
 }
 
 /// The middleware in front of every route.

@@ -71,6 +71,11 @@ impl Proxy {
         })
     }
 
+    /// Calls to the LLM endpoints (the recorded ones) since start.
+    pub fn calls(&self) -> u64 {
+        self.recorder.calls()
+    }
+
     /// Records that could not be kept because recording fell behind.
     pub fn records_lost(&self) -> u64 {
         self.recorder.lost()

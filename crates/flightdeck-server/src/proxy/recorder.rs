@@ -182,6 +182,11 @@ impl Recorder {
         }
     }
 
+    /// Calls to recorded endpoints begun so far.
+    pub fn calls(&self) -> u64 {
+        self.next_call.load(Ordering::Relaxed) - 1
+    }
+
     /// Records dropped so far.
     pub fn lost(&self) -> u64 {
         self.lost.load(Ordering::Relaxed)

@@ -82,6 +82,7 @@ pub struct SqliteStore {
     path: PathBuf,
     _checkpoints: Checkpointer,
     dictionaries: Arc<dictionary::Dictionaries>,
+    stats: Arc<writer::WriterStats>,
 }
 
 /// Committed batches a subscriber may fall behind by before it is told it lagged.
@@ -105,7 +106,9 @@ impl SqliteStore {
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
         let commits = Arc::new(CommitGate::default());
         let moved = moves::Moved::load(&conn)?;
+        let stats = Arc::new(writer::WriterStats::default());
         let writer = Writer {
+            stats: Arc::clone(&stats),
             moved,
             conn,
             pricing: Arc::clone(&opts.pricing),
@@ -119,6 +122,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::Database(format!("cannot start the writer: {e}")))?;
         tracing::info!(db.path = %opts.path.display(), "sqlite store open");
         Ok(SqliteStore {
+            stats,
             writer: tx,
             readers,
             feed,
@@ -321,6 +325,22 @@ impl Store for SqliteStore {
 
     async fn reviews(&self, q: ReviewQuery) -> Result<Vec<ReviewRecord>> {
         self.read(move |c| Ok(reviews::list(c, &q)?)).await
+    }
+
+    fn health(&self) -> crate::Health {
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        let capacity = self.writer.max_capacity();
+        crate::Health {
+            writer_queue: capacity - self.writer.capacity(),
+            writer_queue_capacity: capacity,
+            commits: load(&self.stats.commits),
+            failed_commits: load(&self.stats.failed),
+            committed_messages: load(&self.stats.messages),
+            commit_seconds: load(&self.stats.nanos) as f64 / 1e9,
+            writer_running: !self.writer.is_closed(),
+            last_commit_ok: !self.stats.failing.load(Ordering::Relaxed),
+            path: Some(self.path.clone()),
+        }
     }
 
     async fn close(&self) -> Result<()> {

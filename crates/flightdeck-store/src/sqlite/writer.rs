@@ -14,6 +14,7 @@ use flightdeck_model::message::SessionEnd;
 use flightdeck_model::{Message, Pricing, Timestamp};
 use rusqlite::Connection;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// At most this many messages go into one transaction; more wait for the next.
@@ -47,8 +48,20 @@ pub enum Command {
     Close { done: oneshot::Sender<()> },
 }
 
+/// The writer's counts, read by `Store::health`.
+#[derive(Default)]
+pub struct WriterStats {
+    pub commits: AtomicU64,
+    pub failed: AtomicU64,
+    pub messages: AtomicU64,
+    pub nanos: AtomicU64,
+    /// The last commit failed (cleared by the next one that succeeds).
+    pub failing: std::sync::atomic::AtomicBool,
+}
+
 /// The state of the writer thread.
 pub struct Writer {
+    pub stats: Arc<WriterStats>,
     pub conn: Connection,
     pub pricing: Arc<Pricing>,
     pub feed: broadcast::Sender<Arc<Committed>>,
@@ -110,7 +123,23 @@ impl Writer {
     fn commit_group(&mut self, mut group: Vec<Waiting>) {
         let started = std::time::Instant::now();
         let messages: usize = group.iter().map(|(b, _)| b.messages.len()).sum();
-        match self.write(&mut group) {
+        let written = self.write(&mut group);
+        let stats = &self.stats;
+        stats
+            .nanos
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        match &written {
+            Ok(_) => {
+                stats.commits.fetch_add(1, Ordering::Relaxed);
+                stats.messages.fetch_add(messages as u64, Ordering::Relaxed);
+                stats.failing.store(false, Ordering::Relaxed);
+            }
+            Err(_) => {
+                stats.failed.fetch_add(1, Ordering::Relaxed);
+                stats.failing.store(true, Ordering::Relaxed);
+            }
+        }
+        match written {
             Ok((seq, sessions)) => {
                 let mut all = Vec::with_capacity(messages);
                 for (batch, done) in group {
