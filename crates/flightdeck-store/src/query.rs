@@ -78,15 +78,20 @@ pub struct StatsScope {
     pub to: Option<Timestamp>,
 }
 
-/// Metric samples of one name (or all), in a time range.
+/// Metric samples of one name (or all, or those under a prefix), in a time range.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricQuery {
     pub name: Option<String>,
+    /// Names that start with this (`system.`, `gpu.`).
+    pub prefix: Option<String>,
     pub session_id: Option<String>,
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
-    /// At most this many of the latest samples (default 1000, at most 10000).
+    /// Averages over buckets of this many seconds (each point at its bucket's start) instead
+    /// of every sample: what a chart of a long range needs.
+    pub step_secs: Option<u64>,
+    /// At most this many of the latest points (default 1000, at most 10000).
     pub limit: Option<usize>,
 }
 

@@ -3,7 +3,9 @@
 //! run the same functions.
 
 use flightdeck_model::{Limits, Message, SessionStatus, SpanStatus, Timestamp, decode_batch};
-use flightdeck_store::{EventQuery, SessionQuery, SqliteOptions, SqliteStore, StatsScope, Store};
+use flightdeck_store::{
+    EventQuery, MetricQuery, SessionQuery, SqliteOptions, SqliteStore, StatsScope, Store,
+};
 use std::sync::Arc;
 
 fn msgs(ndjson: &str) -> Vec<Message> {
@@ -1129,4 +1131,40 @@ async fn a_span_move_makes_one_span_of_one_call_reported_twice() {
     assert!(store.spans("proxy-1").await.unwrap().is_empty());
     let llm = store.llm_stats(StatsScope::default()).await.unwrap();
     assert_eq!(llm.iter().map(|l| l.requests).sum::<i64>(), 2, "{llm:?}");
+}
+
+#[tokio::test]
+async fn metrics_are_read_by_prefix_and_averaged_over_buckets() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let mut lines = String::new();
+    for (i, v) in [1.0, 3.0, 5.0, 7.0, 20.0].iter().enumerate() {
+        // 10:00:00, :10, :20, :30 and 10:01:00: four in the first minute, one in the next.
+        let second = if i < 4 { i * 10 } else { 60 };
+        lines.push_str(&format!(
+            "{{\"type\":\"metric\",\"name\":\"gpu.memory_usage\",\"value\":{v},\"at\":\"2026-11-20T10:{:02}:{:02}Z\",\"labels\":{{\"gpu\":\"0\"}}}}\n",
+            second / 60,
+            second % 60
+        ));
+    }
+    lines.push_str(r#"{"type":"metric","name":"system.cpu.utilization","value":0.5,"at":"2026-11-20T10:00:00Z"}"#);
+    store.append(msgs(&lines)).await.unwrap();
+    let q = |prefix: &str, step: Option<u64>| MetricQuery {
+        prefix: Some(prefix.to_owned()),
+        step_secs: step,
+        ..Default::default()
+    };
+    let raw = store.metrics(q("gpu.", None)).await.unwrap();
+    assert_eq!(raw.len(), 5, "{raw:?}");
+    assert!(raw.iter().all(|p| p.name == "gpu.memory_usage"));
+    let per_minute = store.metrics(q("gpu.memory_", Some(60))).await.unwrap();
+    let values: Vec<f64> = per_minute.iter().map(|p| p.value).collect();
+    assert_eq!(values, [4.0, 20.0], "the mean of each minute, oldest first");
+    assert_eq!(per_minute[1].at.0 - per_minute[0].at.0, 60_000_000_000);
+    assert_eq!(per_minute[0].labels["gpu"], "0");
+    assert!(
+        store.metrics(q("gpu_", None)).await.unwrap().is_empty(),
+        "_ is not a wildcard"
+    );
+    assert_eq!(store.metrics(q("system.", None)).await.unwrap().len(), 1);
 }

@@ -602,15 +602,23 @@ pub fn overview(conn: &Connection, scope: &StatsScope) -> Result<OverviewStats> 
     })
 }
 
-/// Metric samples, oldest first, the latest `limit` of them.
+/// Metric samples (or bucket averages), oldest first, the latest `limit` of them.
 pub fn metrics(conn: &Connection, q: &MetricQuery) -> Result<Vec<MetricPoint>> {
     let limit = query::page_size(q.limit, 1000, 10_000) as i64;
+    // Bucket width in nanoseconds; 1 ns buckets are the samples themselves.
+    let step = q
+        .step_secs
+        .filter(|s| *s > 0)
+        .map_or(1, |s| s as i64 * 1_000_000_000);
     let mut points = conn
         .prepare_cached(
-            "SELECT name, session_id, at, value, unit, labels FROM metrics
+            "SELECT name, session_id, (at / ?6) * ?6 AS bucket, avg(value), max(unit), labels
+             FROM metrics
              WHERE (?1 IS NULL OR name = ?1) AND (?2 IS NULL OR session_id = ?2)
                AND at >= ?3 AND at < ?4
-             ORDER BY at DESC LIMIT ?5",
+               AND (?7 IS NULL OR substr(name, 1, length(?7)) = ?7)
+             GROUP BY name, labels, session_id, bucket
+             ORDER BY bucket DESC LIMIT ?5",
         )?
         .query_map(
             params![
@@ -618,7 +626,9 @@ pub fn metrics(conn: &Connection, q: &MetricQuery) -> Result<Vec<MetricPoint>> {
                 q.session_id,
                 q.from.map_or(i64::MIN, |t| t.0),
                 q.to.map_or(i64::MAX, |t| t.0),
-                limit
+                limit,
+                step,
+                q.prefix
             ],
             |r| {
                 Ok(MetricPoint {
