@@ -1,13 +1,14 @@
 // Flightdeck's page: the top bar (brand, where you are, connection, theme) and the route's
 // page. Everything else lives in views/ (one module per page or view) and lib/.
 import { html, render, useEffect, useState } from './vendor/preact-htm.mjs';
-import { useRoute, href } from './lib/router.js';
+import { useRoute, href, go } from './lib/router.js';
 import { useConnection } from './lib/connection.js';
 import { Overview } from './views/overview.js';
 import { Session } from './views/session.js';
 import { RefusalsBanner } from './components/refusals.js';
 import { ReviewPanel } from './components/review-panel.js';
 import { Reviews } from './views/reviews.js';
+import { System } from './views/system.js';
 import { usePendingReviews } from './lib/reviews.js';
 
 function ConnectionIndicator() {
@@ -65,6 +66,7 @@ function App() {
         ${route.page === 'session' ? html`<span>/</span><span title=${title}>${title || route.session}</span>` : null}
       </nav>
       <${ReviewsLink} />
+      <a class="system-link" href=${href({ page: 'system' })}>System</a>
       <div class="spacer"></div>
       <${ConnectionIndicator} />
       <${ThemeToggle} />
@@ -74,7 +76,9 @@ function App() {
     <main>
       ${route.page === 'session'
         ? html`<${Session} key=${route.session} route=${route} onTitle=${setTitle} />`
-        : route.page === 'reviews' ? html`<${Reviews} />` : html`<${Overview} query=${route.query} />`}
+        : route.page === 'reviews' ? html`<${Reviews} />`
+          : route.page === 'system' ? html`<${System} query=${route.query} setQuery=${(q) => go({ page: 'system', query: q }, true)} />`
+            : html`<${Overview} query=${route.query} />`}
     </main>
     <${ReviewPanel} />`;
 }
