@@ -34,20 +34,27 @@ function formatter(unit) {
   return plain;
 }
 
-/** The charts the page always has; `names` are fetched by prefix and split by label. */
+/**
+ * The charts the page always has, each of the points with one of `names`, split into series by
+ * label. Process metrics with an `agent` label are an agent's process (SDK helpers, the demo);
+ * without one, Flightdeck's own.
+ */
 const CHARTS = [
   { id: 'cpu', title: 'CPU', names: ['system.cpu.utilization'], unit: '1', label: (p) => (p.labels.cpu != null ? `core ${p.labels.cpu}` : 'all cores') },
   { id: 'memory', title: 'Memory', names: ['system.memory.usage', 'system.memory.limit', 'system.swap.usage'], unit: 'By' },
   { id: 'load', title: 'Load average', names: ['system.cpu.load_average'], unit: '', label: (p) => p.labels.window },
   { id: 'disk', title: 'Disk I/O', names: ['system.disk.io.rate'], unit: 'By/s', label: (p) => p.labels.direction },
   { id: 'network', title: 'Network', names: ['system.network.io.rate'], unit: 'By/s', label: (p) => p.labels.direction },
-  { id: 'process-cpu', title: 'Flightdeck process: CPU (cores)', names: ['process.cpu.utilization'], unit: '' },
-  { id: 'process-memory', title: 'Flightdeck process: memory', names: ['process.memory.usage'], unit: 'By' },
+  { id: 'process-cpu', title: 'Flightdeck process: CPU (cores)', names: ['process.cpu.utilization'], unit: '', own: true },
+  { id: 'process-memory', title: 'Flightdeck process: memory', names: ['process.memory.usage'], unit: 'By', own: true },
+  { id: 'agent-cpu', title: 'Agent processes: CPU (cores)', names: ['process.cpu.utilization'], unit: '', agents: true, label: (p) => p.labels.agent },
+  { id: 'agent-memory', title: 'Agent processes: memory', names: ['process.memory.usage'], unit: 'By', agents: true, label: (p) => p.labels.agent },
   { id: 'gpu', title: 'GPU utilisation', names: ['gpu.utilization', 'gpu.memory.utilization'], unit: '1', gpu: true },
   { id: 'gpu-memory', title: 'GPU memory', names: ['gpu.memory.usage', 'gpu.memory.limit'], unit: 'By', gpu: true },
   { id: 'gpu-heat', title: 'GPU temperature and power', names: ['gpu.temperature', 'gpu.power'], unit: '', gpu: true },
 ];
 const OWN = /^(system|process|gpu)\./;
+const fits = (c) => (p) => c.names.includes(p.name) && (c.own ? !p.labels?.agent : c.agents ? !!p.labels?.agent : true);
 
 const seriesKey = (p) => `${p.name}${Object.keys(p.labels).length ? ` ${Object.entries(p.labels).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`;
 
@@ -168,8 +175,8 @@ export function System({ query, setQuery }) {
     </div>
     <${ErrorNotice} error=${error} />
     ${points == null ? html`<${Empty}>Loading…<//>` : html`
-      ${CHARTS.filter((c) => !c.gpu || gpu?.available).map((c) => html`<${Panel} key=${c.id} title=${c.title} unit=${c.unit}
-        theme=${theme} series=${toSeries(points.filter((p) => c.names.includes(p.name)), c)} />`)}
+      ${CHARTS.filter((c) => (!c.gpu || gpu?.available) && (!c.agents || points.some(fits(c)))).map((c) => html`<${Panel} key=${c.id} title=${c.title} unit=${c.unit}
+        theme=${theme} series=${toSeries(points.filter(fits(c)), c)} />`)}
       <h2>Agents, queues and other metrics</h2>
       ${others.length ? others.map((name) => {
         const mine = points.filter((p) => p.name === name);

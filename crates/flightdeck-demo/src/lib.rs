@@ -3,7 +3,8 @@
 //! [`run`] keeps a few sessions going at once, each a [`Scenario`] (a heist crew, a coding
 //! pipeline fed by a queue, a research orchestrator fanning out to sub-agents) played with
 //! a mock LLM that streams tokens at a realistic pace, tools that take time and sometimes
-//! fail, agent statuses and heartbeats, scores, decisions and metrics.
+//! fail, agent statuses and heartbeats, scores, decisions and metrics; and the agents'
+//! processes report their CPU and memory (`hosts`).
 //!
 //! Everything is drawn from one seed: the same [`DemoOptions::seed`] gives the same
 //! sessions with the same ids and contents (only timestamps and heartbeats differ).
@@ -21,6 +22,7 @@
 mod ctx;
 mod dice;
 mod gate;
+mod hosts;
 mod llm;
 mod pace;
 mod report;
@@ -95,6 +97,11 @@ pub async fn run_until(
     anyhow::ensure!(options.concurrency > 0, "concurrency must be at least 1");
     let tally = Tally::default();
     let mut running = JoinSet::new();
+    let hosts = tokio::spawn(hosts::report(
+        client.clone(),
+        Dice::new(options.seed ^ 0x686f_7374),
+        options.heartbeat,
+    ));
     let played = tokio::select! {
         played = play(&client, &options, &tally, &mut running) => played,
         () = stop => {
@@ -108,6 +115,7 @@ pub async fn run_until(
             finished(Some(done))?;
         }
     }
+    hosts.abort();
     played?;
     client.flush().await?;
     Ok(tally.report())

@@ -88,6 +88,7 @@ async fn a_short_run_plays_every_scenario_as_complete_sessions() {
     let mut session_ends = BTreeMap::new();
     let mut decisions = BTreeSet::new();
     let mut metrics = BTreeSet::new();
+    let mut agent_processes = BTreeSet::new();
     for m in &messages {
         match m {
             Message::SpanStart(s) => {
@@ -115,6 +116,10 @@ async fn a_short_run_plays_every_scenario_as_complete_sessions() {
             }
             Message::Event(e) if e.category == "decision" => {
                 decisions.insert(e.name.clone().unwrap());
+            }
+            Message::Metric(m) if m.session_id.is_none() => {
+                assert!(m.labels.contains_key("agent"), "an agent's process: {m:?}");
+                agent_processes.insert(m.labels["agent"].as_str());
             }
             Message::Metric(m) => {
                 metrics.insert(m.name.as_str());
@@ -150,6 +155,11 @@ async fn a_short_run_plays_every_scenario_as_complete_sessions() {
         assert_eq!(Some(failed), s.failed);
     }
     assert!(decisions.contains("decomposition"), "{decisions:?}");
+    assert_eq!(
+        agent_processes,
+        BTreeSet::from(crate::hosts::AGENTS),
+        "every agent's process reports"
+    );
     assert!(metrics.is_superset(&BTreeSet::from([
         "queue.depth",
         "queue.wait_ms",
