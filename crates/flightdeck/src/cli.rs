@@ -171,6 +171,22 @@ pub enum BenchTarget {
     /// Review gates: decision-to-agent latency (long-poll and socket) with reviews pending,
     /// and ingest with 10,000 reviews pending against none.
     Reviews(ReviewsBenchArgs),
+    /// Metric points per second into SQLite through the store, beside a bare rusqlite loop.
+    Metrics(MetricsBenchArgs),
+}
+
+/// Options of `flightdeck bench metrics`.
+#[derive(Args, Debug)]
+pub struct MetricsBenchArgs {
+    /// Points to write
+    #[arg(long, default_value_t = 500_000)]
+    pub points: usize,
+    /// Points per batch (per append call)
+    #[arg(long, default_value_t = 5_000)]
+    pub batch: usize,
+    /// Concurrent producers
+    #[arg(long, default_value_t = 4)]
+    pub producers: usize,
 }
 
 /// Options of `flightdeck bench reviews`.

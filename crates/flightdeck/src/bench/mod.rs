@@ -6,6 +6,7 @@ mod ingest;
 mod litellm;
 mod live;
 mod local;
+mod metrics;
 mod otlp;
 mod proxy;
 mod review_agents;
@@ -24,6 +25,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Otlp(a) => otlp::run(a).await,
         BenchTarget::Footprint(a) => footprint::run(a).await,
         BenchTarget::Reviews(a) => reviews::run(a).await,
+        BenchTarget::Metrics(a) => metrics::run(a).await,
     }
 }
 
