@@ -9,6 +9,7 @@ import { RefusalsBanner } from './components/refusals.js';
 import { ReviewPanel } from './components/review-panel.js';
 import { Reviews } from './views/reviews.js';
 import { System } from './views/system.js';
+import { Logs } from './views/logs.js';
 import { usePendingReviews } from './lib/reviews.js';
 
 function ConnectionIndicator() {
@@ -67,6 +68,7 @@ function App() {
       </nav>
       <${ReviewsLink} />
       <a class="system-link" href=${href({ page: 'system' })}>System</a>
+      <a class="system-link" href=${href({ page: 'logs' })}>Logs</a>
       <div class="spacer"></div>
       <${ConnectionIndicator} />
       <${ThemeToggle} />
@@ -78,6 +80,7 @@ function App() {
         ? html`<${Session} key=${route.session} route=${route} onTitle=${setTitle} />`
         : route.page === 'reviews' ? html`<${Reviews} />`
           : route.page === 'system' ? html`<${System} query=${route.query} setQuery=${(q) => go({ page: 'system', query: q }, true)} />`
+            : route.page === 'logs' ? html`<${Logs} query=${route.query} setQuery=${(q) => go({ page: 'logs', query: q }, true)} />`
             : html`<${Overview} query=${route.query} />`}
     </main>
     <${ReviewPanel} />`;

@@ -281,6 +281,25 @@ pub struct EventRecord {
     pub data: Option<Box<RawValue>>,
 }
 
+/// A log line of any session (`GET /api/v1/logs`): a `log` event without its data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// Its place among every event stored, for paging and following (`before=`, `after=`).
+    pub seq: i64,
+    pub session_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
+    pub at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
 /// An agent of a session: its last reported state and its activity.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgentSummary {

@@ -19,7 +19,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 use flightdeck_model::review::{ReviewRecord, Settlement};
-pub use query::{EventQuery, MetricQuery, ReviewQuery, SessionQuery, StatsScope};
+pub use query::{EventQuery, LogQuery, MetricQuery, ReviewQuery, SessionQuery, StatsScope};
 pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// A batch that the store made durable, as offered to subscribers.
@@ -171,6 +171,8 @@ pub trait Store: Send + Sync + 'static {
     async fn overview(&self, scope: StatsScope) -> Result<OverviewStats>;
     /// Metric samples.
     async fn metrics(&self, q: MetricQuery) -> Result<Vec<MetricPoint>>;
+    /// Log lines of every session, oldest first in the page.
+    async fn logs(&self, q: LogQuery) -> Result<Vec<LogLine>>;
 
     /// Opens or settles a review. Only when it takes effect are `messages` (the review's span
     /// and events) stored with it, in the same commit, and the commit offered to subscribers

@@ -44,6 +44,25 @@ pub struct EventQuery {
     pub cursor: Option<String>,
 }
 
+/// Log lines across sessions (`GET /api/v1/logs`): the newest first page, older ones with
+/// `before`, and newer ones (following) with `after`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    /// At least this severity (`debug`, `info`, `warn`, `error`; a line without one is info).
+    pub level: Option<flightdeck_model::message::Level>,
+    pub agent: Option<String>,
+    pub session_id: Option<String>,
+    /// Text in the message or name, ignoring case.
+    pub q: Option<String>,
+    /// Lines stored before this `seq` (older), newest of them first in the page.
+    pub before: Option<i64>,
+    /// Lines stored after this `seq` (newer), oldest of them first: to follow.
+    pub after: Option<i64>,
+    /// Page size (1 to 5000; default 500).
+    pub limit: Option<usize>,
+}
+
 /// The filters of the review list (`GET /api/v1/reviews`).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -2,9 +2,11 @@
 //! repetition-independence, totals, filters and paging. Runs against SQLite; PostgreSQL will
 //! run the same functions.
 
+use flightdeck_model::message::Level;
+use flightdeck_model::record::LogLine;
 use flightdeck_model::{Limits, Message, SessionStatus, SpanStatus, Timestamp, decode_batch};
 use flightdeck_store::{
-    EventQuery, MetricQuery, SessionQuery, SqliteOptions, SqliteStore, StatsScope, Store,
+    EventQuery, LogQuery, MetricQuery, SessionQuery, SqliteOptions, SqliteStore, StatsScope, Store,
 };
 use std::sync::Arc;
 
@@ -1167,4 +1169,93 @@ async fn metrics_are_read_by_prefix_and_averaged_over_buckets() {
         "_ is not a wildcard"
     );
     assert_eq!(store.metrics(q("system.", None)).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn logs_of_every_session_are_filtered_paged_and_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let line = |s: &str, n: usize, level: &str, agent: &str, text: &str| {
+        format!(
+            "{{\"type\":\"event\",\"session_id\":\"{s}\",\"event_id\":\"e{n}\",\"category\":\"log\",\"level\":\"{level}\",\"agent\":\"{agent}\",\"message\":\"{text}\",\"at\":\"2026-11-20T10:00:{n:02}Z\"}}\n"
+        )
+    };
+    let mut batch = String::new();
+    batch.push_str(&line("a", 1, "info", "planner", "plan ready"));
+    batch.push_str(&line("b", 2, "warn", "hacker", "Camera offline"));
+    batch.push_str(&line("a", 3, "error", "planner", "vault alarm"));
+    batch.push_str(&line("b", 4, "debug", "hacker", "retrying camera"));
+    batch.push_str(r#"{"type":"event","session_id":"a","event_id":"d1","category":"decision","name":"go","message":"camera"}"#);
+    store.append(msgs(&batch)).await.unwrap();
+    let logs = |q: LogQuery| {
+        let store = &store;
+        async move { store.logs(q).await.unwrap() }
+    };
+    let all = logs(LogQuery::default()).await;
+    let texts = |l: &[LogLine]| {
+        l.iter()
+            .map(|x| x.message.clone().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        texts(&all),
+        [
+            "plan ready",
+            "Camera offline",
+            "vault alarm",
+            "retrying camera"
+        ],
+        "every session, oldest first, no decision"
+    );
+    assert_eq!(all[1].session_id, "b");
+    let warn = logs(LogQuery {
+        level: Some(Level::Warn),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(texts(&warn), ["Camera offline", "vault alarm"]);
+    let camera = logs(LogQuery {
+        q: Some("CAMERA".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(texts(&camera), ["Camera offline", "retrying camera"]);
+    let planner = logs(LogQuery {
+        agent: Some("planner".into()),
+        session_id: Some("a".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(texts(&planner), ["plan ready", "vault alarm"]);
+    let newest_two = logs(LogQuery {
+        limit: Some(2),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(texts(&newest_two), ["vault alarm", "retrying camera"]);
+    let older = logs(LogQuery {
+        before: Some(newest_two[0].seq),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(texts(&older), ["plan ready", "Camera offline"]);
+    let last = all.last().unwrap().seq;
+    assert!(
+        logs(LogQuery {
+            after: Some(last),
+            ..Default::default()
+        })
+        .await
+        .is_empty()
+    );
+    store
+        .append(msgs(&line("c", 5, "info", "mole", "inside")))
+        .await
+        .unwrap();
+    let followed = logs(LogQuery {
+        after: Some(last),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(texts(&followed), ["inside"]);
 }

@@ -69,3 +69,11 @@ pub async fn metrics(
 pub async fn system(State(app): State<AppState>) -> Json<serde_json::Value> {
     Json(app.system.describe())
 }
+
+/// `GET /api/v1/logs`: log lines of every session, filtered, paged back and followed.
+pub async fn logs(
+    State(app): State<AppState>,
+    ApiQuery(q): ApiQuery<flightdeck_store::LogQuery>,
+) -> Result<Json<Vec<flightdeck_model::record::LogLine>>, ApiError> {
+    Ok(Json(app.store.logs(q).await?))
+}

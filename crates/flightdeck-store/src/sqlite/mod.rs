@@ -24,7 +24,7 @@ mod rows;
 mod schema;
 mod writer;
 
-use crate::query::{EventQuery, MetricQuery, ReviewQuery, SessionQuery, StatsScope};
+use crate::query::{EventQuery, LogQuery, MetricQuery, ReviewQuery, SessionQuery, StatsScope};
 use crate::{Committed, OverviewSnapshot, Result, SessionSnapshot, Store, StoreError};
 use crate::{ReviewOp, ReviewOutcome};
 use async_trait::async_trait;
@@ -300,6 +300,10 @@ impl Store for SqliteStore {
 
     async fn overview(&self, scope: StatsScope) -> Result<OverviewStats> {
         self.read(move |c| read::overview(c, &scope)).await
+    }
+
+    async fn logs(&self, q: LogQuery) -> Result<Vec<LogLine>> {
+        self.read(move |c| read::logs(c, &q)).await
     }
 
     async fn metrics(&self, q: MetricQuery) -> Result<Vec<MetricPoint>> {

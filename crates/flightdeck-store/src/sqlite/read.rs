@@ -4,9 +4,10 @@
 use super::dictionary::Dictionaries;
 use super::rows::{json_or_default, parse_level, totals_at};
 use crate::codec;
-use crate::query::{self, EventQuery, MetricQuery, SessionQuery, StatsScope};
+use crate::query::{self, EventQuery, LogQuery, MetricQuery, SessionQuery, StatsScope};
 use crate::stats::quantile;
 use crate::{Result, StoreError};
+use flightdeck_model::message::Level;
 use flightdeck_model::record::*;
 use flightdeck_model::{AgentState, EdgeKind, SpanKind, Timestamp, Usage};
 use rusqlite::types::Value;
@@ -363,6 +364,57 @@ pub fn events(
     Ok(page(&mut items, limit, |e| {
         query::encode_cursor(e.at.0, &e.seq.to_string())
     }))
+}
+
+/// Log lines of every session: the newest page before `before`, or the oldest page after
+/// `after`; oldest first either way. Filters by minimum level, agent, session and text.
+pub fn logs(conn: &Connection, q: &LogQuery) -> Result<Vec<LogLine>> {
+    let limit = query::page_size(q.limit, 500, 5000) as i64;
+    let rank = |l: Level| match l {
+        Level::Debug => 0,
+        Level::Info => 1,
+        Level::Warn => 2,
+        Level::Error => 3,
+    };
+    let sql = format!(
+        "SELECT id, session_id, span_id, at, level, agent, name, message FROM events
+         WHERE category = 'log' AND (?1 IS NULL OR session_id = ?1) AND (?2 IS NULL OR agent = ?2)
+           AND (?3 IS NULL OR instr(lower(coalesce(message, '') || ' ' || coalesce(name, '')), lower(?3)) > 0)
+           AND (CASE level WHEN 'debug' THEN 0 WHEN 'warn' THEN 2 WHEN 'error' THEN 3 ELSE 1 END) >= ?4
+           AND id < ?5 AND id > ?6
+         ORDER BY id {} LIMIT ?7",
+        if q.after.is_some() { "ASC" } else { "DESC" }
+    );
+    let mut lines = conn
+        .prepare_cached(&sql)?
+        .query_map(
+            params![
+                q.session_id,
+                q.agent,
+                q.q.as_deref().filter(|t| !t.is_empty()),
+                q.level.map_or(0, rank),
+                q.before.unwrap_or(i64::MAX),
+                q.after.unwrap_or(i64::MIN),
+                limit
+            ],
+            |r| {
+                Ok(LogLine {
+                    seq: r.get(0)?,
+                    session_id: r.get(1)?,
+                    span_id: r.get(2)?,
+                    at: Timestamp(r.get(3)?),
+                    level: r.get::<_, Option<String>>(4)?.and_then(|l| parse_level(&l)),
+                    agent: r.get(5)?,
+                    name: r.get(6)?,
+                    message: r.get(7)?,
+                })
+            },
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if q.after.is_none() {
+        lines.reverse();
+    }
+    Ok(lines)
 }
 
 /// A session's agents; an agent whose heartbeat is older than `offline_after` is offline.

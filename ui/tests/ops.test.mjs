@@ -1,0 +1,68 @@
+// The operations pages in a real browser against a real `flightdeck serve` that samples its
+// host every second. System: the host's heading, the GPU status (the devices, or why there
+// are none), the CPU and memory charts with their tables, a series an agent sent (a native
+// metric of no session) under "Agents, queues and other metrics", the range picker in the
+// URL. Logs: every session's lines, a level filter in the URL, a line that arrives while
+// following, and the link to its session.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, newPage } from './browser.mjs';
+import { ingest, startServer } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer(['--system-metrics-secs', '1']);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('the System page charts the host, the process and an agent\'s series', async () => {
+  const now = Date.now();
+  await ingest(server.origin, [0, 1, 2].map((i) => ({ type: 'metric', name: 'queue.depth', value: 3 + i, labels: { queue: 'jobs' }, at: new Date(now - (2 - i) * 1000).toISOString() })));
+  const page = await newPage(browser, server.origin);
+  await page.goto(`${server.origin}/#/system`);
+  await page.waitForSelector('.system-chart[data-chart=CPU] canvas', { timeout: 30_000 });
+  assert.match(await page.textContent('.system-head'), /\d+ CPUs · [\d.]+ GiB memory · sampled every 1 s/);
+  assert.match(await page.textContent('[data-test=gpu-status]'), /GPU 0:|no GPU found/);
+  assert.match(await page.textContent('.system-chart[data-chart=CPU] .system-stats'), /all cores.*core 0/s);
+  assert.match(await page.textContent('.system-chart[data-chart=Memory] .system-stats'), /memory\.usage\s*[\d.]+ (MiB|GiB)/);
+  await page.waitForSelector('.system-chart[data-chart="queue.depth"] canvas');
+  assert.match(await page.textContent('.system-chart[data-chart="queue.depth"] .system-stats'), /queue=jobs/);
+  await page.click('.system-head .range button:has-text("6h")');
+  await page.waitForFunction(() => location.hash === '#/system?range=6h');
+  assert.equal(await page.getAttribute('.system-head .range button.on', 'class'), 'on');
+  await page.close();
+});
+
+test('the Logs page lists every session\'s lines, filters them, and follows new ones', async () => {
+  const line = (session, n, level, message) => ({ type: 'event', session_id: session, event_id: `l${n}`, category: 'log', level, agent: 'hacker', message, at: new Date(Date.now() - 10_000 + n).toISOString() });
+  await ingest(server.origin, [
+    { type: 'session.start', session_id: 'logs-a', name: 'heist logs' },
+    line('logs-a', 1, 'info', 'cameras looped'),
+    line('logs-b', 2, 'error', 'vault alarm tripped'),
+    line('logs-a', 3, 'debug', 'retrying the lock'),
+  ]);
+  const page = await newPage(browser, server.origin);
+  await page.goto(`${server.origin}/#/logs`);
+  await page.waitForSelector('.log-line:has-text("retrying the lock")');
+  assert.equal(await page.locator('.log-line').count(), 3);
+  assert.match(await page.textContent('.log-line:has-text("cameras looped") .log-session'), /heist logs/);
+  await page.selectOption('.logs-bar select', 'error');
+  await page.waitForFunction(() => location.hash.includes('level=error'));
+  await page.waitForFunction(() => document.querySelectorAll('.log-line').length === 1);
+  assert.match(await page.textContent('.log-line'), /vault alarm tripped/);
+  await page.selectOption('.logs-bar select', '');
+  await page.waitForFunction(() => document.querySelectorAll('.log-line').length === 3);
+  await ingest(server.origin, [line('logs-b', 4, 'warn', 'guard on the move')]);
+  await page.waitForSelector('.log-line:has-text("guard on the move")', { timeout: 5000 });
+  assert.equal(await page.textContent('.logs-bar button'), 'Following');
+  await page.click('.log-line:has-text("cameras looped") .log-session');
+  await page.waitForFunction(() => location.hash.startsWith('#/s/logs-a/'));
+  await page.close();
+});
