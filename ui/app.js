@@ -10,6 +10,7 @@ import { ReviewPanel } from './components/review-panel.js';
 import { Reviews } from './views/reviews.js';
 import { System } from './views/system.js';
 import { Logs } from './views/logs.js';
+import { LiveAgents } from './views/live-agents.js';
 import { usePendingReviews } from './lib/reviews.js';
 
 function ConnectionIndicator() {
@@ -67,6 +68,7 @@ function App() {
         ${route.page === 'session' ? html`<span>/</span><span title=${title}>${title || route.session}</span>` : null}
       </nav>
       <${ReviewsLink} />
+      <a class="system-link" href=${href({ page: 'agents' })}>Agents</a>
       <a class="system-link" href=${href({ page: 'system' })}>System</a>
       <a class="system-link" href=${href({ page: 'logs' })}>Logs</a>
       <div class="spacer"></div>
@@ -81,6 +83,7 @@ function App() {
         : route.page === 'reviews' ? html`<${Reviews} />`
           : route.page === 'system' ? html`<${System} query=${route.query} setQuery=${(q) => go({ page: 'system', query: q }, true)} />`
             : route.page === 'logs' ? html`<${Logs} query=${route.query} setQuery=${(q) => go({ page: 'logs', query: q }, true)} />`
+              : route.page === 'agents' ? html`<${LiveAgents} query=${route.query} setQuery=${(q) => go({ page: 'agents', query: q }, true)} />`
             : html`<${Overview} query=${route.query} />`}
     </main>
     <${ReviewPanel} />`;

@@ -4,6 +4,7 @@
 //   #/reviews                       the review queue and history
 //   #/system?range=1h               host, GPU and process metrics, and other series
 //   #/logs?level=warn&q=camera      every session's log lines, filtered
+//   #/agents?status=active          the agents of running and recent sessions
 import { useEffect, useState } from '../vendor/preact-htm.mjs';
 
 export const VIEWS = ['graph', 'timeline', 'agents', 'llm', 'tools', 'feed', 'scores'];
@@ -14,7 +15,7 @@ export function parse(hash) {
   const query = Object.fromEntries(new URLSearchParams(qs));
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'reviews') return { page: 'reviews', query };
-  if (parts[0] === 'system' || parts[0] === 'logs') return { page: parts[0], query };
+  if (['system', 'logs', 'agents'].includes(parts[0])) return { page: parts[0], query };
   if (parts[0] === 's' && parts[1]) {
     const view = VIEWS.includes(parts[2]) ? parts[2] : 'graph';
     return { page: 'session', session: parts[1], view, query };
@@ -27,7 +28,7 @@ export function href({ page, session, view, query = {} }) {
   const qs = new URLSearchParams(
     Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== ''),
   ).toString();
-  const path = page === 'session' ? `/s/${encodeURIComponent(session)}/${view || 'graph'}` : ['reviews', 'system', 'logs'].includes(page) ? `/${page}` : '/';
+  const path = page === 'session' ? `/s/${encodeURIComponent(session)}/${view || 'graph'}` : ['reviews', 'system', 'logs', 'agents'].includes(page) ? `/${page}` : '/';
   return `#${path}${qs ? `?${qs}` : ''}`;
 }
 

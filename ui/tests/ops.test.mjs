@@ -3,7 +3,8 @@
 // are none), the CPU and memory charts with their tables, a series an agent sent (a native
 // metric of no session) under "Agents, queues and other metrics", the range picker in the
 // URL. Logs: every session's lines, a level filter in the URL, a line that arrives while
-// following, and the link to its session.
+// following, and the link to its session. Agents: the agents of running sessions as cards,
+// filtered by status and by part of a name.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, newPage } from './browser.mjs';
@@ -64,5 +65,31 @@ test('the Logs page lists every session\'s lines, filters them, and follows new 
   assert.equal(await page.textContent('.logs-bar button'), 'Following');
   await page.click('.log-line:has-text("cameras looped") .log-session');
   await page.waitForFunction(() => location.hash.startsWith('#/s/logs-a/'));
+  await page.close();
+});
+
+test('the Agents page shows the agents of running sessions, filtered by status and name', async () => {
+  const status = (session, agent, state, task) => ({ type: 'agent.status', session_id: session, agent, status: state, task, at: new Date().toISOString() });
+  await ingest(server.origin, [
+    { type: 'session.start', session_id: 'crew-1', name: 'heist crew' },
+    status('crew-1', 'planner', 'active', 'plan the job'),
+    status('crew-1', 'hacker', 'idle'),
+    { type: 'session.start', session_id: 'crew-2', name: 'coding crew' },
+    status('crew-2', 'coder', 'error', 'push'),
+  ]);
+  const page = await newPage(browser, server.origin);
+  await page.goto(`${server.origin}/#/agents`);
+  await page.waitForSelector('[data-test=live-agents] .card[data-agent=coder]');
+  const planner = await page.textContent('.card[data-agent=planner]');
+  assert.match(planner, /active/);
+  assert.match(planner, /Task: plan the job/);
+  assert.match(planner, /heist crew/);
+  assert.match(planner, /Heartbeat\s*(\d+ s|now|just now)/);
+  await page.click('.logs-bar .range button:has-text("error")');
+  await page.waitForFunction(() => document.querySelectorAll('[data-test=live-agents] .card').length === 1);
+  assert.equal(await page.getAttribute('.card', 'data-agent'), 'coder');
+  await page.click('.logs-bar .range button:has-text("all")');
+  await page.fill('input[aria-label="Agent name"]', 'hack');
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-test=live-agents] .card')].map((c) => c.dataset.agent).join() === 'hacker');
   await page.close();
 });

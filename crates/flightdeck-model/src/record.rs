@@ -322,6 +322,17 @@ pub struct AgentSummary {
     pub messages_received: i64,
 }
 
+/// An agent as the Agents page lists it across sessions (`GET /api/v1/agents`): its
+/// session, and the agent as its session's agent list has it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveAgent {
+    pub session_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+    #[serde(flatten)]
+    pub agent: AgentSummary,
+}
+
 /// LLM calls of one model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LlmStats {

@@ -163,6 +163,14 @@ pub trait Store: Send + Sync + 'static {
     async fn events(&self, session_id: &str, q: EventQuery) -> Result<Page<EventRecord>>;
     /// The agents of a session with their state and activity.
     async fn agents(&self, session_id: &str, now: Timestamp) -> Result<Vec<AgentSummary>>;
+    /// The agents of running sessions and of those seen since `seen_since`, most recently
+    /// seen first, at most `limit`.
+    async fn live_agents(
+        &self,
+        seen_since: Timestamp,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<LiveAgent>>;
     /// LLM calls by model.
     async fn llm_stats(&self, scope: StatsScope) -> Result<Vec<LlmStats>>;
     /// Tool calls by tool.

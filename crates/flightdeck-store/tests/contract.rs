@@ -1259,3 +1259,39 @@ async fn logs_of_every_session_are_filtered_paged_and_followed() {
     .await;
     assert_eq!(texts(&followed), ["inside"]);
 }
+
+#[tokio::test]
+async fn live_agents_are_those_of_running_and_recently_seen_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let now = Timestamp::now();
+    let at = |secs_ago: i64| Timestamp(now.0 - secs_ago * 1_000_000_000).to_rfc3339();
+    let batch = format!(
+        "{{\"type\":\"session.start\",\"session_id\":\"run\",\"name\":\"running crew\"}}\n\
+         {{\"type\":\"agent.status\",\"session_id\":\"run\",\"agent\":\"planner\",\"status\":\"active\",\"task\":\"plan\",\"at\":\"{}\"}}\n\
+         {{\"type\":\"session.start\",\"session_id\":\"old\"}}\n\
+         {{\"type\":\"agent.status\",\"session_id\":\"old\",\"agent\":\"coder\",\"status\":\"idle\",\"at\":\"{}\"}}\n\
+         {{\"type\":\"session.end\",\"session_id\":\"old\",\"status\":\"completed\"}}\n\
+         {{\"type\":\"session.start\",\"session_id\":\"recent\"}}\n\
+         {{\"type\":\"agent.status\",\"session_id\":\"recent\",\"agent\":\"hacker\",\"status\":\"idle\",\"at\":\"{}\"}}\n\
+         {{\"type\":\"session.end\",\"session_id\":\"recent\",\"status\":\"completed\"}}\n",
+        at(2),
+        at(7200),
+        at(60)
+    );
+    store.append(msgs(&batch)).await.unwrap();
+    let since = Timestamp(now.0 - 3600 * 1_000_000_000);
+    let live = store.live_agents(since, now, 100).await.unwrap();
+    let names: Vec<(&str, &str)> = live
+        .iter()
+        .map(|a| (a.session_id.as_str(), a.agent.agent.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [("run", "planner"), ("recent", "hacker")],
+        "most recently seen first; the old session's agent is left out"
+    );
+    assert_eq!(live[0].session_name.as_deref(), Some("running crew"));
+    assert_eq!(live[0].agent.task.as_deref(), Some("plan"));
+    assert_eq!(store.live_agents(since, now, 1).await.unwrap().len(), 1);
+}

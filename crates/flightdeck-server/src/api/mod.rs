@@ -74,6 +74,7 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         .route("/api/v1/metrics", get(stats::metrics))
         .route("/api/v1/system", get(stats::system))
         .route("/api/v1/logs", get(stats::logs))
+        .route("/api/v1/agents", get(stats::live_agents))
         .route("/ws", get(ws::upgrade))
         .route("/api/v1/stream", get(sse::stream))
         .route("/api/v1/hub", get(hub_stats::get))

@@ -77,3 +77,26 @@ pub async fn logs(
 ) -> Result<Json<Vec<flightdeck_model::record::LogLine>>, ApiError> {
     Ok(Json(app.store.logs(q).await?))
 }
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveAgentsQuery {
+    /// Agents seen this recently, besides those of running sessions (default an hour).
+    since_secs: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/v1/agents`: the agents of running sessions and of recently active ones.
+pub async fn live_agents(
+    State(app): State<AppState>,
+    ApiQuery(q): ApiQuery<LiveAgentsQuery>,
+) -> Result<Json<Vec<flightdeck_model::record::LiveAgent>>, ApiError> {
+    let now = flightdeck_model::Timestamp::now();
+    let since = now.0 - q.since_secs.unwrap_or(3600).min(30 * 86_400) as i64 * 1_000_000_000;
+    let limit = q.limit.unwrap_or(500).clamp(1, 5000);
+    Ok(Json(
+        app.store
+            .live_agents(flightdeck_model::Timestamp(since), now, limit)
+            .await?,
+    ))
+}

@@ -290,6 +290,17 @@ impl Store for SqliteStore {
         self.read(move |c| read::agents(c, &id, now, offline)).await
     }
 
+    async fn live_agents(
+        &self,
+        seen_since: Timestamp,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<LiveAgent>> {
+        let offline = self.offline_after_ns;
+        self.read(move |c| read::live_agents(c, seen_since, now, offline, limit))
+            .await
+    }
+
     async fn llm_stats(&self, scope: StatsScope) -> Result<Vec<LlmStats>> {
         self.read(move |c| read::llm_stats(c, &scope)).await
     }

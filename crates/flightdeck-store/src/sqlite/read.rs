@@ -468,6 +468,39 @@ pub fn agents(
         .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// The agents of running sessions and of sessions with an agent seen since `seen_since`:
+/// each session's agent list (flows, offline detection), most recently seen first.
+pub fn live_agents(
+    conn: &Connection,
+    seen_since: Timestamp,
+    now: Timestamp,
+    offline_after_ns: i64,
+    limit: usize,
+) -> Result<Vec<LiveAgent>> {
+    let sessions = conn
+        .prepare_cached(
+            "SELECT s.session_id, s.name FROM sessions s
+             WHERE s.status = 'running'
+                OR EXISTS (SELECT 1 FROM agents a WHERE a.session_id = s.session_id AND a.last_seen >= ?1)
+             ORDER BY s.started_at DESC LIMIT 200",
+        )?
+        .query_map([seen_since.0], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut out = Vec::new();
+    for (session_id, session_name) in sessions {
+        for agent in agents(conn, &session_id, now, offline_after_ns)? {
+            out.push(LiveAgent {
+                session_id: session_id.clone(),
+                session_name: session_name.clone(),
+                agent,
+            });
+        }
+    }
+    out.sort_by(|a, b| b.agent.last_seen.cmp(&a.agent.last_seen));
+    out.truncate(limit);
+    Ok(out)
+}
+
 fn agent_state(s: &str) -> Option<AgentState> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
 }
