@@ -36,8 +36,8 @@ function formatter(unit) {
 
 /**
  * The charts the page always has, each of the points with one of `names`, split into series by
- * label. Process metrics with an `agent` label are an agent's process (SDK helpers, the demo);
- * without one, Flightdeck's own.
+ * label. Process metrics with an `agent` or `pid` label are an agent's process (SDK helpers,
+ * the demo); with neither, Flightdeck's own.
  */
 const CHARTS = [
   { id: 'cpu', title: 'CPU', names: ['system.cpu.utilization'], unit: '1', label: (p) => (p.labels.cpu != null ? `core ${p.labels.cpu}` : 'all cores') },
@@ -47,14 +47,16 @@ const CHARTS = [
   { id: 'network', title: 'Network', names: ['system.network.io.rate'], unit: 'By/s', label: (p) => p.labels.direction },
   { id: 'process-cpu', title: 'Flightdeck process: CPU (cores)', names: ['process.cpu.utilization'], unit: '', own: true },
   { id: 'process-memory', title: 'Flightdeck process: memory', names: ['process.memory.usage'], unit: 'By', own: true },
-  { id: 'agent-cpu', title: 'Agent processes: CPU (cores)', names: ['process.cpu.utilization'], unit: '', agents: true, label: (p) => p.labels.agent },
-  { id: 'agent-memory', title: 'Agent processes: memory', names: ['process.memory.usage'], unit: 'By', agents: true, label: (p) => p.labels.agent },
+  { id: 'agent-cpu', title: 'Agent processes: CPU (cores)', names: ['process.cpu.utilization'], unit: '', agents: true, label: (p) => agentOf(p) },
+  { id: 'agent-memory', title: 'Agent processes: memory', names: ['process.memory.usage'], unit: 'By', agents: true, label: (p) => agentOf(p) },
   { id: 'gpu', title: 'GPU utilisation', names: ['gpu.utilization', 'gpu.memory.utilization'], unit: '1', gpu: true },
   { id: 'gpu-memory', title: 'GPU memory', names: ['gpu.memory.usage', 'gpu.memory.limit'], unit: 'By', gpu: true },
   { id: 'gpu-heat', title: 'GPU temperature and power', names: ['gpu.temperature', 'gpu.power'], unit: '', gpu: true },
 ];
 const OWN = /^(system|process|gpu)\./;
-const fits = (c) => (p) => c.names.includes(p.name) && (c.own ? !p.labels?.agent : c.agents ? !!p.labels?.agent : true);
+const isAgent = (p) => !!(p.labels?.agent || p.labels?.pid);
+const agentOf = (p) => [p.labels.agent, p.labels.pid && `pid ${p.labels.pid}`].filter(Boolean).join(' · ');
+const fits = (c) => (p) => c.names.includes(p.name) && (c.own ? !isAgent(p) : c.agents ? isAgent(p) : true);
 
 const seriesKey = (p) => `${p.name}${Object.keys(p.labels).length ? ` ${Object.entries(p.labels).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`;
 

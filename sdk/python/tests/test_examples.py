@@ -39,7 +39,7 @@ def test_the_multi_agent_example(server, tmp_path):
     assert queue_steps == ["job.done"] * 3 + ["job.enqueued"] * 3 + ["job.started"] * 3
     assert len(server.metrics("queue.completed", session_id=sid)) == 3
     assert len(server.metrics("queue.wait_ms", session_id=sid)) == 3
-    assert server.metrics("process.memory.rss", session_id=sid), "process metrics were sampled"
+    assert server.metrics("process.memory.usage", session_id=sid), "process metrics were sampled"
 
 
 def test_the_openai_example(server, tmp_path):

@@ -4,9 +4,9 @@
 
 - `process.cpu.utilization`: CPU time (user + system) over wall time since the last sample,
   in cores (1.0 = one core busy; `resource.getrusage`);
-- `process.memory.rss`: resident memory in bytes (`/proc/self/statm` on Linux; elsewhere the
+- `process.memory.usage`: resident memory in bytes (`/proc/self/statm` on Linux; elsewhere the
   peak from `getrusage`, reported as `process.memory.max_rss`);
-- `process.threads`: live Python threads.
+- `process.thread.count`: live Python threads.
 
 Samples carry the labels `pid` and, when given, `agent`; they belong to the current session
 when started inside one, else to no session (a system metric).
@@ -31,10 +31,10 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 def sample():
     """One reading: {metric name: value}."""
-    figures = {"process.threads": float(threading.active_count())}
+    figures = {"process.thread.count": float(threading.active_count())}
     rss = _rss()
     if rss is not None:
-        figures["process.memory.rss"] = float(rss)
+        figures["process.memory.usage"] = float(rss)
     elif resource is not None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         figures["process.memory.max_rss"] = float(peak if sys.platform == "darwin" else peak * 1024)
