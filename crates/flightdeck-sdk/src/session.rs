@@ -162,6 +162,11 @@ impl SessionHandle {
         AgentBuilder::new(self.clone(), name.into())
     }
 
+    /// A queue of this session's jobs; see [`Queue`](crate::Queue).
+    pub fn queue(&self, name: impl Into<String>) -> crate::Queue {
+        crate::Queue::new(self.clone(), name.into())
+    }
+
     /// A metric point belonging to this session.
     pub fn metric(&self, name: impl Into<String>, value: f64) -> MetricBuilder {
         MetricBuilder::new(

@@ -82,7 +82,7 @@ class ProcessMetrics:
             figures["process.cpu.utilization"] = (cpu_now - cpu) / max(wall_now - wall, 1e-9)
             cpu, wall = cpu_now, wall_now
             for name, value in figures.items():
-                unit = "bytes" if "memory" in name else ("cores" if "cpu" in name else "threads")
+                unit = "By" if "memory" in name else ("1" if "cpu" in name else "{thread}")
                 send_metric(self._client, name, value, session_id=self._session_id, unit=unit, labels=self._labels)
 
     def stop(self):
