@@ -496,7 +496,7 @@ pub fn live_agents(
             });
         }
     }
-    out.sort_by(|a, b| b.agent.last_seen.cmp(&a.agent.last_seen));
+    out.sort_by_key(|a| std::cmp::Reverse(a.agent.last_seen));
     out.truncate(limit);
     Ok(out)
 }
