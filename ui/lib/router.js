@@ -4,7 +4,7 @@
 //   #/reviews                       the review queue and history
 import { useEffect, useState } from '../vendor/preact-htm.mjs';
 
-export const VIEWS = ['graph', 'timeline', 'agents', 'llm', 'tools', 'feed', 'scores'];
+export const VIEWS = ['tree', 'graph', 'timeline', 'agents', 'llm', 'tools', 'feed', 'scores'];
 
 /** Reads a hash into {page, session, view, query}. */
 export function parse(hash) {
@@ -13,7 +13,7 @@ export function parse(hash) {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'reviews') return { page: 'reviews', query };
   if (parts[0] === 's' && parts[1]) {
-    const view = VIEWS.includes(parts[2]) ? parts[2] : 'graph';
+    const view = VIEWS.includes(parts[2]) ? parts[2] : 'tree';
     return { page: 'session', session: parts[1], view, query };
   }
   return { page: 'overview', query };
@@ -24,7 +24,7 @@ export function href({ page, session, view, query = {} }) {
   const qs = new URLSearchParams(
     Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== ''),
   ).toString();
-  const path = page === 'session' ? `/s/${encodeURIComponent(session)}/${view || 'graph'}` : page === 'reviews' ? '/reviews' : '/';
+  const path = page === 'session' ? `/s/${encodeURIComponent(session)}/${view || 'tree'}` : page === 'reviews' ? '/reviews' : '/';
   return `#${path}${qs ? `?${qs}` : ''}`;
 }
 

@@ -144,12 +144,32 @@ export class SessionModel {
     return n;
   }
 
+  /**
+   * Indexes a span under its parent, keeping siblings in start order (ties by span id), so a
+   * session reads the same live as after a reload, whatever order its spans arrived in.
+   */
   insert(span) {
     this.spans.set(span.span_id, span);
     const key = span.parent_id ?? null;
     const list = this.children.get(key);
-    if (list) list.push(span.span_id);
-    else this.children.set(key, [span.span_id]);
+    if (!list) {
+      this.children.set(key, [span.span_id]);
+      return;
+    }
+    const before = (id) => startOrder(span, this.spans.get(id)) < 0;
+    // Spans mostly arrive in start order: append without searching.
+    if (!before(list[list.length - 1])) {
+      list.push(span.span_id);
+      return;
+    }
+    let lo = 0;
+    let hi = list.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before(list[mid])) hi = mid;
+      else lo = mid + 1;
+    }
+    list.splice(lo, 0, span.span_id);
   }
 
   /** Forgets a span (it moved into another session's span: `span.move`). */
@@ -245,6 +265,22 @@ export class SessionModel {
         break;
     }
   }
+}
+
+/** Start time, then span id: the order of siblings. */
+export function startOrder(a, b) {
+  const d = startMs(a) - startMs(b);
+  if (d) return d;
+  return a.span_id < b.span_id ? -1 : a.span_id > b.span_id ? 1 : 0;
+}
+
+/** A span's start in ms since the epoch (cached: parsing dates is the cost of sorting). */
+export function startMs(s) {
+  if (s._start === undefined || s._startIso !== s.started_at) {
+    s._startIso = s.started_at;
+    s._start = s.started_at ? Date.parse(s.started_at) : Infinity;
+  }
+  return s._start;
 }
 
 const tokensOf = (s) => (s.usage ? (s.usage.input_tokens || 0) + (s.usage.output_tokens || 0) : 0);

@@ -40,7 +40,7 @@ function Budget({ s }) {
 function Row({ s, now, waiting }) {
   const t = s.totals;
   const dur = s.status === 'running' ? elapsed(s.started_at, null, now) : s.duration_ms;
-  const link = href({ page: 'session', session: s.session_id, view: 'graph' });
+  const link = href({ page: 'session', session: s.session_id, view: 'tree' });
   return html`
     <tr class=${t.errors ? 'failed' : ''} data-session=${s.session_id}>
       <td><${Status} status=${s.status} />${waiting ? html` <span class="badge waiting" title="An agent waits for a person's review">waiting on a person</span>` : null}</td>

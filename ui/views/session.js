@@ -8,6 +8,7 @@ import { SessionModel } from '../lib/session-model.js';
 import { VIEWS, go, href } from '../lib/router.js';
 import { SessionHeader } from './session-header.js';
 import { Detail } from './detail.js';
+import { TreeView } from './tree.js';
 import { GraphView } from './graph.js';
 import { TimelineView } from './timeline.js';
 import { AgentsView } from './agents.js';
@@ -17,8 +18,11 @@ import { FeedView } from './feed.js';
 import { ScoresView } from './scores.js';
 import { ErrorNotice } from '../components/badges.js';
 
-const VIEW = { graph: GraphView, timeline: TimelineView, agents: AgentsView, llm: LlmView, tools: ToolsView, feed: FeedView, scores: ScoresView };
-const LABEL = { graph: 'Graph', timeline: 'Timeline', agents: 'Agents', llm: 'LLM', tools: 'Tools', feed: 'Feed', scores: 'Scores & decisions' };
+const VIEW = { tree: TreeView, graph: GraphView, timeline: TimelineView, agents: AgentsView, llm: LlmView, tools: ToolsView, feed: FeedView, scores: ScoresView };
+const LABEL = { tree: 'Tree', graph: 'Graph', timeline: 'Timeline', agents: 'Agents', llm: 'LLM', tools: 'Tools', feed: 'Feed', scores: 'Scores & decisions' };
+
+/** Views that fill the page and scroll inside themselves. */
+const FILL = new Set(['tree', 'graph', 'timeline']);
 
 /** Re-renders on model changes, at most once per animation frame. */
 function useModelVersion(model) {
@@ -76,7 +80,7 @@ export function Session({ route, onTitle }) {
       </div>
       ${error && !model.spans.size ? html`<div class="page"><${ErrorNotice} error=${error} /></div>` : null}
       <div class="session-body">
-        <div key=${route.view} class="view ${route.view === 'graph' || route.view === 'timeline' ? 'fill' : ''}">
+        <div key=${route.view} class="view ${FILL.has(route.view) ? 'fill' : ''}">
           ${loaded ? html`<${View} model=${model} version=${version} select=${select} selected=${spanId} route=${route} />` : html`<div class="empty">loading…</div>`}
         </div>
         ${spanId ? html`<${Detail} key=${spanId} model=${model} version=${version} sessionId=${id} spanId=${spanId} onClose=${() => select(null)} />` : null}
