@@ -4,6 +4,11 @@
 // to subscribers as a delta, {reset} or {added, changed, edges, events, agents}, so views
 // update what changed instead of re-rendering the session.
 
+import { preview } from './format.js';
+
+/** The length of the output preview kept from live messages (summaries carry no output). */
+const PREVIEW = 240;
+
 /** Protocol times are RFC 3339 strings or unix nanoseconds; the model keeps ISO strings. */
 const iso = (t) => (t == null ? t : typeof t === 'number' ? new Date(t / 1e6).toISOString() : t);
 
@@ -210,6 +215,7 @@ export class SessionModel {
           scores: { ...base.scores, ...m.scores },
         };
         if (m.type === 'span') Object.assign(span, endFields(m, span));
+        if (m.output != null) span.output_preview = preview(m.output, PREVIEW);
         if (existing) {
           Object.assign(existing, span);
           delta.changed.push(id);
@@ -224,11 +230,13 @@ export class SessionModel {
         if (m.usage && existing.status === 'running') existing.usage = m.usage;
         if (m.scores) existing.scores = { ...existing.scores, ...m.scores };
         if (m.output_delta != null) existing.chunks = (existing.chunks || 0) + 1;
+        if (m.output != null) existing.output_preview = preview(m.output, PREVIEW);
         delta.changed.push(id);
         break;
       case 'span.end':
         if (!existing) break;
         Object.assign(existing, endFields(m, existing));
+        if (m.output != null) existing.output_preview = preview(m.output, PREVIEW);
         delta.changed.push(id);
         break;
       case 'span.move':

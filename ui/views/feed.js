@@ -23,6 +23,9 @@ function useFeedIndex(model) {
   return index;
 }
 
+/** The agent column fits the session's longest agent name (within reason), never cut short. */
+const whoWidth = (agents) => `${Math.min(32, Math.max(8, ...[...agents].map((a) => a.length))) + 1}ch`;
+
 export function FeedView({ model, version, select }) {
   const events = useEvents(model);
   const [off, setOff] = useState(new Set());
@@ -62,12 +65,13 @@ export function FeedView({ model, version, select }) {
     </div>
     <${ErrorNotice} error=${events.error} />
     ${!all && shown.length > SHOWN ? html`<div class="row" style="justify-content:center; padding:8px"><button onClick=${() => setAll(true)}>Show ${int(shown.length - SHOWN)} earlier items</button></div>` : null}
-    <div class="feed" ref=${list} data-test="feed">
+    <div class="feed" ref=${list} data-test="feed" style="--who:${whoWidth(index.agents)}">
       ${visible.map((i) => html`
         <div key=${i.key} class="feed-item ${i.cls || ''}" style="--agent:${i.agent ? agentColor(i.agent) : 'var(--border)'}">
           <span class="muted mono">${timeMs(i.at)}</span>
           <span class="who">${i.agent || 'session'}</span>
-          <span class="what"><span class="tag">${i.tag}</span>${i.span ? html`<button class="linkish" onClick=${() => select(i.span)}>${i.text}</button>` : i.text}</span>
+          <span class="what"><span class="tag">${i.tag}</span>${i.span ? html`<button class="linkish" onClick=${() => select(i.span)}>${i.text}</button>` : i.text}
+            ${i.answer ? html`<span class="answer" data-test="answer">${i.answer}</span>` : null}</span>
         </div>`)}
     </div>`;
 }

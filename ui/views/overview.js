@@ -7,7 +7,7 @@ import { useNow } from '../lib/use-now.js';
 import { follow } from '../lib/live.js';
 import { go, href } from '../lib/router.js';
 import { int, compact, usd, pct, ms, ago, elapsed, totalsCost, unpricedNote } from '../lib/format.js';
-import { Status, Agent, Empty, ErrorNotice } from '../components/badges.js';
+import { SessionStatus, Agent, Empty, ErrorNotice } from '../components/badges.js';
 import { Stat } from '../components/stat.js';
 import { Filters, toApi, isFiltered } from './overview-filters.js';
 
@@ -37,13 +37,16 @@ function Budget({ s }) {
     ${pct(used)}<div class="budget ${cls}"><div style="width:${Math.min(100, used * 100)}%"></div></div></div>`;
 }
 
+/** A failed session is marked red; one that completed with errors in its spans amber. */
+const rowMark = (s) => (s.status === 'failed' ? 'failed' : s.totals.errors ? 'with-errors' : '');
+
 function Row({ s, now, waiting }) {
   const t = s.totals;
   const dur = s.status === 'running' ? elapsed(s.started_at, null, now) : s.duration_ms;
   const link = href({ page: 'session', session: s.session_id, view: 'tree' });
   return html`
-    <tr class=${t.errors ? 'failed' : ''} data-session=${s.session_id}>
-      <td><${Status} status=${s.status} />${waiting ? html` <span class="badge waiting" title="An agent waits for a person's review">waiting on a person</span>` : null}</td>
+    <tr class=${rowMark(s)} data-session=${s.session_id}>
+      <td><${SessionStatus} s=${s} />${waiting ? html` <span class="badge waiting" title="An agent waits for a person's review">waiting on a person</span>` : null}</td>
       <td class="wrap"><a href=${link}>${s.name || s.session_id}</a>
         <div class="faint mono" style="font-size:11px">${s.session_id}</div></td>
       <td class="wrap">${s.agents.slice(0, 5).map((a) => html`<${Agent} name=${a} />`)}${s.agents.length > 5 ? html`<span class="faint">+${s.agents.length - 5}</span>` : null}</td>

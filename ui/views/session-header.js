@@ -3,7 +3,7 @@
 import { html } from '../vendor/preact-htm.mjs';
 import { useNow } from '../lib/use-now.js';
 import { int, compact, usd, pct, ms, dateTime, elapsed, totalsCost, unpricedNote } from '../lib/format.js';
-import { Status } from '../components/badges.js';
+import { SessionStatus } from '../components/badges.js';
 import { Stat } from '../components/stat.js';
 import { Traces } from './traces.js';
 
@@ -18,7 +18,7 @@ export function SessionHeader({ model, selected, select }) {
     <div data-test="session-head">
       <div class="title">
         <h1>${s.name || s.session_id}</h1>
-        <${Status} status=${s.status} />
+        <${SessionStatus} s=${s} />
         ${(s.tags || []).map((tag) => html`<span class="chip">${tag}</span>`)}
         <span class="faint mono" style="font-size:11px">${s.session_id}</span>
         <${Traces} model=${model} selected=${selected} select=${select} />

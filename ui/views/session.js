@@ -4,20 +4,23 @@
 import { html, useEffect, useMemo, useState } from '../vendor/preact-htm.mjs';
 import { api } from '../lib/api.js';
 import { follow } from '../lib/live.js';
-import { SessionModel } from '../lib/session-model.js';
+import { SessionModel, startMs } from '../lib/session-model.js';
+import { addSessionAgent, resetSessionAgents } from '../lib/colors.js';
 import { VIEWS, go, href } from '../lib/router.js';
 import { SessionHeader } from './session-header.js';
 import { Detail } from './detail.js';
 import { TreeView } from './tree.js';
-import { GraphView } from './graph.js';
 import { TimelineView } from './timeline.js';
-import { AgentsView } from './agents.js';
 import { LlmView } from './llm.js';
 import { ToolsView } from './tools.js';
 import { FeedView } from './feed.js';
-import { ScoresView } from './scores.js';
 import { ErrorNotice } from '../components/badges.js';
+import { lazy } from '../lib/lazy.js';
 
+// The graph, the agent network (cytoscape) and the scores (uPlot) load when first opened.
+const GraphView = lazy(() => import('./graph.js'), 'GraphView');
+const AgentsView = lazy(() => import('./agents.js'), 'AgentsView');
+const ScoresView = lazy(() => import('./scores.js'), 'ScoresView');
 const VIEW = { tree: TreeView, graph: GraphView, timeline: TimelineView, agents: AgentsView, llm: LlmView, tools: ToolsView, feed: FeedView, scores: ScoresView };
 const LABEL = { tree: 'Tree', graph: 'Graph', timeline: 'Timeline', agents: 'Agents', llm: 'LLM', tools: 'Tools', feed: 'Feed', scores: 'Scores & decisions' };
 
@@ -45,6 +48,16 @@ export function Session({ route, onTitle }) {
   const [loaded, setLoaded] = useState(false);
 
   useEffect(() => {
+    // Distinct colours for this session's agents, in the order they first start.
+    resetSessionAgents();
+    const offColours = model.subscribe((delta) => {
+      if (delta.reset) {
+        resetSessionAgents();
+        const first = new Map();
+        for (const s of model.spans.values()) if (s.agent && !(startMs(s) >= first.get(s.agent))) first.set(s.agent, startMs(s));
+        [...first].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1)).forEach(([agent]) => addSessionAgent(agent));
+      } else for (const sid of delta.added) addSessionAgent(model.spans.get(sid)?.agent);
+    });
     const snapshot = (s) => {
       model.sync(s);
       setLoaded(true);
@@ -61,14 +74,23 @@ export function Session({ route, onTitle }) {
     // The hub answers for a session that does not exist yet with an empty snapshot; say so
     // only when the API knows nothing of it either.
     api.session(id).catch((e) => setError(e));
-    return () => live.stop();
+    return () => { live.stop(); offColours(); resetSessionAgents(); };
   }, [id]);
 
   useEffect(() => onTitle(model.session?.name || id), [model.session?.name]);
 
-  const select = (spanId) => go({ ...route, query: { ...route.query, span: spanId || undefined } }, true);
+  // Opening a span is a step in the history: Back returns to the span before.
+  const select = (spanId) => go({ ...route, query: { ...route.query, span: spanId || undefined } });
   const View = VIEW[route.view];
   const spanId = route.query.span;
+  // A session the server does not know (and that has not started since): say so, and only that.
+  if (error && !model.spans.size) {
+    return html`<div class="page" data-test="unknown-session">
+      <h1 style="margin-bottom:8px">No session “${id}”</h1>
+      <${ErrorNotice} error=${error} />
+      <p class="muted">It may have been deleted, or not started yet: this page shows it as soon as it sends its first span. <a href=${href({ page: 'overview' })}>All sessions</a></p>
+    </div>`;
+  }
   return html`
     <div class="session">
       <div class="session-head">
@@ -78,7 +100,6 @@ export function Session({ route, onTitle }) {
               href=${href({ ...route, view: v })}>${LABEL[v]}</a>`)}
         </nav>
       </div>
-      ${error && !model.spans.size ? html`<div class="page"><${ErrorNotice} error=${error} /></div>` : null}
       <div class="session-body">
         <div key=${route.view} class="view ${FILL.has(route.view) ? 'fill' : ''}">
           ${loaded ? html`<${View} model=${model} version=${version} select=${select} selected=${spanId} route=${route} />` : html`<div class="empty">loading…</div>`}

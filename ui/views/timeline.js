@@ -1,8 +1,8 @@
 // The Gantt timeline on a canvas: a lane per agent, bars coloured by kind, failed bars red,
 // running bars growing in real time, a marker at each tool call, review gates striped while
 // they wait on a person and labelled with their waiting time. Wheel zooms the time axis
-// around the pointer, dragging pans, "Follow latest" keeps the newest work in view (on by
-// default). Only the visible bars are drawn, so thousands of spans stay fluid.
+// around the pointer, dragging pans, "Follow latest" keeps the newest work in view (on while
+// the session runs; a finished session opens fitted). Only the visible bars are drawn, so thousands of spans stay fluid.
 import { html, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
 import { Lanes } from './timeline-lanes.js';
 import { agentColor, cssVar } from '../lib/colors.js';
@@ -29,7 +29,8 @@ class Timeline {
     this.onSelect = onSelect;
     this.onFollow = onFollow;
     this.lanes = Lanes.of(model);
-    this.follow = true;
+    // A running session follows its newest work; a finished one opens fitted, start to end.
+    this.follow = model.session?.status === 'running';
     this.scale = null; // ms per pixel
     this.t0 = 0;
     this.scrollY = 0;
@@ -284,7 +285,7 @@ class Timeline {
 export function TimelineView({ model, select, selected }) {
   const canvas = useRef(null);
   const tl = useRef(null);
-  const [follow, setFollow] = useState(true);
+  const [follow, setFollow] = useState(model.session?.status === 'running');
   const [tip, setTip] = useState(null);
 
   useEffect(() => {

@@ -1,0 +1,152 @@
+// The session page's rough edges, in a real browser against a real `flightdeck serve`: a
+// finished session's timeline opens fitted, charts follow a theme switch, Back returns to
+// the span opened before, an unknown session says so (and only that), a session that
+// completed with errors is told apart from a failed one, the feed's LLM items, and distinct
+// agent colours within a session.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, newPage } from './browser.mjs';
+import { crewSession, ingest, startServer } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+  await ingest(server.origin, [
+    ...crewSession('alpha', { name: 'alpha heist', t0: Date.now() - 300_000 }),
+    ...crewSession('bravo', { name: 'bravo pipeline', status: 'failed', failTool: true, agents: ['coder', 'tester'], t0: Date.now() - 200_000 }),
+    ...crewSession('kilo', { name: 'kilo with errors', failTool: true, agents: ['hacker', 'planner', 'mole', 'safecracker', 'driver', 'lookout'], t0: Date.now() - 150_000 }),
+  ]);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function open(path, options) {
+  const page = await newPage(browser, server.origin, options);
+  await page.goto(`${server.origin}/${path}`);
+  return page;
+}
+
+test("a finished session's timeline opens fitted, from its start, not following", async () => {
+  const page = await open('#/s/alpha/timeline');
+  await page.waitForFunction(() => document.querySelector('[data-test=timeline]')?.__timeline?.hits.length > 0);
+  const t = await page.evaluate(() => {
+    const tl = document.querySelector('[data-test=timeline]').__timeline;
+    const { lo, hi } = tl.extent();
+    return { follow: tl.follow, t0: tl.t0, lo, hi, end: tl.t0 + tl.plotWidth() * tl.scale };
+  });
+  assert.equal(t.follow, false);
+  assert.ok(t.t0 <= t.lo && t.end >= t.hi, `the whole session is in view (${JSON.stringify(t)})`);
+  assert.equal(await page.getAttribute('button:has-text("Follow latest")', 'aria-pressed'), 'false');
+  await page.context().close();
+});
+
+test('the scores chart takes the new theme on a switch', async () => {
+  const t0 = Date.now() - 50_000;
+  await ingest(server.origin, [
+    { type: 'session.start', session_id: 'scored', name: 'scored' },
+    ...[0.2, 0.5, 0.9].map((v, i) => ({ type: 'span', session_id: 'scored', span_id: `sc${i}`, kind: 'custom', name: 'judge', started_at: new Date(t0 + i * 1000).toISOString(), ended_at: new Date(t0 + i * 1000 + 10).toISOString(), scores: { 'energy.a': v, 'energy.b': 1 - v } })),
+  ]);
+  const page = await open('#/s/scored/scores', { theme: 'dark' });
+  await page.waitForSelector('[data-test=convergence] canvas');
+  /** The total line's colour in the chart, and the theme's text colour it should have. */
+  const colours = () => page.evaluate(() => {
+    const u = document.querySelector('[data-test=convergence]').__plot;
+    const i = u.series.findIndex((s) => s.label === 'total');
+    const stroke = u.series[i].stroke;
+    return { total: typeof stroke === 'function' ? stroke(u, i) : stroke, text: getComputedStyle(document.documentElement).getPropertyValue('--text').trim() };
+  });
+  const dark = await colours();
+  assert.equal(dark.total, dark.text);
+  await page.click('button[aria-label="Toggle theme"]');
+  await page.waitForFunction((old) => {
+    const u = document.querySelector('[data-test=convergence]').__plot;
+    const i = u.series.findIndex((s) => s.label === 'total');
+    return u.series[i].stroke(u, i) !== old;
+  }, dark.total);
+  const light = await colours();
+  assert.notEqual(light.text, dark.text);
+  assert.equal(light.total, light.text, 'the total line is drawn in the light theme\'s text colour');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('opening spans adds history entries: Back returns to the span before, then to none', async () => {
+  const page = await open('#/s/alpha/tree');
+  await page.waitForSelector('[data-test=tree] .tree-body .tree-row');
+  await page.click('[data-span="alpha-planner-llm"] .tree-label');
+  await page.waitForFunction(() => document.querySelector('[data-test=detail] h2')?.textContent === 'think');
+  await page.click('[data-span="alpha-hacker-tool"] .tree-label');
+  await page.waitForFunction(() => document.querySelector('[data-test=detail] h2')?.textContent === 'scan');
+  assert.match(page.url(), /span=alpha-hacker-tool/);
+  await page.goBack();
+  await page.waitForFunction(() => location.hash.includes('span=alpha-planner-llm'));
+  await page.waitForSelector('[data-test=detail] .conv');
+  assert.match(await page.textContent('[data-test=detail]'), /PROMPT for planner in alpha/);
+  await page.goBack();
+  await page.waitForSelector('[data-test=detail]', { state: 'detached' });
+  assert.match(page.url(), /#\/s\/alpha\/tree$/, 'still in the session');
+  await page.context().close();
+});
+
+test('an unknown session says so, without an empty toolbar or legend', async () => {
+  const page = await open('#/s/no-such-session/timeline');
+  await page.waitForSelector('[data-test=unknown-session]');
+  assert.match(await page.textContent('[data-test=unknown-session]'), /No session “no-such-session”/);
+  assert.equal(await page.$('.tabs'), null);
+  assert.equal(await page.$('.view-tools'), null);
+  assert.equal(await page.$('[data-test=timeline]'), null);
+  await page.context().close();
+});
+
+test('a session that completed with errors is marked apart from a failed one', async () => {
+  const page = await open('#/');
+  await page.waitForSelector('tr[data-session=kilo]');
+  assert.equal(await page.getAttribute('tr[data-session=kilo]', 'class'), 'with-errors');
+  assert.equal(await page.getAttribute('tr[data-session=bravo]', 'class'), 'failed');
+  assert.equal(await page.getAttribute('tr[data-session=alpha]', 'class'), '');
+  assert.match(await page.textContent('tr[data-session=kilo] .badge'), /completed · 1 error/);
+  await page.context().close();
+});
+
+test('the feed says a failed LLM call failed, shows answers and whole agent names', async () => {
+  const now = Date.now();
+  await ingest(server.origin, [
+    { type: 'session.start', session_id: 'talk', name: 'talk' },
+    { type: 'span.start', session_id: 'talk', span_id: 't-root', kind: 'agent', name: 'conversation', agent: 'research_coordinator', started_at: new Date(now - 5000).toISOString() },
+  ]);
+  const page = await open('#/s/talk/feed');
+  await page.waitForSelector('[data-test=feed] .feed-item');
+  await page.waitForSelector('.conn[data-state=live]');
+  await ingest(server.origin, [
+    { type: 'span', session_id: 'talk', span_id: 't-ok', parent_id: 't-root', kind: 'llm', name: 'draft', agent: 'research_coordinator', model: 'gpt-4o', started_at: new Date(now - 4000).toISOString(), ended_at: new Date(now - 3000).toISOString(), output: { role: 'assistant', content: 'The vault opens at nine.' }, usage: { input_tokens: 5, output_tokens: 7 } },
+    { type: 'span', session_id: 'talk', span_id: 't-bad', parent_id: 't-root', kind: 'llm', name: 'retry', agent: 'research_coordinator', model: 'gpt-4o', started_at: new Date(now - 2000).toISOString(), ended_at: new Date(now - 1000).toISOString(), status: 'error', error: 'rate limited' },
+  ]);
+  await page.waitForFunction(() => document.querySelectorAll('[data-test=feed] .feed-item').length === 3, null, { timeout: 10_000 });
+  const items = await page.$$eval('[data-test=feed] .feed-item', (els) => els.map((e) => e.textContent));
+  assert.match(items[1], /draft answered · 12 tokens/);
+  assert.match(items[1], /The vault opens at nine\./);
+  assert.match(items[2], /retry failed: rate limited/);
+  assert.doesNotMatch(items[2], /answered/);
+  const who = await page.$eval('[data-test=feed] .feed-item .who', (el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+  assert.ok(who.scroll <= who.client, `the agent name is whole (${JSON.stringify(who)})`);
+  await page.context().close();
+});
+
+test('the agents of a session get distinct colours', async () => {
+  const page = await open('#/s/kilo/tree');
+  await page.waitForSelector('[data-test=tree] .tree-body .tree-row');
+  const hues = await page.$$eval('[data-test=tree] .tree-agent', (els) => {
+    const by = new Map();
+    for (const e of els) if (e.textContent) by.set(e.textContent, e.style.color);
+    return [...by];
+  });
+  assert.equal(hues.length, 6);
+  assert.equal(new Set(hues.map(([, c]) => c)).size, 6, `${JSON.stringify(hues)}`);
+  await page.context().close();
+});
