@@ -112,9 +112,12 @@ export class SessionModel {
     return this.children.get(id ?? null) || [];
   }
 
-  /** The roots: spans without a parent, or whose parent is unknown. */
+  /** The roots: spans without a parent, or whose parent is not in the session, in start order. */
   roots() {
-    return [...this.spans.values()].filter((s) => !s.parent_id || !this.spans.has(s.parent_id)).map((s) => s.span_id);
+    const top = [...this.childrenOf(null)];
+    for (const [parent, kids] of this.children) if (parent !== null && !this.spans.has(parent)) top.push(...kids);
+    if (top.length !== this.childrenOf(null).length) top.sort((a, b) => startOrder(this.spans.get(a), this.spans.get(b)));
+    return top;
   }
 
   /**

@@ -3,7 +3,7 @@
 // an optional filter (matching spans and their ancestors). Every span's own and rolled-up
 // tokens and cost are kept up to date from the session model's deltas, so a live session
 // costs work per new span, not per span; the rows are flattened again at most once per frame.
-import { startMs, startOrder } from './session-model.js';
+import { startMs } from './session-model.js';
 import { costUnknown } from './stats.js';
 import { tokens } from './format.js';
 
@@ -64,7 +64,7 @@ export class SpanTree {
         this.sub.set(n, t);
       }
     };
-    for (const r of this.roots()) sum(r);
+    for (const r of this.model.roots()) sum(r);
     this.stale = true;
   }
 
@@ -117,18 +117,9 @@ export class SpanTree {
     return { own: this.own.get(id) || ZERO, sub: this.sub.get(id) || ZERO };
   }
 
-  /** The session's top spans (no parent, or a parent not in the session), in start order. */
-  roots() {
-    const m = this.model;
-    const top = [...m.childrenOf(null)];
-    for (const [parent, kids] of m.children) if (parent !== null && !m.spans.has(parent)) top.push(...kids);
-    if (top.length !== m.childrenOf(null).length) top.sort((a, b) => startOrder(m.spans.get(a), m.spans.get(b)));
-    return top;
-  }
-
   /** The spans the rows start from: the root span when re-rooted, else the session's roots. */
   scope() {
-    return this.rootId && this.model.spans.has(this.rootId) ? [this.rootId] : this.roots();
+    return this.rootId && this.model.spans.has(this.rootId) ? [this.rootId] : this.model.roots();
   }
 
   /** The ancestors of a span, outermost first. */

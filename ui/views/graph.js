@@ -1,18 +1,18 @@
-// The session's DAG, top-down (cytoscape + dagre). Spans are nodes under their parent; relation
-// edges (messages, delegations, dependencies) are drawn across. Big subtrees are collapsed
-// (double border, "+N"); double-click a node to open or close it. Live spans are placed under
-// their parent without moving anything else, a few times a second for all that arrived in
-// between; "Tidy" lays the whole graph out again.
+// The session's DAG, top-down (cytoscape, laid out by graph-layout.js): spans are nodes under
+// their parent, siblings left to right in start order, long runs of leaves wrapped into rows;
+// relation edges (messages, delegations, dependencies) are drawn across. Big subtrees are
+// collapsed (double border, "+N"); double-click a node to open or close it. Live spans are
+// laid out a few times a second for all that arrived in between, with the layout a reload
+// gives. It opens at a readable zoom on the running work; "Jump to running" goes through it.
 import { html, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
 import cytoscape from '../vendor/cytoscape.mjs';
-import dagre from '../vendor/cytoscape-dagre.mjs';
 import { graphStyle, nodeType, LEGEND } from './graph-style.js';
 import { initialCollapsed, visibleSpans, visibleAncestor, reveal, BUDGET } from './graph-visible.js';
+import { tidyLayout, wrapFor } from './graph-layout.js';
+import { startMs } from '../lib/session-model.js';
 import { edgeSpans } from './graph-edges.js';
 import { int } from '../lib/format.js';
 import { gateText } from '../lib/gate.js';
-
-cytoscape.use(dagre);
 
 /** Visible nodes past which live spans fold into their parent instead of adding nodes. */
 const LIVE_CAP = 4 * BUDGET;
@@ -21,7 +21,6 @@ const LIVE_CAP = 4 * BUDGET;
 const DRAW_EVERY_MS = 250;
 /** The smallest zoom at which labels can be read. */
 const READABLE = 0.75;
-const LAYOUT = { name: 'dagre', rankDir: 'TB', nodeSep: 16, rankSep: 48, edgeSep: 8, animate: false, fit: false };
 
 function nodeData(model, collapsed, id) {
   const s = model.spans.get(id);
@@ -62,15 +61,60 @@ class Graph {
     this.overview();
   }
 
-  /** Fits the graph; one too wide to read that way is shown from its root, at a readable size. */
+  /**
+   * Fits the graph when it reads that way; a bigger one is shown at a readable zoom on its
+   * latest running span (a live session), else from its root.
+   */
   overview() {
     const cy = this.cy;
     cy.fit(undefined, 30);
-    const root = cy.nodes()[0];
-    if (cy.zoom() >= READABLE || !root) return;
+    if (cy.zoom() >= READABLE || cy.nodes().empty()) return;
     cy.zoom(READABLE);
-    const p = root.position();
+    const running = this.running();
+    if (running.length) return this.centre(running[0]);
+    const p = cy.nodes()[0].position();
     cy.pan({ x: cy.width() / 2 - p.x * READABLE, y: 50 - (p.y - 30) * READABLE });
+    return undefined;
+  }
+
+  /** The drawn nodes holding running work (a hidden span's visible ancestor), newest first. */
+  running() {
+    const out = [];
+    const spans = [...this.model.spans.values()].filter((s) => s.status === 'running').sort((a, b) => startMs(b) - startMs(a));
+    for (const s of spans) {
+      const id = visibleAncestor(this.model, this.collapsed, s.span_id);
+      if (id && !out.includes(id)) out.push(id);
+    }
+    return out;
+  }
+
+  centre(id, animate = false) {
+    const node = this.cy.getElementById(id);
+    if (node.empty()) return;
+    if (animate) this.cy.animate({ center: { eles: node }, zoom: Math.max(this.cy.zoom(), READABLE) }, { duration: 250 });
+    else this.cy.center(node);
+  }
+
+  /** Centres the next running node (newest first, round and round): {count, id}. */
+  jumpToRunning() {
+    const list = this.running();
+    if (!list.length) return { count: 0 };
+    this.jump = ((this.jump ?? -1) + 1) % list.length;
+    const id = list[this.jump];
+    this.centre(id, true);
+    return { count: list.length, id };
+  }
+
+  /**
+   * Places every drawn span with the tidy layout (relation edges follow their ends), rows as
+   * wide as the view shows at a readable zoom (measured when the graph is drawn from scratch,
+   * kept while it grows live, so it does not reflow under the reader).
+   */
+  layout(refit) {
+    if (refit || !this.wrap) this.wrap = wrapFor(this.cy.width(), READABLE);
+    const kids = (id) => (this.collapsed.has(id) ? [] : this.model.childrenOf(id));
+    const pos = tidyLayout(this.model.roots(), kids, this.wrap);
+    this.cy.nodes().positions((n) => pos[n.id()] || n.position());
   }
 
   destroy() {
@@ -92,8 +136,8 @@ class Graph {
     this.cy.batch(() => {
       this.cy.elements().remove();
       this.cy.add(els);
+      this.layout(true);
     });
-    this.cy.elements('node, edge.tree').layout(LAYOUT).run();
   }
 
   relation(e, shown) {
@@ -163,6 +207,7 @@ class Graph {
         const shown = new Set(cy.nodes().map((n) => n.id()));
         for (const e of delta.edges) cy.add(this.relation(e, shown).filter((el) => cy.getElementById(el.data.id).empty()));
       }
+      if (delta.added.size) this.layout();
     });
   }
 
@@ -186,23 +231,9 @@ class Graph {
       this.nodeCount = cy.nodes().length;
       return;
     }
-    cy.add({ group: 'nodes', data: nodeData(this.model, this.collapsed, id), position: this.placeFor(s) });
+    cy.add({ group: 'nodes', data: nodeData(this.model, this.collapsed, id) });
     this.nodeCount += 1;
     if (parent?.nonempty()) cy.add(treeEdge(this.model, id));
-  }
-
-  /** A free spot for a new span: right of its last placed sibling, or under its parent. */
-  placeFor(s) {
-    const cy = this.cy;
-    const siblings = this.model.childrenOf(s.parent_id).filter((k) => k !== s.span_id && cy.getElementById(k).nonempty());
-    if (siblings.length) {
-      const last = cy.getElementById(siblings[siblings.length - 1]).position();
-      return { x: last.x + 166, y: last.y };
-    }
-    const p = s.parent_id && cy.getElementById(s.parent_id);
-    if (p?.nonempty()) return { x: p.position('x'), y: p.position('y') + 94 };
-    const bb = cy.nodes().boundingBox();
-    return cy.nodes().length ? { x: bb.x2 + 200, y: bb.y1 } : { x: 0, y: 0 };
   }
 
   select(id) {
@@ -249,7 +280,7 @@ function Legend() {
   </div>`;
 }
 
-export function GraphView({ model, select, selected }) {
+export function GraphView({ model, version, select, selected }) {
   const host = useRef(null);
   const graph = useRef(null);
   const [query, setQuery] = useState('');
@@ -275,6 +306,8 @@ export function GraphView({ model, select, selected }) {
     if (found.id) select(found.id);
   };
   const size = model.spans.size;
+  let running = 0;
+  for (const s of model.spans.values()) if (s.status === 'running') running += 1;
   return html`
     <div class="view-tools">
       <input type="search" placeholder="Find a node: name, agent, model, id" value=${query} style="width:260px" aria-label="Find a node"
@@ -284,7 +317,7 @@ export function GraphView({ model, select, selected }) {
       <span class="spacer"></span>
       <span class="muted">${int(size)} spans</span>
       <button onClick=${() => graph.current.cy.fit(undefined, 30)} title="Fit the graph to the view">Fit</button>
-      <button onClick=${() => graph.current.rebuild()} title="Lay the whole graph out again">Tidy</button>
+      <button onClick=${() => graph.current.jumpToRunning()} disabled=${!running} title="Centre the running work, newest first; again for the next">Jump to running${running ? ` (${int(running)})` : ''}</button>
       <button onClick=${() => graph.current.setCollapsed(initialCollapsed(model))} title="Collapse to a readable size">Collapse</button>
       <button onClick=${() => graph.current.setCollapsed(new Set())} disabled=${size > 3000} title=${size > 3000 ? 'Too many spans to show at once' : 'Show every span'}>Expand all</button>
     </div>
