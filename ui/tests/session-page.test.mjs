@@ -1,8 +1,8 @@
 // The session page's rough edges, in a real browser against a real `flightdeck serve`: a
 // finished session's timeline opens fitted, charts follow a theme switch, Back returns to
 // the span opened before, an unknown session says so (and only that), a session that
-// completed with errors is told apart from a failed one, the feed's LLM items, and distinct
-// agent colours within a session.
+// completed with errors is told apart from a failed one, the feed's LLM items, distinct
+// agent colours within a session, and the one search that filters every view.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, newPage } from './browser.mjs';
@@ -148,5 +148,58 @@ test('the agents of a session get distinct colours', async () => {
   });
   assert.equal(hues.length, 6);
   assert.equal(new Set(hues.map(([, c]) => c)).size, 6, `${JSON.stringify(hues)}`);
+  await page.context().close();
+});
+
+test('one search filters every view, counts its matches, steps through them and lives in the URL', async () => {
+  const page = await open('#/s/alpha/tree');
+  await page.waitForSelector('[data-test=tree] .tree-body .tree-row');
+  const rows = () => page.$$eval('[data-test=tree] .tree-body .tree-row', (els) => els.sort((a, b) => a.offsetTop - b.offsetTop).map((r) => [r.dataset.span, r.classList.contains('dim')]));
+  await page.selectOption('[data-test=session-filter] select[aria-label=Kind]', 'tool');
+  await page.waitForFunction(() => location.hash.includes('kind=tool'));
+  await page.waitForFunction(() => document.querySelectorAll('[data-test=tree] .tree-body .tree-row').length === 5);
+  // The matches, with their ancestors (faded) to place them.
+  assert.deepEqual(await rows(page), [['alpha-root', true], ['alpha-planner', true], ['alpha-planner-tool', false], ['alpha-hacker', true], ['alpha-hacker-tool', false]]);
+  assert.match(await page.textContent('[data-test=match-count]'), /^2 matches$/);
+  await page.click('button[aria-label="Next match"]');
+  await page.waitForFunction(() => location.hash.includes('span=alpha-planner-tool'));
+  assert.match(await page.textContent('[data-test=match-count]'), /^1 of 2 matches$/);
+  await page.click('button[aria-label="Next match"]');
+  await page.waitForFunction(() => location.hash.includes('span=alpha-hacker-tool'));
+  // Text narrows further: "planner" in the agent's name.
+  await page.fill('input[aria-label="Search the session"]', 'planner');
+  await page.waitForFunction(() => location.hash.includes('q=planner'));
+  await page.waitForFunction(() => document.querySelectorAll('[data-test=tree] .tree-body .tree-row').length === 3);
+  assert.match(await page.textContent('[data-test=match-count]'), /1 match$/);
+  // Every other view takes the same filter.
+  await page.click('.tabs a[href*="/graph"]');
+  await page.waitForFunction(() => document.querySelector('[data-test=graph]')?.__cy?.nodes().length === 7);
+  await page.waitForFunction(() => document.querySelector('[data-test=graph]').__cy.nodes('.dim').length === 6);
+  assert.deepEqual(await page.evaluate(() => document.querySelector('[data-test=graph]').__cy.nodes().filter((n) => !n.hasClass('dim')).map((n) => n.id())), ['alpha-planner-tool']);
+  await page.click('.tabs a[href*="/timeline"]');
+  await page.waitForFunction(() => document.querySelector('[data-test=timeline]')?.__timeline?.filter);
+  assert.deepEqual(await page.evaluate(() => {
+    const tl = document.querySelector('[data-test=timeline]').__timeline;
+    return tl.hits.filter((h) => tl.filter(h.s)).map((h) => h.s.span_id);
+  }), ['alpha-planner-tool']);
+  await page.click('.tabs a[href*="/llm"]');
+  await page.waitForSelector('text=No LLM call matches the search.');
+  await page.click('.tabs a[href*="/tools"]');
+  await page.waitForSelector('table');
+  assert.match(await page.textContent('.page table tbody'), /scan\s*1\s*0/);
+  await page.click('.tabs a[href*="/feed"]');
+  await page.waitForSelector('[data-test=feed] .feed-item');
+  const feed = await page.$$eval('[data-test=feed] .feed-item', (els) => els.map((e) => e.textContent));
+  assert.equal(feed.length, 1, `${feed}`);
+  assert.match(feed[0], /scan ok/);
+  // Shared by its URL: a reload keeps it.
+  await page.reload();
+  await page.waitForSelector('[data-test=feed] .feed-item');
+  assert.equal(await page.inputValue('input[aria-label="Search the session"]'), 'planner');
+  assert.equal((await page.$$('[data-test=feed] .feed-item')).length, 1);
+  await page.click('[data-test=session-filter] button:has-text("Clear")');
+  await page.waitForFunction(() => document.querySelectorAll('[data-test=feed] .feed-item').length > 1);
+  assert.doesNotMatch(page.url(), /kind=|q=/);
+  assert.deepEqual(page.errors, []);
   await page.context().close();
 });

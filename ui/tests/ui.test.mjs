@@ -288,9 +288,11 @@ test('a session of 5,000 spans opens collapsed and the graph responds', async ()
   assert.ok(p);
   await page.mouse.dblclick(p.x, p.y);
   await page.waitForFunction((n) => document.querySelector('[data-test=graph]').__cy.nodes().length > n, shown);
-  // Finding a hidden span reveals it.
-  await page.fill('input[aria-label="Find a node"]', 's4999');
-  await page.press('input[aria-label="Find a node"]', 'Enter');
+  // Finding a hidden span with the session's search reveals it.
+  await page.fill('input[aria-label="Search the session"]', 's4999');
+  await page.press('input[aria-label="Search the session"]', 'Enter');
+  await page.waitForFunction(() => location.hash.includes('q=s4999'));
+  await page.press('input[aria-label="Search the session"]', 'Enter');
   await page.waitForFunction(() => document.querySelector('[data-test=graph]').__cy.getElementById('s4999').nonempty());
   assert.ok(await graphHas(page, 's4999'));
   await page.context().close();

@@ -26,7 +26,14 @@ function useFeedIndex(model) {
 /** The agent column fits the session's longest agent name (within reason), never cut short. */
 const whoWidth = (agents) => `${Math.min(32, Math.max(8, ...[...agents].map((a) => a.length))) + 1}ch`;
 
-export function FeedView({ model, version, select }) {
+/** Whether the session filter keeps a feed item: by its span (items of none are left out). */
+function keeps(model, filter, item) {
+  if (!filter) return true;
+  const s = item.span && model.spans.get(item.span);
+  return s ? filter(s) : false;
+}
+
+export function FeedView({ model, version, select, filter }) {
   const events = useEvents(model);
   const [off, setOff] = useState(new Set());
   const [agent, setAgent] = useState('');
@@ -34,7 +41,7 @@ export function FeedView({ model, version, select }) {
   const list = useRef(null);
   const pinned = useRef(true);
   const index = useFeedIndex(model);
-  const shown = useMemo(() => index.items.filter((i) => !off.has(i.type) && (!agent || i.agent === agent)), [version, off, agent]);
+  const shown = useMemo(() => index.items.filter((i) => !off.has(i.type) && (!agent || i.agent === agent) && keeps(model, filter, i)), [version, off, agent, filter]);
   const visible = all ? shown : shown.slice(-SHOWN);
 
   // Stay at the bottom when new items arrive, unless the reader scrolled up.

@@ -4,7 +4,7 @@
 // collapsed (double border, "+N"); double-click a node to open or close it. Live spans are
 // laid out a few times a second for all that arrived in between, with the layout a reload
 // gives. It opens at a readable zoom on the running work; "Jump to running" goes through it.
-import { html, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
+import { html, useEffect, useRef } from '../vendor/preact-htm.mjs';
 import cytoscape from '../vendor/cytoscape.mjs';
 import { graphStyle, nodeType, LEGEND } from './graph-style.js';
 import { initialCollapsed, visibleSpans, visibleAncestor, reveal, BUDGET } from './graph-visible.js';
@@ -138,6 +138,7 @@ class Graph {
       this.cy.add(els);
       this.layout(true);
     });
+    if (this.filter) this.applyFilter(this.cy.nodes());
   }
 
   relation(e, shown) {
@@ -209,6 +210,7 @@ class Graph {
       }
       if (delta.added.size) this.layout();
     });
+    if (this.filter) this.applyFilter(cy.nodes().filter((n) => delta.added.has(n.id()) || delta.changed.has(n.id())));
   }
 
   addSpan(id) {
@@ -249,25 +251,15 @@ class Graph {
     if (bb.x2 < 0 || bb.y2 < 0 || bb.x1 > cy.width() || bb.y1 > cy.height()) cy.center(node);
   }
 
-  /** Marks the spans matching `text` and centres the n-th: {count, id} (id: the n-th). */
-  search(text, n) {
-    const cy = this.cy;
-    cy.nodes('.match').removeClass('match');
-    const q = text.trim().toLowerCase();
-    if (!q) return { count: 0 };
-    const hits = [...this.model.spans.values()]
-      .filter((s) => [s.name, s.agent, s.model, s.span_id].some((f) => f && f.toLowerCase().includes(q)))
-      .map((s) => s.span_id);
-    if (!hits.length) return { count: 0 };
-    const target = hits[n % hits.length];
-    if (cy.getElementById(target).empty()) {
-      reveal(this.model, this.collapsed, target);
-      this.rebuild();
-    }
-    cy.batch(() => hits.forEach((id) => cy.getElementById(id).addClass('match')));
-    const node = cy.getElementById(target);
-    cy.animate({ center: { eles: node }, zoom: Math.max(cy.zoom(), 0.8) }, { duration: 250 });
-    return { count: hits.length, id: target };
+  /** Fades the spans the session's filter leaves out (null: none). */
+  setFilter(pred) {
+    this.filter = pred;
+    this.applyFilter(this.cy.nodes());
+  }
+
+  applyFilter(nodes) {
+    const pred = this.filter;
+    this.cy.batch(() => nodes.forEach((n) => n.toggleClass('dim', !!pred && !pred(this.model.spans.get(n.id())))));
   }
 }
 
@@ -280,11 +272,9 @@ function Legend() {
   </div>`;
 }
 
-export function GraphView({ model, version, select, selected }) {
+export function GraphView({ model, version, select, selected, filter }) {
   const host = useRef(null);
   const graph = useRef(null);
-  const [query, setQuery] = useState('');
-  const [hit, setHit] = useState({ n: 0, count: null });
 
   useEffect(() => {
     const g = new Graph(host.current, model, select);
@@ -297,27 +287,17 @@ export function GraphView({ model, version, select, selected }) {
   }, [model]);
 
   useEffect(() => graph.current?.select(selected), [selected]);
+  useEffect(() => graph.current?.setFilter(filter), [filter]);
 
-  const find = (next) => {
-    const n = next ? hit.n + 1 : 0;
-    const found = graph.current.search(query, n);
-    setHit({ n, count: found.count });
-    // The found span opens in the detail panel: the keyboard's way to a node.
-    if (found.id) select(found.id);
-  };
   const size = model.spans.size;
   let running = 0;
   for (const s of model.spans.values()) if (s.status === 'running') running += 1;
   return html`
     <div class="view-tools">
-      <input type="search" placeholder="Find a node: name, agent, model, id" value=${query} style="width:260px" aria-label="Find a node"
-        onInput=${(e) => { setQuery(e.target.value); setHit({ n: 0, count: null }); }} onKeyDown=${(e) => e.key === 'Enter' && find(hit.count && query ? true : false)} />
-      <button onClick=${() => find(hit.count ? true : false)}>Find${hit.count ? ' next' : ''}</button>
-      ${hit.count === 0 && query ? html`<span class="muted">no match</span>` : hit.count ? html`<span class="muted">${(hit.n % hit.count) + 1} of ${hit.count}</span>` : null}
-      <span class="spacer"></span>
       <span class="muted">${int(size)} spans</span>
-      <button onClick=${() => graph.current.cy.fit(undefined, 30)} title="Fit the graph to the view">Fit</button>
+      <span class="spacer"></span>
       <button onClick=${() => graph.current.jumpToRunning()} disabled=${!running} title="Centre the running work, newest first; again for the next">Jump to running${running ? ` (${int(running)})` : ''}</button>
+      <button onClick=${() => graph.current.cy.fit(undefined, 30)} title="Fit the graph to the view">Fit</button>
       <button onClick=${() => graph.current.setCollapsed(initialCollapsed(model))} title="Collapse to a readable size">Collapse</button>
       <button onClick=${() => graph.current.setCollapsed(new Set())} disabled=${size > 3000} title=${size > 3000 ? 'Too many spans to show at once' : 'Show every span'}>Expand all</button>
     </div>

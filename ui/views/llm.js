@@ -34,12 +34,12 @@ function usePreviews(model, calls) {
   return model.previews || new Map();
 }
 
-export function LlmView({ model, select }) {
-  const calls = [...model.spans.values()].filter((s) => s.kind === 'llm');
+export function LlmView({ model, select, filter }) {
+  const calls = [...model.spans.values()].filter((s) => s.kind === 'llm' && (!filter || filter(s)));
   const previews = usePreviews(model, calls);
   const [limit, setLimit] = useState(200);
-  if (!calls.length) return html`<${Empty}>No LLM calls in this session yet.<//>`;
-  const byModel = groupSpans(model, 'llm', (s) => s.model);
+  if (!calls.length) return html`<${Empty}>${filter ? 'No LLM call matches the search.' : 'No LLM calls in this session yet.'}<//>`;
+  const byModel = groupSpans(model, 'llm', (s) => s.model, filter);
   const all = byModel.reduce((t, g) => ({ calls: t.calls + g.calls, errors: t.errors + g.errors, input: t.input + g.input, output: t.output + g.output, cost: t.cost + g.cost, unpriced: t.unpriced + g.unpriced, lat: t.lat + g.totalLatency }), { calls: 0, errors: 0, input: 0, output: 0, cost: 0, unpriced: 0, lat: 0 });
   const columns = [
     { label: 'Started', sort: (s) => s.started_at, cell: (s) => timeMs(s.started_at) },

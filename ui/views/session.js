@@ -16,6 +16,8 @@ import { ToolsView } from './tools.js';
 import { FeedView } from './feed.js';
 import { ErrorNotice } from '../components/badges.js';
 import { lazy } from '../lib/lazy.js';
+import { filterOf, spanPredicate } from '../lib/span-filter.js';
+import { SessionFilter } from './session-filter.js';
 
 // The graph, the agent network (cytoscape) and the scores (uPlot) load when first opened.
 const GraphView = lazy(() => import('./graph.js'), 'GraphView');
@@ -83,6 +85,9 @@ export function Session({ route, onTitle }) {
   const select = (spanId) => go({ ...route, query: { ...route.query, span: spanId || undefined } });
   const View = VIEW[route.view];
   const spanId = route.query.span;
+  const filter = filterOf(route.query);
+  const filterKey = JSON.stringify(filter);
+  const pred = useMemo(() => spanPredicate(filter), [filterKey]);
   // A session the server does not know (and that has not started since): say so, and only that.
   if (error && !model.spans.size) {
     return html`<div class="page" data-test="unknown-session">
@@ -95,14 +100,17 @@ export function Session({ route, onTitle }) {
     <div class="session">
       <div class="session-head">
         <${SessionHeader} model=${model} version=${version} selected=${route.query.span} select=${select} />
-        <nav class="tabs" aria-label="Session views">
-          ${VIEWS.map((v) => html`<a class=${v === route.view ? 'active' : ''} aria-current=${v === route.view ? 'page' : undefined}
-              href=${href({ ...route, view: v })}>${LABEL[v]}</a>`)}
-        </nav>
+        <div class="tabs-row">
+          <nav class="tabs" aria-label="Session views">
+            ${VIEWS.map((v) => html`<a class=${v === route.view ? 'active' : ''} aria-current=${v === route.view ? 'page' : undefined}
+                href=${href({ ...route, view: v })}>${LABEL[v]}</a>`)}
+          </nav>
+          ${loaded ? html`<${SessionFilter} model=${model} version=${version} route=${route} pred=${pred} selected=${spanId} select=${select} />` : null}
+        </div>
       </div>
       <div class="session-body">
         <div key=${route.view} class="view ${FILL.has(route.view) ? 'fill' : ''}">
-          ${loaded ? html`<${View} model=${model} version=${version} select=${select} selected=${spanId} route=${route} />` : html`<div class="empty">loading…</div>`}
+          ${loaded ? html`<${View} model=${model} version=${version} select=${select} selected=${spanId} route=${route} filter=${pred} />` : html`<div class="empty">loading…</div>`}
         </div>
         ${spanId ? html`<${Detail} key=${spanId} model=${model} version=${version} sessionId=${id} spanId=${spanId} onClose=${() => select(null)} />` : null}
       </div>

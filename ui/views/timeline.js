@@ -36,6 +36,8 @@ class Timeline {
     this.scrollY = 0;
     this.hits = [];
     this.selected = null;
+    /** The session filter's predicate: bars it leaves out are faded (null: none). */
+    this.filter = null;
     this.colors();
     this.frame = 0;
     this.dirty = true;
@@ -173,7 +175,7 @@ class Timeline {
             if (x2 < LABEL_W || x1 > W) continue;
             const failed = s.status === 'error';
             g.fillStyle = failed ? this.c['--error'] : this.kind[s.kind] || this.kind.custom;
-            g.globalAlpha = s.status === 'running' ? 0.55 : s.kind === 'agent' || s.kind === 'chain' ? 0.45 : 0.9;
+            g.globalAlpha = (s.status === 'running' ? 0.55 : s.kind === 'agent' || s.kind === 'chain' ? 0.45 : 0.9) * (this.filter && !this.filter(s) ? 0.15 : 1);
             g.fillRect(x1, by, x2 - x1, BAR_H);
             g.globalAlpha = 1;
             if (s.status === 'running') {
@@ -282,7 +284,7 @@ class Timeline {
   }
 }
 
-export function TimelineView({ model, select, selected }) {
+export function TimelineView({ model, select, selected, filter }) {
   const canvas = useRef(null);
   const tl = useRef(null);
   const [follow, setFollow] = useState(model.session?.status === 'running');
@@ -304,6 +306,12 @@ export function TimelineView({ model, select, selected }) {
     tl.current.selected = selected;
     tl.current.dirty = true;
   }, [selected]);
+
+  // The session's filter fades the bars it leaves out.
+  useEffect(() => {
+    tl.current.filter = filter;
+    tl.current.dirty = true;
+  }, [filter]);
 
   // Pointer: wheel zooms (shift+wheel scrolls lanes), drag pans, click selects, hover tells.
   useEffect(() => {

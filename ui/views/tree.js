@@ -43,7 +43,7 @@ function Breadcrumb({ tree, model, setRoot }) {
   </nav>`;
 }
 
-export function TreeView({ model, version, select, selected, route }) {
+export function TreeView({ model, version, select, selected, route, filter }) {
   const tree = useSpanTree(model);
   const scroller = useRef(null);
   const height = useHeight(scroller);
@@ -53,9 +53,11 @@ export function TreeView({ model, version, select, selected, route }) {
   const [, redraw] = useState(0);
   const ours = useRef(false);
   const anchor = useRef(null);
+  const changed = () => redraw((x) => x + 1);
 
   const rootId = route.query.root || null;
   if (tree.rootId !== rootId) tree.setRoot(rootId);
+  if (tree.filter !== filter) tree.setFilter(filter);
   // Where the reader is, before the rows change: the first row in view and its offset.
   if (tree.stale && tree.ids.length) {
     const i = Math.min(tree.ids.length - 1, Math.floor(scrollTop / ROW_H));
@@ -96,8 +98,15 @@ export function TreeView({ model, version, select, selected, route }) {
     scroller.current.__tree = tree;
   }, [tree]);
 
+  // A span selected elsewhere (a search match, the detail's links): open its ancestors and
+  // bring it into view.
   useEffect(() => {
-    if (selected) setCursor(selected);
+    if (!selected) return;
+    setCursor(selected);
+    for (const a of tree.ancestors(selected)) tree.expand(a);
+    tree.rows();
+    reveal(tree.indexOf(selected));
+    changed();
   }, [selected]);
 
   const onScroll = (e) => {
@@ -107,7 +116,6 @@ export function TreeView({ model, version, select, selected, route }) {
     else if (follow) setFollow(false);
   };
 
-  const changed = () => redraw((x) => x + 1);
   const setRoot = (id) => go({ ...route, query: { ...route.query, root: id || undefined } });
   const open = (id) => { setCursor(id); select(id); };
 
