@@ -203,3 +203,51 @@ test('one search filters every view, counts its matches, steps through them and 
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('the detail panel: tool calls as a table, parent and children links, events, live duration, resizing', async () => {
+  const now = Date.now();
+  await ingest(server.origin, [
+    { type: 'session.start', session_id: 'deta', name: 'deta' },
+    { type: 'span.start', session_id: 'deta', span_id: 'd-agent', kind: 'agent', name: 'plan the job', agent: 'planner', started_at: new Date(now - 8000).toISOString() },
+    {
+      type: 'span', session_id: 'deta', span_id: 'd-llm', parent_id: 'd-agent', kind: 'llm', name: 'choose', agent: 'planner', model: 'gpt-4o',
+      started_at: new Date(now - 7000).toISOString(), ended_at: new Date(now - 6000).toISOString(),
+      input: [{ role: 'user', content: 'open the vault' }],
+      output: { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'crack_safe', arguments: '{"method":"manipulation","safe":"a Diebold time-lock"}' } }] },
+    },
+    { type: 'span', session_id: 'deta', span_id: 'd-tool', parent_id: 'd-agent', kind: 'tool', name: 'crack_safe', agent: 'planner', started_at: new Date(now - 5000).toISOString(), ended_at: new Date(now - 4000).toISOString(), input: { method: 'manipulation', attempts: 3 } },
+    { type: 'event', session_id: 'deta', span_id: 'd-tool', event_id: 'ev1', category: 'log', level: 'warn', name: 'dial', message: 'the dial sticks at 40', at: new Date(now - 4500).toISOString() },
+  ]);
+  const page = await open('#/s/deta/tree?span=d-llm');
+  await page.waitForSelector('[data-test=detail] [data-test=tool-call-name]');
+  assert.equal(await page.textContent('[data-test=detail] [data-test=tool-call-name]'), 'crack_safe');
+  const args = await page.$$eval('[data-test=detail] [data-test=tool-args] tr', (trs) => trs.map((tr) => [tr.querySelector('th').textContent, tr.querySelector('td').textContent]));
+  assert.deepEqual(args, [['method', 'manipulation'], ['safe', 'a Diebold time-lock']]);
+  // The parent is a link; its children are links.
+  await page.click('[data-test=span-links] button[data-span=d-agent]');
+  await page.waitForFunction(() => document.querySelector('[data-test=detail] h2')?.textContent === 'plan the job');
+  assert.match(await page.textContent('[data-test=span-links]'), /choose, crack_safe/);
+  // A running span's duration ticks.
+  const d1 = await page.textContent('[data-test=span-duration]');
+  assert.match(d1, /so far/);
+  await page.waitForFunction((d) => document.querySelector('[data-test=span-duration]').textContent !== d, d1, { timeout: 5000 });
+  await page.click('[data-test=span-links] button[data-span=d-tool]');
+  await page.waitForSelector('[data-test=span-events]');
+  assert.match(await page.textContent('[data-test=span-events]'), /dial.*the dial sticks at 40/);
+  // A tool's input reads as its arguments.
+  assert.deepEqual(await page.$$eval('[data-test=detail] [data-test=tool-args] th', (ths) => ths.map((t) => t.textContent)), ['method', 'attempts']);
+  // Dragging the left edge resizes the panel, and the width is kept.
+  const before = await page.$eval('[data-test=detail]', (el) => el.getBoundingClientRect().width);
+  const edge = await page.$eval('.detail-resize', (el) => { const r = el.getBoundingClientRect(); return { x: r.left + r.width / 2, y: r.top + 200 }; });
+  await page.mouse.move(edge.x, edge.y);
+  await page.mouse.down();
+  await page.mouse.move(edge.x - 150, edge.y, { steps: 5 });
+  await page.mouse.up();
+  const after = await page.$eval('[data-test=detail]', (el) => el.getBoundingClientRect().width);
+  assert.ok(Math.abs(after - before - 150) < 6, `wider by the drag (${before} -> ${after})`);
+  await page.reload();
+  await page.waitForSelector('[data-test=detail]');
+  assert.ok(Math.abs(await page.$eval('[data-test=detail]', (el) => el.getBoundingClientRect().width) - after) < 3);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

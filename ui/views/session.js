@@ -112,7 +112,7 @@ export function Session({ route, onTitle }) {
         <div key=${route.view} class="view ${FILL.has(route.view) ? 'fill' : ''}">
           ${loaded ? html`<${View} model=${model} version=${version} select=${select} selected=${spanId} route=${route} filter=${pred} />` : html`<div class="empty">loading…</div>`}
         </div>
-        ${spanId ? html`<${Detail} key=${spanId} model=${model} version=${version} sessionId=${id} spanId=${spanId} onClose=${() => select(null)} />` : null}
+        ${spanId ? html`<${Detail} key=${spanId} model=${model} version=${version} sessionId=${id} spanId=${spanId} onClose=${() => select(null)} select=${select} />` : null}
       </div>
     </div>`;
 }
