@@ -200,6 +200,12 @@ test('one search filters every view, counts its matches, steps through them and 
   await page.click('[data-test=session-filter] button:has-text("Clear")');
   await page.waitForFunction(() => document.querySelectorAll('[data-test=feed] .feed-item').length > 1);
   assert.doesNotMatch(page.url(), /kind=|q=/);
+  // Text that only an input holds (the server searches the payloads).
+  await page.click('.tabs a[href*="/tree"]');
+  await page.fill('input[aria-label="Search the session"]', 'prompt for HACKER');
+  await page.waitForFunction(() => document.querySelectorAll('[data-test=tree] .tree-body .tree-row').length === 3);
+  assert.deepEqual((await rows(page)).map(([id]) => id), ['alpha-root', 'alpha-hacker', 'alpha-hacker-llm']);
+  assert.match(await page.textContent('[data-test=match-count]'), /^1 match$/);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
@@ -249,5 +255,28 @@ test('the detail panel: tool calls as a table, parent and children links, events
   await page.waitForSelector('[data-test=detail]');
   assert.ok(Math.abs(await page.$eval('[data-test=detail]', (el) => el.getBoundingClientRect().width) - after) < 3);
   assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('a running session says what is happening now: the innermost running work and waiting reviews', async () => {
+  const now = Date.now();
+  await ingest(server.origin, [
+    { type: 'session.start', session_id: 'busy', name: 'busy' },
+    { type: 'span.start', session_id: 'busy', span_id: 'b-root', kind: 'agent', name: 'crew', agent: 'lead', started_at: new Date(now - 9000).toISOString() },
+    { type: 'span.start', session_id: 'busy', span_id: 'b-think', parent_id: 'b-root', kind: 'llm', name: 'think', agent: 'planner', model: 'gpt-4o', started_at: new Date(now - 3000).toISOString() },
+    { type: 'span.start', session_id: 'busy', span_id: 'b-gate', parent_id: 'b-root', kind: 'review', name: 'Go for the vault?', agent: 'safecracker', started_at: new Date(now - 2000).toISOString() },
+    { type: 'span', session_id: 'busy', span_id: 'b-done', parent_id: 'b-root', kind: 'tool', name: 'scan', agent: 'hacker', started_at: new Date(now - 8000).toISOString(), ended_at: new Date(now - 7000).toISOString() },
+  ]);
+  const page = await open('#/s/busy/tree');
+  await page.waitForSelector('[data-test=now-strip] .now-item');
+  const items = await page.$$eval('[data-test=now-strip] .now-item', (els) => els.map((e) => [e.dataset.span, e.textContent.replace(/\s+/g, ' ').trim()]));
+  assert.deepEqual(items.map(([id]) => id), ['b-gate', 'b-think'], 'the crew span runs only through its children');
+  assert.match(items[0][1], /safecracker.*waiting on a person.*Go for the vault\?.*\d+(\.\d)? s/);
+  assert.match(items[1][1], /planner.*think \(gpt-4o\)/);
+  await page.click('[data-test=now-strip] .now-item[data-span=b-think]');
+  await page.waitForFunction(() => location.hash.includes('span=b-think'));
+  await page.goto(`${server.origin}/#/s/alpha/tree`);
+  await page.waitForSelector('[data-test=tree] .tree-body .tree-row');
+  assert.equal(await page.$('[data-test=now-strip]'), null, 'a finished session has no strip');
   await page.context().close();
 });

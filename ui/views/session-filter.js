@@ -21,7 +21,7 @@ function matchesOf(model, pred) {
   return out;
 }
 
-export function SessionFilter({ model, version, route, pred, selected, select }) {
+export function SessionFilter({ model, version, route, pred, selected, select, searchError }) {
   const q = route.query;
   const [text, setText] = useState(q.q || '');
   const timer = useRef(0);
@@ -55,6 +55,7 @@ export function SessionFilter({ model, version, route, pred, selected, select })
       <option value="">any agent</option>${agents.map((k) => html`<option value=${k}>${k}</option>`)}
     </select>
     <label class="check"><input type="checkbox" checked=${!!q.errors} onChange=${(e) => set({ errors: e.target.checked ? '1' : undefined })} /> errors only</label>
+    ${searchError ? html`<span class="err-text" title=${String(searchError.message || searchError)}>inputs and outputs not searched</span>` : null}
     ${active ? html`
       <span class="muted" data-test="match-count">${at >= 0 ? `${at + 1} of ` : ''}${matches.length.toLocaleString()} match${matches.length === 1 ? '' : 'es'}</span>
       <button class="icon" onClick=${() => step(-1)} disabled=${!matches.length} aria-label="Previous match" title="Previous match (Shift+Enter)">↑</button>

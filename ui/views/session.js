@@ -42,6 +42,27 @@ function useModelVersion(model) {
   return version;
 }
 
+/**
+ * {found, error}: the spans whose input or output holds the search text (the server searches
+ * payloads; the page has only summaries), null until it answers. Spans that arrive later are
+ * matched by their summaries and answers.
+ */
+function useFoundInPayloads(id, q) {
+  const [state, setState] = useState({ found: null, error: null });
+  useEffect(() => {
+    setState({ found: null, error: null });
+    const text = q?.trim();
+    if (!text) return undefined;
+    let live = true;
+    api.search(id, text).then(
+      (r) => live && setState({ found: new Set(r.span_ids), error: null }),
+      (error) => live && setState({ found: null, error }),
+    );
+    return () => { live = false; };
+  }, [id, q]);
+  return state;
+}
+
 export function Session({ route, onTitle }) {
   const id = route.session;
   const model = useMemo(() => new SessionModel(id), [id]);
@@ -87,7 +108,8 @@ export function Session({ route, onTitle }) {
   const spanId = route.query.span;
   const filter = filterOf(route.query);
   const filterKey = JSON.stringify(filter);
-  const pred = useMemo(() => spanPredicate(filter), [filterKey]);
+  const payloads = useFoundInPayloads(id, route.query.q);
+  const pred = useMemo(() => spanPredicate(filter, payloads.found), [filterKey, payloads.found]);
   // A session the server does not know (and that has not started since): say so, and only that.
   if (error && !model.spans.size) {
     return html`<div class="page" data-test="unknown-session">
@@ -105,7 +127,7 @@ export function Session({ route, onTitle }) {
             ${VIEWS.map((v) => html`<a class=${v === route.view ? 'active' : ''} aria-current=${v === route.view ? 'page' : undefined}
                 href=${href({ ...route, view: v })}>${LABEL[v]}</a>`)}
           </nav>
-          ${loaded ? html`<${SessionFilter} model=${model} version=${version} route=${route} pred=${pred} selected=${spanId} select=${select} />` : null}
+          ${loaded ? html`<${SessionFilter} model=${model} version=${version} route=${route} pred=${pred} selected=${spanId} select=${select} searchError=${payloads.error} />` : null}
         </div>
       </div>
       <div class="session-body">
