@@ -1,29 +1,17 @@
 // The graph in a real browser against a real `flightdeck serve`: siblings left to right in
 // start order, the same layout live and after a reload, a wide fan-out wrapped into rows,
 // and an opening view at a readable zoom with the running work in it.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage } from './browser.mjs';
-import { ingest, startServer } from './harness.mjs';
+import { pageSuite } from './suite.mjs';
+import { ingest } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const suite = pageSuite();
 
 const at = (t0, ms) => new Date(t0 + ms).toISOString();
 
 async function openGraph(path) {
-  const page = await newPage(browser, server.origin);
-  await page.goto(`${server.origin}/${path}`);
+  const page = await suite.open(path);
   await page.waitForFunction(() => document.querySelector('[data-test=graph]')?.__cy?.nodes().length > 0);
   return page;
 }
@@ -33,7 +21,7 @@ const positions = (page) => page.evaluate(() => Object.fromEntries(document.quer
 
 test('siblings are laid out in start order, the same live as after a reload', async () => {
   const t0 = Date.now() - 30_000;
-  await ingest(server.origin, [
+  await ingest(suite.server.origin, [
     { type: 'session.start', session_id: 'order', name: 'order' },
     { type: 'span.start', session_id: 'order', span_id: 'root', kind: 'agent', name: 'crew', agent: 'crew', started_at: at(t0, 0) },
     { type: 'span.start', session_id: 'order', span_id: 'lead', parent_id: 'root', kind: 'agent', name: 'lead', agent: 'lead', started_at: at(t0, 10) },
@@ -43,9 +31,9 @@ test('siblings are laid out in start order, the same live as after a reload', as
   // Fourteen steps under the lead, arriving newest first in separate commits, and one more
   // agent after them.
   for (let i = 13; i >= 0; i -= 2) {
-    await ingest(server.origin, [i, i - 1].map((k) => ({ type: 'span', session_id: 'order', span_id: `step${k}`, parent_id: 'lead', kind: 'tool', name: `step ${k}`, agent: 'lead', started_at: at(t0, 100 + k * 10), ended_at: at(t0, 105 + k * 10) })));
+    await ingest(suite.server.origin, [i, i - 1].map((k) => ({ type: 'span', session_id: 'order', span_id: `step${k}`, parent_id: 'lead', kind: 'tool', name: `step ${k}`, agent: 'lead', started_at: at(t0, 100 + k * 10), ended_at: at(t0, 105 + k * 10) })));
   }
-  await ingest(server.origin, [{ type: 'span.start', session_id: 'order', span_id: 'late', parent_id: 'root', kind: 'agent', name: 'late', agent: 'late', started_at: at(t0, 5000) }]);
+  await ingest(suite.server.origin, [{ type: 'span.start', session_id: 'order', span_id: 'late', parent_id: 'root', kind: 'agent', name: 'late', agent: 'late', started_at: at(t0, 5000) }]);
   await page.waitForFunction(() => document.querySelector('[data-test=graph]').__cy.nodes().length === 17, null, { timeout: 10_000 });
   await page.waitForTimeout(400);
   const live = await positions(page);
@@ -67,7 +55,7 @@ test('siblings are laid out in start order, the same live as after a reload', as
 test('a wide session opens readable, on its running work, and "Jump to running" goes through it', async () => {
   const t0 = Date.now() - 60_000;
   const agents = Array.from({ length: 40 }, (_, a) => a);
-  await ingest(server.origin, [
+  await ingest(suite.server.origin, [
     { type: 'session.start', session_id: 'wide', name: 'wide' },
     { type: 'span.start', session_id: 'wide', span_id: 'w-root', kind: 'chain', name: 'root', started_at: at(t0, 0) },
     ...agents.flatMap((a) => [

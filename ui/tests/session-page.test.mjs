@@ -3,34 +3,17 @@
 // the span opened before, an unknown session says so (and only that), a session that
 // completed with errors is told apart from a failed one, the feed's LLM items, distinct
 // agent colours within a session, and the one search that filters every view.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage } from './browser.mjs';
-import { crewSession, ingest, startServer } from './harness.mjs';
+import { pageSuite } from './suite.mjs';
+import { crewSession, ingest } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-  await ingest(server.origin, [
-    ...crewSession('alpha', { name: 'alpha heist', t0: Date.now() - 300_000 }),
-    ...crewSession('bravo', { name: 'bravo pipeline', status: 'failed', failTool: true, agents: ['coder', 'tester'], t0: Date.now() - 200_000 }),
-    ...crewSession('kilo', { name: 'kilo with errors', failTool: true, agents: ['hacker', 'planner', 'mole', 'safecracker', 'driver', 'lookout'], t0: Date.now() - 150_000 }),
-  ]);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function open(path, options) {
-  const page = await newPage(browser, server.origin, options);
-  await page.goto(`${server.origin}/${path}`);
-  return page;
-}
+const suite = pageSuite([
+  ...crewSession('alpha', { name: 'alpha heist', t0: Date.now() - 300_000 }),
+  ...crewSession('bravo', { name: 'bravo pipeline', status: 'failed', failTool: true, agents: ['coder', 'tester'], t0: Date.now() - 200_000 }),
+  ...crewSession('kilo', { name: 'kilo with errors', failTool: true, agents: ['hacker', 'planner', 'mole', 'safecracker', 'driver', 'lookout'], t0: Date.now() - 150_000 }),
+]);
+const open = (path, options) => suite.open(path, options);
 
 test("a finished session's timeline opens fitted, from its start, not following", async () => {
   const page = await open('#/s/alpha/timeline');
@@ -48,7 +31,7 @@ test("a finished session's timeline opens fitted, from its start, not following"
 
 test('the scores chart takes the new theme on a switch', async () => {
   const t0 = Date.now() - 50_000;
-  await ingest(server.origin, [
+  await ingest(suite.server.origin, [
     { type: 'session.start', session_id: 'scored', name: 'scored' },
     ...[0.2, 0.5, 0.9].map((v, i) => ({ type: 'span', session_id: 'scored', span_id: `sc${i}`, kind: 'custom', name: 'judge', started_at: new Date(t0 + i * 1000).toISOString(), ended_at: new Date(t0 + i * 1000 + 10).toISOString(), scores: { 'energy.a': v, 'energy.b': 1 - v } })),
   ]);
@@ -116,14 +99,14 @@ test('a session that completed with errors is marked apart from a failed one', a
 
 test('the feed says a failed LLM call failed, shows answers and whole agent names', async () => {
   const now = Date.now();
-  await ingest(server.origin, [
+  await ingest(suite.server.origin, [
     { type: 'session.start', session_id: 'talk', name: 'talk' },
     { type: 'span.start', session_id: 'talk', span_id: 't-root', kind: 'agent', name: 'conversation', agent: 'research_coordinator', started_at: new Date(now - 5000).toISOString() },
   ]);
   const page = await open('#/s/talk/feed');
   await page.waitForSelector('[data-test=feed] .feed-item');
   await page.waitForSelector('.conn[data-state=live]');
-  await ingest(server.origin, [
+  await ingest(suite.server.origin, [
     { type: 'span', session_id: 'talk', span_id: 't-ok', parent_id: 't-root', kind: 'llm', name: 'draft', agent: 'research_coordinator', model: 'gpt-4o', started_at: new Date(now - 4000).toISOString(), ended_at: new Date(now - 3000).toISOString(), output: { role: 'assistant', content: 'The vault opens at nine.' }, usage: { input_tokens: 5, output_tokens: 7 } },
     { type: 'span', session_id: 'talk', span_id: 't-bad', parent_id: 't-root', kind: 'llm', name: 'retry', agent: 'research_coordinator', model: 'gpt-4o', started_at: new Date(now - 2000).toISOString(), ended_at: new Date(now - 1000).toISOString(), status: 'error', error: 'rate limited' },
   ]);
@@ -212,7 +195,7 @@ test('one search filters every view, counts its matches, steps through them and 
 
 test('the detail panel: tool calls as a table, parent and children links, events, live duration, resizing', async () => {
   const now = Date.now();
-  await ingest(server.origin, [
+  await ingest(suite.server.origin, [
     { type: 'session.start', session_id: 'deta', name: 'deta' },
     { type: 'span.start', session_id: 'deta', span_id: 'd-agent', kind: 'agent', name: 'plan the job', agent: 'planner', started_at: new Date(now - 8000).toISOString() },
     {
@@ -241,6 +224,7 @@ test('the detail panel: tool calls as a table, parent and children links, events
   await page.waitForSelector('[data-test=span-events]');
   assert.match(await page.textContent('[data-test=span-events]'), /dial.*the dial sticks at 40/);
   // A tool's input reads as its arguments.
+  await page.waitForSelector('[data-test=detail] [data-test=tool-args] th');
   assert.deepEqual(await page.$$eval('[data-test=detail] [data-test=tool-args] th', (ths) => ths.map((t) => t.textContent)), ['method', 'attempts']);
   // Dragging the left edge resizes the panel, and the width is kept.
   const before = await page.$eval('[data-test=detail]', (el) => el.getBoundingClientRect().width);
@@ -260,7 +244,7 @@ test('the detail panel: tool calls as a table, parent and children links, events
 
 test('a running session says what is happening now: the innermost running work and waiting reviews', async () => {
   const now = Date.now();
-  await ingest(server.origin, [
+  await ingest(suite.server.origin, [
     { type: 'session.start', session_id: 'busy', name: 'busy' },
     { type: 'span.start', session_id: 'busy', span_id: 'b-root', kind: 'agent', name: 'crew', agent: 'lead', started_at: new Date(now - 9000).toISOString() },
     { type: 'span.start', session_id: 'busy', span_id: 'b-think', parent_id: 'b-root', kind: 'llm', name: 'think', agent: 'planner', model: 'gpt-4o', started_at: new Date(now - 3000).toISOString() },
@@ -275,8 +259,30 @@ test('a running session says what is happening now: the innermost running work a
   assert.match(items[1][1], /planner.*think \(gpt-4o\)/);
   await page.click('[data-test=now-strip] .now-item[data-span=b-think]');
   await page.waitForFunction(() => location.hash.includes('span=b-think'));
-  await page.goto(`${server.origin}/#/s/alpha/tree`);
+  await page.goto(`${suite.server.origin}/#/s/alpha/tree`);
   await page.waitForSelector('[data-test=tree] .tree-body .tree-row');
   assert.equal(await page.$('[data-test=now-strip]'), null, 'a finished session has no strip');
+  await page.context().close();
+});
+
+test('the overview sorts by a column and filters by part of an agent or model name', async () => {
+  const page = await open('#/');
+  await page.waitForSelector('tr[data-session=kilo]');
+  const rows = () => page.$$eval('[data-test=sessions] tbody tr', (trs) => trs.map((tr) => tr.dataset.session));
+  await page.click('[data-test=sessions] th:has-text("Spans")');
+  const spans = await page.$$eval('[data-test=sessions] tbody tr td:nth-child(4)', (tds) => tds.map((td) => Number(td.textContent.replace(/\D/g, ''))));
+  assert.deepEqual(spans, [...spans].sort((a, b) => b - a), 'most spans first');
+  assert.equal((await rows(page))[0], 'kilo');
+  await page.click('[data-test=sessions] th:has-text("Spans")');
+  assert.equal(await page.getAttribute('[data-test=sessions] th:has-text("Spans")', 'aria-sort'), 'ascending');
+  await page.fill('input[name=agent]', 'OOKOU');
+  await page.waitForFunction(() => location.hash.includes('agent=OOKOU'));
+  await page.waitForFunction(() => document.querySelectorAll('[data-test=sessions] tbody tr').length === 1);
+  assert.deepEqual(await rows(page), ['kilo'], 'lookout, by part of its name');
+  await page.fill('input[name=agent]', '');
+  await page.fill('input[name=model]', '4o');
+  await page.waitForFunction(() => location.hash.includes('model=4o') && !location.hash.includes('agent='));
+  await page.waitForFunction(() => document.querySelectorAll('[data-test=sessions] tbody tr').length >= 3);
+  assert.ok((await rows(page)).includes('alpha'));
   await page.context().close();
 });

@@ -2,28 +2,15 @@
 // with subtree roll-ups, live insertion that keeps the rows being read in place, follow
 // latest that leaves the selection alone, collapse and expand, the keyboard, re-rooting,
 // and one sibling order live and after a reload.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage } from './browser.mjs';
-import { bigSession, crewSession, ingest, startServer } from './harness.mjs';
+import { pageSuite } from './suite.mjs';
+import { bigSession, crewSession, ingest } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-  await ingest(server.origin, crewSession('alpha', { name: 'alpha heist', t0: Date.now() - 300_000 }));
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const suite = pageSuite(crewSession('alpha', { name: 'alpha heist', t0: Date.now() - 300_000 }));
 
 async function open(path) {
-  const page = await newPage(browser, server.origin);
-  await page.goto(`${server.origin}/${path}`);
+  const page = await suite.open(path);
   await page.waitForSelector('[data-test=tree] .tree-body .tree-row');
   return page;
 }
@@ -103,7 +90,7 @@ test('the keyboard moves, collapses, expands, opens the detail and re-roots', as
 });
 
 test('spans arriving live slot in without moving the rows being read', async () => {
-  await ingest(server.origin, bigSession('tall', 600).filter((m) => m.type !== 'session.end'));
+  await ingest(suite.server.origin, bigSession('tall', 600).filter((m) => m.type !== 'session.end'));
   const page = await open('#/s/tall/tree');
   // Follow is off for the reader who scrolls; read a row in the middle.
   await page.evaluate(() => { document.querySelector('[data-test=tree]').scrollTop = 6000; });
@@ -116,8 +103,8 @@ test('spans arriving live slot in without moving the rows being read', async () 
   });
   const before = (await allRows(page)).length;
   // Ten new children of the first agent, which is above the rows in view.
-  const t0 = Date.parse((await (await fetch(`${server.origin}/api/v1/sessions/tall/spans`)).json()).find((s) => s.span_id === 'a0').started_at);
-  await ingest(server.origin, Array.from({ length: 10 }, (_, i) => ({
+  const t0 = Date.parse((await (await fetch(`${suite.server.origin}/api/v1/sessions/tall/spans`)).json()).find((s) => s.span_id === 'a0').started_at);
+  await ingest(suite.server.origin, Array.from({ length: 10 }, (_, i) => ({
     type: 'span', session_id: 'tall', span_id: `early${i}`, parent_id: 'a0', kind: 'tool', name: `early ${i}`, agent: 'agent-0', started_at: at(t0, 1 + i), ended_at: at(t0, 2 + i),
   })));
   await page.waitForFunction((n) => document.querySelector('[data-test=tree]').__tree.ids.length === n + 10, before, { timeout: 10_000 });
@@ -133,7 +120,7 @@ test('spans arriving live slot in without moving the rows being read', async () 
 
 test('follow latest keeps the newest span in view and never moves the selection', async () => {
   const t0 = Date.now() - 10_000;
-  await ingest(server.origin, [
+  await ingest(suite.server.origin, [
     { type: 'session.start', session_id: 'grow', name: 'grow' },
     { type: 'span.start', session_id: 'grow', span_id: 'g-root', kind: 'agent', name: 'root', agent: 'crew', started_at: at(t0, 0) },
     ...Array.from({ length: 60 }, (_, i) => ({ type: 'span', session_id: 'grow', span_id: `g${i}`, parent_id: 'g-root', kind: 'tool', name: `step ${i}`, agent: 'crew', started_at: at(t0, 10 + i), ended_at: at(t0, 11 + i) })),
@@ -141,7 +128,7 @@ test('follow latest keeps the newest span in view and never moves the selection'
   const page = await open('#/s/grow/tree?span=g3');
   await page.waitForSelector('.conn[data-state=live]');
   assert.equal(await page.getAttribute('button:has-text("Follow latest")', 'aria-pressed'), 'true', 'a running session follows');
-  await ingest(server.origin, Array.from({ length: 40 }, (_, i) => ({ type: 'span', session_id: 'grow', span_id: `late${i}`, parent_id: 'g-root', kind: 'llm', name: `late ${i}`, agent: 'crew', started_at: at(t0, 5000 + i), ended_at: at(t0, 5001 + i) })));
+  await ingest(suite.server.origin, Array.from({ length: 40 }, (_, i) => ({ type: 'span', session_id: 'grow', span_id: `late${i}`, parent_id: 'g-root', kind: 'llm', name: `late ${i}`, agent: 'crew', started_at: at(t0, 5000 + i), ended_at: at(t0, 5001 + i) })));
   await page.waitForSelector('[data-span=late39]', { timeout: 10_000 });
   const visible = await page.evaluate(() => {
     const box = document.querySelector('[data-test=tree]').getBoundingClientRect();
@@ -157,7 +144,7 @@ test('follow latest keeps the newest span in view and never moves the selection'
 
 test('siblings keep one order live and after a reload, whatever order they arrived in', async () => {
   const t0 = Date.now() - 20_000;
-  await ingest(server.origin, [
+  await ingest(suite.server.origin, [
     { type: 'session.start', session_id: 'order', name: 'order' },
     { type: 'span.start', session_id: 'order', span_id: 'o-root', kind: 'agent', name: 'root', agent: 'crew', started_at: at(t0, 0) },
   ]);
@@ -165,7 +152,7 @@ test('siblings keep one order live and after a reload, whatever order they arriv
   await page.waitForSelector('.conn[data-state=live]');
   // Arrive newest first, in three commits.
   for (const batch of [[5, 4], [3, 2], [1, 0]]) {
-    await ingest(server.origin, batch.map((i) => ({ type: 'span', session_id: 'order', span_id: `o${i}`, parent_id: 'o-root', kind: 'tool', name: `step ${i}`, agent: 'crew', started_at: at(t0, 100 + i * 10), ended_at: at(t0, 105 + i * 10) })));
+    await ingest(suite.server.origin, batch.map((i) => ({ type: 'span', session_id: 'order', span_id: `o${i}`, parent_id: 'o-root', kind: 'tool', name: `step ${i}`, agent: 'crew', started_at: at(t0, 100 + i * 10), ended_at: at(t0, 105 + i * 10) })));
   }
   await page.waitForFunction(() => document.querySelector('[data-test=tree]').__tree.ids.length === 7, null, { timeout: 10_000 });
   const live = await allRows(page);

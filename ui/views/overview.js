@@ -9,9 +9,42 @@ import { go, href } from '../lib/router.js';
 import { int, compact, usd, pct, ms, ago, elapsed, totalsCost, unpricedNote } from '../lib/format.js';
 import { SessionStatus, Agent, Empty, ErrorNotice } from '../components/badges.js';
 import { Stat } from '../components/stat.js';
+import { compareBy } from '../components/table.js';
 import { Filters, toApi, isFiltered } from './overview-filters.js';
 
 const PAGE = 50;
+
+/** The sessions table's columns: label, sort key (none: not sortable), numeric. */
+const COLUMNS = [
+  ['Status', (s) => (s.status === 'failed' ? 0 : s.totals.errors ? 1 : s.status === 'running' ? 2 : 3)],
+  ['Session', (s) => (s.name || s.session_id).toLowerCase()],
+  ['Agents', (s) => s.agents.length],
+  ['Spans', (s) => s.totals.spans, true],
+  ['LLM', (s) => s.totals.llm_calls, true],
+  ['Tools', (s) => s.totals.tool_calls, true],
+  ['Errors', (s) => s.totals.errors, true],
+  ['Tokens', (s) => s.totals.input_tokens + s.totals.output_tokens, true],
+  ['Cost', (s) => s.totals.cost_usd, true],
+  ['Budget', null],
+  ['Duration', (s) => s.duration_ms, true],
+  ['Started', (s) => s.started_at],
+];
+
+/** Sorts the sessions shown by a column (null: as the server lists them, newest first). */
+function sortedBy(items, sort) {
+  const key = sort && COLUMNS[sort.col][1];
+  if (!items || !key) return items;
+  return [...items].sort(compareBy(key, sort.desc));
+}
+
+/** The table's header: a click (or Enter) on a column sorts by it, again reverses it. */
+function Head({ sort, setSort }) {
+  const toggle = (i) => setSort((s) => (s?.col === i ? { col: i, desc: !s.desc } : { col: i, desc: true }));
+  return html`<thead><tr>${COLUMNS.map(([label, key, num], i) => (key
+    ? html`<th class="sortable ${num ? 'num' : ''}" tabindex="0" aria-sort=${sort?.col === i ? (sort.desc ? 'descending' : 'ascending') : 'none'}
+        onClick=${() => toggle(i)} onKeyDown=${(e) => e.key === 'Enter' && toggle(i)}>${label} <span class="arrow">${sort?.col === i ? (sort.desc ? '▼' : '▲') : ''}</span></th>`
+    : html`<th>${label}</th>`))}</tr></thead>`;
+}
 
 function Headline({ stats }) {
   if (!stats) return null;
@@ -78,6 +111,7 @@ export function Overview({ query }) {
   const [stats, setStats] = useState(null);
   const [error, setError] = useState(null);
   const [loadingMore, setLoadingMore] = useState(false);
+  const [sort, setSort] = useState(null);
   const filters = toApi(query);
   const key = JSON.stringify(filters);
   const filtered = isFiltered(query);
@@ -171,14 +205,12 @@ export function Overview({ query }) {
       <${Filters} query=${query} onChange=${(q) => go({ page: 'overview', query: q }, true)} />
       <${ErrorNotice} error=${error} />
       <div class="panel">
-        <header><h2>Sessions</h2><span class="muted">${items ? `${int(items.length)} shown${cursor ? ', more below' : ''}` : 'loading…'}</span></header>
+        <header><h2>Sessions</h2><span class="muted">${items ? `${int(items.length)} shown${cursor ? ', more below' : ''}` : 'loading…'}${sort && cursor ? ' · sorted among those shown' : ''}</span></header>
         ${items && !items.length
           ? html`<${Empty}>${filtered ? 'No session matches these filters.' : 'No sessions yet. Send events to POST /api/v1/events, or run flightdeck demo.'}<//>`
           : html`<div class="table-wrap"><table data-test="sessions">
-              <thead><tr><th>Status</th><th>Session</th><th>Agents</th><th class="num">Spans</th><th class="num">LLM</th>
-                <th class="num">Tools</th><th class="num">Errors</th><th class="num">Tokens</th><th class="num">Cost</th>
-                <th>Budget</th><th class="num">Duration</th><th>Started</th></tr></thead>
-              <tbody>${(items || []).map((s) => html`<${Row} key=${s.session_id} s=${s} now=${now} waiting=${waitingOn.has(s.session_id)} />`)}</tbody>
+              <${Head} sort=${sort} setSort=${setSort} />
+              <tbody>${(sortedBy(items, sort) || []).map((s) => html`<${Row} key=${s.session_id} s=${s} now=${now} waiting=${waitingOn.has(s.session_id)} />`)}</tbody>
             </table></div>`}
         ${cursor
           ? html`<div class="row" style="justify-content:center; padding:12px" ref=${sentinel}>
