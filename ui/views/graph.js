@@ -19,6 +19,9 @@ const LIVE_CAP = 4 * BUDGET;
 /** Live deltas are gathered and drawn together at most this often: every change redraws the
  * whole canvas, and a session growing at 200 spans/s sends ten deltas a second. */
 const DRAW_EVERY_MS = 250;
+/** Past this many drawn nodes, twice as seldom: a growing block moves the nodes under it,
+ * and moving hundreds of nodes is the cost of a draw (ui.md, "Tests and figures"). */
+const BIG_DRAW = 300;
 /** The smallest zoom at which labels can be read. */
 const READABLE = 0.75;
 
@@ -114,7 +117,12 @@ class Graph {
     if (refit || !this.wrap) this.wrap = wrapFor(this.cy.width(), READABLE);
     const kids = (id) => (this.collapsed.has(id) ? [] : this.model.childrenOf(id));
     const pos = tidyLayout(this.model.roots(), kids, this.wrap);
-    this.cy.nodes().positions((n) => pos[n.id()] || n.position());
+    // Only the nodes that move: a live update mostly moves none but the new ones.
+    this.cy.nodes().forEach((n) => {
+      const p = pos[n.id()];
+      const q = n.position();
+      if (p && (Math.abs(p.x - q.x) > 0.5 || Math.abs(p.y - q.y) > 0.5)) n.position(p);
+    });
   }
 
   destroy() {
@@ -184,7 +192,7 @@ class Graph {
     }
     if (!this.pending) {
       this.pending = { added: new Set(), changed: new Set(), edges: [] };
-      this.drawTimer = setTimeout(() => this.drawPending(), DRAW_EVERY_MS);
+      this.drawTimer = setTimeout(() => this.drawPending(), this.cy.nodes().length > BIG_DRAW ? 2 * DRAW_EVERY_MS : DRAW_EVERY_MS);
     }
     for (const id of delta.added) this.pending.added.add(id);
     for (const id of delta.changed) this.pending.changed.add(id);
