@@ -90,3 +90,28 @@ test('a wide session opens readable, on its running work, and "Jump to running" 
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('the minimap shows the whole graph and a click on it moves the view there', async () => {
+  const page = await openGraph('#/s/wide/graph');
+  await page.waitForSelector('[data-test=minimap]');
+  // The dots are drawn: some pixels of the minimap are not blank.
+  const inked = await page.$eval('[data-test=minimap]', (cv) => {
+    const d = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i]) n += 1;
+    return n;
+  });
+  assert.ok(inked > 50, `the minimap is drawn (${inked} pixels)`);
+  const centre = () => page.evaluate(() => {
+    const cy = document.querySelector('[data-test=graph]').__cy;
+    const e = cy.extent();
+    return { x: (e.x1 + e.x2) / 2, y: (e.y1 + e.y2) / 2, bb: cy.nodes().boundingBox() };
+  });
+  const box = await page.$eval('[data-test=minimap]', (cv) => { const r = cv.getBoundingClientRect(); return { x: r.left, y: r.top, w: r.width, h: r.height }; });
+  // Its bottom right corner: the view goes to the bottom right of the graph.
+  await page.mouse.click(box.x + box.w - 8, box.y + box.h - 8);
+  const after = await centre();
+  assert.ok(after.x > after.bb.x1 + after.bb.w * 0.6 && after.y > after.bb.y1 + after.bb.h * 0.6, `moved to the bottom right (${JSON.stringify(after)})`);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

@@ -3,12 +3,14 @@
 // relation edges (messages, delegations, dependencies) are drawn across. Big subtrees are
 // collapsed (double border, "+N"); double-click a node to open or close it. Live spans are
 // laid out a few times a second for all that arrived in between, with the layout a reload
-// gives. It opens at a readable zoom on the running work; "Jump to running" goes through it.
+// gives. It opens at a readable zoom on the running work; "Jump to running" goes through it;
+// the minimap shows the whole graph and moves the view.
 import { html, useEffect, useRef } from '../vendor/preact-htm.mjs';
 import cytoscape from '../vendor/cytoscape.mjs';
 import { graphStyle, nodeType, LEGEND } from './graph-style.js';
 import { initialCollapsed, visibleSpans, visibleAncestor, reveal, BUDGET } from './graph-visible.js';
 import { tidyLayout, wrapFor } from './graph-layout.js';
+import { Minimap } from './graph-minimap.js';
 import { startMs } from '../lib/session-model.js';
 import { edgeSpans } from './graph-edges.js';
 import { int } from '../lib/format.js';
@@ -282,16 +284,18 @@ function Legend() {
 
 export function GraphView({ model, version, select, selected, filter }) {
   const host = useRef(null);
+  const mini = useRef(null);
   const graph = useRef(null);
 
   useEffect(() => {
     const g = new Graph(host.current, model, select);
     graph.current = g;
     host.current.__cy = g.cy; // for the browser tests and the benchmark
+    const map = new Minimap(mini.current, g.cy);
     const off = model.subscribe((d) => g.update(d));
-    const restyle = () => g.cy.style(graphStyle());
+    const restyle = () => { g.cy.style(graphStyle()); map.schedule(); };
     window.addEventListener('themechange', restyle);
-    return () => { off(); window.removeEventListener('themechange', restyle); g.destroy(); };
+    return () => { off(); window.removeEventListener('themechange', restyle); map.destroy(); g.destroy(); };
   }, [model]);
 
   useEffect(() => graph.current?.select(selected), [selected]);
@@ -309,6 +313,9 @@ export function GraphView({ model, version, select, selected, filter }) {
       <button onClick=${() => graph.current.setCollapsed(initialCollapsed(model))} title="Collapse to a readable size">Collapse</button>
       <button onClick=${() => graph.current.setCollapsed(new Set())} disabled=${size > 3000} title=${size > 3000 ? 'Too many spans to show at once' : 'Show every span'}>Expand all</button>
     </div>
-    <div class="canvas-host" ref=${host} data-test="graph"></div>
+    <div class="graph-area">
+      <div class="canvas-host" ref=${host} data-test="graph"></div>
+      <canvas class="minimap" ref=${mini} data-test="minimap" title="The whole graph: click or drag to move the view" aria-label="Minimap"></canvas>
+    </div>
     <div style="position:relative"><${Legend} /></div>`;
 }
