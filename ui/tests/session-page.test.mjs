@@ -265,9 +265,12 @@ test('a running session says what is happening now: the innermost running work a
   await page.context().close();
 });
 
-test('the overview sorts by a column and filters by part of an agent or model name', async () => {
+test('the overview sorts by a column, filters by part of a name, and its figures follow the filters', async () => {
   const page = await open('#/');
   await page.waitForSelector('tr[data-session=kilo]');
+  // The trend of cost and tokens over the sessions' start times.
+  await page.waitForSelector('[data-test=trend] svg rect');
+  assert.equal(await page.$$eval('[data-test=trend] svg', (s) => s.length), 2);
   const rows = () => page.$$eval('[data-test=sessions] tbody tr', (trs) => trs.map((tr) => tr.dataset.session));
   await page.click('[data-test=sessions] th:has-text("Spans")');
   const spans = await page.$$eval('[data-test=sessions] tbody tr td:nth-child(4)', (tds) => tds.map((td) => Number(td.textContent.replace(/\D/g, ''))));
@@ -279,6 +282,12 @@ test('the overview sorts by a column and filters by part of an agent or model na
   await page.waitForFunction(() => location.hash.includes('agent=OOKOU'));
   await page.waitForFunction(() => document.querySelectorAll('[data-test=sessions] tbody tr').length === 1);
   assert.deepEqual(await rows(page), ['kilo'], 'lookout, by part of its name');
+  // The headline follows the filters: one session of 19 spans (a root, six agents with a
+  // call and a tool each).
+  const card = (label) => page.$$eval('[data-test=headline] .stat', (els, l) => els.find((e) => e.querySelector('.label').textContent === l)?.querySelector('.value').textContent, label);
+  await page.waitForFunction(() => document.querySelector('[data-test=headline] .stat .value')?.textContent === '1');
+  assert.match(await page.textContent('[data-test=headline-scope]'), /matching the filters/);
+  assert.equal(await card('Avg steps / session'), '19.0');
   await page.fill('input[name=agent]', '');
   await page.fill('input[name=model]', '4o');
   await page.waitForFunction(() => location.hash.includes('model=4o') && !location.hash.includes('agent='));

@@ -11,6 +11,7 @@ import { SessionStatus, Agent, Empty, ErrorNotice } from '../components/badges.j
 import { Stat } from '../components/stat.js';
 import { compareBy } from '../components/table.js';
 import { Filters, toApi, isFiltered } from './overview-filters.js';
+import { SAMPLE, statsOf, Trend } from './overview-trend.js';
 
 const PAGE = 50;
 
@@ -46,10 +47,11 @@ function Head({ sort, setSort }) {
     : html`<th>${label}</th>`))}</tr></thead>`;
 }
 
-function Headline({ stats }) {
+function Headline({ stats, filtered, partial }) {
   if (!stats) return null;
   const t = stats.totals;
   return html`
+    ${filtered ? html`<div class="muted" data-test="headline-scope">Figures of the sessions matching the filters${partial ? ` (the newest ${SAMPLE})` : ''}</div>` : null}
     <div class="stats" data-test="headline">
       <${Stat} label="Sessions" value=${int(stats.sessions)} sub="${int(stats.running)} running · ${int(stats.failed)} failed" />
       <${Stat} label="Completion rate" value=${pct(stats.completion_rate)} sub="${int(stats.completed)} completed" />
@@ -109,6 +111,8 @@ export function Overview({ query }) {
   const [items, setItems] = useState(null);
   const [cursor, setCursor] = useState(null);
   const [stats, setStats] = useState(null);
+  /** The newest SAMPLE matching sessions, for the trend (and the headline under filters). */
+  const [sample, setSample] = useState(null);
   const [error, setError] = useState(null);
   const [loadingMore, setLoadingMore] = useState(false);
   const [sort, setSort] = useState(null);
@@ -130,9 +134,14 @@ export function Overview({ query }) {
 
   const loadFirst = useCallback(async () => {
     const seen = commits.current;
-    const [page, st] = await Promise.all([api.sessions({ ...filters, limit: PAGE }), api.overview({ from: filters.from, to: filters.to })]);
+    const [page, st, recent] = await Promise.all([
+      api.sessions({ ...filters, limit: PAGE }),
+      filtered ? null : api.overview({ from: filters.from, to: filters.to }),
+      api.sessions({ ...filters, limit: SAMPLE }),
+    ]);
     show(page, seen);
-    setStats(st);
+    setSample(recent);
+    setStats(filtered ? statsOf(recent.items) : st);
   }, [key]);
 
   useEffect(() => {
@@ -146,7 +155,10 @@ export function Overview({ query }) {
       if (refreshTimer.current) return;
       refreshTimer.current = setTimeout(() => {
         refreshTimer.current = 0;
-        (filtered ? loadFirst() : api.overview({ from: filters.from, to: filters.to }).then(setStats)).catch(() => {});
+        (filtered ? loadFirst() : Promise.all([
+          api.overview({ from: filters.from, to: filters.to }).then(setStats),
+          api.sessions({ ...filters, limit: SAMPLE }).then(setSample),
+        ])).catch(() => {});
       }, 1000);
     };
     const live = follow({ scope: 'overview' }, {
@@ -201,7 +213,8 @@ export function Overview({ query }) {
 
   return html`
     <div class="page stack">
-      <${Headline} stats=${stats} />
+      <${Headline} stats=${stats} filtered=${filtered} partial=${!!sample?.next_cursor} />
+      ${sample ? html`<${Trend} sessions=${sample.items} partial=${!!sample.next_cursor} />` : null}
       <${Filters} query=${query} onChange=${(q) => go({ page: 'overview', query: q }, true)} />
       <${ErrorNotice} error=${error} />
       <div class="panel">

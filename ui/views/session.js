@@ -101,6 +101,8 @@ export function Session({ route, onTitle }) {
   }, [id]);
 
   useEffect(() => onTitle(model.session?.name || id), [model.session?.name]);
+  // A view that loads its library when first opened starts loading it now, beside the data.
+  useEffect(() => { VIEW[route.view].preload?.().catch(() => {}); }, [route.view]);
 
   // Opening a span is a step in the history: Back returns to the span before.
   const select = (spanId) => go({ ...route, query: { ...route.query, span: spanId || undefined } });
