@@ -118,6 +118,9 @@ test('the feed says a failed LLM call failed, shows answers and whole agent name
   assert.doesNotMatch(items[2], /answered/);
   const who = await page.$eval('[data-test=feed] .feed-item .who', (el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
   assert.ok(who.scroll <= who.client, `the agent name is whole (${JSON.stringify(who)})`);
+  // A session opened after the fact: the answers are read from the calls' spans.
+  await page.goto(`${suite.server.origin}/#/s/alpha/feed`);
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-test=answer]')].map((e) => e.textContent).join('|') === 'answer of planner|answer of hacker', null, { timeout: 10_000 });
   await page.context().close();
 });
 

@@ -7,6 +7,7 @@ import { agentColor } from '../lib/colors.js';
 import { FeedIndex } from '../lib/feed-index.js';
 import { int, timeMs } from '../lib/format.js';
 import { ErrorNotice } from '../components/badges.js';
+import { usePreviews } from '../lib/previews.js';
 
 const TYPES = [['task', 'tasks'], ['message', 'messages'], ['llm', 'LLM'], ['tool', 'tools'], ['log', 'logs'], ['decision', 'decisions']];
 const SHOWN = 500;
@@ -26,6 +27,9 @@ function useFeedIndex(model) {
 /** The agent column fits the session's longest agent name (within reason), never cut short. */
 const whoWidth = (agents) => `${Math.min(32, Math.max(8, ...[...agents].map((a) => a.length))) + 1}ch`;
 
+/** An LLM item's answer: seen live, else read from its span. */
+const answerOf = (item, previews) => (item.type === 'llm' ? item.answer || previews.get(item.span)?.response : null);
+
 /** Whether the session filter keeps a feed item: by its span (items of none are left out). */
 function keeps(model, filter, item) {
   if (!filter) return true;
@@ -43,6 +47,9 @@ export function FeedView({ model, version, select, filter }) {
   const index = useFeedIndex(model);
   const shown = useMemo(() => index.items.filter((i) => !off.has(i.type) && (!agent || i.agent === agent) && keeps(model, filter, i)), [version, off, agent, filter]);
   const visible = all ? shown : shown.slice(-SHOWN);
+  // Answers of calls not seen live (a session opened after the fact) are read from their spans.
+  const calls = visible.filter((i) => i.type === 'llm' && !i.answer && i.cls !== 'error').map((i) => model.spans.get(i.span)).filter(Boolean);
+  const previews = usePreviews(model, calls);
 
   // Stay at the bottom when new items arrive, unless the reader scrolled up.
   useLayoutEffect(() => {
@@ -78,7 +85,7 @@ export function FeedView({ model, version, select, filter }) {
           <span class="muted mono">${timeMs(i.at)}</span>
           <span class="who">${i.agent || 'session'}</span>
           <span class="what"><span class="tag">${i.tag}</span>${i.span ? html`<button class="linkish" onClick=${() => select(i.span)}>${i.text}</button>` : i.text}
-            ${i.answer ? html`<span class="answer" data-test="answer">${i.answer}</span>` : null}</span>
+            ${answerOf(i, previews) ? html`<span class="answer" data-test="answer">${answerOf(i, previews)}</span>` : null}</span>
         </div>`)}
     </div>`;
 }
