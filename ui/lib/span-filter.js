@@ -19,7 +19,7 @@ export function filterOf(query) {
 export function spanPredicate(f, found) {
   if (!f) return null;
   const q = f.q?.trim().toLowerCase();
-  return (s) => {
+  const pred = (s) => {
     if (f.kind && s.kind !== f.kind) return false;
     if (f.status && s.status !== f.status) return false;
     if (f.agent && s.agent !== f.agent) return false;
@@ -28,4 +28,8 @@ export function spanPredicate(f, found) {
     if (found?.has(s.span_id)) return true;
     return [s.name, s.agent, s.model, s.span_id, s.error, s.output_preview].some((v) => v && v.toLowerCase().includes(q));
   };
+  /** For what belongs to no span (a session's log line): by its text and agent alone. */
+  pred.keepsText = (text, agent) => !f.kind && !f.status && !f.errors && (!f.agent || agent === f.agent)
+    && (!q || (text || '').toLowerCase().includes(q));
+  return pred;
 }

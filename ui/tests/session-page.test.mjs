@@ -138,6 +138,8 @@ test('the agents of a session get distinct colours', async () => {
 });
 
 test('one search filters every view, counts its matches, steps through them and lives in the URL', async () => {
+  // A log line of the session itself, of no span.
+  await ingest(suite.server.origin, [{ type: 'event', session_id: 'alpha', event_id: 'alpha-log', category: 'log', message: 'the crew took a break', at: new Date().toISOString() }]);
   const page = await open('#/s/alpha/tree');
   await page.waitForSelector('[data-test=tree] .tree-body .tree-row');
   const rows = () => page.$$eval('[data-test=tree] .tree-body .tree-row', (els) => els.sort((a, b) => a.offsetTop - b.offsetTop).map((r) => [r.dataset.span, r.classList.contains('dim')]));
@@ -192,6 +194,13 @@ test('one search filters every view, counts its matches, steps through them and 
   await page.waitForFunction(() => document.querySelectorAll('[data-test=tree] .tree-body .tree-row').length === 3);
   assert.deepEqual((await rows(page)).map(([id]) => id), ['alpha-root', 'alpha-hacker', 'alpha-hacker-llm']);
   assert.match(await page.textContent('[data-test=match-count]'), /^1 match$/);
+  // What belongs to no span is found by its text.
+  await page.fill('input[aria-label="Search the session"]', 'took a BREAK');
+  await page.waitForFunction(() => location.hash.includes('q=took'));
+  await page.click('.tabs a[href*="/feed"]');
+  await page.waitForSelector('[data-test=feed]');
+  await page.waitForFunction(() => document.querySelectorAll('[data-test=feed] .feed-item').length === 1);
+  assert.match(await page.textContent('[data-test=feed] .feed-item'), /the crew took a break/);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

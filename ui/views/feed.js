@@ -30,11 +30,11 @@ const whoWidth = (agents) => `${Math.min(32, Math.max(8, ...[...agents].map((a) 
 /** An LLM item's answer: seen live, else read from its span. */
 const answerOf = (item, previews) => (item.type === 'llm' ? item.answer || previews.get(item.span)?.response : null);
 
-/** Whether the session filter keeps a feed item: by its span (items of none are left out). */
+/** Whether the session filter keeps a feed item: by its span, else by its text and agent. */
 function keeps(model, filter, item) {
   if (!filter) return true;
   const s = item.span && model.spans.get(item.span);
-  return s ? filter(s) : false;
+  return s ? filter(s) : filter.keepsText(`${item.tag} ${item.text}`, item.agent);
 }
 
 export function FeedView({ model, version, select, filter }) {
