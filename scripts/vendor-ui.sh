@@ -9,7 +9,6 @@ cd "$(dirname "$0")/.."
 PINS=(
   "htm@3.1.1             preact/standalone.mjs           preact-htm.mjs"
   "cytoscape@3.34.4      dist/cytoscape.esm.min.mjs      cytoscape.mjs"
-  "cytoscape-dagre@4.0.1 dist/cytoscape-dagre.min.mjs    cytoscape-dagre.mjs"
   "uplot@1.6.32          dist/uPlot.esm.js               uplot.mjs"
   "uplot@1.6.32          dist/uPlot.min.css              uplot.css"
 )
@@ -55,8 +54,7 @@ for spec in $(printf '%s\n' "${!seen[@]}" | sort); do
 done
 {
   echo
-  echo "\`preact-htm.mjs\` is htm's standalone build, which bundles Preact (MIT) and its hooks;"
-  echo "\`cytoscape-dagre.mjs\` bundles dagre and graphlib (MIT)."
+  echo "\`preact-htm.mjs\` is htm's standalone build, which bundles Preact (MIT) and its hooks."
 } >>"$work/LICENSES.md"
 cp "$work/LICENSES.md" "$out/LICENSES.md"
 echo "vendored into $out:"

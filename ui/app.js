@@ -26,7 +26,27 @@ function ConnectionIndicator() {
     live: 'live',
     reconnecting: `reconnecting${c.retryAt ? ` in ${Math.max(0, Math.ceil((c.retryAt - Date.now()) / 1000))} s` : '…'}`,
   }[c.state];
-  return html`<span class="conn ${c.state}" role="status" aria-live="polite" data-state=${c.state}><span class="dot"></span>${text}</span>`;
+  return html`<span class="conn ${c.state}" role="status" aria-live="polite" data-state=${c.state} title=${c.state === 'live' ? 'Live updates are on' : 'No live updates: the page may be out of date'}><span class="dot"></span>${text}</span>`;
+}
+
+/** How long the page may be off the live feed before it says its data may be stale. */
+const STALE_AFTER_MS = 3000;
+
+/** A banner under the top bar while the page has been off the live feed for a while. */
+function StaleBanner() {
+  const c = useConnection();
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (c.state === 'live') return undefined;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [c]);
+  if (c.state === 'live' || !c.downSince || now - c.downSince < STALE_AFTER_MS) return null;
+  const secs = Math.round((now - c.downSince) / 1000);
+  return html`<div class="stale-banner" role="alert" data-test="stale">
+    ${c.wasLive ? `Live updates stopped ${secs} s ago: what you see may be out of date.` : `No live connection to the server for ${secs} s: nothing new will show.`}
+    ${c.retryAt ? ` Trying again in ${Math.max(0, Math.ceil((c.retryAt - now) / 1000))} s.` : ' Connecting…'}
+  </div>`;
 }
 
 function ThemeToggle() {
@@ -76,6 +96,7 @@ function App() {
       <${ThemeToggle} />
       <${LogoutButton} />
     </header>
+    <${StaleBanner} />
     <${RefusalsBanner} />
     <main>
       ${route.page === 'session'

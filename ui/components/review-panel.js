@@ -6,31 +6,11 @@ import { html, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
 import { usePendingReviews, decide, countdownText } from '../lib/reviews.js';
 import { href } from '../lib/router.js';
 import { SessionName } from '../lib/session-names.js';
-
-/** Tool calls in the shapes LLM APIs use: [{name, arguments}] or [{function: {name, arguments}}]. */
-function toolCalls(output) {
-  const list = Array.isArray(output) ? output : output?.tool_calls;
-  if (!Array.isArray(list) || !list.length) return null;
-  const calls = list.map((c) => {
-    const f = c.function || c;
-    let args = f.arguments ?? f.input ?? f.args;
-    if (typeof args === 'string') {
-      try { args = JSON.parse(args); } catch { /* shown as text */ }
-    }
-    return typeof f.name === 'string' ? { name: f.name, args } : null;
-  });
-  return calls.every(Boolean) ? calls : null;
-}
+import { toolCalls, ToolCalls } from './tool-calls.js';
 
 function Output({ output }) {
   const calls = toolCalls(output);
-  if (calls) {
-    return html`<div class="review-calls">${calls.map((c) => html`
-      <div class="review-call"><div class="review-call-name">${c.name}</div>
-        <table class="review-args"><tbody>${c.args && typeof c.args === 'object'
-          ? Object.entries(c.args).map(([k, v]) => html`<tr><th>${k}</th><td><pre>${typeof v === 'string' ? v : JSON.stringify(v, null, 2)}</pre></td></tr>`)
-          : html`<tr><td><pre>${String(c.args ?? '')}</pre></td></tr>`}</tbody></table></div>`)}</div>`;
-  }
+  if (calls) return html`<${ToolCalls} calls=${calls} />`;
   const text = typeof output === 'string' ? output : JSON.stringify(output, null, 2);
   return html`<pre class="review-output ${typeof output === 'string' ? 'text' : 'json'}">${text}</pre>`;
 }

@@ -2,21 +2,25 @@
 // Columns: {label, sort?: row => value, cell: row => vnode, num?: bool}.
 import { html, useMemo, useState } from '../vendor/preact-htm.mjs';
 
+/** A comparator of rows by `key(row)`, descending when `desc`; missing values go last. */
+export function compareBy(key, desc) {
+  const dir = desc ? -1 : 1;
+  return (a, b) => {
+    const x = key(a);
+    const y = key(b);
+    if (x === y) return 0;
+    if (x == null) return 1;
+    if (y == null) return -1;
+    return x < y ? -dir : dir;
+  };
+}
+
 export function SortTable({ columns, rows, initial, onRow, rowClass, limit }) {
   const [sort, setSort] = useState(initial || { col: -1, desc: true });
   const sorted = useMemo(() => {
     const col = columns[sort.col];
     if (!col?.sort) return rows;
-    const key = col.sort;
-    const dir = sort.desc ? -1 : 1;
-    return [...rows].sort((a, b) => {
-      const x = key(a);
-      const y = key(b);
-      if (x === y) return 0;
-      if (x == null) return 1;
-      if (y == null) return -1;
-      return x < y ? -dir : dir;
-    });
+    return [...rows].sort(compareBy(col.sort, sort.desc));
   }, [rows, sort, columns]);
   const toggle = (i) => setSort((s) => ({ col: i, desc: s.col === i ? !s.desc : true }));
   const shown = limit ? sorted.slice(0, limit) : sorted;

@@ -7,7 +7,8 @@ async function get(path, params) {
     ? new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== '' && v !== null))
     : null;
   const res = await fetch(`${BASE}${path}${qs && [...qs].length ? `?${qs}` : ''}`);
-  if (res.status === 401) location.assign('/login');
+  // The route rides along in the fragment, so the login comes back to it.
+  if (res.status === 401) location.assign(`/login${location.hash}`);
   const body = await res.json().catch(() => null);
   if (!res.ok) throw new Error(body?.error?.message || `${res.status} ${res.statusText}`);
   return body;
@@ -22,6 +23,8 @@ export const api = {
   spans: (id) => get(`${s(id)}/spans`),
   span: (id, spanId) => get(`${s(id)}/spans/${encodeURIComponent(spanId)}`),
   edges: (id) => get(`${s(id)}/edges`),
+  /** {span_ids}: the spans whose input or output holds the text. */
+  search: (id, q) => get(`${s(id)}/search`, { q }),
   agents: (id) => get(`${s(id)}/agents`),
   llm: (id) => get(`${s(id)}/llm`),
   tools: (id) => get(`${s(id)}/tools`),

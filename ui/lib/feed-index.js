@@ -10,8 +10,12 @@ function spanItem(s) {
   const failed = s.status === 'error';
   if (s.kind === 'agent') return { at: s.started_at, type: 'task', agent: s.agent, tag: 'task', text: s.name, span: s.span_id };
   if (!s.ended_at) return null;
-  if (s.kind === 'llm')
-    return { at: s.ended_at, type: 'llm', agent: s.agent, tag: s.model || 'llm', text: `${s.name} answered · ${int(tokens(s.usage))} tokens · ${ms(s.duration_ms)}`, cls: failed ? 'error' : '', span: s.span_id };
+  if (s.kind === 'llm') {
+    const text = failed
+      ? `${s.name} failed${s.error ? `: ${s.error}` : ''} · ${ms(s.duration_ms)}`
+      : `${s.name} answered · ${int(tokens(s.usage))} tokens · ${ms(s.duration_ms)}`;
+    return { at: s.ended_at, type: 'llm', agent: s.agent, tag: s.model || 'llm', text, answer: failed ? null : s.output_preview, cls: failed ? 'error' : '', span: s.span_id };
+  }
   if (s.kind === 'tool')
     return { at: s.ended_at, type: 'tool', agent: s.agent, tag: 'tool', text: `${s.name} ${failed ? 'failed' : 'ok'} · ${ms(s.duration_ms)}`, cls: failed ? 'error' : '', span: s.span_id };
   return null;
@@ -33,7 +37,7 @@ function eventItem(e) {
   };
 }
 
-const same = (a, b) => a.at === b.at && a.text === b.text && a.tag === b.tag && a.cls === b.cls && a.agent === b.agent;
+const same = (a, b) => a.at === b.at && a.text === b.text && a.answer === b.answer && a.tag === b.tag && a.cls === b.cls && a.agent === b.agent;
 
 export class FeedIndex {
   constructor(model) {

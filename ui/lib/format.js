@@ -13,12 +13,12 @@ export function compact(n) {
   return nf.format(Math.round(n));
 }
 
+/** Dollars: "$1.50", "$1,234.00"; under a dollar two significant digits ("$0.15", "$0.0037"). */
 export function usd(n) {
   if (n == null) return '–';
   if (n === 0) return '$0';
-  if (n < 0.01) return `$${n.toFixed(5)}`;
-  if (n < 10) return `$${n.toFixed(3)}`;
-  return `$${n.toFixed(2)}`;
+  if (Math.abs(n) >= 1) return `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  return `$${n.toLocaleString('en-US', { maximumSignificantDigits: 2 })}`;
 }
 
 /**
@@ -39,12 +39,12 @@ export const totalsCost = (t) => cost(t.cost_usd, t.unpriced_llm_calls);
 
 export const pct = (r) => (r == null ? '–' : `${(r * 100).toFixed(r >= 0.995 || r === 0 ? 0 : 1)}%`);
 
-/** Milliseconds as "340 ms", "2.4 s", "3m 12s", "1h 04m". */
+/** Milliseconds as "340 ms", "1.0 s", "2.4 s", "3m 12s", "1h 04m". */
 export function ms(v) {
   if (v == null) return '–';
-  if (v < 1000) return `${Math.round(v)} ms`;
+  if (Math.round(v) < 1000) return `${Math.round(v)} ms`;
   const s = v / 1000;
-  if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)} s`;
+  if (s < 60) return `${s.toFixed(1)} s`;
   const m = Math.floor(s / 60);
   if (m < 60) return `${m}m ${String(Math.floor(s % 60)).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;

@@ -20,7 +20,7 @@ export function gateDecision(model, span) {
   return null;
 }
 
-/** "waiting 12.0 s" while pending; "waited 4.20 s · exit early" once settled. */
+/** "waiting 12.0 s" while pending; "waited 4.2 s · exit early" once settled. */
 export function gateText(model, span, now = Date.now()) {
   if (span.status === 'running') return `waiting ${ms(now - Date.parse(span.started_at))}`;
   const decision = gateDecision(model, span);

@@ -7,7 +7,7 @@
 //   #/agents?status=active          the agents of running and recent sessions
 import { useEffect, useState } from '../vendor/preact-htm.mjs';
 
-export const VIEWS = ['graph', 'timeline', 'agents', 'llm', 'tools', 'feed', 'scores'];
+export const VIEWS = ['tree', 'graph', 'timeline', 'agents', 'llm', 'tools', 'feed', 'scores'];
 
 /** Reads a hash into {page, session, view, query}. */
 export function parse(hash) {
@@ -17,7 +17,7 @@ export function parse(hash) {
   if (parts[0] === 'reviews') return { page: 'reviews', query };
   if (['system', 'logs', 'agents'].includes(parts[0])) return { page: parts[0], query };
   if (parts[0] === 's' && parts[1]) {
-    const view = VIEWS.includes(parts[2]) ? parts[2] : 'graph';
+    const view = VIEWS.includes(parts[2]) ? parts[2] : 'tree';
     return { page: 'session', session: parts[1], view, query };
   }
   return { page: 'overview', query };
@@ -28,7 +28,7 @@ export function href({ page, session, view, query = {} }) {
   const qs = new URLSearchParams(
     Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== ''),
   ).toString();
-  const path = page === 'session' ? `/s/${encodeURIComponent(session)}/${view || 'graph'}` : ['reviews', 'system', 'logs', 'agents'].includes(page) ? `/${page}` : '/';
+  const path = page === 'session' ? `/s/${encodeURIComponent(session)}/${view || 'tree'}` : ['reviews', 'system', 'logs', 'agents'].includes(page) ? `/${page}` : '/';
   return `#${path}${qs ? `?${qs}` : ''}`;
 }
 

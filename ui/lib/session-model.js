@@ -4,6 +4,11 @@
 // to subscribers as a delta, {reset} or {added, changed, edges, events, agents}, so views
 // update what changed instead of re-rendering the session.
 
+import { preview } from './format.js';
+
+/** The length of the output preview kept from live messages (summaries carry no output). */
+const PREVIEW = 240;
+
 /** Protocol times are RFC 3339 strings or unix nanoseconds; the model keeps ISO strings. */
 const iso = (t) => (t == null ? t : typeof t === 'number' ? new Date(t / 1e6).toISOString() : t);
 
@@ -107,9 +112,12 @@ export class SessionModel {
     return this.children.get(id ?? null) || [];
   }
 
-  /** The roots: spans without a parent, or whose parent is unknown. */
+  /** The roots: spans without a parent, or whose parent is not in the session, in start order. */
   roots() {
-    return [...this.spans.values()].filter((s) => !s.parent_id || !this.spans.has(s.parent_id)).map((s) => s.span_id);
+    const top = [...this.childrenOf(null)];
+    for (const [parent, kids] of this.children) if (parent !== null && !this.spans.has(parent)) top.push(...kids);
+    if (top.length !== this.childrenOf(null).length) top.sort((a, b) => startOrder(this.spans.get(a), this.spans.get(b)));
+    return top;
   }
 
   /**
@@ -144,12 +152,32 @@ export class SessionModel {
     return n;
   }
 
+  /**
+   * Indexes a span under its parent, keeping siblings in start order (ties by span id), so a
+   * session reads the same live as after a reload, whatever order its spans arrived in.
+   */
   insert(span) {
     this.spans.set(span.span_id, span);
     const key = span.parent_id ?? null;
     const list = this.children.get(key);
-    if (list) list.push(span.span_id);
-    else this.children.set(key, [span.span_id]);
+    if (!list) {
+      this.children.set(key, [span.span_id]);
+      return;
+    }
+    const before = (id) => startOrder(span, this.spans.get(id)) < 0;
+    // Spans mostly arrive in start order: append without searching.
+    if (!before(list[list.length - 1])) {
+      list.push(span.span_id);
+      return;
+    }
+    let lo = 0;
+    let hi = list.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before(list[mid])) hi = mid;
+      else lo = mid + 1;
+    }
+    list.splice(lo, 0, span.span_id);
   }
 
   /** Forgets a span (it moved into another session's span: `span.move`). */
@@ -190,6 +218,7 @@ export class SessionModel {
           scores: { ...base.scores, ...m.scores },
         };
         if (m.type === 'span') Object.assign(span, endFields(m, span));
+        if (m.output != null) span.output_preview = preview(m.output, PREVIEW);
         if (existing) {
           Object.assign(existing, span);
           delta.changed.push(id);
@@ -204,11 +233,13 @@ export class SessionModel {
         if (m.usage && existing.status === 'running') existing.usage = m.usage;
         if (m.scores) existing.scores = { ...existing.scores, ...m.scores };
         if (m.output_delta != null) existing.chunks = (existing.chunks || 0) + 1;
+        if (m.output != null) existing.output_preview = preview(m.output, PREVIEW);
         delta.changed.push(id);
         break;
       case 'span.end':
         if (!existing) break;
         Object.assign(existing, endFields(m, existing));
+        if (m.output != null) existing.output_preview = preview(m.output, PREVIEW);
         delta.changed.push(id);
         break;
       case 'span.move':
@@ -245,6 +276,22 @@ export class SessionModel {
         break;
     }
   }
+}
+
+/** Start time, then span id: the order of siblings. */
+export function startOrder(a, b) {
+  const d = startMs(a) - startMs(b);
+  if (d) return d;
+  return a.span_id < b.span_id ? -1 : a.span_id > b.span_id ? 1 : 0;
+}
+
+/** A span's start in ms since the epoch (cached: parsing dates is the cost of sorting). */
+export function startMs(s) {
+  if (s._start === undefined || s._startIso !== s.started_at) {
+    s._startIso = s.started_at;
+    s._start = s.started_at ? Date.parse(s.started_at) : Infinity;
+  }
+  return s._start;
 }
 
 const tokensOf = (s) => (s.usage ? (s.usage.input_tokens || 0) + (s.usage.output_tokens || 0) : 0);

@@ -13,11 +13,14 @@ export function quantile(sorted, q) {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-/** Groups spans of `kind` by `key(span)`: calls, errors, finished, tokens, cost, latencies. */
-export function groupSpans(model, kind, key) {
+/**
+ * Groups spans of `kind` (those `keep` keeps, when given) by `key(span)`: calls, errors,
+ * finished, tokens, cost, latencies.
+ */
+export function groupSpans(model, kind, key, keep = null) {
   const groups = new Map();
   for (const s of model.spans.values()) {
-    if (s.kind !== kind) continue;
+    if (s.kind !== kind || (keep && !keep(s))) continue;
     const k = key(s) || '–';
     let g = groups.get(k);
     if (!g) {

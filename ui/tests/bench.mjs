@@ -1,7 +1,9 @@
 // UI benchmark (prints figures, asserts nothing):
-//   node ui/tests/bench.mjs [spans ...]      default: 5000 10000
-// - first paint of a big session's graph and timeline: ms from navigation start to the first
-//   frame that shows the session (Performance API, requestAnimationFrame);
+//   node ui/tests/bench.mjs [spans ...]      default: 5000 10000 (graph, timeline)
+//   FLIGHTDECK_BENCH_TREE="10000 100000"     the sizes for the tree (these are the default)
+// - first paint of a big session's tree, graph and timeline: ms from navigation start to
+//   the first frame that shows the session (Performance API, requestAnimationFrame), beside
+//   the spans API's own answer time for the same session;
 // - frame rate while a session grows live: requestAnimationFrame callbacks counted for 10 s
 //   while spans are ingested at 200 spans/s, in the graph and in the timeline, beside an
 //   empty page's frame rate under the same ingest (the same-run baseline: software
@@ -19,15 +21,31 @@ const server = await startServer();
 const browser = await launch();
 console.log(`binary: ${bin()}; browser: Debian Chromium headless (software rendering)`);
 
+/** ms from navigation start to the first frame showing the session; `snapshot`: when its live snapshot arrived. */
 async function firstPaint(id, view, ready) {
   const page = await newPage(browser, server.origin);
+  // Note when the biggest live message (the session's snapshot) arrives.
+  await page.addInitScript(() => {
+    const Ws = window.WebSocket;
+    window.__snapshot = { at: 0, size: 0 };
+    window.WebSocket = class extends Ws {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener('message', (e) => {
+          if (e.data.length > window.__snapshot.size) window.__snapshot = { at: performance.now(), size: e.data.length };
+        });
+      }
+    };
+  });
   await page.goto(`${server.origin}/#/s/${id}/${view}`);
   await page.waitForFunction(ready, null, { timeout: 60_000 });
   const ms = await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now())))));
+  const snapshot = await page.evaluate(() => window.__snapshot.at);
   await page.context().close();
-  return ms;
+  return { ms, snapshot };
 }
 
+const treeReady = () => document.querySelector('[data-test=tree] .tree-body .tree-row') && document.querySelector('[data-test=tree]').__tree.ids.length > 0;
 const graphReady = () => document.querySelector('[data-test=graph]')?.__cy?.nodes().length > 0;
 const timelineReady = () => document.querySelector('[data-test=timeline]')?.__timeline?.hits.length > 0;
 
@@ -39,7 +57,18 @@ for (const n of sizes.length ? sizes : [5000, 10000]) {
   const api = Date.now() - t;
   const g = await firstPaint(id, 'graph', graphReady);
   const tl = await firstPaint(id, 'timeline', timelineReady);
-  console.log(`${n} spans: first paint graph ${g.toFixed(0)} ms, timeline ${tl.toFixed(0)} ms (spans API alone ${api} ms)`);
+  console.log(`${n} spans: first paint graph ${g.ms.toFixed(0)} ms, timeline ${tl.ms.toFixed(0)} ms (spans API alone ${api} ms)`);
+}
+
+const treeSizes = (process.env.FLIGHTDECK_BENCH_TREE || '10000 100000').split(/\s+/).map(Number).filter(Boolean);
+for (const n of treeSizes) {
+  const id = `bench-tree-${n}`;
+  await ingest(server.origin, bigSession(id, n));
+  const t = Date.now();
+  await (await fetch(`${server.origin}/api/v1/sessions/${id}/spans`)).json();
+  const api = Date.now() - t;
+  const paint = await firstPaint(id, 'tree', treeReady);
+  console.log(`${n} spans: first paint tree ${paint.ms.toFixed(0)} ms (spans API alone ${api} ms, ${(paint.ms / api).toFixed(1)}x it; the page's own part, from the snapshot's arrival at ${paint.snapshot.toFixed(0)} ms to the frame: ${(paint.ms - paint.snapshot).toFixed(0)} ms)`);
 }
 
 /** Counts animation frames on `page` while spans go to session `id` at `rate`/s for `seconds`. */
@@ -83,7 +112,11 @@ async function liveFps(view, ready, rate = 200, seconds = 10) {
   await page.goto(`${server.origin}/#/s/${id}/${view}`);
   await page.waitForFunction(ready, null, { timeout: 30_000 });
   const r = await framesWhileGrowing(page, id, rate, seconds);
-  const shown = await page.evaluate((v) => (v === 'graph' ? document.querySelector('[data-test=graph]').__cy.nodes().length : document.querySelector('[data-test=timeline]').__timeline.lanes.place.size), view);
+  const shown = await page.evaluate((v) => ({
+    tree: () => document.querySelector('[data-test=tree]').__tree.ids.length,
+    graph: () => document.querySelector('[data-test=graph]').__cy.nodes().length,
+    timeline: () => document.querySelector('[data-test=timeline]').__timeline.lanes.place.size,
+  }[v]()), view);
   await page.context().close();
   return { ...r, shown };
 }
@@ -100,7 +133,7 @@ async function emptyPageFps(rate = 200, seconds = 10) {
 
 const base = await emptyPageFps();
 console.log(`baseline: an empty page ${base.fps.toFixed(1)} fps while the same spans arrive (frame gap p95 ${base.p95gap.toFixed(1)} ms, worst ${base.worst.toFixed(0)} ms)`);
-for (const [view, ready] of [['graph', graphReady], ['timeline', timelineReady]]) {
+for (const [view, ready] of [['tree', treeReady], ['graph', graphReady], ['timeline', timelineReady]]) {
   const r = await liveFps(view, ready);
   console.log(`live ${view}: ${r.fps.toFixed(1)} fps (${(r.fps / base.fps).toFixed(2)}x the empty page) while ${r.sent} spans arrived at 200/s (frame gap p95 ${r.p95gap.toFixed(1)} ms, worst ${r.worst.toFixed(0)} ms; ${r.shown} spans in the view at the end)`);
 }

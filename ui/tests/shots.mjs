@@ -6,7 +6,7 @@ import { launch, newPage } from './browser.mjs';
 
 const [origin = 'http://127.0.0.1:7329', out = '/tmp/ui-shots', wanted] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
-const VIEWS = ['graph', 'timeline', 'agents', 'llm', 'tools', 'feed', 'scores'];
+const VIEWS = ['tree', 'graph', 'timeline', 'agents', 'llm', 'tools', 'feed', 'scores'];
 
 const browser = await launch();
 for (const theme of ['dark', 'light']) {

@@ -288,9 +288,11 @@ test('a session of 5,000 spans opens collapsed and the graph responds', async ()
   assert.ok(p);
   await page.mouse.dblclick(p.x, p.y);
   await page.waitForFunction((n) => document.querySelector('[data-test=graph]').__cy.nodes().length > n, shown);
-  // Finding a hidden span reveals it.
-  await page.fill('input[aria-label="Find a node"]', 's4999');
-  await page.press('input[aria-label="Find a node"]', 'Enter');
+  // Finding a hidden span with the session's search reveals it.
+  await page.fill('input[aria-label="Search the session"]', 's4999');
+  await page.press('input[aria-label="Search the session"]', 'Enter');
+  await page.waitForFunction(() => location.hash.includes('q=s4999'));
+  await page.press('input[aria-label="Search the session"]', 'Enter');
   await page.waitForFunction(() => document.querySelector('[data-test=graph]').__cy.getElementById('s4999').nonempty());
   assert.ok(await graphHas(page, 's4999'));
   await page.context().close();
@@ -300,6 +302,17 @@ test('a server with a password shows its login, the overview after it, and logs 
   const guarded = await startServer(['--password', 'hunter2']);
   try {
     const page = await newPage(browser, guarded.origin);
+    // A deep link survives the login: the wrong password, then the right one.
+    await page.goto(`${guarded.origin}/#/s/nowhere/feed?span=x1`);
+    await page.waitForSelector('input[name=password]');
+    await page.fill('input[name=password]', 'wrong');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.error');
+    await page.fill('input[name=password]', 'hunter2');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-test=unknown-session]');
+    assert.equal(new URL(page.url()).hash, '#/s/nowhere/feed?span=x1');
+    await page.context().clearCookies();
     await page.goto(`${guarded.origin}/`);
     await page.waitForSelector('input[name=password]');
     await page.fill('input[name=password]', 'wrong');
@@ -325,9 +338,13 @@ test('the page reconnects after the server restarts', async () => {
   await page.waitForFunction(() => document.querySelector('.conn')?.dataset.state === 'live');
   await server.kill();
   await page.waitForFunction(() => document.querySelector('.conn').dataset.state === 'reconnecting', null, { timeout: 10_000 });
+  // Off the live feed for a while, the page says what it shows may be stale.
+  await page.waitForSelector('[data-test=stale]', { timeout: 10_000 });
+  assert.match(await page.textContent('[data-test=stale]'), /Live updates stopped \d+ s ago: what you see may be out of date/);
   await server.start();
   await ingest(server.origin, [{ type: 'span', session_id: 'charlie', span_id: 'charlie-after', parent_id: 'charlie-analyst', kind: 'tool', name: 'after_restart', agent: 'analyst', started_at: new Date().toISOString(), ended_at: new Date().toISOString() }]);
   await page.waitForFunction(() => document.querySelector('.conn').dataset.state === 'live', null, { timeout: 15_000 });
+  await page.waitForSelector('[data-test=stale]', { state: 'detached' });
   await page.waitForFunction(() => document.querySelector('[data-test=graph]').__cy.getElementById('charlie-after').nonempty(), null, { timeout: 10_000 });
   await page.context().close();
 });

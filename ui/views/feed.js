@@ -7,6 +7,7 @@ import { agentColor } from '../lib/colors.js';
 import { FeedIndex } from '../lib/feed-index.js';
 import { int, timeMs } from '../lib/format.js';
 import { ErrorNotice } from '../components/badges.js';
+import { usePreviews } from '../lib/previews.js';
 
 const TYPES = [['task', 'tasks'], ['message', 'messages'], ['llm', 'LLM'], ['tool', 'tools'], ['log', 'logs'], ['decision', 'decisions']];
 const SHOWN = 500;
@@ -23,7 +24,20 @@ function useFeedIndex(model) {
   return index;
 }
 
-export function FeedView({ model, version, select }) {
+/** The agent column fits the session's longest agent name (within reason), never cut short. */
+const whoWidth = (agents) => `${Math.min(32, Math.max(8, ...[...agents].map((a) => a.length))) + 1}ch`;
+
+/** An LLM item's answer: seen live, else read from its span. */
+const answerOf = (item, previews) => (item.type === 'llm' ? item.answer || previews.get(item.span)?.response : null);
+
+/** Whether the session filter keeps a feed item: by its span, else by its text and agent. */
+function keeps(model, filter, item) {
+  if (!filter) return true;
+  const s = item.span && model.spans.get(item.span);
+  return s ? filter(s) : filter.keepsText(`${item.tag} ${item.text}`, item.agent);
+}
+
+export function FeedView({ model, version, select, filter }) {
   const events = useEvents(model);
   const [off, setOff] = useState(new Set());
   const [agent, setAgent] = useState('');
@@ -31,8 +45,11 @@ export function FeedView({ model, version, select }) {
   const list = useRef(null);
   const pinned = useRef(true);
   const index = useFeedIndex(model);
-  const shown = useMemo(() => index.items.filter((i) => !off.has(i.type) && (!agent || i.agent === agent)), [version, off, agent]);
+  const shown = useMemo(() => index.items.filter((i) => !off.has(i.type) && (!agent || i.agent === agent) && keeps(model, filter, i)), [version, off, agent, filter]);
   const visible = all ? shown : shown.slice(-SHOWN);
+  // Answers of calls not seen live (a session opened after the fact) are read from their spans.
+  const calls = visible.filter((i) => i.type === 'llm' && !i.answer && i.cls !== 'error').map((i) => model.spans.get(i.span)).filter(Boolean);
+  const previews = usePreviews(model, calls);
 
   // Stay at the bottom when new items arrive, unless the reader scrolled up.
   useLayoutEffect(() => {
@@ -62,12 +79,13 @@ export function FeedView({ model, version, select }) {
     </div>
     <${ErrorNotice} error=${events.error} />
     ${!all && shown.length > SHOWN ? html`<div class="row" style="justify-content:center; padding:8px"><button onClick=${() => setAll(true)}>Show ${int(shown.length - SHOWN)} earlier items</button></div>` : null}
-    <div class="feed" ref=${list} data-test="feed">
+    <div class="feed" ref=${list} data-test="feed" style="--who:${whoWidth(index.agents)}">
       ${visible.map((i) => html`
         <div key=${i.key} class="feed-item ${i.cls || ''}" style="--agent:${i.agent ? agentColor(i.agent) : 'var(--border)'}">
           <span class="muted mono">${timeMs(i.at)}</span>
           <span class="who">${i.agent || 'session'}</span>
-          <span class="what"><span class="tag">${i.tag}</span>${i.span ? html`<button class="linkish" onClick=${() => select(i.span)}>${i.text}</button>` : i.text}</span>
+          <span class="what"><span class="tag">${i.tag}</span>${i.span ? html`<button class="linkish" onClick=${() => select(i.span)}>${i.text}</button>` : i.text}
+            ${answerOf(i, previews) ? html`<span class="answer" data-test="answer">${answerOf(i, previews)}</span>` : null}</span>
         </div>`)}
     </div>`;
 }

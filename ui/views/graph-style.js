@@ -38,7 +38,7 @@ export function graphStyle() {
     { selector: 'node[type = "review"][status = "running"]', style: { 'border-style': 'dashed', 'border-color': v('--k-review'), 'border-width': 4 } },
     { selector: 'node[status = "error"]', style: { 'border-color': v('--error'), 'background-color': v('--error'), 'background-opacity': 0.3, 'border-width': 3 } },
     { selector: 'node[hidden > 0]', style: { 'border-style': 'double', 'border-width': 5 } },
-    { selector: 'node.match', style: { 'overlay-color': v('--warn'), 'overlay-opacity': 0.25, 'overlay-padding': 6 } },
+    { selector: 'node.dim', style: { opacity: 0.22 } },
     { selector: 'node:selected', style: { 'overlay-color': v('--accent'), 'overlay-opacity': 0.25, 'overlay-padding': 6 } },
     {
       selector: 'edge',

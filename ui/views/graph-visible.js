@@ -1,6 +1,7 @@
 // Which spans the graph draws: a span's children are hidden while it is collapsed, and its node
-// says how many descendants it hides. Big sessions start collapsed to a readable size: levels
-// are opened breadth first while the graph stays under BUDGET nodes.
+// says how many descendants it hides. Big sessions start collapsed to a readable size: whole
+// levels are opened breadth first while the graph stays under BUDGET nodes (a level is opened
+// for all its spans or for none, so siblings look alike).
 export const BUDGET = 250;
 
 /** The collapsed set a session starts with. */
@@ -9,16 +10,12 @@ export function initialCollapsed(model, budget = BUDGET) {
   let queue = model.roots();
   let count = queue.length;
   while (queue.length) {
-    const next = [];
-    for (const id of queue) {
-      const kids = model.childrenOf(id);
-      if (!kids.length) continue;
-      if (count + kids.length > budget) collapsed.add(id);
-      else {
-        count += kids.length;
-        next.push(...kids);
-      }
+    const next = queue.flatMap((id) => model.childrenOf(id));
+    if (count + next.length > budget) {
+      for (const id of queue) if (model.childrenOf(id).length) collapsed.add(id);
+      break;
     }
+    count += next.length;
     queue = next;
   }
   return collapsed;

@@ -1,27 +1,31 @@
-// The session's DAG, top-down (cytoscape + dagre). Spans are nodes under their parent; relation
-// edges (messages, delegations, dependencies) are drawn across. Big subtrees are collapsed
-// (double border, "+N"); double-click a node to open or close it. Live spans are placed under
-// their parent without moving anything else, a few times a second for all that arrived in
-// between; "Tidy" lays the whole graph out again.
-import { html, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
+// The session's DAG, top-down (cytoscape, laid out by graph-layout.js): spans are nodes under
+// their parent, siblings left to right in start order, long runs of leaves wrapped into rows;
+// relation edges (messages, delegations, dependencies) are drawn across. Big subtrees are
+// collapsed (double border, "+N"); double-click a node to open or close it. Live spans are
+// laid out a few times a second for all that arrived in between, with the layout a reload
+// gives. It opens at a readable zoom on the running work; "Jump to running" goes through it;
+// the minimap shows the whole graph and moves the view.
+import { html, useEffect, useRef } from '../vendor/preact-htm.mjs';
 import cytoscape from '../vendor/cytoscape.mjs';
-import dagre from '../vendor/cytoscape-dagre.mjs';
 import { graphStyle, nodeType, LEGEND } from './graph-style.js';
 import { initialCollapsed, visibleSpans, visibleAncestor, reveal, BUDGET } from './graph-visible.js';
+import { tidyLayout, wrapFor } from './graph-layout.js';
+import { Minimap } from './graph-minimap.js';
+import { startMs } from '../lib/session-model.js';
 import { edgeSpans } from './graph-edges.js';
 import { int } from '../lib/format.js';
 import { gateText } from '../lib/gate.js';
-
-cytoscape.use(dagre);
 
 /** Visible nodes past which live spans fold into their parent instead of adding nodes. */
 const LIVE_CAP = 4 * BUDGET;
 /** Live deltas are gathered and drawn together at most this often: every change redraws the
  * whole canvas, and a session growing at 200 spans/s sends ten deltas a second. */
 const DRAW_EVERY_MS = 250;
+/** Past this many drawn nodes, twice as seldom: a growing block moves the nodes under it,
+ * and moving hundreds of nodes is the cost of a draw (ui.md, "Tests and figures"). */
+const BIG_DRAW = 300;
 /** The smallest zoom at which labels can be read. */
 const READABLE = 0.75;
-const LAYOUT = { name: 'dagre', rankDir: 'TB', nodeSep: 16, rankSep: 48, edgeSep: 8, animate: false, fit: false };
 
 function nodeData(model, collapsed, id) {
   const s = model.spans.get(id);
@@ -62,15 +66,65 @@ class Graph {
     this.overview();
   }
 
-  /** Fits the graph; one too wide to read that way is shown from its root, at a readable size. */
+  /**
+   * Fits the graph when it reads that way; a bigger one is shown at a readable zoom on its
+   * latest running span (a live session), else from its root.
+   */
   overview() {
     const cy = this.cy;
     cy.fit(undefined, 30);
-    const root = cy.nodes()[0];
-    if (cy.zoom() >= READABLE || !root) return;
+    if (cy.zoom() >= READABLE || cy.nodes().empty()) return;
     cy.zoom(READABLE);
-    const p = root.position();
+    const running = this.running();
+    if (running.length) return this.centre(running[0]);
+    const p = cy.nodes()[0].position();
     cy.pan({ x: cy.width() / 2 - p.x * READABLE, y: 50 - (p.y - 30) * READABLE });
+    return undefined;
+  }
+
+  /** The drawn nodes holding running work (a hidden span's visible ancestor), newest first. */
+  running() {
+    const out = [];
+    const spans = [...this.model.spans.values()].filter((s) => s.status === 'running').sort((a, b) => startMs(b) - startMs(a));
+    for (const s of spans) {
+      const id = visibleAncestor(this.model, this.collapsed, s.span_id);
+      if (id && !out.includes(id)) out.push(id);
+    }
+    return out;
+  }
+
+  centre(id, animate = false) {
+    const node = this.cy.getElementById(id);
+    if (node.empty()) return;
+    if (animate) this.cy.animate({ center: { eles: node }, zoom: Math.max(this.cy.zoom(), READABLE) }, { duration: 250 });
+    else this.cy.center(node);
+  }
+
+  /** Centres the next running node (newest first, round and round): {count, id}. */
+  jumpToRunning() {
+    const list = this.running();
+    if (!list.length) return { count: 0 };
+    this.jump = ((this.jump ?? -1) + 1) % list.length;
+    const id = list[this.jump];
+    this.centre(id, true);
+    return { count: list.length, id };
+  }
+
+  /**
+   * Places every drawn span with the tidy layout (relation edges follow their ends), rows as
+   * wide as the view shows at a readable zoom (measured when the graph is drawn from scratch,
+   * kept while it grows live, so it does not reflow under the reader).
+   */
+  layout(refit) {
+    if (refit || !this.wrap) this.wrap = wrapFor(this.cy.width(), READABLE);
+    const kids = (id) => (this.collapsed.has(id) ? [] : this.model.childrenOf(id));
+    const pos = tidyLayout(this.model.roots(), kids, this.wrap);
+    // Only the nodes that move: a live update mostly moves none but the new ones.
+    this.cy.nodes().forEach((n) => {
+      const p = pos[n.id()];
+      const q = n.position();
+      if (p && (Math.abs(p.x - q.x) > 0.5 || Math.abs(p.y - q.y) > 0.5)) n.position(p);
+    });
   }
 
   destroy() {
@@ -92,8 +146,9 @@ class Graph {
     this.cy.batch(() => {
       this.cy.elements().remove();
       this.cy.add(els);
+      this.layout(true);
     });
-    this.cy.elements('node, edge.tree').layout(LAYOUT).run();
+    if (this.filter) this.applyFilter(this.cy.nodes());
   }
 
   relation(e, shown) {
@@ -139,7 +194,7 @@ class Graph {
     }
     if (!this.pending) {
       this.pending = { added: new Set(), changed: new Set(), edges: [] };
-      this.drawTimer = setTimeout(() => this.drawPending(), DRAW_EVERY_MS);
+      this.drawTimer = setTimeout(() => this.drawPending(), this.cy.nodes().length > BIG_DRAW ? 2 * DRAW_EVERY_MS : DRAW_EVERY_MS);
     }
     for (const id of delta.added) this.pending.added.add(id);
     for (const id of delta.changed) this.pending.changed.add(id);
@@ -163,7 +218,9 @@ class Graph {
         const shown = new Set(cy.nodes().map((n) => n.id()));
         for (const e of delta.edges) cy.add(this.relation(e, shown).filter((el) => cy.getElementById(el.data.id).empty()));
       }
+      if (delta.added.size) this.layout();
     });
+    if (this.filter) this.applyFilter(cy.nodes().filter((n) => delta.added.has(n.id()) || delta.changed.has(n.id())));
   }
 
   addSpan(id) {
@@ -186,23 +243,9 @@ class Graph {
       this.nodeCount = cy.nodes().length;
       return;
     }
-    cy.add({ group: 'nodes', data: nodeData(this.model, this.collapsed, id), position: this.placeFor(s) });
+    cy.add({ group: 'nodes', data: nodeData(this.model, this.collapsed, id) });
     this.nodeCount += 1;
     if (parent?.nonempty()) cy.add(treeEdge(this.model, id));
-  }
-
-  /** A free spot for a new span: right of its last placed sibling, or under its parent. */
-  placeFor(s) {
-    const cy = this.cy;
-    const siblings = this.model.childrenOf(s.parent_id).filter((k) => k !== s.span_id && cy.getElementById(k).nonempty());
-    if (siblings.length) {
-      const last = cy.getElementById(siblings[siblings.length - 1]).position();
-      return { x: last.x + 166, y: last.y };
-    }
-    const p = s.parent_id && cy.getElementById(s.parent_id);
-    if (p?.nonempty()) return { x: p.position('x'), y: p.position('y') + 94 };
-    const bb = cy.nodes().boundingBox();
-    return cy.nodes().length ? { x: bb.x2 + 200, y: bb.y1 } : { x: 0, y: 0 };
   }
 
   select(id) {
@@ -218,25 +261,15 @@ class Graph {
     if (bb.x2 < 0 || bb.y2 < 0 || bb.x1 > cy.width() || bb.y1 > cy.height()) cy.center(node);
   }
 
-  /** Marks the spans matching `text` and centres the n-th: {count, id} (id: the n-th). */
-  search(text, n) {
-    const cy = this.cy;
-    cy.nodes('.match').removeClass('match');
-    const q = text.trim().toLowerCase();
-    if (!q) return { count: 0 };
-    const hits = [...this.model.spans.values()]
-      .filter((s) => [s.name, s.agent, s.model, s.span_id].some((f) => f && f.toLowerCase().includes(q)))
-      .map((s) => s.span_id);
-    if (!hits.length) return { count: 0 };
-    const target = hits[n % hits.length];
-    if (cy.getElementById(target).empty()) {
-      reveal(this.model, this.collapsed, target);
-      this.rebuild();
-    }
-    cy.batch(() => hits.forEach((id) => cy.getElementById(id).addClass('match')));
-    const node = cy.getElementById(target);
-    cy.animate({ center: { eles: node }, zoom: Math.max(cy.zoom(), 0.8) }, { duration: 250 });
-    return { count: hits.length, id: target };
+  /** Fades the spans the session's filter leaves out (null: none). */
+  setFilter(pred) {
+    this.filter = pred;
+    this.applyFilter(this.cy.nodes());
+  }
+
+  applyFilter(nodes) {
+    const pred = this.filter;
+    this.cy.batch(() => nodes.forEach((n) => n.toggleClass('dim', !!pred && !pred(this.model.spans.get(n.id())))));
   }
 }
 
@@ -249,45 +282,40 @@ function Legend() {
   </div>`;
 }
 
-export function GraphView({ model, select, selected }) {
+export function GraphView({ model, version, select, selected, filter }) {
   const host = useRef(null);
+  const mini = useRef(null);
   const graph = useRef(null);
-  const [query, setQuery] = useState('');
-  const [hit, setHit] = useState({ n: 0, count: null });
 
   useEffect(() => {
     const g = new Graph(host.current, model, select);
     graph.current = g;
     host.current.__cy = g.cy; // for the browser tests and the benchmark
+    const map = new Minimap(mini.current, g.cy);
     const off = model.subscribe((d) => g.update(d));
-    const restyle = () => g.cy.style(graphStyle());
+    const restyle = () => { g.cy.style(graphStyle()); map.schedule(); };
     window.addEventListener('themechange', restyle);
-    return () => { off(); window.removeEventListener('themechange', restyle); g.destroy(); };
+    return () => { off(); window.removeEventListener('themechange', restyle); map.destroy(); g.destroy(); };
   }, [model]);
 
   useEffect(() => graph.current?.select(selected), [selected]);
+  useEffect(() => graph.current?.setFilter(filter), [filter]);
 
-  const find = (next) => {
-    const n = next ? hit.n + 1 : 0;
-    const found = graph.current.search(query, n);
-    setHit({ n, count: found.count });
-    // The found span opens in the detail panel: the keyboard's way to a node.
-    if (found.id) select(found.id);
-  };
   const size = model.spans.size;
+  let running = 0;
+  for (const s of model.spans.values()) if (s.status === 'running') running += 1;
   return html`
     <div class="view-tools">
-      <input type="search" placeholder="Find a node: name, agent, model, id" value=${query} style="width:260px" aria-label="Find a node"
-        onInput=${(e) => { setQuery(e.target.value); setHit({ n: 0, count: null }); }} onKeyDown=${(e) => e.key === 'Enter' && find(hit.count && query ? true : false)} />
-      <button onClick=${() => find(hit.count ? true : false)}>Find${hit.count ? ' next' : ''}</button>
-      ${hit.count === 0 && query ? html`<span class="muted">no match</span>` : hit.count ? html`<span class="muted">${(hit.n % hit.count) + 1} of ${hit.count}</span>` : null}
-      <span class="spacer"></span>
       <span class="muted">${int(size)} spans</span>
+      <span class="spacer"></span>
+      <button onClick=${() => graph.current.jumpToRunning()} disabled=${!running} title="Centre the running work, newest first; again for the next">Jump to running${running ? ` (${int(running)})` : ''}</button>
       <button onClick=${() => graph.current.cy.fit(undefined, 30)} title="Fit the graph to the view">Fit</button>
-      <button onClick=${() => graph.current.rebuild()} title="Lay the whole graph out again">Tidy</button>
       <button onClick=${() => graph.current.setCollapsed(initialCollapsed(model))} title="Collapse to a readable size">Collapse</button>
       <button onClick=${() => graph.current.setCollapsed(new Set())} disabled=${size > 3000} title=${size > 3000 ? 'Too many spans to show at once' : 'Show every span'}>Expand all</button>
     </div>
-    <div class="canvas-host" ref=${host} data-test="graph"></div>
+    <div class="graph-area">
+      <div class="canvas-host" ref=${host} data-test="graph"></div>
+      <canvas class="minimap" ref=${mini} data-test="minimap" title="The whole graph: click or drag to move the view" aria-label="Minimap"></canvas>
+    </div>
     <div style="position:relative"><${Legend} /></div>`;
 }

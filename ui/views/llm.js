@@ -1,45 +1,19 @@
 // LLM telemetry: a summary bar (requests, tokens in/out, total latency, cost), the same by
-// model, and a sortable table of every call with prompt and response previews. Previews need
-// the full spans: they are read for the newest calls, a few at a time, and kept.
-import { html, useEffect, useState } from '../vendor/preact-htm.mjs';
-import { api } from '../lib/api.js';
+// model, and a sortable table of every call with prompt and response previews (lib/previews.js).
+import { html, useState } from '../vendor/preact-htm.mjs';
 import { groupSpans, costUnknown } from '../lib/stats.js';
-import { int, compact, usd, cost, unpricedNote, ms, pct, preview, timeMs } from '../lib/format.js';
+import { int, compact, usd, cost, unpricedNote, ms, pct, timeMs } from '../lib/format.js';
 import { Stat } from '../components/stat.js';
 import { Status, Agent, Empty } from '../components/badges.js';
 import { SortTable } from '../components/table.js';
+import { usePreviews } from '../lib/previews.js';
 
-const PREVIEWS = 200;
-const PARALLEL = 4;
-
-/** Reads previews of the newest `PREVIEWS` calls into `model.previews`, re-rendering as they come. */
-function usePreviews(model, calls) {
-  const [, bump] = useState(0);
-  useEffect(() => {
-    model.previews = model.previews || new Map();
-    const want = calls.filter((s) => s.status !== 'running' && !model.previews.has(s.span_id)).slice(-PREVIEWS);
-    let live = true;
-    const worker = async () => {
-      while (live && want.length) {
-        const s = want.pop();
-        model.previews.set(s.span_id, null);
-        const full = await api.span(model.id, s.span_id).catch(() => null);
-        if (full) model.previews.set(s.span_id, { prompt: preview(full.input), response: preview(full.output) });
-        bump((n) => n + 1);
-      }
-    };
-    for (let i = 0; i < PARALLEL; i += 1) worker();
-    return () => { live = false; };
-  }, [calls.length, calls.filter((s) => s.status === 'running').length]);
-  return model.previews || new Map();
-}
-
-export function LlmView({ model, select }) {
-  const calls = [...model.spans.values()].filter((s) => s.kind === 'llm');
+export function LlmView({ model, select, filter }) {
+  const calls = [...model.spans.values()].filter((s) => s.kind === 'llm' && (!filter || filter(s)));
   const previews = usePreviews(model, calls);
   const [limit, setLimit] = useState(200);
-  if (!calls.length) return html`<${Empty}>No LLM calls in this session yet.<//>`;
-  const byModel = groupSpans(model, 'llm', (s) => s.model);
+  if (!calls.length) return html`<${Empty}>${filter ? 'No LLM call matches the search.' : 'No LLM calls in this session yet.'}<//>`;
+  const byModel = groupSpans(model, 'llm', (s) => s.model, filter);
   const all = byModel.reduce((t, g) => ({ calls: t.calls + g.calls, errors: t.errors + g.errors, input: t.input + g.input, output: t.output + g.output, cost: t.cost + g.cost, unpriced: t.unpriced + g.unpriced, lat: t.lat + g.totalLatency }), { calls: 0, errors: 0, input: 0, output: 0, cost: 0, unpriced: 0, lat: 0 });
   const columns = [
     { label: 'Started', sort: (s) => s.started_at, cell: (s) => timeMs(s.started_at) },

@@ -42,8 +42,8 @@ export function Filters({ query, onChange }) {
           <option value="">any</option><option value="running">running</option>
           <option value="completed">completed</option><option value="failed">failed</option>
         </select></label>
-      ${text('agent', 'Agent', 'agent name', 140)}
-      ${text('model', 'Model', 'e.g. gpt-4o', 140)}
+      ${text('agent', 'Agent', 'part of a name', 140)}
+      ${text('model', 'Model', 'part, e.g. sonnet', 140)}
       <label class="field">From<input type="datetime-local" name="from" value=${draft.from || ''} onChange=${(e) => set('from', e.target.value)} /></label>
       <label class="field">To<input type="datetime-local" name="to" value=${draft.to || ''} onChange=${(e) => set('to', e.target.value)} /></label>
       <label class="check" style="margin-bottom:6px"><input type="checkbox" name="errors" checked=${!!draft.errors}

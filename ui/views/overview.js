@@ -7,16 +7,51 @@ import { useNow } from '../lib/use-now.js';
 import { follow } from '../lib/live.js';
 import { go, href } from '../lib/router.js';
 import { int, compact, usd, pct, ms, ago, elapsed, totalsCost, unpricedNote } from '../lib/format.js';
-import { Status, Agent, Empty, ErrorNotice } from '../components/badges.js';
+import { SessionStatus, Agent, Empty, ErrorNotice } from '../components/badges.js';
 import { Stat } from '../components/stat.js';
+import { compareBy } from '../components/table.js';
 import { Filters, toApi, isFiltered } from './overview-filters.js';
+import { SAMPLE, statsOf, Trend } from './overview-trend.js';
 
 const PAGE = 50;
 
-function Headline({ stats }) {
+/** The sessions table's columns: label, sort key (none: not sortable), numeric. */
+const COLUMNS = [
+  ['Status', (s) => (s.status === 'failed' ? 0 : s.totals.errors ? 1 : s.status === 'running' ? 2 : 3)],
+  ['Session', (s) => (s.name || s.session_id).toLowerCase()],
+  ['Agents', (s) => s.agents.length],
+  ['Spans', (s) => s.totals.spans, true],
+  ['LLM', (s) => s.totals.llm_calls, true],
+  ['Tools', (s) => s.totals.tool_calls, true],
+  ['Errors', (s) => s.totals.errors, true],
+  ['Tokens', (s) => s.totals.input_tokens + s.totals.output_tokens, true],
+  ['Cost', (s) => s.totals.cost_usd, true],
+  ['Budget', null],
+  ['Duration', (s) => s.duration_ms, true],
+  ['Started', (s) => s.started_at],
+];
+
+/** Sorts the sessions shown by a column (null: as the server lists them, newest first). */
+function sortedBy(items, sort) {
+  const key = sort && COLUMNS[sort.col][1];
+  if (!items || !key) return items;
+  return [...items].sort(compareBy(key, sort.desc));
+}
+
+/** The table's header: a click (or Enter) on a column sorts by it, again reverses it. */
+function Head({ sort, setSort }) {
+  const toggle = (i) => setSort((s) => (s?.col === i ? { col: i, desc: !s.desc } : { col: i, desc: true }));
+  return html`<thead><tr>${COLUMNS.map(([label, key, num], i) => (key
+    ? html`<th class="sortable ${num ? 'num' : ''}" tabindex="0" aria-sort=${sort?.col === i ? (sort.desc ? 'descending' : 'ascending') : 'none'}
+        onClick=${() => toggle(i)} onKeyDown=${(e) => e.key === 'Enter' && toggle(i)}>${label} <span class="arrow">${sort?.col === i ? (sort.desc ? '▼' : '▲') : ''}</span></th>`
+    : html`<th>${label}</th>`))}</tr></thead>`;
+}
+
+function Headline({ stats, filtered, partial }) {
   if (!stats) return null;
   const t = stats.totals;
   return html`
+    ${filtered ? html`<div class="muted" data-test="headline-scope">Figures of the sessions matching the filters${partial ? ` (the newest ${SAMPLE})` : ''}</div>` : null}
     <div class="stats" data-test="headline">
       <${Stat} label="Sessions" value=${int(stats.sessions)} sub="${int(stats.running)} running · ${int(stats.failed)} failed" />
       <${Stat} label="Completion rate" value=${pct(stats.completion_rate)} sub="${int(stats.completed)} completed" />
@@ -37,13 +72,16 @@ function Budget({ s }) {
     ${pct(used)}<div class="budget ${cls}"><div style="width:${Math.min(100, used * 100)}%"></div></div></div>`;
 }
 
+/** A failed session is marked red; one that completed with errors in its spans amber. */
+const rowMark = (s) => (s.status === 'failed' ? 'failed' : s.totals.errors ? 'with-errors' : '');
+
 function Row({ s, now, waiting }) {
   const t = s.totals;
   const dur = s.status === 'running' ? elapsed(s.started_at, null, now) : s.duration_ms;
-  const link = href({ page: 'session', session: s.session_id, view: 'graph' });
+  const link = href({ page: 'session', session: s.session_id, view: 'tree' });
   return html`
-    <tr class=${t.errors ? 'failed' : ''} data-session=${s.session_id}>
-      <td><${Status} status=${s.status} />${waiting ? html` <span class="badge waiting" title="An agent waits for a person's review">waiting on a person</span>` : null}</td>
+    <tr class=${rowMark(s)} data-session=${s.session_id}>
+      <td><${SessionStatus} s=${s} />${waiting ? html` <span class="badge waiting" title="An agent waits for a person's review">waiting on a person</span>` : null}</td>
       <td class="wrap"><a href=${link}>${s.name || s.session_id}</a>
         <div class="faint mono" style="font-size:11px">${s.session_id}</div></td>
       <td class="wrap">${s.agents.slice(0, 5).map((a) => html`<${Agent} name=${a} />`)}${s.agents.length > 5 ? html`<span class="faint">+${s.agents.length - 5}</span>` : null}</td>
@@ -73,8 +111,11 @@ export function Overview({ query }) {
   const [items, setItems] = useState(null);
   const [cursor, setCursor] = useState(null);
   const [stats, setStats] = useState(null);
+  /** The newest SAMPLE matching sessions, for the trend (and the headline under filters). */
+  const [sample, setSample] = useState(null);
   const [error, setError] = useState(null);
   const [loadingMore, setLoadingMore] = useState(false);
+  const [sort, setSort] = useState(null);
   const filters = toApi(query);
   const key = JSON.stringify(filters);
   const filtered = isFiltered(query);
@@ -93,9 +134,14 @@ export function Overview({ query }) {
 
   const loadFirst = useCallback(async () => {
     const seen = commits.current;
-    const [page, st] = await Promise.all([api.sessions({ ...filters, limit: PAGE }), api.overview({ from: filters.from, to: filters.to })]);
+    const [page, st, recent] = await Promise.all([
+      api.sessions({ ...filters, limit: PAGE }),
+      filtered ? null : api.overview({ from: filters.from, to: filters.to }),
+      api.sessions({ ...filters, limit: SAMPLE }),
+    ]);
     show(page, seen);
-    setStats(st);
+    setSample(recent);
+    setStats(filtered ? statsOf(recent.items) : st);
   }, [key]);
 
   useEffect(() => {
@@ -109,7 +155,10 @@ export function Overview({ query }) {
       if (refreshTimer.current) return;
       refreshTimer.current = setTimeout(() => {
         refreshTimer.current = 0;
-        (filtered ? loadFirst() : api.overview({ from: filters.from, to: filters.to }).then(setStats)).catch(() => {});
+        (filtered ? loadFirst() : Promise.all([
+          api.overview({ from: filters.from, to: filters.to }).then(setStats),
+          api.sessions({ ...filters, limit: SAMPLE }).then(setSample),
+        ])).catch(() => {});
       }, 1000);
     };
     const live = follow({ scope: 'overview' }, {
@@ -164,18 +213,17 @@ export function Overview({ query }) {
 
   return html`
     <div class="page stack">
-      <${Headline} stats=${stats} />
+      <${Headline} stats=${stats} filtered=${filtered} partial=${!!sample?.next_cursor} />
+      ${sample ? html`<${Trend} sessions=${sample.items} partial=${!!sample.next_cursor} />` : null}
       <${Filters} query=${query} onChange=${(q) => go({ page: 'overview', query: q }, true)} />
       <${ErrorNotice} error=${error} />
       <div class="panel">
-        <header><h2>Sessions</h2><span class="muted">${items ? `${int(items.length)} shown${cursor ? ', more below' : ''}` : 'loading…'}</span></header>
+        <header><h2>Sessions</h2><span class="muted">${items ? `${int(items.length)} shown${cursor ? ', more below' : ''}` : 'loading…'}${sort && cursor ? ' · sorted among those shown' : ''}</span></header>
         ${items && !items.length
           ? html`<${Empty}>${filtered ? 'No session matches these filters.' : 'No sessions yet. Send events to POST /api/v1/events, or run flightdeck demo.'}<//>`
           : html`<div class="table-wrap"><table data-test="sessions">
-              <thead><tr><th>Status</th><th>Session</th><th>Agents</th><th class="num">Spans</th><th class="num">LLM</th>
-                <th class="num">Tools</th><th class="num">Errors</th><th class="num">Tokens</th><th class="num">Cost</th>
-                <th>Budget</th><th class="num">Duration</th><th>Started</th></tr></thead>
-              <tbody>${(items || []).map((s) => html`<${Row} key=${s.session_id} s=${s} now=${now} waiting=${waitingOn.has(s.session_id)} />`)}</tbody>
+              <${Head} sort=${sort} setSort=${setSort} />
+              <tbody>${(sortedBy(items, sort) || []).map((s) => html`<${Row} key=${s.session_id} s=${s} now=${now} waiting=${waitingOn.has(s.session_id)} />`)}</tbody>
             </table></div>`}
         ${cursor
           ? html`<div class="row" style="justify-content:center; padding:12px" ref=${sentinel}>

@@ -4,6 +4,7 @@
 import { html, useEffect, useRef } from '../vendor/preact-htm.mjs';
 import uPlot from '../vendor/uplot.mjs';
 import { useEvents } from '../lib/use-events.js';
+import { useTheme } from '../lib/use-theme.js';
 import { agentColor, cssVar } from '../lib/colors.js';
 import { timeMs } from '../lib/format.js';
 import { Agent, Empty, ErrorNotice } from '../components/badges.js';
@@ -40,6 +41,8 @@ function scoreGroups(model) {
 function Convergence({ spans, keys, total, version }) {
   const host = useRef(null);
   const plot = useRef(null);
+  // The colours are read from the theme when the chart is made: make it again on a switch.
+  const theme = useTheme();
   useEffect(() => {
     const width = host.current.clientWidth || 600;
     const series = [...keys.map((k) => ({ k, get: (s) => s.scores[k] ?? null })), { k: keys.length ? 'total' : 'score', get: total }];
@@ -53,7 +56,8 @@ function Convergence({ spans, keys, total, version }) {
     };
     plot.current?.destroy();
     plot.current = new uPlot(opts, data, host.current);
-  }, [version, keys.join()]);
+    host.current.__plot = plot.current;
+  }, [version, keys.join(), theme]);
   useEffect(() => () => plot.current?.destroy(), []);
   return html`<div ref=${host} class="chart" data-test="convergence"></div>`;
 }

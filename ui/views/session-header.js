@@ -1,11 +1,12 @@
-// The session's header: name, status, ids and tags, its traces, and its totals (ticking while
-// it runs).
+// The session's header: name, status, ids and tags, its traces, its totals (ticking while
+// it runs) and, while it runs, what is happening now.
 import { html } from '../vendor/preact-htm.mjs';
 import { useNow } from '../lib/use-now.js';
 import { int, compact, usd, pct, ms, dateTime, elapsed, totalsCost, unpricedNote } from '../lib/format.js';
-import { Status } from '../components/badges.js';
+import { SessionStatus } from '../components/badges.js';
 import { Stat } from '../components/stat.js';
 import { Traces } from './traces.js';
+import { NowStrip } from './now-strip.js';
 
 export function SessionHeader({ model, selected, select }) {
   const s = model.session;
@@ -18,7 +19,7 @@ export function SessionHeader({ model, selected, select }) {
     <div data-test="session-head">
       <div class="title">
         <h1>${s.name || s.session_id}</h1>
-        <${Status} status=${s.status} />
+        <${SessionStatus} s=${s} />
         ${(s.tags || []).map((tag) => html`<span class="chip">${tag}</span>`)}
         <span class="faint mono" style="font-size:11px">${s.session_id}</span>
         <${Traces} model=${model} selected=${selected} select=${select} />
@@ -35,5 +36,6 @@ export function SessionHeader({ model, selected, select }) {
         <${Stat} label="Tokens in / out" value="${compact(t.input_tokens)} / ${compact(t.output_tokens)}" />
         <${Stat} label="Cost" value=${html`<span data-test="session-cost" title=${unpricedNote(t.unpriced_llm_calls)}>${totalsCost(t)}</span>`} sub=${budget} />
       </div>
+      <${NowStrip} model=${model} select=${select} />
     </div>`;
 }

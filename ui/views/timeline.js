@@ -1,8 +1,8 @@
 // The Gantt timeline on a canvas: a lane per agent, bars coloured by kind, failed bars red,
 // running bars growing in real time, a marker at each tool call, review gates striped while
 // they wait on a person and labelled with their waiting time. Wheel zooms the time axis
-// around the pointer, dragging pans, "Follow latest" keeps the newest work in view (on by
-// default). Only the visible bars are drawn, so thousands of spans stay fluid.
+// around the pointer, dragging pans, "Follow latest" keeps the newest work in view (on while
+// the session runs; a finished session opens fitted). Only the visible bars are drawn, so thousands of spans stay fluid.
 import { html, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
 import { Lanes } from './timeline-lanes.js';
 import { agentColor, cssVar } from '../lib/colors.js';
@@ -29,12 +29,15 @@ class Timeline {
     this.onSelect = onSelect;
     this.onFollow = onFollow;
     this.lanes = Lanes.of(model);
-    this.follow = true;
+    // A running session follows its newest work; a finished one opens fitted, start to end.
+    this.follow = model.session?.status === 'running';
     this.scale = null; // ms per pixel
     this.t0 = 0;
     this.scrollY = 0;
     this.hits = [];
     this.selected = null;
+    /** The session filter's predicate: bars it leaves out are faded (null: none). */
+    this.filter = null;
     this.colors();
     this.frame = 0;
     this.dirty = true;
@@ -172,7 +175,7 @@ class Timeline {
             if (x2 < LABEL_W || x1 > W) continue;
             const failed = s.status === 'error';
             g.fillStyle = failed ? this.c['--error'] : this.kind[s.kind] || this.kind.custom;
-            g.globalAlpha = s.status === 'running' ? 0.55 : s.kind === 'agent' || s.kind === 'chain' ? 0.45 : 0.9;
+            g.globalAlpha = (s.status === 'running' ? 0.55 : s.kind === 'agent' || s.kind === 'chain' ? 0.45 : 0.9) * (this.filter && !this.filter(s) ? 0.15 : 1);
             g.fillRect(x1, by, x2 - x1, BAR_H);
             g.globalAlpha = 1;
             if (s.status === 'running') {
@@ -281,10 +284,10 @@ class Timeline {
   }
 }
 
-export function TimelineView({ model, select, selected }) {
+export function TimelineView({ model, select, selected, filter }) {
   const canvas = useRef(null);
   const tl = useRef(null);
-  const [follow, setFollow] = useState(true);
+  const [follow, setFollow] = useState(model.session?.status === 'running');
   const [tip, setTip] = useState(null);
 
   useEffect(() => {
@@ -303,6 +306,12 @@ export function TimelineView({ model, select, selected }) {
     tl.current.selected = selected;
     tl.current.dirty = true;
   }, [selected]);
+
+  // The session's filter fades the bars it leaves out.
+  useEffect(() => {
+    tl.current.filter = filter;
+    tl.current.dirty = true;
+  }, [filter]);
 
   // Pointer: wheel zooms (shift+wheel scrolls lanes), drag pans, click selects, hover tells.
   useEffect(() => {

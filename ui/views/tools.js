@@ -12,10 +12,10 @@ function Rate({ g }) {
     <div class="bar" style="width:${g.successRate * 100}%; background:${color}"></div></div>${pct(g.successRate)}</div>`;
 }
 
-export function ToolsView({ model, select }) {
-  const tools = groupSpans(model, 'tool', (s) => s.name);
-  if (!tools.length) return html`<${Empty}>No tool calls in this session yet.<//>`;
-  const failed = [...model.spans.values()].filter((s) => s.kind === 'tool' && s.status === 'error');
+export function ToolsView({ model, select, filter }) {
+  const tools = groupSpans(model, 'tool', (s) => s.name, filter);
+  if (!tools.length) return html`<${Empty}>${filter ? 'No tool call matches the search.' : 'No tool calls in this session yet.'}<//>`;
+  const failed = [...model.spans.values()].filter((s) => s.kind === 'tool' && s.status === 'error' && (!filter || filter(s)));
   return html`
     <div class="page stack">
       <div class="panel"><header><h2>Tools</h2></header>

@@ -295,6 +295,43 @@ async fn bad_input_gets_a_clear_error_and_nothing_of_the_batch_is_kept() {
 }
 
 #[tokio::test]
+async fn a_session_is_searched_in_its_inputs_and_outputs() {
+    let s = TestServer::start().await;
+    let (status, _) = s
+        .post("application/json", every_message_type().to_string())
+        .await;
+    assert_eq!(status, 200);
+    // In a1's input (a message list) and its output, ignoring case; nothing in t1's.
+    for (q, ids) in [
+        ("PLAN THE", json!(["a1"])),
+        ("step 1", json!(["a1"])),
+        ("content", json!(["a1"])),
+        ("vault", json!([])),
+    ] {
+        let (status, body) = s
+            .get(&format!(
+                "/api/v1/sessions/s1/search?q={}",
+                q.replace(' ', "%20")
+            ))
+            .await;
+        assert_eq!((status, &body["span_ids"]), (200, &ids), "{q}");
+    }
+    let (status, err) = s.get("/api/v1/sessions/s1/search?q=").await;
+    assert_eq!(status, 400);
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 to 200"),
+        "{err}"
+    );
+    let (status, _) = s.get("/api/v1/sessions/s1/search").await;
+    assert_eq!(status, 400, "q is required");
+    let (status, _) = s.get("/api/v1/sessions/nope/search?q=x").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
 async fn query_errors_are_json_too() {
     let s = TestServer::start().await;
     let (status, err) = s.get("/api/v1/sessions/nope").await;

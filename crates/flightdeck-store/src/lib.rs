@@ -19,7 +19,9 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 use flightdeck_model::review::{ReviewRecord, Settlement};
-pub use query::{EventQuery, LogQuery, MetricQuery, ReviewQuery, SessionQuery, StatsScope};
+pub use query::{
+    EventQuery, LogQuery, MetricQuery, ReviewQuery, SearchQuery, SessionQuery, StatsScope,
+};
 pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// A batch that the store made durable, as offered to subscribers.
@@ -157,6 +159,9 @@ pub trait Store: Send + Sync + 'static {
     async fn spans(&self, session_id: &str) -> Result<Vec<SpanSummary>>;
     /// One span in full.
     async fn span(&self, session_id: &str, span_id: &str) -> Result<Option<SpanDetail>>;
+    /// The ids of a session's spans whose input or output holds `text` (ignoring case), in
+    /// start order.
+    async fn spans_with_text(&self, session_id: &str, text: &str) -> Result<Vec<String>>;
     /// The edges of a session.
     async fn edges(&self, session_id: &str) -> Result<Vec<EdgeRecord>>;
     /// The events of a session, in time order, paged.

@@ -33,6 +33,14 @@ pub struct SessionQuery {
     pub cursor: Option<String>,
 }
 
+/// A text search in a session's payloads (`GET /api/v1/sessions/{id}/search`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// The text, 1 to 200 characters.
+    pub q: String,
+}
+
 /// Paging of a session's events.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -364,6 +364,32 @@ async fn session_list_filters_and_pages() {
         .await,
         9
     );
+    // Agent and model match part of a name, ignoring case.
+    assert_eq!(
+        count(SessionQuery {
+            agent: Some("CODE".into()),
+            ..Default::default()
+        })
+        .await,
+        12
+    );
+    assert_eq!(
+        count(SessionQuery {
+            model: Some("sonnet".into()),
+            ..Default::default()
+        })
+        .await,
+        16
+    );
+    assert_eq!(
+        count(SessionQuery {
+            model: Some("gpt_4o".into()),
+            ..Default::default()
+        })
+        .await,
+        0,
+        "an underscore is itself, not any character"
+    );
     assert_eq!(
         count(SessionQuery {
             text: Some("RUN 1".into()),

@@ -58,6 +58,10 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         .route("/api/v1/spans/{session_id}/{span_id}", get(sessions::span))
         .route("/api/v1/sessions/{session_id}/edges", get(sessions::edges))
         .route(
+            "/api/v1/sessions/{session_id}/search",
+            get(sessions::search),
+        )
+        .route(
             "/api/v1/sessions/{session_id}/events",
             get(sessions::events),
         )

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use flightdeck_model::Timestamp;
 use flightdeck_model::record::*;
-use flightdeck_store::{EventQuery, SessionQuery, StatsScope};
+use flightdeck_store::{EventQuery, SearchQuery, SessionQuery, StatsScope};
 
 pub async fn list(
     State(app): State<AppState>,
@@ -62,6 +62,26 @@ pub async fn span(
         .ok_or_else(|| {
             ApiError::not_found(format!("no span {span_id:?} in session {session_id:?}"))
         })
+}
+
+/// The longest search text accepted.
+const MAX_SEARCH_CHARS: usize = 200;
+
+/// `{"span_ids": [...]}`: the spans whose input or output holds `q`.
+pub async fn search(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let chars = q.q.chars().count();
+    if chars == 0 || chars > MAX_SEARCH_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "q must be 1 to {MAX_SEARCH_CHARS} characters long (got {chars})"
+        )));
+    }
+    require_session(&app, &id).await?;
+    let ids = app.store.spans_with_text(&id, &q.q).await?;
+    Ok(Json(serde_json::json!({ "span_ids": ids })))
 }
 
 pub async fn edges(

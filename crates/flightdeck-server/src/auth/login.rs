@@ -163,7 +163,10 @@ fn with_cookies(redirect: Redirect, cookies: &[String]) -> Response {
     response
 }
 
-/// The login page: self-contained (no script, no asset behind the login), both themes.
+/// The login page: self-contained (no asset behind the login), both themes. Its one line of
+/// script keeps the deep link it was sent from: the browser keeps a URL's fragment (the
+/// page's route, `#/s/<session>/...`) across the redirect to `/login` but never sends it,
+/// so the form posts to `/login#<route>` and the redirect to `/` inherits the fragment.
 fn render(error: Option<&str>) -> String {
     let notice = error
         .map(|e| format!(r#"<p class="error" role="alert">{e}</p>"#))
@@ -189,7 +192,7 @@ button {{ margin-top: 14px; width: 100%; padding: 9px; border: 0; border-radius:
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" autofocus required>
 {notice}<button type="submit">Log in</button>
-</form></body></html>"#
+</form><script>document.forms[0].action = '/login' + location.hash;</script></body></html>"#
     )
 }
 

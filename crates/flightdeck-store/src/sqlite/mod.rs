@@ -22,6 +22,7 @@ mod read;
 mod reviews;
 mod rows;
 mod schema;
+mod search;
 mod writer;
 
 use crate::query::{EventQuery, LogQuery, MetricQuery, ReviewQuery, SessionQuery, StatsScope};
@@ -271,6 +272,13 @@ impl Store for SqliteStore {
         let (sid, id) = (session_id.to_owned(), span_id.to_owned());
         let dicts = Arc::clone(&self.dictionaries);
         self.read(move |c| read::span(c, &dicts, &sid, &id)).await
+    }
+
+    async fn spans_with_text(&self, session_id: &str, text: &str) -> Result<Vec<String>> {
+        let (sid, text) = (session_id.to_owned(), text.to_owned());
+        let dicts = Arc::clone(&self.dictionaries);
+        self.read(move |c| search::spans_with_text(c, &dicts, &sid, &text))
+            .await
     }
 
     async fn edges(&self, session_id: &str) -> Result<Vec<EdgeRecord>> {

@@ -101,24 +101,21 @@ pub fn sessions(
         Some(false) => sql.push_str(" AND s.errors = 0 AND s.status != 'failed'"),
         None => {}
     }
+    // Agent and model match part of a name, ignoring (ASCII) case: "plan" finds "planner".
     if let Some(agent) = &q.agent {
-        let i = bind(agent.clone().into());
+        let i = bind(like_pattern(agent).into());
         sql.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM agents a WHERE a.session_id = s.session_id AND a.agent = ?{i})"
+            " AND EXISTS (SELECT 1 FROM agents a WHERE a.session_id = s.session_id AND a.agent LIKE ?{i} ESCAPE '\\')"
         ));
     }
     if let Some(model) = &q.model {
-        let i = bind(model.clone().into());
+        let i = bind(like_pattern(model).into());
         sql.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM session_models m WHERE m.session_id = s.session_id AND m.model = ?{i})"
+            " AND EXISTS (SELECT 1 FROM session_models m WHERE m.session_id = s.session_id AND m.model LIKE ?{i} ESCAPE '\\')"
         ));
     }
     if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let escaped = text
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let i = bind(format!("%{escaped}%").into());
+        let i = bind(like_pattern(text).into());
         sql.push_str(&format!(
             " AND (s.name LIKE ?{i} ESCAPE '\\' OR s.session_id LIKE ?{i} ESCAPE '\\' \
              OR s.tags LIKE ?{i} ESCAPE '\\' OR EXISTS (SELECT 1 FROM agents a \
@@ -145,6 +142,16 @@ pub fn sessions(
     Ok(page(&mut items, limit, |s| {
         query::encode_cursor(s.started_at.0, &s.session_id)
     }))
+}
+
+/// `%text%` for a LIKE whose escape is a backslash: the text's own `%`, `_` and backslashes
+/// match themselves.
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
 }
 
 fn page<T>(items: &mut Vec<T>, limit: usize, cursor: impl Fn(&T) -> String) -> Page<T> {

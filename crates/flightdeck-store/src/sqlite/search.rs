@@ -1,0 +1,75 @@
+//! Text search in a session's payloads: the spans whose input or output holds a text, for
+//! the page's one search box (names, agents and models it matches itself, from the
+//! summaries it has). Payloads are compressed, so they are read and decoded one by one: the
+//! cost is one pass over the session's payloads, paid only when someone searches.
+
+use super::dictionary::Dictionaries;
+use crate::codec;
+use crate::{Result, StoreError};
+use rusqlite::Connection;
+use serde_json::Value;
+
+/// The ids of `session_id`'s spans whose input or output holds `text` in a string (or a
+/// key), ignoring case, in start order.
+pub fn spans_with_text(
+    conn: &Connection,
+    dicts: &Dictionaries,
+    session_id: &str,
+    text: &str,
+) -> Result<Vec<String>> {
+    let needle = text.to_lowercase();
+    let mut stmt = conn.prepare_cached(
+        "SELECT span_id, input, output FROM spans WHERE session_id = ?1
+           AND (input IS NOT NULL OR output IS NOT NULL)
+         ORDER BY started_at, span_id",
+    )?;
+    let rows = stmt.query_map([session_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<Vec<u8>>>(1)?,
+            r.get::<_, Option<Vec<u8>>>(2)?,
+        ))
+    })?;
+    let mut found = Vec::new();
+    for row in rows {
+        let (id, input, output) = row?;
+        for stored in [input, output].into_iter().flatten() {
+            let bytes =
+                codec::decode(&stored, |d| dicts.decoder(conn, d)).map_err(StoreError::Database)?;
+            let value: Value =
+                serde_json::from_slice(&bytes).map_err(|e| StoreError::Database(e.to_string()))?;
+            if holds(&value, &needle) {
+                found.push(id);
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Whether a string or key anywhere in `v` contains `needle` (already lower case).
+fn holds(v: &Value, needle: &str) -> bool {
+    match v {
+        Value::String(s) => s.to_lowercase().contains(needle),
+        Value::Array(items) => items.iter().any(|x| holds(x, needle)),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, x)| k.to_lowercase().contains(needle) || holds(x, needle)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::holds;
+    use serde_json::json;
+
+    #[test]
+    fn text_is_found_in_nested_strings_and_keys_ignoring_case() {
+        let v = json!([{"role": "user", "content": [{"type": "text", "text": "Open the VAULT"}]}, {"safe": 3}]);
+        assert!(holds(&v, "the vault"));
+        assert!(holds(&v, "safe"));
+        assert!(!holds(&v, "3"), "numbers are not text");
+        assert!(!holds(&v, "garage"));
+    }
+}
