@@ -445,3 +445,65 @@ async fn an_otel_traced_app_through_the_proxy_gets_one_span_per_call() {
         }
     }
 }
+
+/// Each call's exact exchange is stored: the request as the client sent it, and the response
+/// bytes as the client got them, cut where they arrived (the proxy's usage request taken back
+/// out), plain and streamed.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_exact_exchange_of_each_call_is_kept() {
+    let (_fake, s) = start().await;
+    let mut got = Vec::new();
+    for stream in [false, true] {
+        let sent = serde_json::json!({"model": "gpt-4o", "stream": stream,
+            "messages": [{"role": "user", "content": "Plan the job."}]})
+        .to_string();
+        let r = s
+            .client
+            .post(s.url("/proxy/openai/v1/chat/completions"))
+            .header("x-flightdeck-session", "ex")
+            .header("content-type", "application/json")
+            .body(sent.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        got.push((sent, r.bytes().await.unwrap()));
+    }
+    let spans = recorded(&s, "ex", 2).await;
+    for (span, (sent, body)) in spans.iter().zip(&got) {
+        let id = span["span_id"].as_str().unwrap();
+        let mut x = None;
+        for _ in 0..200 {
+            x = s.store.exchange("ex", id).await.unwrap();
+            if x.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        let x = x.expect("the exchange was stored");
+        assert_eq!(x.request, sent.as_bytes());
+        assert_eq!(x.response, body.as_ref(), "the bytes the client got");
+        assert_eq!((x.status, x.upstream.as_str()), (200, "openai"));
+        assert_eq!(x.path, "/v1/chat/completions");
+        assert!(!x.truncated);
+        let total: u32 = x.chunks.iter().map(|c| c.len).sum();
+        assert_eq!(total as usize, x.response.len());
+        assert!(x.chunks.windows(2).all(|w| w[0].after_us <= w[1].after_us));
+    }
+    let streamed = s
+        .store
+        .exchange("ex", spans[1]["span_id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(streamed.content_type.as_deref(), Some("text/event-stream"));
+    assert!(
+        streamed.chunks.len() > 1,
+        "a stream keeps its chunk boundaries"
+    );
+    let text = String::from_utf8(streamed.response).unwrap();
+    assert!(
+        text.contains("midnight") && !text.contains("\"usage\""),
+        "{text}"
+    );
+}

@@ -6,11 +6,13 @@
 //!   and `traceparent`;
 //! - `tap`: the response body on its way back; `sse`: event splitting;
 //! - `recorder`: the task that turns records into spans; `api`: reading each API's calls;
-//!   `response_id`: the provider's id of a response, which joins an OTel span of the call.
+//!   `response_id`: the provider's id of a response, which joins an OTel span of the call;
+//!   `exchange`: each call's exact exchange, kept for replays (`crate::replay`).
 
 mod api;
 mod attribution;
 pub mod config;
+mod exchange;
 mod recorder;
 mod response_id;
 mod sse;
@@ -204,6 +206,7 @@ async fn forward(
                     .into_response();
                 }
             };
+            let started = std::time::Instant::now();
             let flags = serde_json::from_slice::<StreamFlags>(&bytes).ok();
             let inject = endpoint == Endpoint::ChatCompletions
                 && upstream.stream_usage
@@ -223,6 +226,9 @@ async fn forward(
                 attribution: attribution.unwrap_or_default(),
                 request: bytes.clone(),
                 at: Timestamp::now(),
+                path: path.clone(),
+                started,
+                served: false,
             })));
             let strip = sent.is_some();
             (
@@ -266,6 +272,11 @@ async fn forward(
         proxy.recorder.send(Record::Status {
             call,
             status: status.as_u16(),
+            content_type: upstream_response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
         });
     }
     let mut response_headers = HeaderMap::with_capacity(upstream_response.headers().len());
