@@ -4,6 +4,10 @@
 //! can tell: `stream_options.include_usage` adds `"usage":null` to every chunk and a final
 //! usage chunk; errors are JSON bodies with the real status codes.
 //!
+//! It counts the LLM requests it gets ([`FakeLlm::requests`]) and, when asked to, keeps their
+//! bodies ([`FakeLlm::received`]), so a test can tell which calls reached it. The model `echo` answers with the last user message
+//! (`You said: ...`), so a changed prompt changes the answer.
+//!
 //! Models with special names misbehave on purpose: `fail-429` and `fail-500` answer with
 //! that status, `cut-stream` breaks the connection after two chunks. A [`Style`] makes it
 //! write its streams the way other OpenAI-compatible servers do (spaced JSON, CRLF line
@@ -33,6 +37,8 @@ pub struct Options {
     pub unique_ids: bool,
     /// How streamed answers are written.
     pub style: Style,
+    /// Keep the body of every LLM request ([`FakeLlm::received`]).
+    pub keep_requests: bool,
 }
 
 /// How a streamed answer is written, as servers other than OpenAI's write them.
@@ -98,6 +104,8 @@ impl serde_json::ser::Formatter for Spaced {
 pub struct FakeLlm {
     pub addr: SocketAddr,
     last_headers: Arc<Mutex<HeaderMap>>,
+    received: Arc<Mutex<Vec<Value>>>,
+    requests: Arc<AtomicU64>,
 }
 
 impl FakeLlm {
@@ -106,9 +114,13 @@ impl FakeLlm {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let last_headers = Arc::new(Mutex::new(HeaderMap::new()));
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let requests = Arc::new(AtomicU64::new(0));
         let state = Fake {
             options,
             last_headers: Arc::clone(&last_headers),
+            received: Arc::clone(&received),
+            requests: Arc::clone(&requests),
             responses: Arc::new(AtomicU64::new(0)),
         };
         let app = Router::new()
@@ -118,12 +130,28 @@ impl FakeLlm {
             .route("/v1/models", get(models))
             .with_state(state);
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Ok(FakeLlm { addr, last_headers })
+        Ok(FakeLlm {
+            addr,
+            last_headers,
+            received,
+            requests,
+        })
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The bodies of the LLM requests received so far (chat, messages, embeddings), in order,
+    /// with `keep_requests`.
+    pub fn received(&self) -> Vec<Value> {
+        self.received.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// How many LLM requests it received.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
     }
 
     /// The headers of the last request received.
@@ -139,13 +167,23 @@ impl FakeLlm {
 struct Fake {
     options: Options,
     last_headers: Arc<Mutex<HeaderMap>>,
+    received: Arc<Mutex<Vec<Value>>>,
+    requests: Arc<AtomicU64>,
     responses: Arc<AtomicU64>,
 }
 
 impl Fake {
-    async fn arrive(&self, headers: &HeaderMap) {
+    async fn arrive(&self, headers: &HeaderMap, body: Option<&Value>) {
         if let Ok(mut h) = self.last_headers.lock() {
             *h = headers.clone();
+        }
+        if let Some(body) = body {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            if self.options.keep_requests
+                && let Ok(mut r) = self.received.lock()
+            {
+                r.push(body.clone());
+            }
         }
         if !self.options.latency.is_zero() {
             tokio::time::sleep(self.options.latency).await;
@@ -164,6 +202,32 @@ impl Fake {
 
 const ANSWER: [&str; 4] = ["Case", " the vault", " at", " midnight."];
 
+/// The answer's pieces (one per streamed chunk): the fixed answer, or for the model `echo`
+/// the last user message's text, word by word.
+fn answer(req: &Value) -> Vec<String> {
+    if req["model"] != "echo" {
+        return ANSWER.iter().map(|s| s.to_string()).collect();
+    }
+    let last = req["messages"]
+        .as_array()
+        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+        .map(|m| match &m["content"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .unwrap_or_default();
+    let text = format!("You said: {last}");
+    let mut pieces: Vec<String> = Vec::new();
+    for (i, word) in text.split(' ').enumerate() {
+        pieces.push(if i == 0 {
+            word.to_owned()
+        } else {
+            format!(" {word}")
+        });
+    }
+    pieces
+}
+
 fn failure(model: &str) -> Option<Response> {
     let (status, kind) = match model {
         "fail-429" => (StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded"),
@@ -175,8 +239,9 @@ fn failure(model: &str) -> Option<Response> {
 }
 
 async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(req): Json<Value>) -> Response {
-    fake.arrive(&headers).await;
+    fake.arrive(&headers, Some(&req)).await;
     let model = req["model"].as_str().unwrap_or("gpt-4o").to_owned();
+    let answer = answer(&req);
     if let Some(r) = failure(&model) {
         return r;
     }
@@ -185,7 +250,7 @@ async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(req): Json<Valu
         return Json(json!({
             "id": id, "object": "chat.completion", "created": 1_700_000_000,
             "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER.concat(), "refusal": null},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.concat(), "refusal": null},
                          "logprobs": null, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19},
             "system_fingerprint": "fp_fake"
@@ -209,7 +274,7 @@ async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(req): Json<Valu
         Value::Null,
     )];
     events.extend(
-        ANSWER
+        answer
             .iter()
             .map(|t| chunk(json!({"content": t}), Value::Null)),
     );
@@ -272,7 +337,7 @@ async fn embeddings(
     headers: HeaderMap,
     Json(req): Json<Value>,
 ) -> Response {
-    fake.arrive(&headers).await;
+    fake.arrive(&headers, Some(&req)).await;
     Json(json!({
         "object": "list",
         "data": [{"object": "embedding", "index": 0, "embedding": [0.125, -0.5, 0.25]}],
@@ -282,7 +347,7 @@ async fn embeddings(
 }
 
 async fn models(State(fake): State<Fake>, headers: HeaderMap) -> Response {
-    fake.arrive(&headers).await;
+    fake.arrive(&headers, None).await;
     Json(json!({"object": "list", "data": [{"id": "gpt-4o", "object": "model", "created": 1_700_000_000, "owned_by": "fake"}]}))
         .into_response()
 }
@@ -292,11 +357,12 @@ async fn messages(
     headers: HeaderMap,
     Json(req): Json<Value>,
 ) -> Response {
-    fake.arrive(&headers).await;
+    fake.arrive(&headers, Some(&req)).await;
     let model = req["model"]
         .as_str()
         .unwrap_or("claude-sonnet-4")
         .to_owned();
+    let answer = answer(&req);
     if let Some(r) = failure(&model) {
         return r;
     }
@@ -304,7 +370,7 @@ async fn messages(
     if req["stream"].as_bool() != Some(true) {
         return Json(json!({
             "id": id, "type": "message", "role": "assistant", "model": model,
-            "content": [{"type": "text", "text": ANSWER.concat()}],
+            "content": [{"type": "text", "text": answer.concat()}],
             "stop_reason": "end_turn", "stop_sequence": null,
             "usage": {"input_tokens": 10, "output_tokens": 6}
         }))
@@ -324,7 +390,7 @@ async fn messages(
             json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
         ),
     ];
-    events.extend(ANSWER.iter().map(|t| {
+    events.extend(answer.iter().map(|t| {
         event("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": t}}))
     }));
     events.push(event(

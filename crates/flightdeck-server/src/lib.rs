@@ -7,6 +7,7 @@
 //! - [`otlp`]: OpenTelemetry ingest (OTLP over HTTP on the main port, and over gRPC);
 //! - [`proxy`]: the recording LLM proxy under `/proxy/{upstream}/`;
 //! - [`reviews`]: review gates (open, wait, decide, deadlines);
+//! - [`replay`]: replay from an LLM call of a proxied session; [`compare`]: two runs aligned;
 //! - `calls`: one LLM call reported by both (an OTel span and a proxy record), joined;
 //! - [`refusals`]: the count of refused input, by source and reason, logged and served;
 //! - [`error`]: the one JSON error shape and its stable codes.
@@ -14,12 +15,14 @@
 pub mod api;
 pub mod auth;
 mod calls;
+pub mod compare;
 pub mod error;
 mod fifo;
 pub mod hub;
 pub mod otlp;
 pub mod proxy;
 pub mod refusals;
+pub mod replay;
 pub mod reviews;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -96,6 +99,8 @@ pub struct App {
     pub refusals: Arc<refusals::Refusals>,
     /// Review gates and their keeper.
     pub reviews: Arc<reviews::Reviews>,
+    /// Replays in progress.
+    pub replays: replay::Replays,
 }
 
 impl App {
@@ -114,6 +119,7 @@ impl App {
         let reviews = reviews::Reviews::start(Arc::clone(&store), config.reviews.clone());
         otlp::idle::spawn(Arc::clone(&store), config.otlp_session_idle);
         Arc::new(App {
+            replays: replay::Replays::new(Arc::clone(&store)),
             reviews,
             store,
             hub,

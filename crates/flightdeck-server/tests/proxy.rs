@@ -33,21 +33,6 @@ async fn start() -> (FakeLlm, TestServer) {
     (fake, server)
 }
 
-/// Waits until the recorder has stored `n` finished spans in `session`.
-async fn recorded(s: &TestServer, session: &str, n: usize) -> Vec<Value> {
-    for _ in 0..200 {
-        let (status, spans) = s.get(&format!("/api/v1/sessions/{session}/spans")).await;
-        if status == 200 {
-            let spans = spans.as_array().unwrap().clone();
-            if spans.len() >= n && spans.iter().all(|s| s["status"] != "running") {
-                return spans;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("{n} finished spans were not recorded in {session}");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn official_clients_see_no_difference_and_every_call_is_recorded() {
     let Some(python) = support::python() else {
@@ -94,7 +79,7 @@ async fn official_clients_see_no_difference_and_every_call_is_recorded() {
     );
 
     // Recorded: 9 LLM calls (models is passed through, not recorded).
-    let spans = recorded(&s, "py-1", 9).await;
+    let spans = support::recorded(&s, "py-1", 9).await;
     assert_eq!(spans.len(), 9, "{spans:#?}");
     assert!(
         spans
@@ -260,7 +245,7 @@ async fn streams_of_any_formatting_reach_the_client_as_sent() {
     );
 
     // Recorded with usage where the upstream gave it, without where it ignored the option.
-    let spans = recorded(&s, "styles", 2 * fakes.len()).await;
+    let spans = support::recorded(&s, "styles", 2 * fakes.len()).await;
     for span in &spans {
         let (_, full) = s
             .get(&format!(
@@ -348,7 +333,7 @@ async fn unknown_upstreams_and_unreachable_ones_are_clear_errors() {
     assert_eq!(r.status(), 502);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "upstream_unreachable");
-    let spans = recorded(&dead, "down", 1).await;
+    let spans = support::recorded(&dead, "down", 1).await;
     assert_eq!(spans[0]["status"], "error");
 }
 
@@ -469,7 +454,7 @@ async fn the_exact_exchange_of_each_call_is_kept() {
         assert_eq!(r.status(), 200);
         got.push((sent, r.bytes().await.unwrap()));
     }
-    let spans = recorded(&s, "ex", 2).await;
+    let spans = support::recorded(&s, "ex", 2).await;
     for (span, (sent, body)) in spans.iter().zip(&got) {
         let id = span["span_id"].as_str().unwrap();
         let mut x = None;

@@ -8,6 +8,10 @@
 //! - `recorder`: the task that turns records into spans; `api`: reading each API's calls;
 //!   `response_id`: the provider's id of a response, which joins an OTel span of the call;
 //!   `exchange`: each call's exact exchange, kept for replays (`crate::replay`).
+//!
+//! `/replay/{id}/{upstream}/...` (or `x-flightdeck-replay: {id}` on `/proxy/...`) is the same
+//! forwarding, with `crate::replay` deciding per call: answer from the recording, or send
+//! (the edit of the fork call) upstream, recorded into the replay's fork session.
 
 mod api;
 mod attribution;
@@ -23,6 +27,7 @@ use crate::AppState;
 use crate::auth::AuthConfig;
 use crate::error::ApiError;
 use crate::refusals::Refusals;
+use crate::replay::Routed;
 use api::Endpoint;
 use attribution::Attribution;
 use axum::Router;
@@ -86,6 +91,15 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/proxy/{upstream}", any(forward_root))
         .route("/proxy/{upstream}/{*rest}", any(forward))
+        .route("/replay/{replay}/{upstream}/{*rest}", any(forward_replay))
+}
+
+async fn forward_replay(
+    state: State<AppState>,
+    Path((replay, upstream, rest)): Path<(String, String, String)>,
+    req: Request,
+) -> Response {
+    forward_call(state, upstream, rest, req, Some(replay)).await
 }
 
 async fn forward_root(
@@ -149,9 +163,24 @@ struct StreamFlags {
 }
 
 async fn forward(
-    State(app): State<AppState>,
+    state: State<AppState>,
     Path((name, rest)): Path<(String, String)>,
     req: Request,
+) -> Response {
+    let replay = req
+        .headers()
+        .get(crate::replay::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    forward_call(state, name, rest, req, replay).await
+}
+
+async fn forward_call(
+    State(app): State<AppState>,
+    name: String,
+    rest: String,
+    req: Request,
+    replay: Option<String>,
 ) -> Response {
     let proxy = &app.proxy;
     let Some(upstream) = proxy.config.upstreams.get(&name) else {
@@ -207,6 +236,39 @@ async fn forward(
                 }
             };
             let started = std::time::Instant::now();
+            let mut attribution = attribution.unwrap_or_default();
+            let bytes = match replay {
+                None => bytes,
+                Some(id) => match app
+                    .replays
+                    .route(&id, &attribution.agent, bytes.clone())
+                    .await
+                {
+                    Err(e) => return e.into_response(),
+                    Ok(Routed::Upstream { fork_session, body }) => {
+                        attribution.session = Some(fork_session);
+                        body
+                    }
+                    Ok(Routed::Recorded {
+                        fork_session,
+                        exchange,
+                    }) => {
+                        attribution.session = Some(fork_session);
+                        let begin = Begin {
+                            call: proxy.recorder.call_id(),
+                            endpoint,
+                            upstream: name,
+                            attribution,
+                            request: bytes,
+                            at: Timestamp::now(),
+                            path,
+                            started,
+                            served: true,
+                        };
+                        return from_recording(proxy, begin, *exchange);
+                    }
+                },
+            };
             let flags = serde_json::from_slice::<StreamFlags>(&bytes).ok();
             let inject = endpoint == Endpoint::ChatCompletions
                 && upstream.stream_usage
@@ -223,7 +285,7 @@ async fn forward(
                 call,
                 endpoint,
                 upstream: name.clone(),
-                attribution: attribution.unwrap_or_default(),
+                attribution,
                 request: bytes.clone(),
                 at: Timestamp::now(),
                 path: path.clone(),
@@ -289,9 +351,61 @@ async fn forward(
     let length = (!strip_usage)
         .then(|| upstream_response.content_length())
         .flatten();
-    let mut tap = Tap::new(proxy.recorder.clone(), call, strip_usage, length);
-    let stream = upstream_response.bytes_stream();
-    let body = async_body(stream, move |item| match item {
+    let tap = Tap::new(proxy.recorder.clone(), call, strip_usage, length);
+    let mut response = Response::new(tapped(upstream_response.bytes_stream(), tap));
+    *response.status_mut() = status;
+    *response.headers_mut() = response_headers;
+    response
+}
+
+/// Answers a call of a replay with a recorded exchange: its status, content type and bytes,
+/// cut where they were cut (without the waits between them), through a `Tap` like an
+/// upstream's answer, so the call is recorded into the fork too.
+fn from_recording(proxy: &Proxy, begin: Begin, x: flightdeck_model::replay::Exchange) -> Response {
+    let call = begin.call;
+    proxy.recorder.send(Record::Begin(Box::new(begin)));
+    proxy.recorder.send(Record::Status {
+        call,
+        status: x.status,
+        content_type: x.content_type.clone(),
+    });
+    let streamed = x
+        .content_type
+        .as_deref()
+        .is_some_and(|t| t.starts_with("text/event-stream"));
+    let length = (!streamed).then_some(x.response.len() as u64);
+    let whole = Bytes::from(x.response.clone());
+    let mut at = 0;
+    let chunks: Vec<reqwest::Result<Bytes>> = x
+        .chunks
+        .iter()
+        .map(|c| {
+            let end = (at + c.len as usize).min(whole.len());
+            let piece = whole.slice(at.min(end)..end);
+            at = end;
+            Ok(piece)
+        })
+        .collect();
+    let tap = Tap::new(proxy.recorder.clone(), Some(call), false, length);
+    let mut response = Response::new(tapped(futures_util::stream::iter(chunks), tap));
+    *response.status_mut() = StatusCode::from_u16(x.status).unwrap_or(StatusCode::OK);
+    if let Some(t) = x.content_type.as_deref().and_then(|t| t.parse().ok()) {
+        response.headers_mut().insert(header::CONTENT_TYPE, t);
+    }
+    if let Some(n) = length {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, n.into());
+    }
+    response
+}
+
+/// The body the client gets: `stream` passed through `tap`.
+fn tapped<S>(stream: S, mut tap: Tap) -> Body
+where
+    S: futures_util::Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
+{
+    async_body(stream, move |item| match item {
         Some(Ok(bytes)) => Some(Ok(tap.chunk(bytes))),
         Some(Err(e)) => {
             let message = format!("the upstream stream was cut: {}", root_cause(&e));
@@ -302,11 +416,7 @@ async fn forward(
             let rest = tap.finish(None);
             (!rest.is_empty()).then_some(Ok(rest))
         }
-    });
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    *response.headers_mut() = response_headers;
-    response
+    })
 }
 
 /// A body that maps each upstream item (and the end, as `None`) through `f`; `f` returning
