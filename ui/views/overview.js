@@ -10,6 +10,7 @@ import { int, compact, usd, pct, ms, ago, elapsed, totalsCost, unpricedNote } fr
 import { Status, Agent, Empty, ErrorNotice } from '../components/badges.js';
 import { Stat } from '../components/stat.js';
 import { Filters, toApi, isFiltered } from './overview-filters.js';
+import { compareHref } from '../lib/replay-api.js';
 
 const PAGE = 50;
 
@@ -37,12 +38,13 @@ function Budget({ s }) {
     ${pct(used)}<div class="budget ${cls}"><div style="width:${Math.min(100, used * 100)}%"></div></div></div>`;
 }
 
-function Row({ s, now, waiting }) {
+function Row({ s, now, waiting, picked, onPick }) {
   const t = s.totals;
   const dur = s.status === 'running' ? elapsed(s.started_at, null, now) : s.duration_ms;
   const link = href({ page: 'session', session: s.session_id, view: 'graph' });
   return html`
     <tr class=${t.errors ? 'failed' : ''} data-session=${s.session_id}>
+      <td><input type="checkbox" data-test="pick" checked=${picked} onChange=${() => onPick(s.session_id)} aria-label="Pick ${s.name || s.session_id} to compare" /></td>
       <td><${Status} status=${s.status} />${waiting ? html` <span class="badge waiting" title="An agent waits for a person's review">waiting on a person</span>` : null}</td>
       <td class="wrap"><a href=${link}>${s.name || s.session_id}</a>
         <div class="faint mono" style="font-size:11px">${s.session_id}</div></td>
@@ -136,6 +138,9 @@ export function Overview({ query }) {
   }, [key]);
 
   const now = useNow(!!items?.some((s) => s.status === 'running'));
+  // Two sessions picked for Compare (a third pick replaces the older one).
+  const [picked, setPicked] = useState([]);
+  const pick = (id) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p, id].slice(-2)));
   const waitingOn = new Set(usePendingReviews().map((r) => r.session_id));
 
   const more = async () => {
@@ -168,14 +173,18 @@ export function Overview({ query }) {
       <${Filters} query=${query} onChange=${(q) => go({ page: 'overview', query: q }, true)} />
       <${ErrorNotice} error=${error} />
       <div class="panel">
-        <header><h2>Sessions</h2><span class="muted">${items ? `${int(items.length)} shown${cursor ? ', more below' : ''}` : 'loading…'}</span></header>
+        <header><h2>Sessions</h2><span class="muted">${items ? `${int(items.length)} shown${cursor ? ', more below' : ''}` : 'loading…'}</span>
+          <span class="spacer"></span>
+          ${picked.length === 2 ? html`<a class="btn primary" data-test="compare-picked" href=${compareHref(picked[0], picked[1])}>Compare the two picked</a>`
+            : picked.length === 1 ? html`<span class="faint">pick one more session to compare</span>` : null}</header>
         ${items && !items.length
           ? html`<${Empty}>${filtered ? 'No session matches these filters.' : 'No sessions yet. Send events to POST /api/v1/events, or run flightdeck demo.'}<//>`
           : html`<div class="table-wrap"><table data-test="sessions">
-              <thead><tr><th>Status</th><th>Session</th><th>Agents</th><th class="num">Spans</th><th class="num">LLM</th>
+              <thead><tr><th title="Pick two sessions to compare">Compare</th><th>Status</th><th>Session</th><th>Agents</th><th class="num">Spans</th><th class="num">LLM</th>
                 <th class="num">Tools</th><th class="num">Errors</th><th class="num">Tokens</th><th class="num">Cost</th>
                 <th>Budget</th><th class="num">Duration</th><th>Started</th></tr></thead>
-              <tbody>${(items || []).map((s) => html`<${Row} key=${s.session_id} s=${s} now=${now} waiting=${waitingOn.has(s.session_id)} />`)}</tbody>
+              <tbody>${(items || []).map((s) => html`<${Row} key=${s.session_id} s=${s} now=${now} waiting=${waitingOn.has(s.session_id)}
+                picked=${picked.includes(s.session_id)} onPick=${pick} />`)}</tbody>
             </table></div>`}
         ${cursor
           ? html`<div class="row" style="justify-content:center; padding:12px" ref=${sentinel}>

@@ -16,6 +16,7 @@ import { ToolsView } from './tools.js';
 import { FeedView } from './feed.js';
 import { ScoresView } from './scores.js';
 import { ErrorNotice } from '../components/badges.js';
+import { ReplayBanner } from '../components/replay-banner.js';
 
 const VIEW = { graph: GraphView, timeline: TimelineView, agents: AgentsView, llm: LlmView, tools: ToolsView, feed: FeedView, scores: ScoresView };
 const LABEL = { graph: 'Graph', timeline: 'Timeline', agents: 'Agents', llm: 'LLM', tools: 'Tools', feed: 'Feed', scores: 'Scores & decisions' };
@@ -69,6 +70,7 @@ export function Session({ route, onTitle }) {
     <div class="session">
       <div class="session-head">
         <${SessionHeader} model=${model} version=${version} selected=${route.query.span} select=${select} />
+        <${ReplayBanner} sessionId=${id} />
         <nav class="tabs" aria-label="Session views">
           ${VIEWS.map((v) => html`<a class=${v === route.view ? 'active' : ''} aria-current=${v === route.view ? 'page' : undefined}
               href=${href({ ...route, view: v })}>${LABEL[v]}</a>`)}

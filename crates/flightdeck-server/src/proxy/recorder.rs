@@ -503,7 +503,7 @@ impl Task {
             },
             output: output.as_ref().and_then(raw),
             usage,
-            cost_usd: None,
+            cost_usd: c.served.then_some(0.0),
             error,
             attributes: Some(attributes),
             scores: None,
