@@ -44,7 +44,6 @@ function Row({ s, now, waiting, picked, onPick }) {
   const link = href({ page: 'session', session: s.session_id, view: 'graph' });
   return html`
     <tr class=${t.errors ? 'failed' : ''} data-session=${s.session_id}>
-      <td><input type="checkbox" data-test="pick" checked=${picked} onChange=${() => onPick(s.session_id)} aria-label="Pick ${s.name || s.session_id} to compare" /></td>
       <td><${Status} status=${s.status} />${waiting ? html` <span class="badge waiting" title="An agent waits for a person's review">waiting on a person</span>` : null}</td>
       <td class="wrap"><a href=${link}>${s.name || s.session_id}</a>
         <div class="faint mono" style="font-size:11px">${s.session_id}</div></td>
@@ -58,6 +57,7 @@ function Row({ s, now, waiting, picked, onPick }) {
       <td><${Budget} s=${s} /></td>
       <td class="num">${ms(dur)}</td>
       <td title=${s.started_at}>${ago(s.started_at, now)}</td>
+      <td><input type="checkbox" data-test="pick" checked=${picked} onChange=${() => onPick(s.session_id)} aria-label="Pick ${s.name || s.session_id} to compare" /></td>
     </tr>`;
 }
 
@@ -180,9 +180,9 @@ export function Overview({ query }) {
         ${items && !items.length
           ? html`<${Empty}>${filtered ? 'No session matches these filters.' : 'No sessions yet. Send events to POST /api/v1/events, or run flightdeck demo.'}<//>`
           : html`<div class="table-wrap"><table data-test="sessions">
-              <thead><tr><th title="Pick two sessions to compare">Compare</th><th>Status</th><th>Session</th><th>Agents</th><th class="num">Spans</th><th class="num">LLM</th>
+              <thead><tr><th>Status</th><th>Session</th><th>Agents</th><th class="num">Spans</th><th class="num">LLM</th>
                 <th class="num">Tools</th><th class="num">Errors</th><th class="num">Tokens</th><th class="num">Cost</th>
-                <th>Budget</th><th class="num">Duration</th><th>Started</th></tr></thead>
+                <th>Budget</th><th class="num">Duration</th><th>Started</th><th title="Pick two sessions to compare">Compare</th></tr></thead>
               <tbody>${(items || []).map((s) => html`<${Row} key=${s.session_id} s=${s} now=${now} waiting=${waitingOn.has(s.session_id)}
                 picked=${picked.includes(s.session_id)} onPick=${pick} />`)}</tbody>
             </table></div>`}
