@@ -413,6 +413,8 @@ async fn bad_input_is_a_clear_error_naming_it() {
             .contains("no replay \"nope\""),
         "{err}"
     );
+    let (status, err) = s.get("/replay/nope/openai/v1/models").await;
+    assert_eq!(status, 404, "any path under an unknown replay: {err}");
     let (status, err) = s.get("/api/v1/replays/nope").await;
     assert_eq!(status, 404, "{err}");
     let (status, err) = s.get("/api/v1/exchanges/native/n1").await;

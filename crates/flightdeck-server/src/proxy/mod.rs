@@ -214,6 +214,11 @@ async fn forward_call(
     let attribution = endpoint.map(|_| Attribution::from_headers(req.headers(), peer));
     let body = req.into_body();
 
+    if let (None, Some(id)) = (endpoint, &replay)
+        && let Err(e) = app.replays.record(id).await
+    {
+        return e.into_response();
+    }
     let (upstream_body, call, strip_usage) = match endpoint {
         None => (
             reqwest::Body::wrap_stream(body.into_data_stream()),

@@ -106,29 +106,30 @@ impl Plan {
         agent: &Agent,
         hash: &str,
         edited: Option<&str>,
-    ) -> (usize, Step<'_>) {
+    ) -> Step<'_> {
         let slot = cursors.next.entry(agent.clone()).or_default();
         let i = *slot;
         *slot += 1;
-        let call = i + 1;
         if cursors.diverged.contains(agent) {
-            return (call, Step::Upstream);
+            return Step::Upstream;
         }
         let Some(recorded) = self.calls.get(agent).and_then(|c| c.get(i)) else {
-            return (call, Step::Upstream);
+            return Step::Upstream;
         };
         let fork = *agent == self.fork_agent && i == self.fork_index;
         let matches = recorded.hash == hash || (fork && edited == Some(hash));
-        let step = match (matches, fork) {
+        match (matches, fork) {
             (false, _) => {
                 cursors.diverged.insert(agent.clone());
-                Step::Mismatch { recorded, call }
+                Step::Mismatch {
+                    recorded,
+                    call: i + 1,
+                }
             }
             (true, true) => Step::Fork,
             (true, false) if recorded.servable => Step::Serve(recorded),
             (true, false) => Step::Upstream,
-        };
-        (call, step)
+        }
     }
 }
 
@@ -177,21 +178,21 @@ mod tests {
         let mut c = Cursors::default();
         let (alpha, beta) = (Some("alpha".to_owned()), Some("beta".to_owned()));
         let served = |s: Step| matches!(s, Step::Serve(_));
-        assert!(served(p.step(&mut c, &beta, &hash(br#"{"q":3}"#), None).1));
-        assert!(served(p.step(&mut c, &alpha, &hash(br#"{"q":1}"#), None).1));
+        assert!(served(p.step(&mut c, &beta, &hash(br#"{"q":3}"#), None)));
+        assert!(served(p.step(&mut c, &alpha, &hash(br#"{"q":1}"#), None)));
         assert_eq!(
-            p.step(&mut c, &alpha, &hash(br#"{"q":2}"#), None).1,
+            p.step(&mut c, &alpha, &hash(br#"{"q":2}"#), None),
             Step::Fork
         );
         assert_eq!(
-            p.step(&mut c, &alpha, &hash(br#"{"q":9}"#), None).1,
+            p.step(&mut c, &alpha, &hash(br#"{"q":9}"#), None),
             Step::Upstream
         );
         assert_eq!(
-            p.step(&mut c, &beta, &hash(br#"{"q":9}"#), None).1,
+            p.step(&mut c, &beta, &hash(br#"{"q":9}"#), None),
             Step::Upstream
         );
-        assert_eq!(p.step(&mut c, &None, &hash(b"{}"), None).1, Step::Upstream);
+        assert_eq!(p.step(&mut c, &None, &hash(b"{}"), None), Step::Upstream);
         assert_eq!(p.recorded_calls(), 2);
     }
 
@@ -200,15 +201,14 @@ mod tests {
         let p = plan();
         let mut c = Cursors::default();
         let (alpha, beta) = (Some("alpha".to_owned()), Some("beta".to_owned()));
-        let (call, step) = p.step(&mut c, &alpha, &hash(br#"{"q":7}"#), None);
-        assert_eq!(call, 1);
+        let step = p.step(&mut c, &alpha, &hash(br#"{"q":7}"#), None);
         assert!(matches!(step, Step::Mismatch { recorded, call: 1 } if recorded.span_id == "a1"));
         assert_eq!(
-            p.step(&mut c, &alpha, &hash(br#"{"q":2}"#), None).1,
+            p.step(&mut c, &alpha, &hash(br#"{"q":2}"#), None),
             Step::Upstream
         );
         assert!(matches!(
-            p.step(&mut c, &beta, &hash(br#"{"q":3}"#), None).1,
+            p.step(&mut c, &beta, &hash(br#"{"q":3}"#), None),
             Step::Serve(_)
         ));
     }
@@ -220,7 +220,7 @@ mod tests {
         let alpha = Some("alpha".to_owned());
         let edit = hash(br#"{"q":"edited"}"#);
         p.step(&mut c, &alpha, &hash(br#"{"q":1}"#), Some(&edit));
-        assert_eq!(p.step(&mut c, &alpha, &edit, Some(&edit)).1, Step::Fork);
+        assert_eq!(p.step(&mut c, &alpha, &edit, Some(&edit)), Step::Fork);
     }
 
     #[test]

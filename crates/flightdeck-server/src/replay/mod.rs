@@ -112,7 +112,7 @@ impl Replays {
             let mut state = run.state.lock().unwrap_or_else(|e| e.into_inner());
             let state = &mut *state;
             let edited = run.edited.as_ref().map(|(_, h)| h.as_str());
-            let (_, step) = run.plan.step(&mut state.cursors, agent, &hash, edited);
+            let step = run.plan.step(&mut state.cursors, agent, &hash, edited);
             let decided = match step {
                 Step::Serve(p) => Decided::Serve(p.span_id.clone(), p.saves.clone()),
                 Step::Fork => Decided::Fork,
