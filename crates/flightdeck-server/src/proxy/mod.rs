@@ -270,7 +270,7 @@ async fn forward_call(
                             started,
                             served: true,
                         };
-                        return from_recording(proxy, begin, *exchange);
+                        return from_recording(proxy, begin, &exchange);
                     }
                 },
             };
@@ -366,7 +366,7 @@ async fn forward_call(
 /// Answers a call of a replay with a recorded exchange: its status, content type and bytes,
 /// cut where they were cut (without the waits between them), through a `Tap` like an
 /// upstream's answer, so the call is recorded into the fork too.
-fn from_recording(proxy: &Proxy, begin: Begin, x: flightdeck_model::replay::Exchange) -> Response {
+fn from_recording(proxy: &Proxy, begin: Begin, x: &flightdeck_model::replay::Exchange) -> Response {
     let call = begin.call;
     proxy.recorder.send(Record::Begin(Box::new(begin)));
     proxy.recorder.send(Record::Status {

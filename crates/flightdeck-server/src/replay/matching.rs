@@ -9,11 +9,12 @@
 //! fork call's agent, its calls up to the fork call; for every other agent, its calls that
 //! started before the fork call did. [`Cursors`] follow a re-run through it.
 
-use flightdeck_model::replay::Saved;
+use flightdeck_model::replay::{Exchange, Saved};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
+use std::sync::Arc;
 
 /// An agent as calls are attributed to it (`None`: calls that name none).
 pub type Agent = Option<String>;
@@ -57,6 +58,8 @@ pub struct Planned {
     pub servable: bool,
     /// What answering it from the recording saves.
     pub saves: Saved,
+    /// The recorded exchange, when the plan keeps it in memory (else it is read from the store).
+    pub exchange: Option<Arc<Exchange>>,
 }
 
 /// The recorded calls before the fork point, per agent, and the fork call.
@@ -143,6 +146,7 @@ mod tests {
             hash: hash(body.as_bytes()),
             servable: true,
             saves: Saved::default(),
+            exchange: None,
         }
     }
 

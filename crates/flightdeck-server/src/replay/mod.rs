@@ -57,7 +57,7 @@ pub enum Routed {
     /// Answer with this recorded exchange; record the call into `fork_session`.
     Recorded {
         fork_session: String,
-        exchange: Box<Exchange>,
+        exchange: Arc<Exchange>,
     },
 }
 
@@ -114,7 +114,9 @@ impl Replays {
             let edited = run.edited.as_ref().map(|(_, h)| h.as_str());
             let step = run.plan.step(&mut state.cursors, agent, &hash, edited);
             let decided = match step {
-                Step::Serve(p) => Decided::Serve(p.span_id.clone(), p.saves.clone()),
+                Step::Serve(p) => {
+                    Decided::Serve(p.span_id.clone(), p.saves.clone(), p.exchange.clone())
+                }
                 Step::Fork => Decided::Fork,
                 Step::Upstream => Decided::Upstream,
                 Step::Mismatch { recorded, call } => {
@@ -128,22 +130,28 @@ impl Replays {
             )
         };
         let routed = match decided {
-            Decided::Serve(span, saves) => match self.store.exchange(&original, &span).await? {
-                Some(x) => {
-                    run.update(&self.store, |r| {
-                        r.saved.calls += saves.calls;
-                        r.saved.input_tokens += saves.input_tokens;
-                        r.saved.output_tokens += saves.output_tokens;
-                        r.saved.cost_usd += saves.cost_usd;
-                        r.saved.time_ms += saves.time_ms;
-                    });
-                    return Ok(Routed::Recorded {
-                        fork_session,
-                        exchange: Box::new(x),
-                    });
-                }
-                None => body,
-            },
+            Decided::Serve(span, saves, kept) => {
+                let recorded = match kept {
+                    Some(x) => Some(x),
+                    None => self.store.exchange(&original, &span).await?.map(Arc::new),
+                };
+                let Some(x) = recorded else {
+                    // Gone from the store since the plan was made: the upstream answers.
+                    run.update(&self.store, |r| r.upstream_calls += 1);
+                    return Ok(Routed::Upstream { fork_session, body });
+                };
+                run.update(&self.store, |r| {
+                    r.saved.calls += saves.calls;
+                    r.saved.input_tokens += saves.input_tokens;
+                    r.saved.output_tokens += saves.output_tokens;
+                    r.saved.cost_usd += saves.cost_usd;
+                    r.saved.time_ms += saves.time_ms;
+                });
+                return Ok(Routed::Recorded {
+                    fork_session,
+                    exchange: x,
+                });
+            }
             Decided::Fork => run.edited.as_ref().map_or(body, |(b, _)| b.clone()),
             Decided::Upstream => body,
             Decided::Mismatch(span, call) => {
@@ -187,7 +195,11 @@ impl Replays {
 }
 
 enum Decided {
-    Serve(String, flightdeck_model::replay::Saved),
+    Serve(
+        String,
+        flightdeck_model::replay::Saved,
+        Option<Arc<Exchange>>,
+    ),
     Fork,
     Upstream,
     Mismatch(String, usize),

@@ -8,6 +8,10 @@ use flightdeck_model::replay::{ForkPoint, Saved};
 use flightdeck_model::{SpanKind, SpanSummary};
 use flightdeck_store::Store;
 
+/// Bytes of recorded exchanges a plan keeps in memory, so that serving them reads nothing;
+/// those past it are read from the store when served.
+const KEPT_BYTES: usize = 64 * 1024 * 1024;
+
 /// 422 `not_replayable`.
 pub fn not_replayable(message: String) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_replayable", message)
@@ -41,6 +45,7 @@ pub async fn build(
     };
     let mut seen: std::collections::HashMap<Agent, usize> = Default::default();
     let mut found = false;
+    let mut kept = 0usize;
     for s in spans.iter().filter(|s| s.kind == SpanKind::Llm) {
         let Some(x) = store.exchange(session_id, &s.span_id).await? else {
             if s.span_id == span_id {
@@ -68,14 +73,19 @@ pub async fn build(
             plan.fork_index = *index;
         }
         if before || is_fork {
+            let servable = !x.truncated && (200..300).contains(&x.status);
+            let size = x.request.len() + x.response.len();
+            let keep = servable && !is_fork && kept + size <= KEPT_BYTES;
+            kept += if keep { size } else { 0 };
             plan.calls
                 .entry(s.agent.clone())
                 .or_default()
                 .push(Planned {
                     span_id: s.span_id.clone(),
                     hash: matching::hash(&x.request),
-                    servable: !x.truncated && (200..300).contains(&x.status),
+                    servable,
                     saves: saves(s),
+                    exchange: keep.then(|| std::sync::Arc::new(x)),
                 });
         }
         *index += 1;
