@@ -11,6 +11,7 @@ import { Reviews } from './views/reviews.js';
 import { System } from './views/system.js';
 import { Logs } from './views/logs.js';
 import { LiveAgents } from './views/live-agents.js';
+import { Compare } from './views/compare.js';
 import { usePendingReviews } from './lib/reviews.js';
 
 function ConnectionIndicator() {
@@ -86,6 +87,7 @@ function App() {
       <nav class="crumbs" aria-label="Breadcrumb">
         <a href=${href({ page: 'overview' })}>Sessions</a>
         ${route.page === 'session' ? html`<span>/</span><span title=${title}>${title || route.session}</span>` : null}
+        ${route.page === 'compare' ? html`<span>/</span><span>Compare</span>` : null}
       </nav>
       <${ReviewsLink} />
       <a class="system-link" href=${href({ page: 'agents' })}>Agents</a>
@@ -105,7 +107,8 @@ function App() {
           : route.page === 'system' ? html`<${System} query=${route.query} setQuery=${(q) => go({ page: 'system', query: q }, true)} />`
             : route.page === 'logs' ? html`<${Logs} query=${route.query} setQuery=${(q) => go({ page: 'logs', query: q }, true)} />`
               : route.page === 'agents' ? html`<${LiveAgents} query=${route.query} setQuery=${(q) => go({ page: 'agents', query: q }, true)} />`
-            : html`<${Overview} query=${route.query} />`}
+                : route.page === 'compare' ? html`<${Compare} query=${route.query} />`
+                  : html`<${Overview} query=${route.query} />`}
     </main>
     <${ReviewPanel} />`;
 }

@@ -5,6 +5,7 @@
 //   #/system?range=1h               host, GPU and process metrics, and other series
 //   #/logs?level=warn&q=camera      every session's log lines, filtered
 //   #/agents?status=active          the agents of running and recent sessions
+//   #/compare?a=<session>&b=<session>  two runs side by side
 import { useEffect, useState } from '../vendor/preact-htm.mjs';
 
 export const VIEWS = ['tree', 'graph', 'timeline', 'agents', 'llm', 'tools', 'feed', 'scores'];
@@ -15,7 +16,7 @@ export function parse(hash) {
   const query = Object.fromEntries(new URLSearchParams(qs));
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'reviews') return { page: 'reviews', query };
-  if (['system', 'logs', 'agents'].includes(parts[0])) return { page: parts[0], query };
+  if (['system', 'logs', 'agents', 'compare'].includes(parts[0])) return { page: parts[0], query };
   if (parts[0] === 's' && parts[1]) {
     const view = VIEWS.includes(parts[2]) ? parts[2] : 'tree';
     return { page: 'session', session: parts[1], view, query };
@@ -28,7 +29,8 @@ export function href({ page, session, view, query = {} }) {
   const qs = new URLSearchParams(
     Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== ''),
   ).toString();
-  const path = page === 'session' ? `/s/${encodeURIComponent(session)}/${view || 'tree'}` : ['reviews', 'system', 'logs', 'agents'].includes(page) ? `/${page}` : '/';
+  const path = page === 'session' ? `/s/${encodeURIComponent(session)}/${view || 'tree'}`
+    : ['reviews', 'system', 'logs', 'agents', 'compare'].includes(page) ? `/${page}` : '/';
   return `#${path}${qs ? `?${qs}` : ''}`;
 }
 

@@ -13,6 +13,7 @@ import { Status, Kind, Agent, ErrorNotice } from '../components/badges.js';
 import { Payload, Json, CopyButton } from '../components/json.js';
 import { toolCalls, toolUses, ToolCalls, ArgTable } from '../components/tool-calls.js';
 import { SpanLinks, SpanEvents, useResizable } from './detail-parts.js';
+import { ReplayButton } from '../components/replay-dialog.js';
 
 /** An output that is one message ({role?, content: "..."}) reads as one. */
 const asMessages = (v) => (v && !Array.isArray(v) && typeof v === 'object' && typeof v.content === 'string' ? [{ role: 'assistant', ...v }] : v);
@@ -106,8 +107,8 @@ export function Detail({ model, version, sessionId, spanId, onClose, select }) {
           <h2>${s?.name || spanId}</h2>
           <div class="faint mono" style="font-size:11px">${spanId}</div>
         </div>
-        ${/* Span actions ("Open in playground", "Replay from here"; design section 4) go here,
-             beside Close, when their commands exist. */ null}
+        ${/* Span actions ("Open in playground", "Replay from here"; design section 4), beside Close. */ null}
+        <${ReplayButton} sessionId=${sessionId} span=${span} />
         <button class="icon" onClick=${onClose} aria-label="Close the detail panel" title="Close (Esc)">✕</button>
       </header>
       <${ErrorNotice} error=${error} />

@@ -12,6 +12,7 @@ import { Stat } from '../components/stat.js';
 import { compareBy } from '../components/table.js';
 import { Filters, toApi, isFiltered } from './overview-filters.js';
 import { SAMPLE, statsOf, Trend } from './overview-trend.js';
+import { compareHref } from '../lib/replay-api.js';
 
 const PAGE = 50;
 
@@ -44,7 +45,7 @@ function Head({ sort, setSort }) {
   return html`<thead><tr>${COLUMNS.map(([label, key, num], i) => (key
     ? html`<th class="sortable ${num ? 'num' : ''}" tabindex="0" aria-sort=${sort?.col === i ? (sort.desc ? 'descending' : 'ascending') : 'none'}
         onClick=${() => toggle(i)} onKeyDown=${(e) => e.key === 'Enter' && toggle(i)}>${label} <span class="arrow">${sort?.col === i ? (sort.desc ? '▼' : '▲') : ''}</span></th>`
-    : html`<th>${label}</th>`))}</tr></thead>`;
+    : html`<th>${label}</th>`))}<th title="Pick two sessions to compare">Compare</th></tr></thead>`;
 }
 
 function Headline({ stats, filtered, partial }) {
@@ -75,7 +76,7 @@ function Budget({ s }) {
 /** A failed session is marked red; one that completed with errors in its spans amber. */
 const rowMark = (s) => (s.status === 'failed' ? 'failed' : s.totals.errors ? 'with-errors' : '');
 
-function Row({ s, now, waiting }) {
+function Row({ s, now, waiting, picked, onPick }) {
   const t = s.totals;
   const dur = s.status === 'running' ? elapsed(s.started_at, null, now) : s.duration_ms;
   const link = href({ page: 'session', session: s.session_id, view: 'tree' });
@@ -94,6 +95,7 @@ function Row({ s, now, waiting }) {
       <td><${Budget} s=${s} /></td>
       <td class="num">${ms(dur)}</td>
       <td title=${s.started_at}>${ago(s.started_at, now)}</td>
+      <td><input type="checkbox" data-test="pick" checked=${picked} onChange=${() => onPick(s.session_id)} aria-label="Pick ${s.name || s.session_id} to compare" /></td>
     </tr>`;
 }
 
@@ -185,6 +187,9 @@ export function Overview({ query }) {
   }, [key]);
 
   const now = useNow(!!items?.some((s) => s.status === 'running'));
+  // Two sessions picked for Compare (a third pick replaces the older one).
+  const [picked, setPicked] = useState([]);
+  const pick = (id) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p, id].slice(-2)));
   const waitingOn = new Set(usePendingReviews().map((r) => r.session_id));
 
   const more = async () => {
@@ -218,12 +223,16 @@ export function Overview({ query }) {
       <${Filters} query=${query} onChange=${(q) => go({ page: 'overview', query: q }, true)} />
       <${ErrorNotice} error=${error} />
       <div class="panel">
-        <header><h2>Sessions</h2><span class="muted">${items ? `${int(items.length)} shown${cursor ? ', more below' : ''}` : 'loading…'}${sort && cursor ? ' · sorted among those shown' : ''}</span></header>
+        <header><h2>Sessions</h2><span class="muted">${items ? `${int(items.length)} shown${cursor ? ', more below' : ''}` : 'loading…'}${sort && cursor ? ' · sorted among those shown' : ''}</span>
+          <span class="spacer"></span>
+          ${picked.length === 2 ? html`<a class="btn primary" data-test="compare-picked" href=${compareHref(picked[0], picked[1])}>Compare the two picked</a>`
+            : picked.length === 1 ? html`<span class="faint">pick one more session to compare</span>` : null}</header>
         ${items && !items.length
           ? html`<${Empty}>${filtered ? 'No session matches these filters.' : 'No sessions yet. Send events to POST /api/v1/events, or run flightdeck demo.'}<//>`
           : html`<div class="table-wrap"><table data-test="sessions">
               <${Head} sort=${sort} setSort=${setSort} />
-              <tbody>${(sortedBy(items, sort) || []).map((s) => html`<${Row} key=${s.session_id} s=${s} now=${now} waiting=${waitingOn.has(s.session_id)} />`)}</tbody>
+              <tbody>${(sortedBy(items, sort) || []).map((s) => html`<${Row} key=${s.session_id} s=${s} now=${now} waiting=${waitingOn.has(s.session_id)}
+                picked=${picked.includes(s.session_id)} onPick=${pick} />`)}</tbody>
             </table></div>`}
         ${cursor
           ? html`<div class="row" style="justify-content:center; padding:12px" ref=${sentinel}>

@@ -18,6 +18,7 @@ import { ErrorNotice } from '../components/badges.js';
 import { lazy } from '../lib/lazy.js';
 import { filterOf, spanPredicate } from '../lib/span-filter.js';
 import { SessionFilter } from './session-filter.js';
+import { ReplayBanner } from '../components/replay-banner.js';
 
 // The graph, the agent network (cytoscape) and the scores (uPlot) load when first opened.
 const GraphView = lazy(() => import('./graph.js'), 'GraphView');
@@ -124,6 +125,7 @@ export function Session({ route, onTitle }) {
     <div class="session">
       <div class="session-head">
         <${SessionHeader} model=${model} version=${version} selected=${route.query.span} select=${select} />
+        <${ReplayBanner} sessionId=${id} />
         <div class="tabs-row">
           <nav class="tabs" aria-label="Session views">
             ${VIEWS.map((v) => html`<a class=${v === route.view ? 'active' : ''} aria-current=${v === route.view ? 'page' : undefined}

@@ -7,7 +7,10 @@
 //! It answers the OpenAI Responses API too (`responses.rs`), and a request that offers tools
 //! gets a call of its first tool, whose `query` argument is the last user message's text
 //! (`tools.rs`), so an edited prompt shows in the call. The last request's headers and body
-//! are kept for tests to assert on.
+//! are kept for tests to assert on; it counts the LLM requests it gets
+//! ([`FakeLlm::requests`]) and, when asked to, keeps every body ([`FakeLlm::received`]), so
+//! a test can tell which calls reached it. The model `echo` answers with the last user
+//! message (`You said: ...`), so a changed prompt changes the answer.
 //!
 //! Models with special names misbehave on purpose: `fail-429` and `fail-500` answer with
 //! that status, `cut-stream` breaks the connection after two chunks. A [`Style`] makes it
@@ -43,6 +46,8 @@ pub struct Options {
     pub unique_ids: bool,
     /// How streamed answers are written.
     pub style: Style,
+    /// Keep the body of every LLM request ([`FakeLlm::received`]).
+    pub keep_requests: bool,
 }
 
 /// How a streamed answer is written, as servers other than OpenAI's write them.
@@ -109,6 +114,8 @@ pub struct FakeLlm {
     pub addr: SocketAddr,
     last_headers: Arc<Mutex<HeaderMap>>,
     last_body: Arc<Mutex<Value>>,
+    received: Arc<Mutex<Vec<Value>>>,
+    requests: Arc<AtomicU64>,
 }
 
 impl FakeLlm {
@@ -123,10 +130,14 @@ impl FakeLlm {
         let addr = listener.local_addr()?;
         let last_headers = Arc::new(Mutex::new(HeaderMap::new()));
         let last_body = Arc::new(Mutex::new(Value::Null));
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let requests = Arc::new(AtomicU64::new(0));
         let state = Fake {
             options,
             last_headers: Arc::clone(&last_headers),
             last_body: Arc::clone(&last_body),
+            received: Arc::clone(&received),
+            requests: Arc::clone(&requests),
             responses: Arc::new(AtomicU64::new(0)),
         };
         let app = Router::new()
@@ -141,6 +152,8 @@ impl FakeLlm {
             addr,
             last_headers,
             last_body,
+            received,
+            requests,
         })
     }
 
@@ -157,6 +170,16 @@ impl FakeLlm {
             .unwrap_or_default()
     }
 
+    /// The bodies of the LLM requests received so far, in order, with `keep_requests`.
+    pub fn received(&self) -> Vec<Value> {
+        self.received.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// How many LLM requests it received.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
     /// The body of the last request received (`null` before any, or for a GET).
     pub fn last_body(&self) -> Value {
         self.last_body.lock().map(|b| b.clone()).unwrap_or_default()
@@ -168,6 +191,8 @@ pub(crate) struct Fake {
     options: Options,
     last_headers: Arc<Mutex<HeaderMap>>,
     last_body: Arc<Mutex<Value>>,
+    received: Arc<Mutex<Vec<Value>>>,
+    requests: Arc<AtomicU64>,
     responses: Arc<AtomicU64>,
 }
 
@@ -178,6 +203,14 @@ impl Fake {
         }
         if let Ok(mut b) = self.last_body.lock() {
             *b = body.clone();
+        }
+        if !body.is_null() {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            if self.options.keep_requests
+                && let Ok(mut r) = self.received.lock()
+            {
+                r.push(body.clone());
+            }
         }
         if !self.options.latency.is_zero() {
             tokio::time::sleep(self.options.latency).await;
@@ -195,6 +228,33 @@ impl Fake {
 }
 
 pub(crate) const ANSWER: [&str; 4] = ["Case", " the vault", " at", " midnight."];
+
+/// The answer's pieces (one per streamed chunk): the fixed answer, or for the model `echo`
+/// the last user message's text, word by word.
+fn answer(req: &Value) -> Vec<String> {
+    if req["model"] != "echo" {
+        return ANSWER.iter().map(|s| s.to_string()).collect();
+    }
+    let last = req["messages"]
+        .as_array()
+        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+        .map(|m| match &m["content"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .unwrap_or_default();
+    format!("You said: {last}")
+        .split(' ')
+        .enumerate()
+        .map(|(i, w)| {
+            if i == 0 {
+                w.to_owned()
+            } else {
+                format!(" {w}")
+            }
+        })
+        .collect()
+}
 
 pub(crate) fn failure(model: &str) -> Option<Response> {
     let (status, kind) = match model {
@@ -218,7 +278,7 @@ async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(req): Json<Valu
         let (message, finish) = match &call {
             Some(c) => (tools::chat_message(c), "tool_calls"),
             None => (
-                json!({"role": "assistant", "content": ANSWER.concat(), "refusal": null}),
+                json!({"role": "assistant", "content": answer(&req).concat(), "refusal": null}),
                 "stop",
             ),
         };
@@ -258,7 +318,7 @@ async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(req): Json<Valu
         }
         None => {
             events.extend(
-                ANSWER
+                answer(&req)
                     .iter()
                     .map(|t| chunk(json!({"content": t}), Value::Null)),
             );
@@ -357,7 +417,7 @@ async fn messages(
         let (content, stop) = match &call {
             Some(c) => (json!([tools::anthropic_block(c)]), "tool_use"),
             None => (
-                json!([{"type": "text", "text": ANSWER.concat()}]),
+                json!([{"type": "text", "text": answer(&req).concat()}]),
                 "end_turn",
             ),
         };
@@ -381,7 +441,7 @@ async fn messages(
         Some(c) => tools::anthropic_stream(c),
         None => (
             json!({"type": "text", "text": ""}),
-            ANSWER
+            answer(&req)
                 .iter()
                 .map(|t| json!({"type": "text_delta", "text": t}))
                 .collect(),

@@ -4,6 +4,7 @@
 //! - [`decode`]: decoding and validating a batch, with errors that name index and field;
 //! - [`record`]: what the query API returns;
 //! - [`review`]: review gates (open, decide, the record served);
+//! - [`replay`]: the exact exchanges of proxied LLM calls, and replays built on them;
 //! - [`pricing`]: the shipped pricing table, for the cost of LLM calls;
 //! - [`time`]: timestamps (RFC 3339 or unix nanoseconds on the wire).
 //!
@@ -13,6 +14,7 @@ pub mod decode;
 pub mod message;
 pub mod pricing;
 pub mod record;
+pub mod replay;
 pub mod review;
 pub mod span_view;
 pub mod time;

@@ -8,6 +8,7 @@
 //! - [`proxy`]: the recording LLM proxy under `/proxy/{upstream}/`;
 //! - [`reviews`]: review gates (open, wait, decide, deadlines);
 //! - [`system`]: samples of the host, its GPUs and the process, stored as metrics;
+//! - [`replay`]: replay from an LLM call of a proxied session; [`compare`]: two runs aligned;
 //! - `calls`: one LLM call reported by both (an OTel span and a proxy record), joined;
 //! - [`refusals`]: the count of refused input, by source and reason, logged and served;
 //! - [`error`]: the one JSON error shape and its stable codes.
@@ -15,12 +16,14 @@
 pub mod api;
 pub mod auth;
 mod calls;
+pub mod compare;
 pub mod error;
 mod fifo;
 pub mod hub;
 pub mod otlp;
 pub mod proxy;
 pub mod refusals;
+pub mod replay;
 pub mod reviews;
 pub mod system;
 #[cfg(feature = "testing")]
@@ -104,6 +107,8 @@ pub struct App {
     pub reviews: Arc<reviews::Reviews>,
     /// What the system sampler found (host, GPUs).
     pub system: Arc<system::SystemInfo>,
+    /// Replays in progress.
+    pub replays: replay::Replays,
 }
 
 impl App {
@@ -124,6 +129,7 @@ impl App {
         let system = system::start(Arc::clone(&store), config.system_metrics);
         Arc::new(App {
             system,
+            replays: replay::Replays::new(Arc::clone(&store)),
             reviews,
             store,
             hub,

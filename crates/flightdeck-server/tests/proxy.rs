@@ -33,21 +33,6 @@ async fn start() -> (FakeLlm, TestServer) {
     (fake, server)
 }
 
-/// Waits until the recorder has stored `n` finished spans in `session`.
-async fn recorded(s: &TestServer, session: &str, n: usize) -> Vec<Value> {
-    for _ in 0..200 {
-        let (status, spans) = s.get(&format!("/api/v1/sessions/{session}/spans")).await;
-        if status == 200 {
-            let spans = spans.as_array().unwrap().clone();
-            if spans.len() >= n && spans.iter().all(|s| s["status"] != "running") {
-                return spans;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("{n} finished spans were not recorded in {session}");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn official_clients_see_no_difference_and_every_call_is_recorded() {
     let Some(python) = support::python() else {
@@ -96,7 +81,7 @@ async fn official_clients_see_no_difference_and_every_call_is_recorded() {
     assert_eq!(h["accept-encoding"], "identity");
 
     // Recorded: 9 LLM calls (models is passed through, not recorded).
-    let spans = recorded(&s, "py-1", 9).await;
+    let spans = support::recorded(&s, "py-1", 9).await;
     assert_eq!(spans.len(), 9, "{spans:#?}");
     assert!(
         spans
@@ -262,7 +247,7 @@ async fn streams_of_any_formatting_reach_the_client_as_sent() {
     );
 
     // Recorded with usage where the upstream gave it, without where it ignored the option.
-    let spans = recorded(&s, "styles", 2 * fakes.len()).await;
+    let spans = support::recorded(&s, "styles", 2 * fakes.len()).await;
     for span in &spans {
         let (_, full) = s
             .get(&format!(
@@ -350,7 +335,7 @@ async fn unknown_upstreams_and_unreachable_ones_are_clear_errors() {
     assert_eq!(r.status(), 502);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "upstream_unreachable");
-    let spans = recorded(&dead, "down", 1).await;
+    let spans = support::recorded(&dead, "down", 1).await;
     assert_eq!(spans[0]["status"], "error");
 }
 
@@ -446,4 +431,66 @@ async fn an_otel_traced_app_through_the_proxy_gets_one_span_per_call() {
             assert_eq!(other["totals"]["spans"], 0, "{other}");
         }
     }
+}
+
+/// Each call's exact exchange is stored: the request as the client sent it, and the response
+/// bytes as the client got them, cut where they arrived (the proxy's usage request taken back
+/// out), plain and streamed.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_exact_exchange_of_each_call_is_kept() {
+    let (_fake, s) = start().await;
+    let mut got = Vec::new();
+    for stream in [false, true] {
+        let sent = serde_json::json!({"model": "gpt-4o", "stream": stream,
+            "messages": [{"role": "user", "content": "Plan the job."}]})
+        .to_string();
+        let r = s
+            .client
+            .post(s.url("/proxy/openai/v1/chat/completions"))
+            .header("x-flightdeck-session", "ex")
+            .header("content-type", "application/json")
+            .body(sent.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        got.push((sent, r.bytes().await.unwrap()));
+    }
+    let spans = support::recorded(&s, "ex", 2).await;
+    for (span, (sent, body)) in spans.iter().zip(&got) {
+        let id = span["span_id"].as_str().unwrap();
+        let mut x = None;
+        for _ in 0..200 {
+            x = s.store.exchange("ex", id).await.unwrap();
+            if x.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        let x = x.expect("the exchange was stored");
+        assert_eq!(x.request, sent.as_bytes());
+        assert_eq!(x.response, body.as_ref(), "the bytes the client got");
+        assert_eq!((x.status, x.upstream.as_str()), (200, "openai"));
+        assert_eq!(x.path, "/v1/chat/completions");
+        assert!(!x.truncated);
+        let total: u32 = x.chunks.iter().map(|c| c.len).sum();
+        assert_eq!(total as usize, x.response.len());
+        assert!(x.chunks.windows(2).all(|w| w[0].after_us <= w[1].after_us));
+    }
+    let streamed = s
+        .store
+        .exchange("ex", spans[1]["span_id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(streamed.content_type.as_deref(), Some("text/event-stream"));
+    assert!(
+        streamed.chunks.len() > 1,
+        "a stream keeps its chunk boundaries"
+    );
+    let text = String::from_utf8(streamed.response).unwrap();
+    assert!(
+        text.contains("midnight") && !text.contains("\"usage\""),
+        "{text}"
+    );
 }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
+use flightdeck_model::replay::{Exchange, ReplayRecord};
 use flightdeck_model::review::{ReviewRecord, Settlement};
 pub use query::{
     EventQuery, LogQuery, MetricQuery, ReviewQuery, SearchQuery, SessionQuery, StatsScope,
@@ -198,6 +199,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// How the writer is doing: its queue and its commits so far.
     fn health(&self) -> Health;
+    /// Stores the exact exchanges of LLM calls through the proxy, durably, each under its
+    /// call's span (replacing one stored for the same span). Not part of the commit feed.
+    async fn write_exchanges(&self, exchanges: Vec<Exchange>) -> Result<()>;
+    /// The exchange of one call, by its span's ids (those it has now, after any move).
+    async fn exchange(&self, session_id: &str, span_id: &str) -> Result<Option<Exchange>>;
+    /// Stores a replay's record, unless one with a higher `version` is stored.
+    async fn write_replay(&self, record: ReplayRecord) -> Result<()>;
+    /// One replay.
+    async fn replay(&self, replay_id: &str) -> Result<Option<ReplayRecord>>;
 
     /// Stops accepting writes, stores everything already accepted, and waits for it.
     async fn close(&self) -> Result<()>;

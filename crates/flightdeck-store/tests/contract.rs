@@ -829,11 +829,13 @@ async fn upgrading_counts_the_unpriced_calls_already_stored() {
         .unwrap();
     store.close().await.unwrap();
     drop(store);
-    // Back to the schema before the count (version 4).
+    // Back to the schema before the count (version 4), without what later migrations add.
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
         "ALTER TABLE sessions DROP COLUMN unpriced_llm_calls;
          ALTER TABLE agents DROP COLUMN unpriced_llm_calls;
+         DROP TABLE exchanges;
+         DROP TABLE replays;
          PRAGMA user_version = 4;",
     )
     .unwrap();
@@ -1320,4 +1322,86 @@ async fn live_agents_are_those_of_running_and_recently_seen_sessions() {
     assert_eq!(live[0].session_name.as_deref(), Some("running crew"));
     assert_eq!(live[0].agent.task.as_deref(), Some("plan"));
     assert_eq!(store.live_agents(since, now, 1).await.unwrap().len(), 1);
+}
+
+fn exchange(session: &str, span: &str, body: &[u8]) -> flightdeck_model::replay::Exchange {
+    use flightdeck_model::replay::{Exchange, ExchangeChunk};
+    Exchange {
+        session_id: session.into(),
+        span_id: span.into(),
+        upstream: "openai".into(),
+        path: "/v1/chat/completions".into(),
+        started_at: flightdeck_model::Timestamp(1_000),
+        status: 200,
+        content_type: Some("text/event-stream".into()),
+        request: br#"{"model":"gpt-4o","stream":true}"#.to_vec(),
+        response: body.to_vec(),
+        chunks: vec![
+            ExchangeChunk {
+                len: 3,
+                after_us: 10,
+            },
+            ExchangeChunk {
+                len: body.len() as u32 - 3,
+                after_us: 20,
+            },
+        ],
+        truncated: false,
+    }
+}
+
+/// An exchange reads back byte for byte after a reopen, also by the ids its span moved to; a
+/// replay's record keeps its highest version.
+#[tokio::test]
+async fn exchanges_and_replays_survive_reopening() {
+    use flightdeck_model::replay::{ForkPoint, OnMismatch, ReplayRecord, Saved};
+    let dir = tempfile::tempdir().unwrap();
+    let big = "data: the plan\n\n".repeat(500);
+    let x = exchange("s1", "a1", big.as_bytes());
+    let record = |version: u64, calls: u64| ReplayRecord {
+        replay_id: "r1".into(),
+        session_id: "s1".into(),
+        span_id: "a1".into(),
+        fork_session_id: "fork".into(),
+        created_at: flightdeck_model::Timestamp(5),
+        fork: ForkPoint {
+            agent: None,
+            call: 1,
+        },
+        request: None,
+        on_mismatch: OnMismatch::Fail,
+        recorded_calls: 0,
+        saved: Saved {
+            calls,
+            ..Saved::default()
+        },
+        upstream_calls: 0,
+        mismatch: None,
+        version,
+    };
+    {
+        let store = open(&dir);
+        store.write_exchanges(vec![x.clone()]).await.unwrap();
+        store
+            .append(msgs(
+                r#"{"type":"span.move","session_id":"s1","span_id":"a1","into":"s2","into_span":"b1"}"#,
+            ))
+            .await
+            .unwrap();
+        store.write_replay(record(2, 2)).await.unwrap();
+        store.write_replay(record(1, 1)).await.unwrap();
+        store.close().await.unwrap();
+    }
+    let store = open(&dir);
+    assert_eq!(store.exchange("s1", "a1").await.unwrap().as_ref(), Some(&x));
+    assert_eq!(
+        store.exchange("s2", "b1").await.unwrap().as_ref(),
+        Some(&x),
+        "found by the span it moved into"
+    );
+    assert_eq!(store.exchange("s1", "nope").await.unwrap(), None);
+    let r = store.replay("r1").await.unwrap().unwrap();
+    assert_eq!((r.version, r.saved.calls), (2, 2), "the older write lost");
+    assert_eq!(r.on_mismatch, OnMismatch::Fail);
+    assert!(store.replay("r2").await.unwrap().is_none());
 }

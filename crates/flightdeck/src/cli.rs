@@ -164,6 +164,8 @@ pub enum BenchTarget {
     Live(LiveBenchArgs),
     /// Latency the LLM proxy adds, and the request rate it holds, against a fake upstream.
     Proxy(ProxyBenchArgs),
+    /// Latency of a call answered from a replay's recording, against a direct call.
+    Replay(ReplayBenchArgs),
     /// OTLP/HTTP protobuf ingest in spans per second, beside native ingest of the same spans.
     Otlp(OtlpBenchArgs),
     /// Start time and memory of `flightdeck serve`: idle, and under ingest and proxy load.
@@ -237,6 +239,14 @@ pub struct ProxyBenchArgs {
     /// (scripts/bench-proxy.sh installs it)
     #[arg(long, value_name = "PATH")]
     pub litellm: Option<std::path::PathBuf>,
+}
+
+/// Options of `flightdeck bench replay`.
+#[derive(Args, Debug)]
+pub struct ReplayBenchArgs {
+    /// Calls per latency measurement (per path, concurrency and mode)
+    #[arg(long, default_value_t = 2_000)]
+    pub calls: usize,
 }
 
 /// Options of `flightdeck bench otlp`.

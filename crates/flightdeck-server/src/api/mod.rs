@@ -32,6 +32,7 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         .route("/v1/traces", post(crate::otlp::http::traces))
         .route("/v1/logs", post(crate::otlp::http::logs))
         .route("/v1/metrics", post(crate::otlp::http::metrics))
+        .route("/api/v1/replays", post(crate::replay::api::start))
         .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes))
         .layer(RequestDecompressionLayer::new());
     Router::new()
@@ -72,6 +73,12 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         .route("/api/v1/sessions/{session_id}/llm", get(sessions::llm))
         .route("/api/v1/sessions/{session_id}/tools", get(sessions::tools))
         .route("/api/v1/reviews/{review_id}", get(reviews::one))
+        .route("/api/v1/replays/{replay_id}", get(crate::replay::api::one))
+        .route(
+            "/api/v1/exchanges/{session_id}/{span_id}",
+            get(crate::replay::api::exchange),
+        )
+        .route("/api/v1/compare", get(crate::compare::get))
         .route("/api/v1/stats/overview", get(stats::overview))
         .route("/api/v1/stats/llm", get(stats::llm))
         .route("/api/v1/stats/tools", get(stats::tools))

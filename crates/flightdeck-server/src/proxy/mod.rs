@@ -7,12 +7,18 @@
 //! - `tap`: the response body on its way back; `sse`: event splitting;
 //! - `recorder`: the task that turns records into spans; `api`: reading each API's calls;
 //!   `response_id`: the provider's id of a response, which joins an OTel span of the call;
+//!   `exchange`: each call's exact exchange, kept for replays (`crate::replay`);
 //! - `gate`: zero-code review gates, which hold an answer that calls a gated tool until a
 //!   person decides.
+//!
+//! `/replay/{id}/{upstream}/...` (or `x-flightdeck-replay: {id}` on `/proxy/...`) is the same
+//! forwarding, with `crate::replay` deciding per call: answer from the recording, or send
+//! (the edit of the fork call) upstream, recorded into the replay's fork session.
 
 mod api;
 mod attribution;
 pub mod config;
+mod exchange;
 pub mod gate;
 mod recorder;
 mod response_id;
@@ -24,6 +30,7 @@ use crate::AppState;
 use crate::auth::AuthConfig;
 use crate::error::ApiError;
 use crate::refusals::Refusals;
+use crate::replay::Routed;
 use api::Endpoint;
 use attribution::Attribution;
 use axum::Router;
@@ -92,6 +99,15 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/proxy/{upstream}", any(forward_root))
         .route("/proxy/{upstream}/{*rest}", any(forward))
+        .route("/replay/{replay}/{upstream}/{*rest}", any(forward_replay))
+}
+
+async fn forward_replay(
+    state: State<AppState>,
+    Path((replay, upstream, rest)): Path<(String, String, String)>,
+    req: Request,
+) -> Response {
+    forward_call(state, upstream, rest, req, Some(replay)).await
 }
 
 async fn forward_root(
@@ -155,9 +171,24 @@ struct StreamFlags {
 }
 
 async fn forward(
-    State(app): State<AppState>,
+    state: State<AppState>,
     Path((name, rest)): Path<(String, String)>,
     req: Request,
+) -> Response {
+    let replay = req
+        .headers()
+        .get(crate::replay::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    forward_call(state, name, rest, req, replay).await
+}
+
+async fn forward_call(
+    State(app): State<AppState>,
+    name: String,
+    rest: String,
+    req: Request,
+    replay: Option<String>,
 ) -> Response {
     let proxy = &app.proxy;
     let Some(upstream) = proxy.config.upstreams.get(&name) else {
@@ -196,6 +227,11 @@ async fn forward(
     let body = req.into_body();
     let mut candidate = None;
 
+    if let (None, Some(id)) = (endpoint, &replay)
+        && let Err(e) = app.replays.record(id).await
+    {
+        return e.into_response();
+    }
     let (upstream_body, call, strip_usage) = match endpoint {
         None => (
             reqwest::Body::wrap_stream(body.into_data_stream()),
@@ -217,6 +253,41 @@ async fn forward(
                     .into_response();
                 }
             };
+            let started = std::time::Instant::now();
+            let mut attribution = attribution.unwrap_or_default();
+            let bytes = match replay {
+                None => bytes,
+                Some(id) => match app
+                    .replays
+                    .route(&id, &attribution.agent, bytes.clone())
+                    .await
+                {
+                    Err(e) => return e.into_response(),
+                    Ok(Routed::Upstream { fork_session, body }) => {
+                        attribution.session = Some(fork_session);
+                        body
+                    }
+                    Ok(Routed::Recorded {
+                        fork_session,
+                        exchange,
+                    }) => {
+                        attribution.session = Some(fork_session);
+                        let begin = Begin {
+                            call: proxy.recorder.call_id(),
+                            endpoint,
+                            upstream: name,
+                            attribution,
+                            request: bytes,
+                            at: Timestamp::now(),
+                            path,
+                            started,
+                            served: true,
+                            placed: None,
+                        };
+                        return from_recording(proxy, begin, &exchange);
+                    }
+                },
+            };
             let flags = serde_json::from_slice::<StreamFlags>(&bytes).ok();
             let inject = endpoint == Endpoint::ChatCompletions
                 && upstream.stream_usage
@@ -229,7 +300,6 @@ async fn forward(
                 None
             };
             let call = proxy.recorder.call_id();
-            let attribution = attribution.unwrap_or_default();
             let placed =
                 gate::Candidate::new(gates, endpoint, &bytes, &name, attribution.agent.clone())
                     .map(|(c, placed)| {
@@ -248,6 +318,9 @@ async fn forward(
                 attribution,
                 request: bytes.clone(),
                 at: Timestamp::now(),
+                path: path.clone(),
+                started,
+                served: false,
                 placed,
             })));
             let strip = sent.is_some();
@@ -292,6 +365,11 @@ async fn forward(
         proxy.recorder.send(Record::Status {
             call,
             status: status.as_u16(),
+            content_type: upstream_response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
         });
     }
     let mut response_headers = HeaderMap::with_capacity(upstream_response.headers().len());
@@ -304,13 +382,66 @@ async fn forward(
     let length = (!strip_usage)
         .then(|| upstream_response.content_length())
         .flatten();
-    let mut tap = Tap::new(proxy.recorder.clone(), call, strip_usage, length);
+    let tap = Tap::new(proxy.recorder.clone(), call, strip_usage, length);
     let stream = upstream_response.bytes_stream();
     if let Some(candidate) = candidate.filter(|_| status.is_success()) {
         let reviews = std::sync::Arc::clone(&app.reviews);
         return gate::answer(reviews, candidate, status, response_headers, stream, tap).await;
     }
-    let body = async_body(stream, move |item| match item {
+    let mut response = Response::new(tapped(stream, tap));
+    *response.status_mut() = status;
+    *response.headers_mut() = response_headers;
+    response
+}
+
+/// Answers a call of a replay with a recorded exchange: its status, content type and bytes,
+/// cut where they were cut (without the waits between them), through a `Tap` like an
+/// upstream's answer, so the call is recorded into the fork too.
+fn from_recording(proxy: &Proxy, begin: Begin, x: &flightdeck_model::replay::Exchange) -> Response {
+    let call = begin.call;
+    proxy.recorder.send(Record::Begin(Box::new(begin)));
+    proxy.recorder.send(Record::Status {
+        call,
+        status: x.status,
+        content_type: x.content_type.clone(),
+    });
+    let streamed = x
+        .content_type
+        .as_deref()
+        .is_some_and(|t| t.starts_with("text/event-stream"));
+    let length = (!streamed).then_some(x.response.len() as u64);
+    let whole = Bytes::from(x.response.clone());
+    let mut at = 0;
+    let chunks: Vec<reqwest::Result<Bytes>> = x
+        .chunks
+        .iter()
+        .map(|c| {
+            let end = (at + c.len as usize).min(whole.len());
+            let piece = whole.slice(at.min(end)..end);
+            at = end;
+            Ok(piece)
+        })
+        .collect();
+    let tap = Tap::new(proxy.recorder.clone(), Some(call), false, length);
+    let mut response = Response::new(tapped(futures_util::stream::iter(chunks), tap));
+    *response.status_mut() = StatusCode::from_u16(x.status).unwrap_or(StatusCode::OK);
+    if let Some(t) = x.content_type.as_deref().and_then(|t| t.parse().ok()) {
+        response.headers_mut().insert(header::CONTENT_TYPE, t);
+    }
+    if let Some(n) = length {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, n.into());
+    }
+    response
+}
+
+/// The body the client gets: `stream` passed through `tap`.
+fn tapped<S>(stream: S, mut tap: Tap) -> Body
+where
+    S: futures_util::Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
+{
+    async_body(stream, move |item| match item {
         Some(Ok(bytes)) => Some(Ok(tap.chunk(bytes))),
         Some(Err(e)) => {
             let message = format!("the upstream stream was cut: {}", root_cause(&e));
@@ -321,11 +452,7 @@ async fn forward(
             let rest = tap.finish(None);
             (!rest.is_empty()).then_some(Ok(rest))
         }
-    });
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    *response.headers_mut() = response_headers;
-    response
+    })
 }
 
 /// A body that maps each upstream item (and the end, as `None`) through `f`; `f` returning

@@ -7,9 +7,14 @@
 //! waiting for each commit (a few appends in flight, so the writer's group commit takes
 //! them together). If the queue is full the record is dropped, counted where a user looks
 //! (the refusals of `GET /api/v1/refusals` and the page), and the call still goes through.
+//!
+//! Beside the span, each call's exact exchange (`exchange.rs`: request and response bytes,
+//! chunk boundaries and timing) is kept and stored with `Store::write_exchanges` in the same
+//! background batches, for replays and the playground.
 
 use super::api::{self, Endpoint, Stream};
 use super::attribution::{Attribution, ClientSessions, Resolved};
+use super::exchange::Recording;
 use super::response_id;
 use super::sse::{self, EventSplitter};
 use crate::calls::{Calls, Filed, Source};
@@ -18,13 +23,14 @@ use bytes::Bytes;
 use flightdeck_model::message::{
     SessionEnd, SessionOutcome, SessionStart, SpanEnd, SpanMove, SpanStart, SpanUpdate,
 };
+use flightdeck_model::replay::Exchange;
 use flightdeck_model::{Message, SpanKind, SpanOutcome, Timestamp};
 use flightdeck_store::Store;
 use serde_json::value::{RawValue, to_raw_value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc};
 
 /// Records waiting for the recorder before new ones are dropped.
@@ -48,10 +54,14 @@ pub enum Record {
     Status {
         call: u64,
         status: u16,
+        content_type: Option<String>,
     },
+    /// A chunk from upstream (`bytes`) and, when the client got something else, what it got.
     Chunk {
         call: u64,
         bytes: Bytes,
+        sent: Option<Bytes>,
+        at: Instant,
     },
     End {
         call: u64,
@@ -66,7 +76,7 @@ impl Record {
     fn body_bytes(&self) -> usize {
         match self {
             Record::Begin(b) => b.request.len(),
-            Record::Chunk { bytes, .. } => bytes.len(),
+            Record::Chunk { bytes, sent, .. } => bytes.len() + sent.as_ref().map_or(0, Bytes::len),
             _ => 0,
         }
     }
@@ -80,6 +90,12 @@ pub struct Begin {
     pub attribution: Attribution,
     pub request: Bytes,
     pub at: Timestamp,
+    /// The path under the upstream.
+    pub path: String,
+    /// When the request was read (chunk times are counted from it).
+    pub started: Instant,
+    /// Answered from a replay's recording, not by the upstream: nothing was spent.
+    pub served: bool,
     /// Told where the call is filed, for a review gate that may hold its answer.
     pub placed: Option<tokio::sync::oneshot::Sender<Placed>>,
 }
@@ -131,6 +147,7 @@ impl Recorder {
             calls: HashMap::new(),
             clients: ClientSessions::default(),
             out: Vec::new(),
+            exchanges: Vec::new(),
             lost: Arc::clone(&lost),
             in_flight: Arc::new(Semaphore::new(IN_FLIGHT as usize)),
             refusals: Arc::clone(&refusals),
@@ -209,6 +226,8 @@ struct Call {
     response_id: Option<String>,
     /// The request as recorded, to restate it in an OTel span the call joins.
     input: Option<Box<RawValue>>,
+    recording: Recording,
+    served: bool,
 }
 
 struct Task {
@@ -220,6 +239,7 @@ struct Task {
     calls: HashMap<u64, Call>,
     clients: ClientSessions,
     out: Vec<Message>,
+    exchanges: Vec<Exchange>,
     lost: Arc<AtomicU64>,
     /// Permits for batches handed to the store and not yet committed.
     in_flight: Arc<Semaphore>,
@@ -283,14 +303,25 @@ impl Task {
             .fetch_sub(record.body_bytes(), Ordering::Relaxed);
         match record {
             Record::Begin(b) => self.begin(*b),
-            Record::Status { call, status } => {
+            Record::Status {
+                call,
+                status,
+                content_type,
+            } => {
                 if let Some(c) = self.calls.get_mut(&call) {
                     c.status = Some(status);
+                    c.recording.content_type(content_type);
                 }
             }
-            Record::Chunk { call, bytes } => {
+            Record::Chunk {
+                call,
+                bytes,
+                sent,
+                at,
+            } => {
                 if let Some(c) = self.calls.get_mut(&call) {
                     c.last_activity = Timestamp::now();
+                    c.recording.chunk(sent.as_ref().unwrap_or(&bytes), at);
                     let ok = c.status.is_some_and(|s| s < 400);
                     if c.streamed && ok {
                         for event in c.splitter.push(&bytes) {
@@ -370,6 +401,9 @@ impl Task {
         let request = api::read_request(b.endpoint, &b.request);
         let mut attributes = serde_json::Map::new();
         attributes.insert("proxy.upstream".into(), b.upstream.clone().into());
+        if b.served {
+            attributes.insert("replay.served".into(), true.into());
+        }
         if request.is_none() {
             attributes.insert("proxy.request_unreadable".into(), true.into());
         }
@@ -378,6 +412,14 @@ impl Task {
             None => (None, None, None, false),
         };
         let recorded_input = input.as_ref().and_then(raw);
+        let recording = Recording::new(
+            b.upstream.clone(),
+            b.path,
+            at,
+            b.started,
+            b.request,
+            MAX_BODY,
+        );
         self.out.push(Message::SpanStart(SpanStart {
             session_id: session.clone(),
             span_id: span.clone(),
@@ -414,6 +456,8 @@ impl Task {
                 last_activity: at,
                 response_id: None,
                 input: recorded_input,
+                recording,
+                served: b.served,
             },
         );
     }
@@ -453,12 +497,20 @@ impl Task {
                 .and_then(response_id::read);
         }
         self.join(&mut c);
+        // A call answered from a recording spent nothing: its usage is the recording's.
+        let usage = usage.filter(|_| !c.served);
         let mut attributes = serde_json::Map::new();
         if status > 0 {
             attributes.insert("http.status_code".into(), status.into());
         }
         if let Some(m) = model {
             attributes.insert("gen_ai.response.model".into(), m.into());
+        }
+        if status > 0 {
+            self.exchanges.push(
+                c.recording
+                    .finish(c.session.clone(), c.span.clone(), status),
+            );
         }
         self.out.push(Message::SpanEnd(SpanEnd {
             session_id: c.session,
@@ -471,7 +523,7 @@ impl Task {
             },
             output: output.as_ref().and_then(raw),
             usage,
-            cost_usd: None,
+            cost_usd: c.served.then_some(0.0),
             error,
             attributes: Some(attributes),
             scores: None,
@@ -544,10 +596,11 @@ impl Task {
         for c in self.calls.values_mut() {
             push_delta(&mut self.out, c);
         }
-        if self.out.is_empty() {
+        if self.out.is_empty() && self.exchanges.is_empty() {
             return;
         }
         let batch = std::mem::take(&mut self.out);
+        let exchanges = std::mem::take(&mut self.exchanges);
         let n = batch.len() as u64;
         let Ok(permit) = Arc::clone(&self.in_flight).acquire_owned().await else {
             return;
@@ -562,6 +615,12 @@ impl Task {
                 lost_count.fetch_add(n, Ordering::Relaxed);
                 tracing::warn!(error = %e, "proxy recording could not be stored");
                 lost(&refusals, n, "the store refused the recorded messages");
+            }
+            let calls = exchanges.len() as u64;
+            if let Err(e) = store.write_exchanges(exchanges).await {
+                lost_count.fetch_add(calls, Ordering::Relaxed);
+                tracing::warn!(error = %e, "proxied exchanges could not be stored");
+                lost(&refusals, calls, "the store refused the recorded exchanges");
             }
             drop(permit);
         });
@@ -646,6 +705,8 @@ mod tests {
             r.send(Record::Chunk {
                 call,
                 bytes: chunk.clone(),
+                sent: None,
+                at: Instant::now(),
             });
         }
         assert_eq!(

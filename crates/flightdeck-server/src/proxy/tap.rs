@@ -7,6 +7,7 @@ use super::recorder::{Record, Recorder};
 use super::sse::EventSplitter;
 use super::stream_usage::event_without_usage;
 use bytes::{Bytes, BytesMut};
+use std::time::Instant;
 
 /// Follows one response body; tells the recorder how it ended, also when it is dropped
 /// early (the client went away).
@@ -38,10 +39,22 @@ impl Tap {
 
     /// A chunk from upstream; returns what the client gets.
     pub fn chunk(&mut self, bytes: Bytes) -> Bytes {
+        let out = match &mut self.strip {
+            None => bytes.clone(),
+            Some(splitter) => {
+                let mut out = BytesMut::new();
+                for event in splitter.push(&bytes) {
+                    out.extend_from_slice(&event_without_usage(event));
+                }
+                out.freeze()
+            }
+        };
         if let Some(call) = self.call {
             self.recorder.send(Record::Chunk {
                 call,
                 bytes: bytes.clone(),
+                sent: self.strip.is_some().then(|| out.clone()),
+                at: Instant::now(),
             });
         }
         if let Some(left) = &mut self.remaining {
@@ -50,26 +63,27 @@ impl Tap {
                 self.end(None);
             }
         }
-        match &mut self.strip {
-            None => bytes,
-            Some(splitter) => {
-                let mut out = BytesMut::new();
-                for event in splitter.push(&bytes) {
-                    out.extend_from_slice(&event_without_usage(event));
-                }
-                out.freeze()
-            }
-        }
+        out
     }
 
     /// The upstream body ended; returns what is left for the client.
     pub fn finish(&mut self, failure: Option<String>) -> Bytes {
-        self.end(failure);
-        self.strip
+        let rest = self
+            .strip
             .as_mut()
             .and_then(EventSplitter::rest)
             .map(event_without_usage)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if let Some(call) = self.call.filter(|_| !rest.is_empty()) {
+            self.recorder.send(Record::Chunk {
+                call,
+                bytes: Bytes::new(),
+                sent: Some(rest.clone()),
+                at: Instant::now(),
+            });
+        }
+        self.end(failure);
+        rest
     }
 
     fn end(&mut self, failure: Option<String>) {

@@ -10,7 +10,7 @@
 //! - `record`: the review's span and events in its session; `diff`: an edit's line diff;
 //! - `waits`: who waits for which review; `keeper`: deadlines, abandonment, wake-ups.
 
-mod diff;
+pub(crate) mod diff;
 mod keeper;
 mod record;
 mod waits;

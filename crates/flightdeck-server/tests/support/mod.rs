@@ -74,3 +74,18 @@ pub async fn ended(s: &TestServer, session: &str) -> Value {
     }
     panic!("the session {session} did not end");
 }
+
+/// Waits until the recorder has stored `n` finished spans in `session`.
+pub async fn recorded(s: &TestServer, session: &str, n: usize) -> Vec<Value> {
+    for _ in 0..200 {
+        let (status, spans) = s.get(&format!("/api/v1/sessions/{session}/spans")).await;
+        if status == 200 {
+            let spans = spans.as_array().unwrap().clone();
+            if spans.len() >= n && spans.iter().all(|s| s["status"] != "running") {
+                return spans;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("{n} finished spans were not recorded in {session}");
+}

@@ -8,17 +8,20 @@
 //! - `checkpoint`: WAL checkpoints on a thread of their own, off the commit path;
 //! - `dictionary`: the compression dictionary trained from the database's own payloads;
 //! - `reviews`: the review gates' table;
+//! - `exchanges`, `replays`: proxied calls byte for byte, and replays of sessions;
 //! - `schema`: tables and migrations.
 
 mod apply;
 mod checkpoint;
 mod dictionary;
+mod exchanges;
 mod gate;
 mod idle;
 mod moves;
 mod pool;
 mod prepare;
 mod read;
+mod replays;
 mod reviews;
 mod rows;
 mod schema;
@@ -31,6 +34,7 @@ use crate::{ReviewOp, ReviewOutcome};
 use async_trait::async_trait;
 use checkpoint::Checkpointer;
 use flightdeck_model::record::*;
+use flightdeck_model::replay::{Exchange, ReplayRecord};
 use flightdeck_model::review::ReviewRecord;
 use flightdeck_model::{Message, Pricing, Timestamp};
 use gate::CommitGate;
@@ -364,6 +368,33 @@ impl Store for SqliteStore {
             last_commit_ok: !self.stats.failing.load(Ordering::Relaxed),
             path: Some(self.path.clone()),
         }
+    }
+
+    async fn write_exchanges(&self, exchanges: Vec<Exchange>) -> Result<()> {
+        if exchanges.is_empty() {
+            return Ok(());
+        }
+        let rows = exchanges.into_iter().map(exchanges::prepare).collect();
+        let (done, wait) = oneshot::channel();
+        self.send(Command::Exchanges { rows, done }).await?;
+        wait.await.map_err(|_| writer_gone())?
+    }
+
+    async fn exchange(&self, session_id: &str, span_id: &str) -> Result<Option<Exchange>> {
+        let (sid, id) = (session_id.to_owned(), span_id.to_owned());
+        self.read(move |c| exchanges::load(c, &sid, &id)).await
+    }
+
+    async fn write_replay(&self, record: ReplayRecord) -> Result<()> {
+        let (done, wait) = oneshot::channel();
+        let record = Box::new(record);
+        self.send(Command::Replay { record, done }).await?;
+        wait.await.map_err(|_| writer_gone())?
+    }
+
+    async fn replay(&self, replay_id: &str) -> Result<Option<ReplayRecord>> {
+        let id = replay_id.to_owned();
+        self.read(move |c| replays::load(c, &id)).await
     }
 
     async fn close(&self) -> Result<()> {

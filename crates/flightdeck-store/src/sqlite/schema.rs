@@ -204,6 +204,34 @@ UPDATE agents SET unpriced_llm_calls =
      WHERE u.session_id = agents.session_id AND u.agent = agents.agent);
 DROP VIEW unpriced_spans;
 "#,
+    // 6: reserved for the playground's migration (issue 15); empty until it lands.
+    "",
+    // 7: the exact exchange of each LLM call through the proxy (`exchanges.rs`), and replays
+    // of recorded sessions (`replays.rs`).
+    r#"
+CREATE TABLE exchanges (
+    session_id   TEXT NOT NULL,
+    span_id      TEXT NOT NULL,
+    upstream     TEXT NOT NULL,
+    path         TEXT NOT NULL,
+    started_at   INTEGER NOT NULL,
+    status       INTEGER NOT NULL,
+    content_type TEXT,
+    request      BLOB NOT NULL,
+    response     BLOB NOT NULL,
+    chunks       TEXT NOT NULL,
+    truncated    INTEGER NOT NULL,
+    UNIQUE (session_id, span_id)
+);
+
+CREATE TABLE replays (
+    replay_id  TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    record     TEXT NOT NULL
+);
+CREATE INDEX replays_by_session ON replays (session_id);
+"#,
 ];
 
 /// Brings the schema up to the latest version.

@@ -7,7 +7,7 @@ use super::apply::Apply;
 use super::dictionary::Dictionaries;
 use super::gate::CommitGate;
 use super::prepare::Prepared;
-use super::reviews;
+use super::{exchanges, replays, reviews};
 use super::{idle, moves, read, rows};
 use crate::{Committed, Result, ReviewOp, ReviewOutcome, StoreError};
 use flightdeck_model::message::SessionEnd;
@@ -31,6 +31,16 @@ pub enum Command {
         op: Box<ReviewOp>,
         batch: Prepared,
         done: oneshot::Sender<Result<ReviewOutcome>>,
+    },
+    /// Stores the exact exchanges of proxied calls.
+    Exchanges {
+        rows: Vec<exchanges::Prepared>,
+        done: oneshot::Sender<Result<()>>,
+    },
+    /// Stores a replay's record (unless a newer version is stored).
+    Replay {
+        record: Box<flightdeck_model::replay::ReplayRecord>,
+        done: oneshot::Sender<Result<()>>,
     },
     /// Deletes ended sessions (and metrics) older than `before`.
     Retain {
@@ -100,6 +110,12 @@ impl Writer {
                     }
                     Command::Review { op, batch, done } => {
                         let _ = done.send(self.review(*op, batch));
+                    }
+                    Command::Exchanges { rows, done } => {
+                        let _ = done.send(self.in_one_commit(|tx| exchanges::insert(tx, &rows)));
+                    }
+                    Command::Replay { record, done } => {
+                        let _ = done.send(self.in_one_commit(|tx| replays::save(tx, &record)));
                     }
                     Command::Retain { before, done } => {
                         let _ = done.send(self.retain(before));
@@ -201,6 +217,14 @@ impl Writer {
         Ok(outcome)
     }
 
+    /// Runs `f` in a transaction of its own, which no subscriber hears of.
+    fn in_one_commit(&mut self, f: impl FnOnce(&Connection) -> rusqlite::Result<()>) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        f(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Applies the group in one transaction; returns its commit sequence number and the
     /// touched sessions (these only when someone listens to the feed).
     fn write(
@@ -288,6 +312,8 @@ impl Writer {
                    AND COALESCE(ended_at, started_at) < ?1";
         for table in [
             "reviews",
+            "replays",
+            "exchanges",
             "spans",
             "span_chunks",
             "edges",

@@ -9,6 +9,7 @@ mod local;
 mod metrics;
 mod otlp;
 mod proxy;
+mod replay;
 mod review_agents;
 mod reviews;
 mod text;
@@ -22,6 +23,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Ingest(a) => ingest::run(a).await,
         BenchTarget::Live(a) => live::run(a).await,
         BenchTarget::Proxy(a) => proxy::run(a).await,
+        BenchTarget::Replay(a) => replay::run(a).await,
         BenchTarget::Otlp(a) => otlp::run(a).await,
         BenchTarget::Footprint(a) => footprint::run(a).await,
         BenchTarget::Reviews(a) => reviews::run(a).await,

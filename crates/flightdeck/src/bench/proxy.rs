@@ -168,7 +168,7 @@ async fn settle_recording(store: &dyn Store, before: i64) -> anyhow::Result<(i64
     Ok((last - before, lag))
 }
 
-fn body(model: &str, stream: bool) -> String {
+pub(super) fn body(model: &str, stream: bool) -> String {
     serde_json::json!({
         "model": model, "stream": stream,
         "messages": [{"role": "system", "content": "You plan heists."},
@@ -178,7 +178,7 @@ fn body(model: &str, stream: bool) -> String {
 }
 
 /// Latency in ms of `calls` calls at `concurrency`: whole response, or first chunk.
-async fn measure(
+pub(super) async fn measure(
     client: &reqwest::Client,
     (url, model): &(String, String),
     stream: bool,

@@ -18,6 +18,7 @@ from ._client import Client, client, init
 from ._delivery import Stats
 from ._logging import LoggingHandler
 from ._queue import Queue
+from ._replay import replay_base_url
 from ._review import ReviewRefused, review
 from ._session import Session, SessionScope, current_recorder, current_session
 from ._spans import KINDS, Span, SpanScope
@@ -29,7 +30,8 @@ __all__ = [
     "AgentSpan", "Client", "KINDS", "LoggingHandler", "Queue", "Session", "Span", "Stats", "__version__",
     "agent", "agent_status", "chain", "client", "current_session", "current_span", "decision", "delegate",
     "event", "flush", "init", "instrument_anthropic", "instrument_openai", "llm", "log", "message_to",
-    "metric", "process_metrics", "queue", "retriever", "score", "session", "shutdown", "span", "stats", "tool",
+    "metric", "process_metrics", "queue", "replay_base_url", "retriever", "score", "session", "shutdown", "span",
+    "stats", "tool",
 ]
 
 

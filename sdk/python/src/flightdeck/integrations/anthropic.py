@@ -4,10 +4,13 @@ Works on `anthropic.Anthropic` and `anthropic.AsyncAnthropic`, plain and `stream
 Recorded: the system prompt (as a system message) and messages, the parameters (tools
 included), streamed text as it arrives, the assistant message with its `tool_use` blocks as
 tool calls, usage, the response's model and stop reason.
+
+With `FLIGHTDECK_REPLAY` set, the client is pointed at that replay's endpoint (`_replay.py`).
 """
 
 import json
 
+from .._replay import rebase
 from ._llm import Accumulator, patch, params_of, tool_call, wrap_call
 
 
@@ -16,6 +19,7 @@ def instrument(client, *, name=None, agent=None):
     import anthropic
 
     MessagesAccumulator.stream_types = (anthropic.Stream, anthropic.AsyncStream)
+    rebase(client, "anthropic")
     fields = {"agent": agent} if agent else {}
 
     def messages(kwargs):

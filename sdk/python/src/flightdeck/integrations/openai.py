@@ -5,8 +5,11 @@ Recorded: the messages (with the Responses API's `instructions` as a system mess
 parameters (tools included), streamed text as it arrives, the assistant message with its
 tool calls, usage, the response's model and finish reason. Stream usage needs
 `stream_options={"include_usage": True}`, as with the API itself.
+
+With `FLIGHTDECK_REPLAY` set, the client is pointed at that replay's endpoint (`_replay.py`).
 """
 
+from .._replay import rebase
 from ._llm import Accumulator, patch, params_of, tool_call, wrap_call
 
 
@@ -15,6 +18,7 @@ def instrument(client, *, name=None, agent=None):
     import openai
 
     ChatAccumulator.stream_types = ResponsesAccumulator.stream_types = (openai.Stream, openai.AsyncStream)
+    rebase(client, "openai")
     base = _base_url(client)
     fields = {"agent": agent} if agent else {}
 
