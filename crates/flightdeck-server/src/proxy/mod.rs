@@ -6,14 +6,17 @@
 //!   and `traceparent`;
 //! - `tap`: the response body on its way back; `sse`: event splitting;
 //! - `recorder`: the task that turns records into spans; `api`: reading each API's calls;
-//!   `response_id`: the provider's id of a response, which joins an OTel span of the call.
+//!   `response_id`: the provider's id of a response, which joins an OTel span of the call;
+//! - `direct`: calls Flightdeck makes itself (the playground's runs), through the same
+//!   client, keys and recorder.
 
-mod api;
+pub(crate) mod api;
 mod attribution;
 pub mod config;
+mod direct;
 mod recorder;
 mod response_id;
-mod sse;
+pub(crate) mod sse;
 mod stream_usage;
 mod tap;
 
@@ -31,6 +34,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use bytes::Bytes;
 use config::{ApiKind, ProxyConfig, Upstream};
+pub use direct::{OwnAnswer, OwnCall};
 use flightdeck_model::Timestamp;
 use flightdeck_store::Store;
 use futures_util::StreamExt;
@@ -127,15 +131,20 @@ fn forwarded_headers(from: &HeaderMap, upstream: &Upstream, auth: &AuthConfig) -
         out.remove(header::AUTHORIZATION);
     }
     if let Some(key) = &upstream.api_key {
-        let (name, value) = match upstream.kind {
-            ApiKind::Openai => (header::AUTHORIZATION, format!("Bearer {key}")),
-            ApiKind::Anthropic => (HeaderName::from_static("x-api-key"), key.clone()),
-        };
-        if let Ok(v) = value.parse() {
-            out.insert(name, v);
-        }
+        set_key(&mut out, upstream.kind, key);
     }
     out
+}
+
+/// Puts `key` in the header an API of `kind` reads it from.
+fn set_key(headers: &mut HeaderMap, kind: ApiKind, key: &str) {
+    let (name, value) = match kind {
+        ApiKind::Openai => (header::AUTHORIZATION, format!("Bearer {key}")),
+        ApiKind::Anthropic => (HeaderName::from_static("x-api-key"), key.to_owned()),
+    };
+    if let Ok(v) = value.parse() {
+        headers.insert(name, v);
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -223,6 +232,7 @@ async fn forward(
                 attribution: attribution.unwrap_or_default(),
                 request: bytes.clone(),
                 at: Timestamp::now(),
+                own: None,
             })));
             let strip = sent.is_some();
             (
@@ -243,14 +253,7 @@ async fn forward(
     let upstream_response = match result {
         Ok(r) => r,
         Err(e) => {
-            let message = if e.is_timeout() {
-                format!("the upstream {name:?} did not answer in time")
-            } else {
-                format!(
-                    "the upstream {name:?} could not be reached: {}",
-                    root_cause(&e)
-                )
-            };
+            let message = unreachable(&name, &e);
             if let Some(call) = call {
                 proxy.recorder.send(Record::End {
                     call,
@@ -278,9 +281,16 @@ async fn forward(
     let length = (!strip_usage)
         .then(|| upstream_response.content_length())
         .flatten();
-    let mut tap = Tap::new(proxy.recorder.clone(), call, strip_usage, length);
-    let stream = upstream_response.bytes_stream();
-    let body = async_body(stream, move |item| match item {
+    let tap = Tap::new(proxy.recorder.clone(), call, strip_usage, length);
+    let mut response = Response::new(tapped(upstream_response, tap));
+    *response.status_mut() = status;
+    *response.headers_mut() = response_headers;
+    response
+}
+
+/// The upstream's body, each chunk passed through `tap` (and so to the recorder).
+fn tapped(upstream: reqwest::Response, mut tap: Tap) -> Body {
+    async_body(upstream.bytes_stream(), move |item| match item {
         Some(Ok(bytes)) => Some(Ok(tap.chunk(bytes))),
         Some(Err(e)) => {
             let message = format!("the upstream stream was cut: {}", root_cause(&e));
@@ -291,11 +301,7 @@ async fn forward(
             let rest = tap.finish(None);
             (!rest.is_empty()).then_some(Ok(rest))
         }
-    });
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    *response.headers_mut() = response_headers;
-    response
+    })
 }
 
 /// A body that maps each upstream item (and the end, as `None`) through `f`; `f` returning
@@ -320,6 +326,18 @@ where
         };
         async move { out }
     }))
+}
+
+/// Why a call to the upstream `name` got no answer.
+fn unreachable(name: &str, e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        format!("the upstream {name:?} did not answer in time")
+    } else {
+        format!(
+            "the upstream {name:?} could not be reached: {}",
+            root_cause(e)
+        )
+    }
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {

@@ -80,6 +80,15 @@ pub struct Begin {
     pub attribution: Attribution,
     pub request: Bytes,
     pub at: Timestamp,
+    /// Set for a call Flightdeck made itself (`direct`): its span id, name and attributes.
+    pub own: Option<Box<OwnSpan>>,
+}
+
+/// What a call Flightdeck made itself says about its span.
+pub struct OwnSpan {
+    pub span_id: String,
+    pub name: String,
+    pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The request path's handle on the recorder.
@@ -346,9 +355,15 @@ impl Task {
                 }
             },
         };
-        let span = uuid::Uuid::new_v4().to_string();
+        let (span, name, mut attributes) = match b.own {
+            Some(own) => (own.span_id, own.name, own.attributes),
+            None => (
+                uuid::Uuid::new_v4().to_string(),
+                b.endpoint.span_name().to_owned(),
+                serde_json::Map::new(),
+            ),
+        };
         let request = api::read_request(b.endpoint, &b.request);
-        let mut attributes = serde_json::Map::new();
         attributes.insert("proxy.upstream".into(), b.upstream.clone().into());
         if request.is_none() {
             attributes.insert("proxy.request_unreadable".into(), true.into());
@@ -368,7 +383,7 @@ impl Task {
                 .clone()
                 .or_else(|| trace.map(|t| t.parent_id.clone())),
             kind: SpanKind::Llm,
-            name: b.endpoint.span_name().to_owned(),
+            name,
             agent: b.attribution.agent.clone(),
             model,
             provider: Some(b.upstream),
