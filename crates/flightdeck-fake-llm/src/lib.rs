@@ -4,6 +4,11 @@
 //! can tell: `stream_options.include_usage` adds `"usage":null` to every chunk and a final
 //! usage chunk; errors are JSON bodies with the real status codes.
 //!
+//! It answers the OpenAI Responses API too (`responses.rs`), and a request that offers tools
+//! gets a call of its first tool, whose `query` argument is the last user message's text
+//! (`tools.rs`), so an edited prompt shows in the call. The last request's headers and body
+//! are kept for tests to assert on.
+//!
 //! Models with special names misbehave on purpose: `fail-429` and `fail-500` answer with
 //! that status, `cut-stream` breaks the connection after two chunks. A [`Style`] makes it
 //! write its streams the way other OpenAI-compatible servers do (spaced JSON, CRLF line
@@ -22,6 +27,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+mod responses;
+mod tools;
 
 /// How the fake behaves.
 #[derive(Clone, Debug, Default)]
@@ -49,7 +57,7 @@ pub struct Style {
 }
 
 impl Style {
-    fn json(self, v: &Value) -> String {
+    pub(crate) fn json(self, v: &Value) -> String {
         if !self.spaced {
             return v.to_string();
         }
@@ -60,7 +68,7 @@ impl Style {
     }
 
     /// An SSE event: an optional `event:` line, a `data:` line, and a blank line.
-    fn event(self, name: Option<&str>, data: &str) -> String {
+    pub(crate) fn event(self, name: Option<&str>, data: &str) -> String {
         let nl = if self.crlf { "\r\n" } else { "\n" };
         match name {
             Some(name) => format!("event: {name}{nl}data: {data}{nl}{nl}"),
@@ -94,10 +102,11 @@ impl serde_json::ser::Formatter for Spaced {
     }
 }
 
-/// A running fake; the headers of the last request are kept for inspection.
+/// A running fake; the headers and body of the last request are kept for inspection.
 pub struct FakeLlm {
     pub addr: SocketAddr,
     last_headers: Arc<Mutex<HeaderMap>>,
+    last_body: Arc<Mutex<Value>>,
 }
 
 impl FakeLlm {
@@ -106,19 +115,26 @@ impl FakeLlm {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let last_headers = Arc::new(Mutex::new(HeaderMap::new()));
+        let last_body = Arc::new(Mutex::new(Value::Null));
         let state = Fake {
             options,
             last_headers: Arc::clone(&last_headers),
+            last_body: Arc::clone(&last_body),
             responses: Arc::new(AtomicU64::new(0)),
         };
         let app = Router::new()
             .route("/v1/chat/completions", post(chat))
+            .route("/v1/responses", post(responses::responses))
             .route("/v1/embeddings", post(embeddings))
             .route("/v1/messages", post(messages))
             .route("/v1/models", get(models))
             .with_state(state);
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Ok(FakeLlm { addr, last_headers })
+        Ok(FakeLlm {
+            addr,
+            last_headers,
+            last_body,
+        })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -133,19 +149,28 @@ impl FakeLlm {
             .map(|h| h.clone())
             .unwrap_or_default()
     }
+
+    /// The body of the last request received (`null` before any, or for a GET).
+    pub fn last_body(&self) -> Value {
+        self.last_body.lock().map(|b| b.clone()).unwrap_or_default()
+    }
 }
 
 #[derive(Clone)]
-struct Fake {
+pub(crate) struct Fake {
     options: Options,
     last_headers: Arc<Mutex<HeaderMap>>,
+    last_body: Arc<Mutex<Value>>,
     responses: Arc<AtomicU64>,
 }
 
 impl Fake {
-    async fn arrive(&self, headers: &HeaderMap) {
+    pub(crate) async fn arrive(&self, headers: &HeaderMap, body: &Value) {
         if let Ok(mut h) = self.last_headers.lock() {
             *h = headers.clone();
+        }
+        if let Ok(mut b) = self.last_body.lock() {
+            *b = body.clone();
         }
         if !self.options.latency.is_zero() {
             tokio::time::sleep(self.options.latency).await;
@@ -153,7 +178,7 @@ impl Fake {
     }
 
     /// The id of the next response: `base`, or `base` and a number with `unique_ids`.
-    fn response_id(&self, base: &str, separator: char) -> String {
+    pub(crate) fn response_id(&self, base: &str, separator: char) -> String {
         if !self.options.unique_ids {
             return base.to_owned();
         }
@@ -162,9 +187,9 @@ impl Fake {
     }
 }
 
-const ANSWER: [&str; 4] = ["Case", " the vault", " at", " midnight."];
+pub(crate) const ANSWER: [&str; 4] = ["Case", " the vault", " at", " midnight."];
 
-fn failure(model: &str) -> Option<Response> {
+pub(crate) fn failure(model: &str) -> Option<Response> {
     let (status, kind) = match model {
         "fail-429" => (StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded"),
         "fail-500" => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
@@ -175,18 +200,25 @@ fn failure(model: &str) -> Option<Response> {
 }
 
 async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(req): Json<Value>) -> Response {
-    fake.arrive(&headers).await;
+    fake.arrive(&headers, &req).await;
     let model = req["model"].as_str().unwrap_or("gpt-4o").to_owned();
     if let Some(r) = failure(&model) {
         return r;
     }
     let id = fake.response_id("chatcmpl-fake", '-');
+    let call = tools::call_for(&req);
     if req["stream"].as_bool() != Some(true) {
+        let (message, finish) = match &call {
+            Some(c) => (tools::chat_message(c), "tool_calls"),
+            None => (
+                json!({"role": "assistant", "content": ANSWER.concat(), "refusal": null}),
+                "stop",
+            ),
+        };
         return Json(json!({
             "id": id, "object": "chat.completion", "created": 1_700_000_000,
             "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER.concat(), "refusal": null},
-                         "logprobs": null, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish}],
             "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19},
             "system_fingerprint": "fp_fake"
         }))
@@ -208,12 +240,24 @@ async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(req): Json<Valu
         json!({"role": "assistant", "content": ""}),
         Value::Null,
     )];
-    events.extend(
-        ANSWER
-            .iter()
-            .map(|t| chunk(json!({"content": t}), Value::Null)),
-    );
-    events.push(chunk(json!({}), json!("stop")));
+    match &call {
+        Some(c) => {
+            events.extend(
+                tools::chat_deltas(c)
+                    .into_iter()
+                    .map(|d| chunk(d, Value::Null)),
+            );
+            events.push(chunk(json!({}), json!("tool_calls")));
+        }
+        None => {
+            events.extend(
+                ANSWER
+                    .iter()
+                    .map(|t| chunk(json!({"content": t}), Value::Null)),
+            );
+            events.push(chunk(json!({}), json!("stop")));
+        }
+    }
     if usage {
         let u = json!({"id": id, "object": "chat.completion.chunk", "created": 1_700_000_000,
             "model": model, "system_fingerprint": "fp_fake", "choices": [],
@@ -226,7 +270,7 @@ async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(req): Json<Valu
 
 /// An SSE response of `events`, a tenth of the latency apart (each byte on its own when the
 /// style says so); `cut` breaks it after two events.
-fn sse(options: Options, events: Vec<String>, cut: bool) -> Response {
+pub(crate) fn sse(options: Options, events: Vec<String>, cut: bool) -> Response {
     let gap = options.latency / 10;
     let pieces: Vec<Bytes> = if options.style.byte_per_write {
         events
@@ -272,7 +316,7 @@ async fn embeddings(
     headers: HeaderMap,
     Json(req): Json<Value>,
 ) -> Response {
-    fake.arrive(&headers).await;
+    fake.arrive(&headers, &req).await;
     Json(json!({
         "object": "list",
         "data": [{"object": "embedding", "index": 0, "embedding": [0.125, -0.5, 0.25]}],
@@ -282,7 +326,7 @@ async fn embeddings(
 }
 
 async fn models(State(fake): State<Fake>, headers: HeaderMap) -> Response {
-    fake.arrive(&headers).await;
+    fake.arrive(&headers, &Value::Null).await;
     Json(json!({"object": "list", "data": [{"id": "gpt-4o", "object": "model", "created": 1_700_000_000, "owned_by": "fake"}]}))
         .into_response()
 }
@@ -292,7 +336,7 @@ async fn messages(
     headers: HeaderMap,
     Json(req): Json<Value>,
 ) -> Response {
-    fake.arrive(&headers).await;
+    fake.arrive(&headers, &req).await;
     let model = req["model"]
         .as_str()
         .unwrap_or("claude-sonnet-4")
@@ -301,37 +345,61 @@ async fn messages(
         return r;
     }
     let id = fake.response_id("msg_fake", '_');
+    let call = tools::call_for(&req);
     if req["stream"].as_bool() != Some(true) {
+        let (content, stop) = match &call {
+            Some(c) => (json!([tools::anthropic_block(c)]), "tool_use"),
+            None => (
+                json!([{"type": "text", "text": ANSWER.concat()}]),
+                "end_turn",
+            ),
+        };
         return Json(json!({
             "id": id, "type": "message", "role": "assistant", "model": model,
-            "content": [{"type": "text", "text": ANSWER.concat()}],
-            "stop_reason": "end_turn", "stop_sequence": null,
+            "content": content,
+            "stop_reason": stop, "stop_sequence": null,
             "usage": {"input_tokens": 10, "output_tokens": 6}
         }))
         .into_response();
     }
     let style = fake.options.style;
     let event = |name: &str, data: Value| style.event(Some(name), &style.json(&data));
-    let mut events = vec![
-        event(
-            "message_start",
-            json!({"type": "message_start", "message": {"id": id, "type": "message",
+    let mut events = vec![event(
+        "message_start",
+        json!({"type": "message_start", "message": {"id": id, "type": "message",
             "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null,
             "usage": {"input_tokens": 10, "output_tokens": 1}}}),
+    )];
+    let (block, deltas) = match &call {
+        Some(c) => tools::anthropic_stream(c),
+        None => (
+            json!({"type": "text", "text": ""}),
+            ANSWER
+                .iter()
+                .map(|t| json!({"type": "text_delta", "text": t}))
+                .collect(),
         ),
+    };
+    events.push(event(
+        "content_block_start",
+        json!({"type": "content_block_start", "index": 0, "content_block": block}),
+    ));
+    events.extend(deltas.into_iter().map(|d| {
         event(
-            "content_block_start",
-            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-        ),
-    ];
-    events.extend(ANSWER.iter().map(|t| {
-        event("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": t}}))
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": d}),
+        )
     }));
     events.push(event(
         "content_block_stop",
         json!({"type": "content_block_stop", "index": 0}),
     ));
-    events.push(event("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 6}})));
+    let stop = if call.is_some() {
+        "tool_use"
+    } else {
+        "end_turn"
+    };
+    events.push(event("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null}, "usage": {"output_tokens": 6}})));
     events.push(event("message_stop", json!({"type": "message_stop"})));
     sse(fake.options, events, model == "cut-stream")
 }
