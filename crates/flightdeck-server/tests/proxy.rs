@@ -11,42 +11,7 @@ use flightdeck_server::proxy::config::{ApiKind, ProxyConfig, Upstream};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use support::TestServer;
-
-fn proxy_to(fake: &FakeLlm) -> ProxyConfig {
-    let upstream = |kind| Upstream::new(fake.url(), kind);
-    ProxyConfig {
-        upstreams: BTreeMap::from([
-            ("openai".to_owned(), upstream(ApiKind::Openai)),
-            ("anthropic".to_owned(), upstream(ApiKind::Anthropic)),
-        ]),
-        ..ProxyConfig::default()
-    }
-}
-
-async fn start() -> (FakeLlm, TestServer) {
-    let fake = FakeLlm::start(Options::default()).await.unwrap();
-    let server = TestServer::start_with(ServerConfig {
-        proxy: proxy_to(&fake),
-        ..ServerConfig::default()
-    })
-    .await;
-    (fake, server)
-}
-
-/// Waits until the recorder has stored `n` finished spans in `session`.
-async fn recorded(s: &TestServer, session: &str, n: usize) -> Vec<Value> {
-    for _ in 0..200 {
-        let (status, spans) = s.get(&format!("/api/v1/sessions/{session}/spans")).await;
-        if status == 200 {
-            let spans = spans.as_array().unwrap().clone();
-            if spans.len() >= n && spans.iter().all(|s| s["status"] != "running") {
-                return spans;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("{n} finished spans were not recorded in {session}");
-}
+use support::llm::{proxy_to, recorded, start};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn official_clients_see_no_difference_and_every_call_is_recorded() {
