@@ -8,6 +8,7 @@ import { Session } from './views/session.js';
 import { RefusalsBanner } from './components/refusals.js';
 import { ReviewPanel } from './components/review-panel.js';
 import { Reviews } from './views/reviews.js';
+import { Playground } from './views/playground.js';
 import { usePendingReviews } from './lib/reviews.js';
 
 function ConnectionIndicator() {
@@ -63,6 +64,7 @@ function App() {
       <nav class="crumbs" aria-label="Breadcrumb">
         <a href=${href({ page: 'overview' })}>Sessions</a>
         ${route.page === 'session' ? html`<span>/</span><span title=${title}>${title || route.session}</span>` : null}
+        ${route.page === 'playground' ? html`<span>/</span><span>Playground</span>` : null}
       </nav>
       <${ReviewsLink} />
       <div class="spacer"></div>
@@ -74,7 +76,9 @@ function App() {
     <main>
       ${route.page === 'session'
         ? html`<${Session} key=${route.session} route=${route} onTitle=${setTitle} />`
-        : route.page === 'reviews' ? html`<${Reviews} />` : html`<${Overview} query=${route.query} />`}
+        : route.page === 'reviews' ? html`<${Reviews} />`
+        : route.page === 'playground' ? html`<${Playground} key=${`${route.query.session}/${route.query.span}`} query=${route.query} />`
+        : html`<${Overview} query=${route.query} />`}
     </main>
     <${ReviewPanel} />`;
 }

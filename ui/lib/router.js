@@ -2,6 +2,7 @@
 //   #/?status=failed&q=vault        the overview, its filters in the query
 //   #/s/<session>/<view>?span=<id>  a session view, with the detail panel open on a span
 //   #/reviews                       the review queue and history
+//   #/playground?session=&span=     the playground, on an LLM span (or empty without one)
 import { useEffect, useState } from '../vendor/preact-htm.mjs';
 
 export const VIEWS = ['graph', 'timeline', 'agents', 'llm', 'tools', 'feed', 'scores'];
@@ -12,6 +13,7 @@ export function parse(hash) {
   const query = Object.fromEntries(new URLSearchParams(qs));
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'reviews') return { page: 'reviews', query };
+  if (parts[0] === 'playground') return { page: 'playground', query };
   if (parts[0] === 's' && parts[1]) {
     const view = VIEWS.includes(parts[2]) ? parts[2] : 'graph';
     return { page: 'session', session: parts[1], view, query };
@@ -24,7 +26,7 @@ export function href({ page, session, view, query = {} }) {
   const qs = new URLSearchParams(
     Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== ''),
   ).toString();
-  const path = page === 'session' ? `/s/${encodeURIComponent(session)}/${view || 'graph'}` : page === 'reviews' ? '/reviews' : '/';
+  const path = page === 'session' ? `/s/${encodeURIComponent(session)}/${view || 'graph'}` : page === 'reviews' || page === 'playground' ? `/${page}` : '/';
   return `#${path}${qs ? `?${qs}` : ''}`;
 }
 

@@ -7,6 +7,7 @@ import { int, usd, ms, timeMs, dateTime } from '../lib/format.js';
 import { costUnknown } from '../lib/stats.js';
 import { Status, Kind, Agent, ErrorNotice } from '../components/badges.js';
 import { Payload, Json, CopyButton } from '../components/json.js';
+import { href } from '../lib/router.js';
 
 /** An output that is one message ({role?, content: "..."}) reads as one. */
 const asMessages = (v) => (v && !Array.isArray(v) && typeof v === 'object' && typeof v.content === 'string' ? [{ role: 'assistant', ...v }] : v);
@@ -81,6 +82,8 @@ export function Detail({ model, version, sessionId, spanId, onClose }) {
         </div>
         ${/* Span actions ("Open in playground", "Replay from here"; design section 4) go here,
              beside Close, when their commands exist. */ null}
+        ${s?.kind === 'llm' ? html`<a class="btn pg-open" data-test="open-playground" href=${href({ page: 'playground', query: { session: sessionId, span: spanId } })}
+          title="Run this call again, edited, and compare the answers">Open in playground</a>` : null}
         <button class="icon" onClick=${onClose} aria-label="Close the detail panel" title="Close (Esc)">✕</button>
       </header>
       <${ErrorNotice} error=${error} />

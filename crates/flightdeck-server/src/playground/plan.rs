@@ -119,8 +119,9 @@ pub async fn llm_span(
     Ok(span)
 }
 
-/// The upstream a run of `span` goes to when none is named: the one it was proxied
-/// through, else the first configured one that speaks its API.
+/// The upstream a run of `span` goes to when none is named: the one the proxy recorded it
+/// through, else the first configured one of its API with a key, else the first of its API.
+/// (An SDK span's `provider` names a vendor, not an upstream, so it is not taken.)
 pub fn suggested_upstream(
     proxy: &Proxy,
     span: Option<&SpanDetail>,
@@ -128,15 +129,13 @@ pub fn suggested_upstream(
 ) -> Option<String> {
     let upstreams = proxy.upstreams();
     let kind = kind_of(endpoint);
-    span.and_then(|s| s.provider.as_deref())
+    let fitting = || upstreams.iter().filter(move |(_, u)| u.kind == kind);
+    span.and_then(|s| s.attributes.get("proxy.upstream"))
+        .and_then(Value::as_str)
         .filter(|p| upstreams.get(*p).is_some_and(|u| u.kind == kind))
         .map(str::to_owned)
-        .or_else(|| {
-            upstreams
-                .iter()
-                .find(|(_, u)| u.kind == kind)
-                .map(|(n, _)| n.clone())
-        })
+        .or_else(|| fitting().find(|(_, u)| u.api_key.is_some()).map(|(n, _)| n.clone()))
+        .or_else(|| fitting().next().map(|(n, _)| n.clone()))
 }
 
 /// Reads and checks a posted body (`stream` also when the client accepts only SSE).
