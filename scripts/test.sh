@@ -37,4 +37,4 @@ fi
 echo "== browser tests"
 # The debug binary (built by the tests above) serves ui/ from disk.
 cargo build --locked -p flightdeck
-FLIGHTDECK_BIN=target/debug/flightdeck node --test ui/tests/ui.test.mjs ui/tests/reviews.test.mjs
+FLIGHTDECK_BIN=target/debug/flightdeck node --test ui/tests/ui.test.mjs ui/tests/reviews.test.mjs ui/tests/playground.test.mjs
