@@ -160,6 +160,8 @@ pub enum BenchTarget {
     Live(LiveBenchArgs),
     /// Latency the LLM proxy adds, and the request rate it holds, against a fake upstream.
     Proxy(ProxyBenchArgs),
+    /// What a playground run adds to the first streamed token, against a fake upstream.
+    Playground(PlaygroundBenchArgs),
     /// OTLP/HTTP protobuf ingest in spans per second, beside native ingest of the same spans.
     Otlp(OtlpBenchArgs),
     /// Start time and memory of `flightdeck serve`: idle, and under ingest and proxy load.
@@ -217,6 +219,14 @@ pub struct ProxyBenchArgs {
     /// (scripts/bench-proxy.sh installs it)
     #[arg(long, value_name = "PATH")]
     pub litellm: Option<std::path::PathBuf>,
+}
+
+/// Options of `flightdeck bench playground`.
+#[derive(Args, Debug)]
+pub struct PlaygroundBenchArgs {
+    /// Calls per path (direct, A/A, playground), interleaved
+    #[arg(long, default_value_t = 500)]
+    pub calls: usize,
 }
 
 /// Options of `flightdeck bench otlp`.

@@ -206,30 +206,32 @@ fn event(name: &str, data: &impl Serialize) -> Event {
         .unwrap_or_else(|_| Event::default().event("error"))
 }
 
-/// Names and tags the playground session the runs go to (off the request path: the runs'
-/// spans open the session anyway).
+/// Names and tags the playground session the runs go to, off the request path (a run's
+/// first token does not wait for it; the runs' spans open the session anyway).
 fn open_session(app: &AppState, plan: &plan::Plan) {
-    let name = match &plan.original {
-        Some(o) => format!(
-            "playground: {}",
-            o.session_name.as_deref().unwrap_or(&o.session_id)
-        ),
-        None => "playground".to_owned(),
-    };
-    let mut metadata = Map::new();
-    if let Some(o) = &plan.original {
-        metadata.insert(runs::OF_SESSION.into(), o.session_id.clone().into());
-    }
-    let start = Message::SessionStart(SessionStart {
-        session_id: plan.session_id.clone(),
-        name: Some(name),
-        started_at: None,
-        tags: vec!["playground".to_owned()],
-        metadata: Some(metadata),
-        budget: None,
-    });
+    let of = plan.original.as_ref().map(|o| o.session_id.clone());
+    let session_id = plan.session_id.clone();
     let store = Arc::clone(&app.store);
     tokio::spawn(async move {
+        let name = match &of {
+            Some(id) => {
+                let named = store.session(id).await.ok().flatten();
+                let name = named.and_then(|s| s.summary.name);
+                format!("playground: {}", name.as_deref().unwrap_or(id))
+            }
+            None => "playground".to_owned(),
+        };
+        let metadata = of
+            .map(|id| Map::from_iter([(runs::OF_SESSION.to_owned(), Value::from(id))]))
+            .unwrap_or_default();
+        let start = Message::SessionStart(SessionStart {
+            session_id,
+            name: Some(name),
+            started_at: None,
+            tags: vec!["playground".to_owned()],
+            metadata: Some(metadata),
+            budget: None,
+        });
         if let Err(e) = store.append(vec![start]).await {
             tracing::warn!(error = %e, "the playground session could not be named");
         }

@@ -73,7 +73,6 @@ pub struct Variant {
 pub struct Original {
     pub session_id: String,
     pub span_id: String,
-    pub session_name: Option<String>,
     pub call: Call,
 }
 
@@ -204,22 +203,11 @@ pub async fn read(app: &AppState, bytes: &[u8], wants_sse: bool) -> Result<Plan,
         variants.push(Variant::default());
     }
     let session_id = runs::session_for(posted.session_id.as_deref());
-    let original = match span {
-        Some(s) => {
-            let session_name = app
-                .store
-                .session(&s.summary.session_id)
-                .await?
-                .and_then(|s| s.summary.name);
-            Some(Original {
-                session_id: s.summary.session_id.clone(),
-                span_id: s.summary.span_id.clone(),
-                session_name,
-                call: Call::of(s),
-            })
-        }
-        None => None,
-    };
+    let original = span.map(|s| Original {
+        session_id: s.summary.session_id.clone(),
+        span_id: s.summary.span_id.clone(),
+        call: Call::of(s),
+    });
     Ok(Plan {
         upstream,
         endpoint,

@@ -7,6 +7,7 @@ mod litellm;
 mod live;
 mod local;
 mod otlp;
+mod playground;
 mod proxy;
 mod review_agents;
 mod reviews;
@@ -21,6 +22,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Ingest(a) => ingest::run(a).await,
         BenchTarget::Live(a) => live::run(a).await,
         BenchTarget::Proxy(a) => proxy::run(a).await,
+        BenchTarget::Playground(a) => playground::run(a).await,
         BenchTarget::Otlp(a) => otlp::run(a).await,
         BenchTarget::Footprint(a) => footprint::run(a).await,
         BenchTarget::Reviews(a) => reviews::run(a).await,
