@@ -439,6 +439,93 @@ async fn open_stream(s: &Server, query: &str) -> EventStream {
     EventStream::of(r)
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_gets_resync_and_stalls_no_one() {
+    let s = Server::start(ServerConfig {
+        live_queue: 32,
+        ..ServerConfig::default()
+    })
+    .await;
+    let mut stuck = s
+        .connect_over(narrow_socket(s.addr).await, None)
+        .await
+        .unwrap();
+    stuck
+        .subscribe(json!({"scope": "session", "session_id": "s1"}))
+        .await;
+    let mut stuck_sse = narrow_socket(s.addr).await;
+    let get = format!(
+        "GET /api/v1/stream?scope=session&session_id=s1 HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        s.addr
+    );
+    stuck_sse.write_all(get.as_bytes()).await.unwrap();
+    let (mut reader, _) = s.watcher("s1").await;
+
+    const BATCHES: u64 = 300;
+    let input = "x".repeat(64 * 1024);
+    let reading = tokio::spawn(async move {
+        let frames = reader.commits_through(BATCHES).await;
+        frames.len()
+    });
+    let ingest = async {
+        for i in 0..BATCHES {
+            s.post(
+                &json!([{"type":"span.start","session_id":"s1","span_id":format!("b{i}"),
+                "kind":"tool","name":"big","input":input}]),
+            )
+            .await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), ingest)
+        .await
+        .expect("ingest never waits for live clients");
+    assert_eq!(
+        reading.await.unwrap(),
+        BATCHES as usize,
+        "the reading client got every commit, without a resync"
+    );
+    let (_, stats) = s.get("/api/v1/hub").await;
+    assert_eq!(stats["resyncs"]["queue_full"], 2, "{stats}");
+    assert_eq!(stats["queue_capacity"], 32);
+    assert_eq!(stats["seq"], BATCHES);
+
+    // The stuck socket, read at last: what fitted in its buffers, then resync, then hello.
+    let mut seq = 0;
+    let hello = loop {
+        let m = stuck.recv().await;
+        match m["type"].as_str().unwrap() {
+            "commit" => seq = m["seq"].as_u64().unwrap(),
+            "resync" => {
+                assert_eq!(m["reason"], "queue_full");
+                break stuck.recv().await;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    };
+    assert!(seq < BATCHES);
+    assert_eq!(hello["type"], "hello");
+    assert_eq!(hello["seq"], BATCHES);
+    assert_eq!(
+        hello["snapshot"]["spans"].as_array().unwrap().len(),
+        BATCHES as usize
+    );
+
+    // The stuck event stream ends with resync; its EventSource would reconnect.
+    let mut response = Vec::new();
+    tokio::time::timeout(PATIENCE, stuck_sse.read_to_end(&mut response))
+        .await
+        .expect("the stream ends")
+        .unwrap();
+    let response = String::from_utf8_lossy(&response);
+    let resync = "event: resync\ndata: {\"v\":1,\"type\":\"resync\",\"reason\":\"queue_full\"}\n\n";
+    let at = response.find(resync).expect("a resync event");
+    assert!(response.contains("event: hello\n"));
+    assert!(
+        !response[at + resync.len()..].contains("event:"),
+        "nothing after resync"
+    );
+}
+
 #[tokio::test]
 async fn only_the_served_origin_and_configured_origins_may_open_the_socket() {
     let s = Server::start(ServerConfig {

@@ -6,8 +6,8 @@ use crate::config::{self, Config};
 use crate::serve;
 use flightdeck_demo::{DemoOptions, Gates};
 use flightdeck_fake_llm::{FakeLlm, Options as FakeOptions};
-use flightdeck_server::proxy::config::{ApiKind, Upstream};
 use flightdeck_sdk::{Flightdeck, Reviewer};
+use flightdeck_server::proxy::config::{ApiKind, Upstream};
 use std::time::Duration;
 
 pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
@@ -148,7 +148,10 @@ async fn fake_upstreams(config: &mut Config, fake: &mut Option<FakeLlm>) -> anyh
         ..FakeOptions::default()
     })
     .await?;
-    for (name, kind) in [(FAKE, ApiKind::Openai), (FAKE_ANTHROPIC, ApiKind::Anthropic)] {
+    for (name, kind) in [
+        (FAKE, ApiKind::Openai),
+        (FAKE_ANTHROPIC, ApiKind::Anthropic),
+    ] {
         let mut upstream = Upstream::new(started.url(), kind);
         upstream.api_key = Some("fake-key".into());
         upstreams.insert(name.to_owned(), upstream);

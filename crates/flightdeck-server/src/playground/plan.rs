@@ -133,7 +133,11 @@ pub fn suggested_upstream(
         .and_then(Value::as_str)
         .filter(|p| upstreams.get(*p).is_some_and(|u| u.kind == kind))
         .map(str::to_owned)
-        .or_else(|| fitting().find(|(_, u)| u.api_key.is_some()).map(|(n, _)| n.clone()))
+        .or_else(|| {
+            fitting()
+                .find(|(_, u)| u.api_key.is_some())
+                .map(|(n, _)| n.clone())
+        })
         .or_else(|| fitting().next().map(|(n, _)| n.clone()))
 }
 

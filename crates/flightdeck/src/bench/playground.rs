@@ -21,8 +21,7 @@ use std::time::{Duration, Instant};
 pub async fn run(args: PlaygroundBenchArgs) -> anyhow::Result<()> {
     let fake = FakeLlm::start(Options::default()).await?;
     let dir = std::env::temp_dir().join(format!("flightdeck-bench-pg-{}", std::process::id()));
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(SqliteOptions::new(dir.join("pg.db")))?);
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(SqliteOptions::new(dir.join("pg.db")))?);
     let config = ServerConfig {
         proxy: ProxyConfig {
             upstreams: BTreeMap::from([(
@@ -71,11 +70,19 @@ pub async fn run(args: PlaygroundBenchArgs) -> anyhow::Result<()> {
     }
     let (mut d, mut aa, mut pg, mut whole) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..args.calls {
-        d.push(first(direct.try_clone().expect("a body of bytes"), is_text).await?.0);
+        d.push(
+            first(direct.try_clone().expect("a body of bytes"), is_text)
+                .await?
+                .0,
+        );
         let (t, all) = first(playground.try_clone().expect("a body of bytes"), is_delta).await?;
         pg.push(t);
         whole.push(all);
-        aa.push(first(direct.try_clone().expect("a body of bytes"), is_text).await?.0);
+        aa.push(
+            first(direct.try_clone().expect("a body of bytes"), is_text)
+                .await?
+                .0,
+        );
     }
     for s in [&mut d, &mut aa, &mut pg, &mut whole] {
         s.sort_by(f64::total_cmp);
@@ -118,7 +125,11 @@ async fn record(
         .json(body)
         .send()
         .await?;
-    anyhow::ensure!(r.status().is_success(), "recording call: HTTP {}", r.status());
+    anyhow::ensure!(
+        r.status().is_success(),
+        "recording call: HTTP {}",
+        r.status()
+    );
     r.bytes().await?;
     for _ in 0..500 {
         if let Some(s) = store.spans("bench-pg").await?.first()
