@@ -35,6 +35,9 @@ if [ "$status" -ne 0 ]; then
 fi
 
 echo "== browser tests"
-# The debug binary (built by the tests above) serves ui/ from disk.
-cargo build --locked -p flightdeck
-FLIGHTDECK_BIN=target/debug/flightdeck node --test ui/tests/ui.test.mjs ui/tests/reviews.test.mjs ui/tests/playground.test.mjs
+# The debug binary (built by the tests above) serves ui/ from disk; the fake LLM is the
+# upstream of the proxy's review gates.
+cargo build --locked -p flightdeck -p flightdeck-fake-llm
+FLIGHTDECK_BIN=target/debug/flightdeck FAKE_LLM_BIN=target/debug/fake-llm \
+  node --test ui/tests/ui.test.mjs ui/tests/reviews.test.mjs ui/tests/proxy-gates.test.mjs \
+  ui/tests/playground.test.mjs

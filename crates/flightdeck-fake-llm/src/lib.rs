@@ -31,6 +31,8 @@ use std::time::Duration;
 mod responses;
 mod tools;
 
+pub use tools::{NARRATOR, PREAMBLE};
+
 /// How the fake behaves.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -112,7 +114,12 @@ pub struct FakeLlm {
 impl FakeLlm {
     /// Starts on a free loopback port.
     pub async fn start(options: Options) -> std::io::Result<FakeLlm> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_at(([127, 0, 0, 1], 0).into(), options).await
+    }
+
+    /// Starts at `addr` (port 0: a free one).
+    pub async fn start_at(addr: SocketAddr, options: Options) -> std::io::Result<FakeLlm> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let last_headers = Arc::new(Mutex::new(HeaderMap::new()));
         let last_body = Arc::new(Mutex::new(Value::Null));

@@ -1,14 +1,22 @@
 //! Tool calls the fake makes: a request that offers tools (and does not say `tool_choice:
 //! "none"`) gets a call of its first tool with `{"query": <the last user message's text>}`,
-//! written in each API's shape, whole and streamed.
+//! written in each API's shape, whole and streamed. In chat completions, the model
+//! [`NARRATOR`] says a sentence ([`PREAMBLE`]) before its call, as many models do.
 
 use serde_json::{Value, json};
+
+/// The model that speaks before it calls a tool.
+pub const NARRATOR: &str = "narrator";
+/// What it says.
+pub const PREAMBLE: &str = "On it.";
 
 /// The call the fake answers with.
 pub struct Call {
     pub name: String,
     /// The arguments as JSON text.
     pub arguments: String,
+    /// Text before the call (chat completions).
+    pub preamble: Option<&'static str>,
 }
 
 /// The call a request gets, if it offers tools.
@@ -23,7 +31,12 @@ pub fn call_for(req: &Value) -> Option<Call> {
         .unwrap_or("tool")
         .to_owned();
     let arguments = json!({"query": last_user_text(req)}).to_string();
-    Some(Call { name, arguments })
+    let preamble = (req["model"] == NARRATOR).then_some(PREAMBLE);
+    Some(Call {
+        name,
+        arguments,
+        preamble,
+    })
 }
 
 /// The text of the last user message (chat, Anthropic or Responses shape).
@@ -45,19 +58,22 @@ fn last_user_text(req: &Value) -> String {
 
 /// A chat completions message with the call.
 pub fn chat_message(c: &Call) -> Value {
-    json!({"role": "assistant", "content": null, "refusal": null, "tool_calls": [
+    json!({"role": "assistant", "content": c.preamble, "refusal": null, "tool_calls": [
         {"id": "call_fake_1", "type": "function", "function": {"name": c.name, "arguments": c.arguments}}]})
 }
 
 /// The chat completions deltas of the call: the name first, the arguments in two pieces.
 pub fn chat_deltas(c: &Call) -> Vec<Value> {
     let (a, b) = c.arguments.split_at(c.arguments.len() / 2);
-    vec![
-        json!({"tool_calls": [{"index": 0, "id": "call_fake_1", "type": "function",
-            "function": {"name": c.name, "arguments": ""}}]}),
-        json!({"tool_calls": [{"index": 0, "function": {"arguments": a}}]}),
-        json!({"tool_calls": [{"index": 0, "function": {"arguments": b}}]}),
-    ]
+    let text = c.preamble.map(|p| json!({"content": p}));
+    text.into_iter()
+        .chain([
+            json!({"tool_calls": [{"index": 0, "id": "call_fake_1", "type": "function",
+                "function": {"name": c.name, "arguments": ""}}]}),
+            json!({"tool_calls": [{"index": 0, "function": {"arguments": a}}]}),
+            json!({"tool_calls": [{"index": 0, "function": {"arguments": b}}]}),
+        ])
+        .collect()
 }
 
 /// An Anthropic `tool_use` content block with the call.

@@ -57,6 +57,8 @@ async fn official_clients_see_no_difference_and_every_call_is_recorded() {
         h.keys().all(|k| !k.as_str().starts_with("x-flightdeck")),
         "{h:?}"
     );
+    // The client accepts compressed answers; the proxy reads them, so it asks for none.
+    assert_eq!(h["accept-encoding"], "identity");
 
     // Recorded: 9 LLM calls (models is passed through, not recorded).
     let spans = recorded(&s, "py-1", 9).await;

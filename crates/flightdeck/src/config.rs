@@ -6,6 +6,7 @@ use anyhow::Context;
 use flightdeck_model::{Limits, ModelPrice, Pricing};
 use flightdeck_server::auth::AuthConfig;
 use flightdeck_server::proxy::config::{ProxyConfig, UpstreamSettings};
+use flightdeck_server::proxy::gate::{Rule, RuleSettings};
 use flightdeck_server::reviews::ReviewConfig;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -53,6 +54,9 @@ struct FileConfig {
 struct FileReview {
     abandon_after_secs: Option<u64>,
     max_wait_secs: Option<u64>,
+    /// Zero-code gates of the proxy (`[[review.rules]]`).
+    #[serde(default)]
+    rules: Vec<RuleSettings>,
 }
 
 /// The longest single long-poll may be: under the 60 s that HTTP clients and proxies
@@ -135,7 +139,8 @@ impl Config {
                     .unwrap_or(Limits::default().max_json_depth),
             )?,
         };
-        let proxy = proxy_config(file.proxy)?;
+        let mut proxy = proxy_config(file.proxy)?;
+        proxy.review_rules = review_rules(&proxy, file.review.rules)?;
         let reviews = review_config(
             args.review_abandon_secs.or(file.review.abandon_after_secs),
             args.review_max_wait_secs.or(file.review.max_wait_secs),
@@ -237,6 +242,31 @@ fn proxy_config(file: FileProxy) -> anyhow::Result<ProxyConfig> {
         proxy.timeout = std::time::Duration::from_secs(s);
     }
     Ok(proxy)
+}
+
+/// The proxy's review gates, checked: each rule's globs and timeout, and its upstream known.
+fn review_rules(proxy: &ProxyConfig, rules: Vec<RuleSettings>) -> anyhow::Result<Vec<Rule>> {
+    rules
+        .into_iter()
+        .enumerate()
+        .map(|(i, settings)| {
+            let rule = Rule::new(i + 1, settings).map_err(anyhow::Error::msg)?;
+            if let Some(u) = rule.upstream() {
+                anyhow::ensure!(
+                    proxy.upstreams.contains_key(u),
+                    "review rule {}: `upstream` {u:?} is not a proxy upstream (known: {})",
+                    i + 1,
+                    proxy
+                        .upstreams
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            Ok(rule)
+        })
+        .collect()
 }
 
 /// The review gates' settings: the defaults, with what the flags or the file set.
@@ -448,10 +478,23 @@ mod tests {
                 "review.abandon_after_secs",
             ),
             ("[review]\nabandon_secs = 10\n", "abandon_secs"),
+            ("[[review.rules]]\ntools = []\n", "review rule 1"),
+            (
+                "[[review.rules]]\ntools = [\"x\"]\n[[review.rules]]\nupstream = \"nope\"\ntools = [\"y\"]\n",
+                "review rule 2: `upstream` \"nope\"",
+            ),
+            (
+                "[[review.rules]]\ntools = [\"x\"]\non_timeout = \"later\"\n",
+                "on_timeout",
+            ),
         ] {
             let err = resolve(bad, ServeArgs::default()).unwrap_err();
             assert!(format!("{err:#}").contains(key), "{bad}: {err:#}");
         }
+        let rules = "[[review.rules]]\nupstream = \"openai\"\ntools = [\"delete_*\"]\ntimeout_secs = 60\non_timeout = \"exit_early\"\n";
+        let c = resolve(rules, ServeArgs::default()).unwrap();
+        assert_eq!(c.proxy.review_rules.len(), 1);
+        assert_eq!(c.proxy.review_rules[0].upstream(), Some("openai"));
     }
 
     #[test]

@@ -86,6 +86,8 @@ pub struct ProxyConfig {
     pub session_idle: Duration,
     /// The longest an upstream call may take, headers and body together.
     pub timeout: Duration,
+    /// Zero-code review gates (`[[review.rules]]`): tool calls a person approves first.
+    pub review_rules: Vec<super::gate::Rule>,
 }
 
 impl ProxyConfig {
@@ -145,6 +147,7 @@ impl Default for ProxyConfig {
             ]),
             session_idle: Duration::from_secs(15 * 60),
             timeout: Duration::from_secs(600),
+            review_rules: Vec::new(),
         }
     }
 }

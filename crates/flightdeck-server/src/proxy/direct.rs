@@ -72,6 +72,8 @@ impl Proxy {
                 HeaderValue::from_static(ANTHROPIC_VERSION),
             );
         }
+        // The answer is read here, so it must come as it is: not compressed.
+        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
         if let Some(key) = call.key.as_deref().or(upstream.api_key.as_deref()) {
             set_key(&mut headers, upstream.kind, key);
         }
@@ -86,6 +88,7 @@ impl Proxy {
             },
             request: call.body.clone(),
             at: Timestamp::now(),
+            placed: None,
             own: Some(Box::new(OwnSpan {
                 span_id: call.span_id,
                 name: call.name,

@@ -7,6 +7,8 @@
 //! - `tap`: the response body on its way back; `sse`: event splitting;
 //! - `recorder`: the task that turns records into spans; `api`: reading each API's calls;
 //!   `response_id`: the provider's id of a response, which joins an OTel span of the call;
+//! - `gate`: zero-code review gates, which hold an answer that calls a gated tool until a
+//!   person decides;
 //! - `direct`: calls Flightdeck makes itself (the playground's runs), through the same
 //!   client, keys and recorder.
 
@@ -14,6 +16,7 @@ pub(crate) mod api;
 mod attribution;
 pub mod config;
 mod direct;
+pub mod gate;
 mod recorder;
 mod response_id;
 pub(crate) mod sse;
@@ -187,10 +190,15 @@ async fn forward(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    let headers = forwarded_headers(req.headers(), upstream, &app.auth.config);
+    let mut headers = forwarded_headers(req.headers(), upstream, &app.auth.config);
     let method = req.method().clone();
     let attribution = endpoint.map(|_| Attribution::from_headers(req.headers(), peer));
+    let gates = match gate::Gates::for_call(&proxy.config.review_rules, &name, req.headers()) {
+        Ok(g) => g,
+        Err(e) => return ApiError::bad_request(e).into_response(),
+    };
     let body = req.into_body();
+    let mut candidate = None;
 
     let (upstream_body, call, strip_usage) = match endpoint {
         None => (
@@ -225,13 +233,26 @@ async fn forward(
                 None
             };
             let call = proxy.recorder.call_id();
+            let attribution = attribution.unwrap_or_default();
+            let placed =
+                gate::Candidate::new(gates, endpoint, &bytes, &name, attribution.agent.clone())
+                    .map(|(c, placed)| {
+                        candidate = Some(c);
+                        placed
+                    });
+            // An answer is read here, so it must come as it is: not compressed.
+            headers.insert(
+                header::ACCEPT_ENCODING,
+                axum::http::HeaderValue::from_static("identity"),
+            );
             proxy.recorder.send(Record::Begin(Box::new(Begin {
                 call,
                 endpoint,
                 upstream: name.clone(),
-                attribution: attribution.unwrap_or_default(),
+                attribution,
                 request: bytes.clone(),
                 at: Timestamp::now(),
+                placed,
                 own: None,
             })));
             let strip = sent.is_some();
@@ -282,6 +303,11 @@ async fn forward(
         .then(|| upstream_response.content_length())
         .flatten();
     let tap = Tap::new(proxy.recorder.clone(), call, strip_usage, length);
+    if let Some(candidate) = candidate.filter(|_| status.is_success()) {
+        let reviews = std::sync::Arc::clone(&app.reviews);
+        let stream = upstream_response.bytes_stream();
+        return gate::answer(reviews, candidate, status, response_headers, stream, tap).await;
+    }
     let mut response = Response::new(tapped(upstream_response, tap));
     *response.status_mut() = status;
     *response.headers_mut() = response_headers;

@@ -80,8 +80,17 @@ pub struct Begin {
     pub attribution: Attribution,
     pub request: Bytes,
     pub at: Timestamp,
+    /// Told where the call is filed, for a review gate that may hold its answer.
+    pub placed: Option<tokio::sync::oneshot::Sender<Placed>>,
     /// Set for a call Flightdeck made itself (`direct`): its span id, name and attributes.
     pub own: Option<Box<OwnSpan>>,
+}
+
+/// Where a call is filed: its session and its LLM span.
+#[derive(Clone, Debug)]
+pub struct Placed {
+    pub session: String,
+    pub span: String,
 }
 
 /// What a call Flightdeck made itself says about its span.
@@ -363,6 +372,12 @@ impl Task {
                 serde_json::Map::new(),
             ),
         };
+        if let Some(placed) = b.placed {
+            let _ = placed.send(Placed {
+                session: session.clone(),
+                span: span.clone(),
+            });
+        }
         let request = api::read_request(b.endpoint, &b.request);
         attributes.insert("proxy.upstream".into(), b.upstream.clone().into());
         if request.is_none() {
