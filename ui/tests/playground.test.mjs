@@ -5,7 +5,7 @@
 // holds them) and shows the tool-call diff; broken tools JSON is refused by name.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage } from './browser.mjs';
+import { launch, openAt } from './browser.mjs';
 import { ingest, startServer } from './harness.mjs';
 
 let server;
@@ -27,15 +27,11 @@ before(async () => {
 });
 
 after(async () => {
-  await browser?.close();
   await server?.stop();
+  await browser?.close();
 });
 
-async function open(path) {
-  const page = await newPage(browser, server.origin);
-  await page.goto(`${server.origin}/${path}`);
-  return page;
-}
+const open = (path) => openAt(browser, server.origin, path);
 
 test('open in playground, edit, run two variants, see the word diff', async () => {
   const page = await open('#/s/pg/graph?span=text');

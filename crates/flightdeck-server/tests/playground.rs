@@ -232,13 +232,11 @@ async fn an_sdk_span_prefills_and_its_answer_is_diffed_word_by_word() {
         .post(
             "application/json",
             json!([{"type": "span", "session_id": "sdk", "span_id": "l1", "kind": "llm",
-                "name": "plan", "model": "gpt-4o", "input": [{"role": "user", "content": "Plan."}],
-                "params": {"temperature": 0.5}, "output": "Case the bank at dawn.",
-                "started_at": "2026-12-01T10:00:00Z", "ended_at": "2026-12-01T10:00:01Z",
-                "status": "ok"},
-                {"type": "span", "session_id": "sdk", "span_id": "t1", "kind": "tool",
-                "name": "grep", "started_at": "2026-12-01T10:00:00Z",
-                "ended_at": "2026-12-01T10:00:01Z", "status": "ok"}])
+            "name": "plan", "model": "gpt-4o", "input": [{"role": "user", "content": "Plan."}],
+            "params": {"temperature": 0.5}, "output": "Case the bank at dawn.",
+            "started_at": "2026-12-01T10:00:00Z", "ended_at": "2026-12-01T10:00:01Z",
+            "status": "ok"},
+            ])
             .to_string(),
         )
         .await;
@@ -285,16 +283,10 @@ async fn bad_input_is_refused_by_field_and_upstream_errors_are_shown() {
     let (_fake, s) = start().await;
     let (upstream, path, sent) = apis().into_iter().next().unwrap();
     let span = record(&s, "bad", upstream, path, &sent).await;
-    let (status, _) = s
-        .post(
-            "application/json",
-            json!([{"type": "span", "session_id": "bad", "span_id": "tool", "kind": "tool",
-            "name": "grep", "started_at": "2026-12-01T10:00:00Z",
-                "ended_at": "2026-12-01T10:00:01Z", "status": "ok"}])
-            .to_string(),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let tool = json!([{"type": "span", "session_id": "bad", "span_id": "tool", "kind": "tool",
+        "name": "grep", "started_at": "2026-12-01T10:00:00Z", "ended_at": "2026-12-01T10:00:01Z",
+        "status": "ok"}]);
+    assert_eq!(s.post("application/json", tool.to_string()).await.0, 200);
     let raw = s
         .client
         .post(s.url("/api/v1/playground/runs"))

@@ -73,7 +73,10 @@ impl Proxy {
             );
         }
         // The answer is read here, so it must come as it is: not compressed.
-        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
         if let Some(key) = call.key.as_deref().or(upstream.api_key.as_deref()) {
             set_key(&mut headers, upstream.kind, key);
         }
