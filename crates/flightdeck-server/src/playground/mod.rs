@@ -14,11 +14,12 @@ mod prefill;
 mod run;
 mod runs;
 
-use crate::AppState;
 use crate::api::ApiQuery;
 use crate::error::ApiError;
+use crate::{AppState, ServerConfig};
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
@@ -33,14 +34,15 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-pub use plan::Api;
+use plan::Api;
 
-/// The playground's routes.
-pub fn routes() -> Router<AppState> {
+/// The playground's routes; a posted run may be as large as `max_body_bytes`.
+pub fn routes(config: &ServerConfig) -> Router<AppState> {
     Router::new()
         .route("/api/v1/playground/upstreams", get(upstreams))
         .route("/api/v1/playground/request", get(request))
         .route("/api/v1/playground/runs", get(list).post(post))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
 }
 
 #[derive(Serialize)]
@@ -111,7 +113,19 @@ async fn list(
 
 /// `POST /api/v1/playground/runs`: runs the variants; answers JSON once all are done, or
 /// Server-Sent Events as they go (`"stream": true`, or `Accept: text/event-stream`).
-async fn post(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn post(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            let limit = app.config.max_body_bytes;
+            let advice = "send a smaller request, or raise max_body_bytes";
+            return ApiError::unreadable_body(&e, limit, advice).into_response();
+        }
+    };
     let wants_sse = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -264,7 +264,7 @@ impl Figures {
 /// CPU seconds (user + system) of this process, and of each writer thread by thread id,
 /// from /proc (Linux only): figures that other load on the machine does not inflate, unlike
 /// wall time.
-fn cpu_seconds() -> Option<(f64, BTreeMap<String, f64>)> {
+pub(super) fn cpu_seconds() -> Option<(f64, BTreeMap<String, f64>)> {
     // Fields 14 and 15 of /proc/.../stat, in clock ticks (100 per second on Linux).
     let ticks = |stat: &str| -> Option<(String, f64)> {
         let (head, rest) = stat.rsplit_once(')')?;

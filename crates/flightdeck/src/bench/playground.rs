@@ -107,6 +107,32 @@ pub async fn run(args: PlaygroundBenchArgs) -> anyhow::Result<()> {
         "\na whole playground run (to the `run` event: the run stored and read back, diffed): \
          {w50:.3} / {w99:.3} ms"
     );
+
+    // CPU per call, path by path (this process holds the caller, the server with its store,
+    // and the fake upstream): what other load on the machine does not inflate.
+    let mut cpu = Vec::new();
+    for (request, wanted) in [
+        (&direct, &is_text as &dyn Fn(&str, &Value) -> bool),
+        (&playground, &is_delta),
+    ] {
+        let before = super::ingest::cpu_seconds();
+        for _ in 0..args.calls {
+            first(request.try_clone().expect("a body of bytes"), wanted).await?;
+        }
+        let after = super::ingest::cpu_seconds();
+        cpu.push(
+            before
+                .zip(after)
+                .map(|(b, a)| (a.0 - b.0) * 1e3 / args.calls as f64),
+        );
+    }
+    if let [Some(d), Some(p)] = cpu[..] {
+        println!(
+            "CPU per call (caller, server, store and upstream together): direct {d:.3} ms, \
+             playground {p:.3} ms ({:.1}x)",
+            p / d
+        );
+    }
     server.stop().await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
