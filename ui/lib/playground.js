@@ -143,6 +143,7 @@ export function fromForm(f) {
   if (sys && messages[0]?.role === 'system') body[sys] = messages.shift().content;
   body[LIST[f.api]] = messages;
   for (const k of PARAMS[f.api]) {
+    // Fields of another API (the API was switched) are left out.
     const v = f.params[k]?.trim();
     if (!v) continue;
     body[k] = valueOf(v);

@@ -83,3 +83,21 @@ test('a span with tools keeps them, and the tool-call diff shows the edit', asyn
   assert.deepEqual(page.errors, []);
   await page.close();
 });
+
+test('a request of your own runs on the API picked, without a diff', async () => {
+  const page = await open('#/playground');
+  await page.waitForSelector('[data-test=pg-api]');
+  await page.selectOption('[data-test=pg-api]', 'messages');
+  await page.fill('[data-test=pg-model]', 'claude-sonnet-4');
+  await page.fill('[aria-label="Message 1 content"]', 'Plan the job.');
+  await page.fill('[aria-label="Variant 1 temperature"]', 'hot');
+  await page.click('[data-test=pg-run]');
+  assert.match(await page.textContent('[data-test=pg-problems]'), /variant 1 temperature: not a number/);
+  await page.fill('[aria-label="Variant 1 temperature"]', '0.5');
+  await page.click('[data-test=pg-run]');
+  await page.waitForSelector('[data-test=pg-column] .badge.ok', { timeout: 15_000 });
+  assert.match(await page.textContent('[data-test=pg-column]'), /Case the vault at midnight\./);
+  assert.equal(await page.locator('[data-test=word-diff]').count(), 0, 'no original, no diff');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});

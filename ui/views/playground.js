@@ -66,7 +66,7 @@ function NoUpstream({ api }) {
 
 export function Playground({ query }) {
   const { session, span } = query;
-  const [upstreams, setUpstreams] = useState([]);
+  const [upstreams, setUpstreams] = useState(null);
   const [prefill, setPrefill] = useState(null);
   const [form, setForm] = useState(null);
   const [upstream, setUpstream] = useState('');
@@ -94,13 +94,16 @@ export function Playground({ query }) {
   }, [session, span]);
 
   if (!form) return html`<div class="page"><${ErrorNotice} error=${error} />${error ? null : html`<div class="empty">loading…</div>`}</div>`;
-  const fitting = upstreams.filter((u) => u.kind === KIND[form.api]);
-  const chosen = upstreams.find((u) => u.name === upstream);
+  const fitting = (upstreams || []).filter((u) => u.kind === KIND[form.api]);
+  const chosen = fitting.find((u) => u.name === upstream);
   const edit = (patch) => setForm({ ...form, ...patch });
   const setMessage = (i, m) => edit({ messages: form.messages.map((x, j) => (j === i ? m : x)) });
 
   const run = async () => {
     const { body, errors } = fromForm(form);
+    variants.forEach((v, i) => {
+      if (v.temperature.trim() !== '' && !Number.isFinite(Number(v.temperature))) errors.push(`variant ${i + 1} temperature: not a number`);
+    });
     setProblems(errors);
     if (errors.length) return;
     setError(null);
@@ -140,7 +143,8 @@ export function Playground({ query }) {
   return html`<div class="page playground" data-test="playground">
     <div class="row pg-title">
       <h2>Playground</h2>
-      <span class="chip">${API_NAME[form.api]}</span>
+      ${session && span ? html`<span class="chip">${API_NAME[form.api]}</span>` : html`<select aria-label="API" data-test="pg-api" value=${form.api} onChange=${(e) => edit({ api: e.target.value })}>
+        ${Object.entries(API_NAME).map(([api, name]) => html`<option value=${api}>${name}</option>`)}</select>`}
       ${session && span ? html`<span class="faint">from <a href=${href({ page: 'session', session, view: 'llm', query: { span } })}>${original?.name || 'span'} · ${session}</a></span>` : html`<span class="faint">a request of your own</span>`}
     </div>
     <${ErrorNotice} error=${error} />
@@ -157,7 +161,7 @@ export function Playground({ query }) {
         <section class="panel">
           <header><h3>Run</h3></header>
           <div class="body stack">
-            ${fitting.length ? null : html`<${NoUpstream} api=${form.api} />`}
+            ${upstreams && !fitting.length ? html`<${NoUpstream} api=${form.api} />` : null}
             <div class="toolbar">
               <label class="field">Upstream
                 <select data-test="pg-upstream" value=${upstream} onChange=${(e) => setUpstream(e.target.value)}>
@@ -188,7 +192,7 @@ export function Playground({ query }) {
           <header><h3>Parameters</h3></header>
           <div class="body pg-params">
             <label class="field">model<input data-test="pg-model" value=${form.model} onInput=${(e) => edit({ model: e.target.value })} /></label>
-            ${PARAMS[form.api].map((k) => html`<label class="field">${k}<input class="mono" value=${form.params[k]} onInput=${(e) => edit({ params: { ...form.params, [k]: e.target.value } })} /></label>`)}
+            ${PARAMS[form.api].map((k) => html`<label class="field">${k}<input class="mono" value=${form.params[k] ?? ''} onInput=${(e) => edit({ params: { ...form.params, [k]: e.target.value } })} /></label>`)}
           </div>
         </section>
         <details class="section" open=${!!form.tools.trim() || !!form.toolChoice.trim()} data-test="pg-tools-section">
