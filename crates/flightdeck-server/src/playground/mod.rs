@@ -220,17 +220,21 @@ fn event(name: &str, data: &impl Serialize) -> Event {
         .unwrap_or_else(|_| Event::default().event("error"))
 }
 
-/// Names and tags the playground session the runs go to, off the request path (a run's
-/// first token does not wait for it; the runs' spans open the session anyway).
+/// Names and tags the playground session the runs go to, once, off the request path (a
+/// run's first token does not wait for it; the runs' spans open the session anyway).
 fn open_session(app: &AppState, plan: &plan::Plan) {
     let of = plan.original.as_ref().map(|o| o.session_id.clone());
     let session_id = plan.session_id.clone();
     let store = Arc::clone(&app.store);
     tokio::spawn(async move {
+        let named = store.session(&session_id).await.ok().flatten();
+        if named.is_some_and(|s| s.summary.tags.iter().any(|t| t == "playground")) {
+            return;
+        }
         let name = match &of {
             Some(id) => {
-                let named = store.session(id).await.ok().flatten();
-                let name = named.and_then(|s| s.summary.name);
+                let original = store.session(id).await.ok().flatten();
+                let name = original.and_then(|s| s.summary.name);
                 format!("playground: {}", name.as_deref().unwrap_or(id))
             }
             None => "playground".to_owned(),
