@@ -12,6 +12,7 @@ import { System } from './views/system.js';
 import { Logs } from './views/logs.js';
 import { LiveAgents } from './views/live-agents.js';
 import { Compare } from './views/compare.js';
+import { Playground } from './views/playground.js';
 import { usePendingReviews } from './lib/reviews.js';
 
 function ConnectionIndicator() {
@@ -88,6 +89,7 @@ function App() {
         <a href=${href({ page: 'overview' })}>Sessions</a>
         ${route.page === 'session' ? html`<span>/</span><span title=${title}>${title || route.session}</span>` : null}
         ${route.page === 'compare' ? html`<span>/</span><span>Compare</span>` : null}
+        ${route.page === 'playground' ? html`<span>/</span><span>Playground</span>` : null}
       </nav>
       <${ReviewsLink} />
       <a class="system-link" href=${href({ page: 'agents' })}>Agents</a>
@@ -108,7 +110,8 @@ function App() {
             : route.page === 'logs' ? html`<${Logs} query=${route.query} setQuery=${(q) => go({ page: 'logs', query: q }, true)} />`
               : route.page === 'agents' ? html`<${LiveAgents} query=${route.query} setQuery=${(q) => go({ page: 'agents', query: q }, true)} />`
                 : route.page === 'compare' ? html`<${Compare} query=${route.query} />`
-                  : html`<${Overview} query=${route.query} />`}
+                  : route.page === 'playground' ? html`<${Playground} key=${`${route.query.session}/${route.query.span}`} query=${route.query} />`
+                    : html`<${Overview} query=${route.query} />`}
     </main>
     <${ReviewPanel} />`;
 }

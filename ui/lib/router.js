@@ -6,6 +6,7 @@
 //   #/logs?level=warn&q=camera      every session's log lines, filtered
 //   #/agents?status=active          the agents of running and recent sessions
 //   #/compare?a=<session>&b=<session>  two runs side by side
+//   #/playground?session=&span=     the playground, on an LLM span (or empty without one)
 import { useEffect, useState } from '../vendor/preact-htm.mjs';
 
 export const VIEWS = ['tree', 'graph', 'timeline', 'agents', 'llm', 'tools', 'feed', 'scores'];
@@ -16,7 +17,7 @@ export function parse(hash) {
   const query = Object.fromEntries(new URLSearchParams(qs));
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'reviews') return { page: 'reviews', query };
-  if (['system', 'logs', 'agents', 'compare'].includes(parts[0])) return { page: parts[0], query };
+  if (['system', 'logs', 'agents', 'compare', 'playground'].includes(parts[0])) return { page: parts[0], query };
   if (parts[0] === 's' && parts[1]) {
     const view = VIEWS.includes(parts[2]) ? parts[2] : 'tree';
     return { page: 'session', session: parts[1], view, query };
@@ -30,7 +31,7 @@ export function href({ page, session, view, query = {} }) {
     Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== ''),
   ).toString();
   const path = page === 'session' ? `/s/${encodeURIComponent(session)}/${view || 'tree'}`
-    : ['reviews', 'system', 'logs', 'agents', 'compare'].includes(page) ? `/${page}` : '/';
+    : ['reviews', 'system', 'logs', 'agents', 'compare', 'playground'].includes(page) ? `/${page}` : '/';
   return `#${path}${qs ? `?${qs}` : ''}`;
 }
 

@@ -27,3 +27,10 @@ export async function newPage(browser, origin, { theme = 'dark', width = 1440, h
   });
   return page;
 }
+
+/** A new page (as `newPage`) at `path` of `origin`. */
+export async function openAt(browser, origin, path) {
+  const page = await newPage(browser, origin);
+  await page.goto(`${origin}/${path}`);
+  return page;
+}

@@ -22,8 +22,8 @@ export function freePort() {
 }
 
 /** A server on its own port and database; `restart()` keeps both, `stop()` removes them. */
-/** A real `flightdeck serve` on a free port, with `extra` arguments. */
-export async function startServer(extra = []) {
+/** A real `flightdeck serve` (or `command`, e.g. `demo`) on a free port, with `extra` arguments. */
+export async function startServer(extra = [], command = 'serve') {
   const dir = mkdtempSync(join(tmpdir(), 'flightdeck-ui-'));
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
@@ -31,7 +31,7 @@ export async function startServer(extra = []) {
   server.start = async () => {
     // Agents fall offline after 3 s of silence, so the test of that need not wait 30 s; no
     // OTLP/gRPC port, so that servers can run side by side.
-    const args = ['serve', '--addr', `127.0.0.1:${port}`, '--db', join(dir, 'fd.db'), '--agent-offline-secs', '3', '--no-otlp-grpc', ...extra];
+    const args = [command, '--addr', `127.0.0.1:${port}`, '--db', join(dir, 'fd.db'), '--agent-offline-secs', '3', '--no-otlp-grpc', ...extra];
     server.proc = spawn(bin(), args, { stdio: ['ignore', 'ignore', 'inherit'] });
     for (let i = 0; i < 200; i += 1) {
       if (await fetch(`${origin}/healthz`).then((r) => r.ok, () => false)) return;

@@ -30,6 +30,14 @@ for (const theme of ['dark', 'light']) {
   await page.waitForSelector('[data-test=detail] .conv, [data-test=detail] .text-block');
   await page.waitForTimeout(800);
   await page.screenshot({ path: `${out}/${theme}-detail.png` });
+  await page.click('[data-test=open-playground]');
+  await page.waitForSelector('[data-test=pg-message]');
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: `${out}/${theme}-playground.png` });
+  await page.click('[data-test=pg-run]');
+  await page.waitForSelector('[data-test=word-diff], [data-test=run-error]', { timeout: 15000 });
+  await page.waitForTimeout(800);
+  await page.screenshot({ path: `${out}/${theme}-playground-run.png` });
   if (page.errors.length) console.error(`${theme}: page errors:`, page.errors.map(String));
   await page.context().close();
 }

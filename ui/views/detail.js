@@ -14,6 +14,7 @@ import { Payload, Json, CopyButton } from '../components/json.js';
 import { toolCalls, toolUses, ToolCalls, ArgTable } from '../components/tool-calls.js';
 import { SpanLinks, SpanEvents, useResizable } from './detail-parts.js';
 import { ReplayButton } from '../components/replay-dialog.js';
+import { href } from '../lib/router.js';
 
 /** An output that is one message ({role?, content: "..."}) reads as one. */
 const asMessages = (v) => (v && !Array.isArray(v) && typeof v === 'object' && typeof v.content === 'string' ? [{ role: 'assistant', ...v }] : v);
@@ -109,6 +110,8 @@ export function Detail({ model, version, sessionId, spanId, onClose, select }) {
         </div>
         ${/* Span actions ("Open in playground", "Replay from here"; design section 4), beside Close. */ null}
         <${ReplayButton} sessionId=${sessionId} span=${span} />
+        ${s?.kind === 'llm' ? html`<a class="btn pg-open" data-test="open-playground" href=${href({ page: 'playground', query: { session: sessionId, span: spanId } })}
+          title="Run this call again, edited, and compare the answers">Open in playground</a>` : null}
         <button class="icon" onClick=${onClose} aria-label="Close the detail panel" title="Close (Esc)">✕</button>
       </header>
       <${ErrorNotice} error=${error} />

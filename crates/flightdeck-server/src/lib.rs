@@ -6,6 +6,7 @@
 //! - [`hub`]: the live hub: fan-out of commits to WebSocket and SSE clients;
 //! - [`otlp`]: OpenTelemetry ingest (OTLP over HTTP on the main port, and over gRPC);
 //! - [`proxy`]: the recording LLM proxy under `/proxy/{upstream}/`;
+//! - [`playground`]: LLM calls run again, edited, through the proxy, diffed with the original;
 //! - [`reviews`]: review gates (open, wait, decide, deadlines);
 //! - [`system`]: samples of the host, its GPUs and the process, stored as metrics;
 //! - [`replay`]: replay from an LLM call of a proxied session; [`compare`]: two runs aligned;
@@ -21,6 +22,7 @@ pub mod error;
 mod fifo;
 pub mod hub;
 pub mod otlp;
+pub mod playground;
 pub mod proxy;
 pub mod refusals;
 pub mod replay;

@@ -3,6 +3,8 @@
 //! bad client input, a client that never reads, the Origin check, and SSE carrying the same
 //! messages as the socket.
 
+mod support;
+
 use flightdeck_server::ServerConfig;
 use flightdeck_server::testing::TestServer;
 use futures_util::{SinkExt, StreamExt};
@@ -11,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use support::sse::EventStream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -424,49 +427,16 @@ async fn narrow_socket(addr: SocketAddr) -> TcpStream {
     socket.connect(addr).await.unwrap()
 }
 
-/// SSE events (`event:` name, `data:` JSON) as they arrive.
-struct EventStream {
-    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
-    buf: String,
-}
-
-impl EventStream {
-    async fn open(s: &Server, query: &str) -> EventStream {
-        let r = s
-            .client
-            .get(s.url(&format!("/api/v1/stream?{query}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(r.headers()["content-type"], "text/event-stream");
-        EventStream {
-            body: Box::pin(r.bytes_stream()),
-            buf: String::new(),
-        }
-    }
-
-    /// The next event, or `None` at the end of the stream.
-    async fn next(&mut self) -> Option<(String, Value)> {
-        loop {
-            if let Some(end) = self.buf.find("\n\n") {
-                let block: String = self.buf.drain(..end + 2).collect();
-                let field = |name: &str| {
-                    block
-                        .lines()
-                        .find_map(|l| l.strip_prefix(name))
-                        .map(|v| v.trim_start().to_owned())
-                };
-                let data = serde_json::from_str(&field("data:").unwrap()).unwrap();
-                return Some((field("event:").unwrap(), data));
-            }
-            let chunk = tokio::time::timeout(PATIENCE, self.body.next())
-                .await
-                .expect("an event in time")?
-                .unwrap();
-            self.buf.push_str(std::str::from_utf8(&chunk).unwrap());
-        }
-    }
+/// The SSE stream of `GET /api/v1/stream?{query}`.
+async fn open_stream(s: &Server, query: &str) -> EventStream {
+    let r = s
+        .client
+        .get(s.url(&format!("/api/v1/stream?{query}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    EventStream::of(r)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -589,7 +559,7 @@ async fn sse_carries_the_same_messages_as_the_socket() {
     let s = Server::start(ServerConfig::default()).await;
     s.post(&batch("s1", 0)).await;
     let (mut ws, ws_hello) = s.watcher("s1").await;
-    let mut sse = EventStream::open(&s, "scope=session&session_id=s1").await;
+    let mut sse = open_stream(&s, "scope=session&session_id=s1").await;
     let (name, sse_hello) = sse.next().await.unwrap();
     assert_eq!(name, "hello");
     assert_eq!(
@@ -612,7 +582,7 @@ async fn sse_carries_the_same_messages_as_the_socket() {
     }
     assert_eq!(from_sse, from_ws);
 
-    let mut overview = EventStream::open(&s, "scope=overview").await;
+    let mut overview = open_stream(&s, "scope=overview").await;
     let (_, hello) = overview.next().await.unwrap();
     assert_eq!(
         hello["snapshot"]["sessions"]["items"][0]["session_id"],
@@ -637,7 +607,7 @@ async fn sse_carries_the_same_messages_as_the_socket() {
 async fn shutdown_ends_live_connections_instead_of_waiting_for_them() {
     let mut s = Server::start(ServerConfig::default()).await;
     let (mut ws, _) = s.watcher("s1").await;
-    let mut sse = EventStream::open(&s, "scope=overview").await;
+    let mut sse = open_stream(&s, "scope=overview").await;
     assert_eq!(sse.next().await.unwrap().0, "hello");
 
     tokio::time::timeout(PATIENCE, s.0.stop())

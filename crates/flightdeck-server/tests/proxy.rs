@@ -11,27 +11,7 @@ use flightdeck_server::proxy::config::{ApiKind, ProxyConfig, Upstream};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use support::TestServer;
-
-fn proxy_to(fake: &FakeLlm) -> ProxyConfig {
-    let upstream = |kind| Upstream::new(fake.url(), kind);
-    ProxyConfig {
-        upstreams: BTreeMap::from([
-            ("openai".to_owned(), upstream(ApiKind::Openai)),
-            ("anthropic".to_owned(), upstream(ApiKind::Anthropic)),
-        ]),
-        ..ProxyConfig::default()
-    }
-}
-
-async fn start() -> (FakeLlm, TestServer) {
-    let fake = FakeLlm::start(Options::default()).await.unwrap();
-    let server = TestServer::start_with(ServerConfig {
-        proxy: proxy_to(&fake),
-        ..ServerConfig::default()
-    })
-    .await;
-    (fake, server)
-}
+use support::llm::{proxy_to, start};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn official_clients_see_no_difference_and_every_call_is_recorded() {

@@ -166,6 +166,8 @@ pub enum BenchTarget {
     Proxy(ProxyBenchArgs),
     /// Latency of a call answered from a replay's recording, against a direct call.
     Replay(ReplayBenchArgs),
+    /// What a playground run adds to the first streamed token, against a fake upstream.
+    Playground(PlaygroundBenchArgs),
     /// OTLP/HTTP protobuf ingest in spans per second, beside native ingest of the same spans.
     Otlp(OtlpBenchArgs),
     /// Start time and memory of `flightdeck serve`: idle, and under ingest and proxy load.
@@ -246,6 +248,14 @@ pub struct ProxyBenchArgs {
 pub struct ReplayBenchArgs {
     /// Calls per latency measurement (per path, concurrency and mode)
     #[arg(long, default_value_t = 2_000)]
+    pub calls: usize,
+}
+
+/// Options of `flightdeck bench playground`.
+#[derive(Args, Debug)]
+pub struct PlaygroundBenchArgs {
+    /// Calls per path (direct, A/A, playground), interleaved
+    #[arg(long, default_value_t = 500)]
     pub calls: usize,
 }
 

@@ -5,7 +5,9 @@ use crate::cli::DemoArgs;
 use crate::config::{self, Config};
 use crate::serve;
 use flightdeck_demo::{DemoOptions, Gates};
+use flightdeck_fake_llm::{FakeLlm, Options as FakeOptions};
 use flightdeck_sdk::{Flightdeck, Reviewer};
+use flightdeck_server::proxy::config::{ApiKind, Upstream};
 use std::time::Duration;
 
 pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
@@ -19,6 +21,7 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
         ..DemoOptions::default()
     };
     // The simulated agents present the server's token, when it has one.
+    let mut fake = None;
     let mut token = args.serve.token.clone();
     let (url, grpc, server) = match args.no_serve.take() {
         Some(url) => (url.trim_end_matches('/').to_owned(), None, None),
@@ -26,7 +29,8 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
             if args.serve.db.is_none() {
                 args.serve.db = Some(config::default_db().with_file_name("demo.db"));
             }
-            let config = Config::resolve(args.serve)?;
+            let mut config = Config::resolve(args.serve)?;
+            fake_upstreams(&mut config, &mut fake).await?;
             anyhow::ensure!(
                 config.auth.token.is_some() || config.auth.password.is_none(),
                 "the demo's agents send through the API, which then needs a token: set \
@@ -50,6 +54,12 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
     match grpc {
         Some(grpc) => println!("  OTLP:      {url}/v1/traces, or gRPC on {grpc}"),
         None => println!("  OTLP:      {url}/v1/traces"),
+    }
+    if let Some(f) = &fake {
+        println!(
+            "  playground: upstreams {FAKE} and {FAKE_ANTHROPIC} answer from a fake LLM at {}",
+            f.url()
+        );
     }
     println!("Press Ctrl-C to stop.");
 
@@ -119,6 +129,37 @@ fn gate_timeout(timeout_s: f64) -> anyhow::Result<Option<Duration>> {
 }
 
 /// A seed that differs from run to run, from the clock.
+/// The demo's upstreams for the playground, answered by a local fake LLM: the demo has no
+/// real upstream, and its LLM spans should open and run in the playground out of the box.
+const FAKE: &str = "fake";
+const FAKE_ANTHROPIC: &str = "fake-anthropic";
+
+/// Starts the fake LLM and adds it as upstreams `fake` (OpenAI) and `fake-anthropic`, unless
+/// the config names upstreams so.
+async fn fake_upstreams(config: &mut Config, fake: &mut Option<FakeLlm>) -> anyhow::Result<()> {
+    let upstreams = &mut config.proxy.upstreams;
+    if upstreams.contains_key(FAKE) || upstreams.contains_key(FAKE_ANTHROPIC) {
+        return Ok(());
+    }
+    let started = FakeLlm::start(FakeOptions {
+        // Slow enough that the answer is seen streaming in (a tenth of this between chunks).
+        latency: Duration::from_millis(400),
+        unique_ids: true,
+        ..FakeOptions::default()
+    })
+    .await?;
+    for (name, kind) in [
+        (FAKE, ApiKind::Openai),
+        (FAKE_ANTHROPIC, ApiKind::Anthropic),
+    ] {
+        let mut upstream = Upstream::new(started.url(), kind);
+        upstream.api_key = Some("fake-key".into());
+        upstreams.insert(name.to_owned(), upstream);
+    }
+    *fake = Some(started);
+    Ok(())
+}
+
 fn random_seed() -> u64 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

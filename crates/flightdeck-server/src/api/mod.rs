@@ -38,6 +38,7 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
     Router::new()
         .merge(ingest)
         .merge(crate::proxy::routes())
+        .merge(crate::playground::routes(config))
         .route(
             "/login",
             get(crate::auth::login::page).post(crate::auth::login::login),

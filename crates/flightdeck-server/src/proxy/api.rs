@@ -33,6 +33,17 @@ impl Endpoint {
         }
     }
 
+    /// The path of the endpoint under an upstream's base URL, for calls Flightdeck makes
+    /// itself (`direct`); `None` for endpoints it only records.
+    pub fn path(self) -> Option<&'static str> {
+        match self {
+            Endpoint::ChatCompletions => Some("/v1/chat/completions"),
+            Endpoint::Responses => Some("/v1/responses"),
+            Endpoint::Messages => Some("/v1/messages"),
+            Endpoint::Completions | Endpoint::Embeddings => None,
+        }
+    }
+
     /// The span name of a call.
     pub fn span_name(self) -> &'static str {
         match self {
@@ -243,11 +254,30 @@ impl Stream {
                     }
                     None
                 }
-                Some("content_block_delta") => v
-                    .pointer("/delta/text")
-                    .or_else(|| v.pointer("/delta/partial_json"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
+                Some("content_block_start") => {
+                    let block = &v["content_block"];
+                    if block["type"] == "tool_use" {
+                        self.tool_calls
+                            .push(json!({"id": block["id"], "type": "function",
+                            "function": {"name": block["name"], "arguments": ""}}));
+                    }
+                    None
+                }
+                // A tool call's input arrives as pieces of JSON text: they are its arguments.
+                Some("content_block_delta") => match v.pointer("/delta/partial_json") {
+                    Some(Value::String(part)) if !self.tool_calls.is_empty() => {
+                        let n = self.tool_calls.len() - 1;
+                        let slot = &mut self.tool_calls[n]["function"]["arguments"];
+                        let old = slot.as_str().unwrap_or_default().to_owned();
+                        *slot = Value::String(old + part);
+                        None
+                    }
+                    _ => v
+                        .pointer("/delta/text")
+                        .or_else(|| v.pointer("/delta/partial_json"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                },
                 Some("message_delta") => {
                     if let Some(out) = v.pointer("/usage/output_tokens").and_then(Value::as_u64) {
                         let u = self.usage.get_or_insert_with(Usage::default);
@@ -391,6 +421,18 @@ mod tests {
             })
         );
         assert_eq!(s.output(Endpoint::Messages)["content"], "Hi");
+
+        let mut s = Stream::default();
+        for data in [
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t1","name":"grep","input":{}}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"q\""}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":":1}"}}"#,
+        ] {
+            assert_eq!(s.event(Endpoint::Messages, data), None, "not text: {data}");
+        }
+        let out = s.output(Endpoint::Messages);
+        assert_eq!(out["tool_calls"][0]["function"]["name"], "grep");
+        assert_eq!(out["tool_calls"][0]["function"]["arguments"], "{\"q\":1}");
 
         let mut s = Stream::default();
         s.event(

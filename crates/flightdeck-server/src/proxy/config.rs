@@ -3,12 +3,12 @@
 //! [`UpstreamSettings`], checked when the server starts so that a wrong key is reported
 //! then, by name, and not by every call later.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Which API an upstream speaks; decides how calls are read for recording.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApiKind {
     Openai,

@@ -9,20 +9,23 @@
 //!   `response_id`: the provider's id of a response, which joins an OTel span of the call;
 //!   `exchange`: each call's exact exchange, kept for replays (`crate::replay`);
 //! - `gate`: zero-code review gates, which hold an answer that calls a gated tool until a
-//!   person decides.
+//!   person decides;
+//! - `direct`: calls Flightdeck makes itself (the playground's runs), through the same
+//!   client, keys and recorder.
 //!
 //! `/replay/{id}/{upstream}/...` (or `x-flightdeck-replay: {id}` on `/proxy/...`) is the same
 //! forwarding, with `crate::replay` deciding per call: answer from the recording, or send
 //! (the edit of the fork call) upstream, recorded into the replay's fork session.
 
-mod api;
+pub(crate) mod api;
 mod attribution;
 pub mod config;
+mod direct;
 mod exchange;
 pub mod gate;
 mod recorder;
 mod response_id;
-mod sse;
+pub(crate) mod sse;
 mod stream_usage;
 mod tap;
 
@@ -41,6 +44,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use bytes::Bytes;
 use config::{ApiKind, ProxyConfig, Upstream};
+pub use direct::{OwnAnswer, OwnCall};
 use flightdeck_model::Timestamp;
 use flightdeck_store::Store;
 use futures_util::StreamExt;
@@ -151,15 +155,20 @@ fn forwarded_headers(from: &HeaderMap, upstream: &Upstream, auth: &AuthConfig) -
         out.remove(header::AUTHORIZATION);
     }
     if let Some(key) = &upstream.api_key {
-        let (name, value) = match upstream.kind {
-            ApiKind::Openai => (header::AUTHORIZATION, format!("Bearer {key}")),
-            ApiKind::Anthropic => (HeaderName::from_static("x-api-key"), key.clone()),
-        };
-        if let Ok(v) = value.parse() {
-            out.insert(name, v);
-        }
+        set_key(&mut out, upstream.kind, key);
     }
     out
+}
+
+/// Puts `key` in the header an API of `kind` reads it from.
+fn set_key(headers: &mut HeaderMap, kind: ApiKind, key: &str) {
+    let (name, value) = match kind {
+        ApiKind::Openai => (header::AUTHORIZATION, format!("Bearer {key}")),
+        ApiKind::Anthropic => (HeaderName::from_static("x-api-key"), key.to_owned()),
+    };
+    if let Ok(v) = value.parse() {
+        headers.insert(name, v);
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -283,6 +292,7 @@ async fn forward_call(
                             started,
                             served: true,
                             placed: None,
+                            own: None,
                         };
                         return from_recording(proxy, begin, &exchange);
                     }
@@ -322,6 +332,7 @@ async fn forward_call(
                 started,
                 served: false,
                 placed,
+                own: None,
             })));
             let strip = sent.is_some();
             (
@@ -342,14 +353,7 @@ async fn forward_call(
     let upstream_response = match result {
         Ok(r) => r,
         Err(e) => {
-            let message = if e.is_timeout() {
-                format!("the upstream {name:?} did not answer in time")
-            } else {
-                format!(
-                    "the upstream {name:?} could not be reached: {}",
-                    root_cause(&e)
-                )
-            };
+            let message = unreachable(&name, &e);
             if let Some(call) = call {
                 proxy.recorder.send(Record::End {
                     call,
@@ -477,6 +481,18 @@ where
         };
         async move { out }
     }))
+}
+
+/// Why a call to the upstream `name` got no answer.
+fn unreachable(name: &str, e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        format!("the upstream {name:?} did not answer in time")
+    } else {
+        format!(
+            "the upstream {name:?} could not be reached: {}",
+            root_cause(e)
+        )
+    }
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {

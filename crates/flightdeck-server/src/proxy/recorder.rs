@@ -98,6 +98,8 @@ pub struct Begin {
     pub served: bool,
     /// Told where the call is filed, for a review gate that may hold its answer.
     pub placed: Option<tokio::sync::oneshot::Sender<Placed>>,
+    /// Set for a call Flightdeck made itself (`direct`): its span id, name and attributes.
+    pub own: Option<Box<OwnSpan>>,
 }
 
 /// Where a call is filed: its session and its LLM span.
@@ -105,6 +107,13 @@ pub struct Begin {
 pub struct Placed {
     pub session: String,
     pub span: String,
+}
+
+/// What a call Flightdeck made itself says about its span.
+pub struct OwnSpan {
+    pub span_id: String,
+    pub name: String,
+    pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The request path's handle on the recorder.
@@ -391,7 +400,14 @@ impl Task {
                 }
             },
         };
-        let span = uuid::Uuid::new_v4().to_string();
+        let (span, name, mut attributes) = match b.own {
+            Some(own) => (own.span_id, own.name, own.attributes),
+            None => (
+                uuid::Uuid::new_v4().to_string(),
+                b.endpoint.span_name().to_owned(),
+                serde_json::Map::new(),
+            ),
+        };
         if let Some(placed) = b.placed {
             let _ = placed.send(Placed {
                 session: session.clone(),
@@ -399,7 +415,6 @@ impl Task {
             });
         }
         let request = api::read_request(b.endpoint, &b.request);
-        let mut attributes = serde_json::Map::new();
         attributes.insert("proxy.upstream".into(), b.upstream.clone().into());
         if b.served {
             attributes.insert("replay.served".into(), true.into());
@@ -430,7 +445,7 @@ impl Task {
                 .clone()
                 .or_else(|| trace.map(|t| t.parent_id.clone())),
             kind: SpanKind::Llm,
-            name: b.endpoint.span_name().to_owned(),
+            name,
             agent: b.attribution.agent.clone(),
             model,
             provider: Some(b.upstream),

@@ -1,7 +1,11 @@
 //! Shared by the server's integration tests: the real server of `flightdeck_server::testing`,
-//! and the Python interpreter with the ecosystem's real clients.
+//! and the Python interpreter with the ecosystem's real clients; `llm`: a server proxying
+//! to a fake LLM; `sse`: reading event streams.
 
 #![allow(dead_code)] // each test file uses part of this
+
+pub mod llm;
+pub mod sse;
 
 use serde_json::Value;
 use std::path::PathBuf;

@@ -204,7 +204,8 @@ UPDATE agents SET unpriced_llm_calls =
      WHERE u.session_id = agents.session_id AND u.agent = agents.agent);
 DROP VIEW unpriced_spans;
 "#,
-    // 6: reserved for the playground's migration (issue 15); empty until it lands.
+    // 6: empty. It was reserved for the playground, which needed no table; it stays so that
+    // every database counts its versions the same way.
     "",
     // 7: the exact exchange of each LLM call through the proxy (`exchanges.rs`), and replays
     // of recorded sessions (`replays.rs`).

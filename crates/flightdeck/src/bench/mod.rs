@@ -8,6 +8,7 @@ mod live;
 mod local;
 mod metrics;
 mod otlp;
+mod playground;
 mod proxy;
 mod replay;
 mod review_agents;
@@ -24,6 +25,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Live(a) => live::run(a).await,
         BenchTarget::Proxy(a) => proxy::run(a).await,
         BenchTarget::Replay(a) => replay::run(a).await,
+        BenchTarget::Playground(a) => playground::run(a).await,
         BenchTarget::Otlp(a) => otlp::run(a).await,
         BenchTarget::Footprint(a) => footprint::run(a).await,
         BenchTarget::Reviews(a) => reviews::run(a).await,
