@@ -7,6 +7,14 @@ import { Status } from '../components/badges.js';
 import { Stat } from '../components/stat.js';
 import { Traces } from './traces.js';
 
+// The session as a trace file (docs/files.md): native JSONL, which `flightdeck import` reads
+// back. Hidden in a shared page, which has no server to ask.
+function Download({ id }) {
+  if (globalThis.FLIGHTDECK_SHARED) return null;
+  const href = `/api/v1/sessions/${encodeURIComponent(id)}/export`;
+  return html`<a class="btn" data-test="export" href=${href} download title="Download the session as a JSONL trace file">Export</a>`;
+}
+
 export function SessionHeader({ model, selected, select }) {
   const s = model.session;
   const running = s?.status === 'running';
@@ -22,6 +30,7 @@ export function SessionHeader({ model, selected, select }) {
         ${(s.tags || []).map((tag) => html`<span class="chip">${tag}</span>`)}
         <span class="faint mono" style="font-size:11px">${s.session_id}</span>
         <${Traces} model=${model} selected=${selected} select=${select} />
+        <${Download} id=${s.session_id} />
       </div>
       ${s.error ? html`<div class="err-text" style="margin-top:4px">${s.error}</div>` : null}
       <div class="stats inline">

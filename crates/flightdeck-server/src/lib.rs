@@ -9,13 +9,15 @@
 //! - [`reviews`]: review gates (open, wait, decide, deadlines);
 //! - `calls`: one LLM call reported by both (an OTel span and a proxy record), joined;
 //! - [`refusals`]: the count of refused input, by source and reason, logged and served;
-//! - [`error`]: the one JSON error shape and its stable codes.
+//! - [`error`]: the one JSON error shape and its stable codes;
+//! - [`files`]: trace files: export, import, watch.
 
 pub mod api;
 pub mod auth;
 mod calls;
 pub mod error;
 mod fifo;
+pub mod files;
 pub mod hub;
 pub mod otlp;
 pub mod proxy;

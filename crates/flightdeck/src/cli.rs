@@ -29,6 +29,57 @@ pub enum Command {
     Demo(DemoArgs),
     /// Measure ingest throughput, live latency or proxy overhead and print the figures.
     Bench(BenchArgs),
+    /// Write sessions out as trace files (native JSONL, or OTLP/JSON).
+    Export(ExportArgs),
+    /// Read trace files into the database (or into a running server with --server).
+    Import(ImportArgs),
+}
+
+/// Where the file commands read and write: a running server, or a database of their own.
+#[derive(Args, Debug)]
+pub struct Target {
+    /// A running Flightdeck to talk to (http://HOST:PORT) instead of opening the database;
+    /// use it while a server has the database open. Its token: FLIGHTDECK_TOKEN
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// Store options (without --server): the database, config file and limits
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// Options of `flightdeck export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The sessions to export, by id
+    #[arg(required = true, value_name = "SESSION")]
+    pub sessions: Vec<String>,
+    /// `native` (the protocol's messages: imports back exactly) or `otlp` (OTLP/JSON lines,
+    /// spans only)
+    #[arg(long, default_value = "native", value_name = "FORMAT")]
+    pub format: flightdeck_server::files::export::ExportFormat,
+    /// Write to FILE instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// Options of `flightdeck import`.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Trace files: native JSONL, OTLP/JSON lines, OTLP protobuf, seed-002 trace events,
+    /// Claude Code transcripts (told apart per file)
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The format of every file, when its first line cannot tell: native, otlp-json,
+    /// otlp-proto, trace-events, claude-code
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<flightdeck_server::files::Format>,
+    /// No progress bar (it is shown only on a terminal anyway)
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub target: Target,
 }
 
 /// Options of `flightdeck serve`.
