@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server: ingest, store and query API.
-    Serve(ServeArgs),
+    Serve(ServeCommand),
     /// Run the server with a simulated crew of agents feeding it, to see Flightdeck at work.
     Demo(DemoArgs),
     /// Measure ingest throughput, live latency or proxy overhead and print the figures.
@@ -33,6 +33,48 @@ pub enum Command {
     Export(ExportArgs),
     /// Read trace files into the database (or into a running server with --server).
     Import(ImportArgs),
+    /// Follow trace files as they grow and ingest each line as it is appended: into a running
+    /// server (--server), or into a server of its own.
+    Watch(WatchArgs),
+}
+
+/// `flightdeck serve`: the server's options, and files to watch beside.
+#[derive(Args, Debug, Default)]
+pub struct ServeCommand {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Also follow these trace files, folders or globs and ingest what is appended
+    /// (repeatable; see `flightdeck watch`)
+    #[arg(long = "watch", value_name = "PATH")]
+    pub watch: Vec<PathBuf>,
+    #[command(flatten)]
+    pub watching: WatchOptions,
+}
+
+/// How watched files are read.
+#[derive(Args, Debug, Default)]
+pub struct WatchOptions {
+    /// The format of the watched files, when their first lines cannot tell: native,
+    /// otlp-json, trace-events, claude-code
+    #[arg(long = "watch-format", value_name = "FORMAT")]
+    pub format: Option<flightdeck_server::files::Format>,
+    /// Where the offsets read so far are kept, to resume after a restart
+    /// [default: watch-state.json beside the database]
+    #[arg(long = "watch-state", value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+/// Options of `flightdeck watch`.
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// Files, folders (every file below, new ones included) or globs (quote them:
+    /// 'logs/**/*.jsonl')
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub watching: WatchOptions,
+    #[command(flatten)]
+    pub target: Target,
 }
 
 /// Where the file commands read and write: a running server, or a database of their own.

@@ -1,8 +1,9 @@
-//! The trace file commands: `export` (sessions to native JSONL or OTLP/JSON) and `import`
-//! (files of any supported format into the database or a running server), over
-//! `flightdeck_server::files`. See docs/files.md.
+//! The trace file commands: `export` (sessions to native JSONL or OTLP/JSON), `import`
+//! (files of any supported format into the database or a running server) and `watch` (and
+//! `serve --watch`: files followed as they grow), over `flightdeck_server::files`. See
+//! docs/files.md.
 
-use crate::cli::{ExportArgs, ImportArgs, Target};
+use crate::cli::{ExportArgs, ImportArgs, ServeCommand, Target, WatchArgs, WatchOptions};
 use crate::config::Config;
 use anyhow::{Context, bail};
 use flightdeck_model::Limits;
@@ -10,8 +11,10 @@ use flightdeck_server::AppState;
 use flightdeck_server::files::export::render;
 use flightdeck_server::files::import::import_file;
 use flightdeck_server::files::sink::{Remote, Sink};
+use flightdeck_server::files::watch::{WatchConfig, Watcher};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 
 /// Where a file command writes: its own store (closed at the end), or a running server.
 pub enum Opened {
@@ -184,4 +187,63 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `flightdeck serve`, watching files beside when given `--watch`.
+pub async fn serve(args: ServeCommand) -> anyhow::Result<()> {
+    let config = Config::resolve(args.serve)?;
+    let watch = (!args.watch.is_empty()).then(|| watching(args.watch, args.watching, &config));
+    serve_watching(config, watch).await
+}
+
+/// `flightdeck watch`: into a running server, or a server of its own.
+pub async fn watch(args: WatchArgs) -> anyhow::Result<()> {
+    let token = args.target.serve.token.clone();
+    let config = Config::resolve(args.target.serve)?;
+    let watch = watching(args.paths, args.watching, &config);
+    let Some(url) = args.target.server else {
+        return serve_watching(config, Some(watch)).await;
+    };
+    let watcher = Watcher::open(watch).map_err(anyhow::Error::msg)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        crate::serve::shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    tracing::info!(server = %url, "watching into {url}");
+    watcher
+        .run(Sink::Remote(Remote::new(&url, token)), stopped)
+        .await;
+    Ok(())
+}
+
+fn watching(paths: Vec<PathBuf>, options: WatchOptions, config: &Config) -> WatchConfig {
+    let mut watch = WatchConfig::new(paths, config.limits);
+    watch.format = options.format;
+    watch.state = Some(options.state.unwrap_or_else(|| {
+        config.db.parent().map_or_else(
+            || PathBuf::from("watch-state.json"),
+            |d| d.join("watch-state.json"),
+        )
+    }));
+    watch
+}
+
+/// Serves until Ctrl-C or SIGTERM, following `watch`'s files into the server's own store.
+async fn serve_watching(config: Config, watch: Option<WatchConfig>) -> anyhow::Result<()> {
+    let watcher = watch
+        .map(Watcher::open)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let bound = crate::serve::bind(config).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    if let Some(watcher) = watcher {
+        tokio::spawn(watcher.run(Sink::Local(bound.app()), stopped));
+    }
+    bound
+        .run(async move {
+            crate::serve::shutdown_signal().await;
+            let _ = stop.send(true);
+        })
+        .await
 }

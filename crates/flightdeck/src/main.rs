@@ -49,11 +49,12 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         match cli.command {
-            cli::Command::Serve(args) => serve::run(config::Config::resolve(args)?).await,
+            cli::Command::Serve(args) => files::serve(args).await,
             cli::Command::Demo(args) => demo::run(args).await,
             cli::Command::Bench(args) => bench::run(args).await,
             cli::Command::Export(args) => files::export(args).await,
             cli::Command::Import(args) => files::import(args).await,
+            cli::Command::Watch(args) => files::watch(args).await,
         }
     })
 }

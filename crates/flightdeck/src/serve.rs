@@ -25,6 +25,11 @@ pub struct Bound {
 }
 
 impl Bound {
+    /// The server's state, for sources started beside it (`--watch`).
+    pub fn app(&self) -> AppState {
+        Arc::clone(&self.app)
+    }
+
     /// Serves until `shutdown` resolves, then flushes the store.
     pub async fn run(
         self,
@@ -34,11 +39,6 @@ impl Bound {
         tracing::info!("stopped; everything acknowledged is stored");
         Ok(())
     }
-}
-
-/// `flightdeck serve`: bind, then serve until Ctrl-C or SIGTERM.
-pub async fn run(config: Config) -> anyhow::Result<()> {
-    bind(config).await?.run(shutdown_signal()).await
 }
 
 /// Opens the store and binds the listener.

@@ -77,12 +77,13 @@ impl std::str::FromStr for Format {
 /// still being written, a JSON object of no known shape): give the format by flag then.
 pub fn detect(head: &[u8]) -> Option<Format> {
     let first = head.iter().position(|&b| !b.is_ascii_whitespace())?;
-    let head = &head[first..];
-    if head[0] != b'{' {
-        // Protobuf export requests start with field 1 (resource_spans/logs), tag 0x0a; the
-        // Collector's length-prefixed files start with a big-endian length.
+    if head[first] != b'{' {
+        // Protobuf export requests start with field 1 (resource_spans/logs), tag 0x0a (a
+        // newline, so looked at before skipping blanks); the Collector's length-prefixed
+        // files start with a big-endian length.
         return (head[0] == 0x0a || head[0] == 0).then_some(Format::OtlpProto);
     }
+    let head = &head[first..];
     let end = head.iter().position(|&b| b == b'\n')?;
     let line: Value = serde_json::from_slice(&head[..end]).ok()?;
     let has = |k: &str| line.get(k).is_some();

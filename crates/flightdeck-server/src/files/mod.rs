@@ -9,6 +9,8 @@
 //! - [`sink`]: where decoded batches go: this process's store (through the same paths as
 //!   HTTP ingest), or a running server over HTTP;
 //! - [`import`]: whole files, with a report of what was stored and what was rejected;
+//! - [`watch`]: following files, folders and globs (`tail`: one file; `state`: offsets kept
+//!   across restarts).
 
 mod claude;
 pub mod export;
@@ -18,7 +20,10 @@ pub mod import;
 mod lines;
 pub mod otlp_out;
 pub mod sink;
+mod state;
+mod tail;
 
 mod trace_events;
+pub mod watch;
 
 pub use format::{Batch, Format};

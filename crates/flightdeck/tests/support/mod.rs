@@ -6,11 +6,29 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 
 /// A running `flightdeck serve`; killed when dropped.
 pub struct Server {
     pub child: Child,
     pub base: String,
+    /// What it logged so far (standard error), line by line.
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Whether a logged line so far contains every one of `parts`.
+    pub fn logged(&self, parts: &[&str]) -> bool {
+        let log = self.log.lock().unwrap();
+        log.iter().any(|l| parts.iter().all(|p| l.contains(p)))
+    }
+
+    /// Stops it with SIGTERM (a clean shutdown) and waits.
+    pub fn terminate(&mut self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        self.child.wait().unwrap();
+    }
 }
 
 impl Drop for Server {
@@ -48,8 +66,14 @@ pub fn start_with(db: &Path, extra: &[&str]) -> Server {
         }
     };
     // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, base }
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let kept = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            kept.lock().unwrap().push(line);
+        }
+    });
+    Server { child, base, log }
 }
 
 /// Serves `db` on a free port.
