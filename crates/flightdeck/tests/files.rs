@@ -220,3 +220,115 @@ fn bad_lines_are_named_by_file_and_line_and_the_rest_is_imported() {
         "{text}"
     );
 }
+
+/// A sample of `tests/files/`.
+fn sample(name: &str) -> String {
+    format!("{}/../../tests/files/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[tokio::test]
+async fn a_claude_code_transcript_maps_to_agents_llm_and_tool_spans() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cc.db");
+    let out = ok(&[
+        "import",
+        &sample("claude-code-session.jsonl"),
+        "--db",
+        path(&db),
+    ]);
+    assert!(out.contains("claude-code (detected), 11 lines"), "{out}");
+    assert!(out.contains("0 lines rejected"), "{out}");
+    let s = start(&db);
+    let id = "5b1f6a0e-cc01-4d2b-9e51-2f7d0c1a9e11";
+    let session = get(&s.base, &format!("/api/v1/sessions/{id}")).await;
+    assert_eq!(
+        session["name"],
+        "The login test fails; find out why and fix it."
+    );
+    let t = &session["totals"];
+    // Five replies, two tools, one sub-agent task; the failed test run is the one error.
+    assert_eq!(
+        (
+            t["llm_calls"].as_i64(),
+            t["tool_calls"].as_i64(),
+            t["spans"].as_i64()
+        ),
+        (Some(5), Some(2), Some(8))
+    );
+    assert_eq!(
+        (
+            t["input_tokens"].as_i64(),
+            t["output_tokens"].as_i64(),
+            t["errors"].as_i64()
+        ),
+        (Some(5800), Some(200), Some(1))
+    );
+    let agents = get(&s.base, &format!("/api/v1/sessions/{id}/agents")).await;
+    let mut names: Vec<&str> = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["agent"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["claude", "sub-agent"]);
+    let task = get(&s.base, &format!("/api/v1/sessions/{id}/spans/toolu_02")).await;
+    assert_eq!(
+        (task["kind"].as_str(), task["name"].as_str()),
+        (Some("agent"), Some("Task: general-purpose"))
+    );
+    assert_eq!(task["parent_id"], "msg_01B");
+    let bash = get(&s.base, &format!("/api/v1/sessions/{id}/spans/toolu_01")).await;
+    assert_eq!(
+        (bash["status"].as_str(), bash["duration_ms"].as_f64()),
+        (Some("error"), Some(6380.0))
+    );
+    assert_eq!(bash["input"]["command"], "npm test -- login");
+}
+
+#[tokio::test]
+async fn seed_002_trace_events_map_to_agent_llm_and_tool_spans() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("te.db");
+    let out = ok(&["import", &sample("trace-events.jsonl"), "--db", path(&db)]);
+    assert!(
+        out.contains("trace-events (detected), 7 lines: 7 stored (5 spans), 0 lines rejected"),
+        "{out}"
+    );
+    let s = start(&db);
+    let id = "6f1c2b9e-1d2a-4c3b-9a8f-0e1d2c3b4a50";
+    let spans = get(&s.base, &format!("/api/v1/sessions/{id}/spans")).await;
+    let shape: Vec<(String, String, String)> = spans
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["span_id"].as_str().unwrap().into(),
+                s["kind"].as_str().unwrap().into(),
+                s["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want = [
+        ("orch-1", "agent", "ok"),
+        ("llm-1", "llm", "ok"),
+        ("mod-1", "agent", "ok"),
+        ("tool-1", "tool", "ok"),
+        ("tool-2", "tool", "error"),
+    ];
+    assert_eq!(shape, want.map(|(a, b, c)| (a.into(), b.into(), c.into())));
+    let llm = get(&s.base, &format!("/api/v1/sessions/{id}/spans/llm-1")).await;
+    assert_eq!(
+        (
+            llm["model"].as_str(),
+            llm["cost_usd"].as_f64(),
+            llm["duration_ms"].as_f64()
+        ),
+        (Some("gpt-4o"), Some(0.00028), Some(900.0))
+    );
+    assert_eq!(
+        llm["usage"],
+        json!({"input_tokens": 40, "output_tokens": 18})
+    );
+}
