@@ -260,6 +260,26 @@ pub enum BenchTarget {
     /// Review gates: decision-to-agent latency (long-poll and socket) with reviews pending,
     /// and ingest with 10,000 reviews pending against none.
     Reviews(ReviewsBenchArgs),
+    /// Trace files: import spans per second from a native JSONL file beside the bare decode
+    /// loop, and append-to-browser latency of a watched file beside HTTP ingest.
+    Import(ImportBenchArgs),
+}
+
+/// Options of `flightdeck bench import`.
+#[derive(Args, Debug)]
+pub struct ImportBenchArgs {
+    /// Spans in the imported file
+    #[arg(long, default_value_t = 200_000)]
+    pub spans: usize,
+    /// Events per second appended to the watched file (and posted, for the baseline)
+    #[arg(long, default_value_t = 1_000)]
+    pub rate: u64,
+    /// Seconds of appending (and of posting)
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Where to put the benchmark files [default: a temporary directory]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// Options of `flightdeck bench reviews`.

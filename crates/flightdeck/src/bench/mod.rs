@@ -2,6 +2,7 @@
 
 mod bare;
 mod footprint;
+mod import;
 mod ingest;
 mod litellm;
 mod live;
@@ -24,6 +25,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Otlp(a) => otlp::run(a).await,
         BenchTarget::Footprint(a) => footprint::run(a).await,
         BenchTarget::Reviews(a) => reviews::run(a).await,
+        BenchTarget::Import(a) => import::run(a).await,
     }
 }
 
