@@ -39,4 +39,4 @@ echo "== browser tests"
 # upstream of the proxy's review gates.
 cargo build --locked -p flightdeck -p flightdeck-fake-llm
 FLIGHTDECK_BIN=target/debug/flightdeck FAKE_LLM_BIN=target/debug/fake-llm \
-  node --test ui/tests/ui.test.mjs ui/tests/reviews.test.mjs ui/tests/proxy-gates.test.mjs
+  node --test ui/tests/ui.test.mjs ui/tests/reviews.test.mjs ui/tests/proxy-gates.test.mjs ui/tests/share.test.mjs

@@ -7,12 +7,14 @@ import { Status } from '../components/badges.js';
 import { Stat } from '../components/stat.js';
 import { Traces } from './traces.js';
 
-// The session as a trace file (docs/files.md): native JSONL, which `flightdeck import` reads
-// back. Hidden in a shared page, which has no server to ask.
+// The session as a trace file (native JSONL, which `flightdeck import` reads back) and as one
+// HTML file that opens offline (docs/files.md). Hidden in a shared page, which has no server.
 function Download({ id }) {
   if (globalThis.FLIGHTDECK_SHARED) return null;
-  const href = `/api/v1/sessions/${encodeURIComponent(id)}/export`;
-  return html`<a class="btn" data-test="export" href=${href} download title="Download the session as a JSONL trace file">Export</a>`;
+  const s = `/api/v1/sessions/${encodeURIComponent(id)}`;
+  return html`
+    <a class="btn" data-test="export" href="${s}/export" download title="Download the session as a JSONL trace file">Export</a>
+    <a class="btn" data-test="share" href="${s}/share" download title="Download the session as one HTML file that opens offline, read-only">Share</a>`;
 }
 
 export function SessionHeader({ model, selected, select }) {

@@ -33,6 +33,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Read trace files into the database (or into a running server with --server).
     Import(ImportArgs),
+    /// Write one session as a self-contained HTML file that opens offline, read-only.
+    Share(ShareArgs),
     /// Follow trace files as they grow and ingest each line as it is appended: into a running
     /// server (--server), or into a server of its own.
     Watch(WatchArgs),
@@ -102,6 +104,19 @@ pub struct ExportArgs {
     /// Write to FILE instead of standard output
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// Options of `flightdeck share`.
+#[derive(Args, Debug)]
+pub struct ShareArgs {
+    /// The session to share, by id
+    #[arg(value_name = "SESSION")]
+    pub session: String,
+    /// The HTML file to write
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
     #[command(flatten)]
     pub target: Target,
 }

@@ -3,7 +3,9 @@
 //! `serve --watch`: files followed as they grow), over `flightdeck_server::files`. See
 //! docs/files.md.
 
-use crate::cli::{ExportArgs, ImportArgs, ServeCommand, Target, WatchArgs, WatchOptions};
+use crate::cli::{
+    ExportArgs, ImportArgs, ServeCommand, ShareArgs, Target, WatchArgs, WatchOptions,
+};
 use crate::config::Config;
 use anyhow::{Context, bail};
 use flightdeck_model::Limits;
@@ -87,12 +89,25 @@ async fn fetch(
         flightdeck_server::files::export::ExportFormat::Native => "native",
         flightdeck_server::files::export::ExportFormat::Otlp => "otlp",
     };
+    download(base, token, id, "export", Some(format)).await
+}
+
+/// `GET /api/v1/sessions/{id}/{what}` of a running server; `None` on 404.
+async fn download(
+    base: &str,
+    token: Option<&str>,
+    id: &str,
+    what: &str,
+    format: Option<&str>,
+) -> anyhow::Result<Option<String>> {
     let mut url = reqwest::Url::parse(base).with_context(|| format!("bad --server {base:?}"))?;
     url.path_segments_mut()
         .map_err(|_| anyhow::anyhow!("bad --server {base:?}"))?
         .pop_if_empty()
-        .extend(["api", "v1", "sessions", id, "export"]);
-    url.query_pairs_mut().append_pair("format", format);
+        .extend(["api", "v1", "sessions", id, what]);
+    if let Some(f) = format {
+        url.query_pairs_mut().append_pair("format", f);
+    }
     let mut req = reqwest::Client::new().get(url);
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -109,6 +124,23 @@ async fn fetch(
             res.text().await.unwrap_or_default()
         ),
     }
+}
+
+/// `flightdeck share`.
+pub async fn share(args: ShareArgs) -> anyhow::Result<()> {
+    let (opened, token, _) = Opened::open(args.target)?;
+    let id = &args.session;
+    let page = match &opened {
+        Opened::Local(app) => flightdeck_server::files::share::page(app.store.as_ref(), id).await?,
+        Opened::Remote(url) => download(url, token.as_deref(), id, "share", None).await?,
+    };
+    opened.close().await?;
+    let Some(page) = page else {
+        bail!("no session {id:?}");
+    };
+    std::fs::write(&args.output, page)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    Ok(())
 }
 
 /// `flightdeck import`.

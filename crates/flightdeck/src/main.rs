@@ -3,7 +3,7 @@
 //! - `serve`: run the server (see [`serve`]);
 //! - `demo`: the server plus a simulated crew driving it through the SDK (see [`demo`]);
 //! - `bench`: print throughput figures (see [`bench`]);
-//! - `export`, `import`: trace files (see [`files`]).
+//! - `export`, `import`, `watch`, `share`: trace files (see [`files`]).
 
 mod bench;
 mod cli;
@@ -55,6 +55,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
             cli::Command::Export(args) => files::export(args).await,
             cli::Command::Import(args) => files::import(args).await,
             cli::Command::Watch(args) => files::watch(args).await,
+            cli::Command::Share(args) => files::share(args).await,
         }
     })
 }

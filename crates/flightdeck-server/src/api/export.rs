@@ -1,5 +1,6 @@
-//! `GET /api/v1/sessions/{id}/export?format=native|otlp`: one session as a trace file, for
-//! download (see `crate::files::export`).
+//! Downloads of one session: `GET /api/v1/sessions/{id}/export?format=native|otlp`, a trace
+//! file (see `crate::files::export`), and `GET /api/v1/sessions/{id}/share`, one HTML file
+//! that opens offline (see `crate::files::share`).
 
 use super::ApiQuery;
 use crate::AppState;
@@ -29,6 +30,22 @@ pub async fn export(
         ExportFormat::Native => ("application/x-ndjson", "jsonl"),
         ExportFormat::Otlp => ("application/x-ndjson", "otlp.jsonl"),
     };
+    Ok(attachment(&id, ext, content_type, body))
+}
+
+pub async fn share(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let page = crate::files::share::page(app.store.as_ref(), &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no session {id:?}")))?;
+    Ok(attachment(&id, "html", "text/html; charset=utf-8", page))
+}
+
+/// `body` as a download named after the session (characters a file name may not hold
+/// become `_`).
+fn attachment(id: &str, ext: &str, content_type: &str, body: String) -> Response {
     let name: String = id
         .chars()
         .map(|c| {
@@ -40,12 +57,12 @@ pub async fn export(
         })
         .collect();
     let disposition = format!("attachment; filename=\"{name}.{ext}\"");
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         body,
     )
-        .into_response())
+        .into_response()
 }

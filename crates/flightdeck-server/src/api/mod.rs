@@ -63,6 +63,7 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
             get(sessions::agents),
         )
         .route("/api/v1/sessions/{session_id}/export", get(export::export))
+        .route("/api/v1/sessions/{session_id}/share", get(export::share))
         .route("/api/v1/sessions/{session_id}/llm", get(sessions::llm))
         .route("/api/v1/sessions/{session_id}/tools", get(sessions::tools))
         .route("/api/v1/reviews/{review_id}", get(reviews::one))

@@ -9,6 +9,7 @@
 //! - [`sink`]: where decoded batches go: this process's store (through the same paths as
 //!   HTTP ingest), or a running server over HTTP;
 //! - [`import`]: whole files, with a report of what was stored and what was rejected;
+//! - [`share`]: one session as a self-contained HTML page (the UI and the data inside);
 //! - [`watch`]: following files, folders and globs (`tail`: one file; `state`: offsets kept
 //!   across restarts).
 
@@ -19,6 +20,7 @@ pub mod format;
 pub mod import;
 mod lines;
 pub mod otlp_out;
+pub mod share;
 pub mod sink;
 mod state;
 mod tail;
