@@ -332,3 +332,58 @@ async fn seed_002_trace_events_map_to_agent_llm_and_tool_spans() {
         json!({"input_tokens": 40, "output_tokens": 18})
     );
 }
+
+/// The test virtualenv's Python (scripts/python-env.sh); `None` (a skip) outside
+/// scripts/test.sh, an error under CI.
+fn python() -> Option<String> {
+    match std::env::var("FLIGHTDECK_PYTHON") {
+        Ok(p) => Some(p),
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!("FLIGHTDECK_PYTHON is not set: run scripts/test.sh")
+        }
+        Err(_) => {
+            eprintln!("skipped: FLIGHTDECK_PYTHON is not set (scripts/test.sh sets it)");
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_otlp_protobuf_file_from_the_python_sdk_imports() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("traces.pb");
+    let script = format!(
+        "{}/../../tests/python/otlp_file.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let status = std::process::Command::new(python)
+        .arg(script)
+        .arg(&pb)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let db = dir.path().join("pb.db");
+    let out = ok(&["import", path(&pb), "--db", path(&db)]);
+    assert!(
+        out.contains("otlp-proto (detected), 3 lines: 3 stored (3 spans), 0 lines rejected"),
+        "{out}"
+    );
+    let s = start(&db);
+    let session = get(&s.base, "/api/v1/sessions/py-file-1").await;
+    let t = &session["totals"];
+    assert_eq!(
+        (
+            t["spans"].as_i64(),
+            t["llm_calls"].as_i64(),
+            t["tool_calls"].as_i64(),
+            t["errors"].as_i64()
+        ),
+        (Some(3), Some(1), Some(1), Some(1))
+    );
+    assert_eq!(
+        (t["input_tokens"].as_i64(), t["output_tokens"].as_i64()),
+        (Some(21), Some(7))
+    );
+    assert_eq!(session["agents"], json!(["planner"]));
+}
