@@ -39,19 +39,7 @@ after(async () => {
 
 /** The file opened offline; every request but the file itself and data: URLs is an error. */
 async function openOffline(html = null) {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, offline: true });
-  const page = await context.newPage();
-  page.errors = [];
-  page.on('pageerror', (e) => page.errors.push(e));
-  page.on('console', (m) => m.type() === 'error' && page.errors.push(new Error(m.text())));
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.protocol !== 'file:' && url.protocol !== 'data:') {
-      page.errors.push(new Error(`a request left the file: ${url}`));
-      return route.abort();
-    }
-    return route.continue();
-  });
+  const page = await newPage(browser, 'file://', { offline: true });
   let path = file;
   if (html) {
     path = join(server.dir, 'button.html');

@@ -5,7 +5,7 @@
 //! spans, and every time and id is written out, so nothing is filled from the clock.
 
 use flightdeck_model::message as m;
-use flightdeck_model::record::{Session, SpanDetail, SpanStatus};
+use flightdeck_model::record::{EventRecord, Session, SpanDetail, SpanStatus};
 use flightdeck_model::{Message, SessionOutcome, SessionStatus, SpanOutcome, Timestamp};
 use flightdeck_store::{EventQuery, MetricQuery, Result, Store};
 
@@ -15,10 +15,8 @@ pub async fn session_messages(store: &dyn Store, id: &str) -> Result<Option<Vec<
         return Ok(None);
     };
     let mut out = vec![session_start(&session)];
-    for summary in store.spans(id).await? {
-        if let Some(span) = store.span(id, &summary.span_id).await? {
-            span_messages(id, span, &mut out);
-        }
+    for span in details(store, id).await? {
+        span_messages(id, span, &mut out);
     }
     out.extend(store.edges(id).await?.into_iter().map(|e| {
         Message::Edge(m::Edge {
@@ -33,33 +31,20 @@ pub async fn session_messages(store: &dyn Store, id: &str) -> Result<Option<Vec<
             at: e.at,
         })
     }));
-    let mut cursor = None;
-    loop {
-        let q = EventQuery {
-            category: None,
-            limit: Some(1000),
-            cursor,
-        };
-        let page = store.events(id, q).await?;
-        out.extend(page.items.into_iter().map(|e| {
-            Message::Event(m::Event {
-                session_id: id.to_owned(),
-                span_id: e.span_id,
-                event_id: Some(e.event_id),
-                at: Some(e.at),
-                category: e.category,
-                level: e.level,
-                agent: e.agent,
-                name: e.name,
-                message: e.message,
-                data: e.data,
-            })
-        }));
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    out.extend(events(store, id).await?.into_iter().map(|e| {
+        Message::Event(m::Event {
+            session_id: id.to_owned(),
+            span_id: e.span_id,
+            event_id: Some(e.event_id),
+            at: Some(e.at),
+            category: e.category,
+            level: e.level,
+            agent: e.agent,
+            name: e.name,
+            message: e.message,
+            data: e.data,
+        })
+    }));
     for a in store.agents(id, Timestamp::now()).await? {
         let reported = a.status.is_some() || a.role.is_some() || a.model.is_some();
         if reported || a.task.is_some() || a.last_seen.is_some() {
@@ -102,6 +87,34 @@ pub async fn session_messages(store: &dyn Store, id: &str) -> Result<Option<Vec<
         }));
     }
     Ok(Some(out))
+}
+
+/// Every event of session `id`, in order (all pages).
+pub async fn events(store: &dyn Store, id: &str) -> Result<Vec<EventRecord>> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let q = EventQuery {
+            category: None,
+            limit: Some(1000),
+            cursor,
+        };
+        let page = store.events(id, q).await?;
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Every span of session `id` in full, in start order.
+pub async fn details(store: &dyn Store, id: &str) -> Result<Vec<SpanDetail>> {
+    let mut out = Vec::new();
+    for summary in store.spans(id).await? {
+        out.extend(store.span(id, &summary.span_id).await?);
+    }
+    Ok(out)
 }
 
 /// The messages as JSON lines, each ending in a newline.
@@ -238,11 +251,7 @@ pub async fn render(store: &dyn Store, id: &str, format: ExportFormat) -> Result
             let Some(session) = store.session(id).await? else {
                 return Ok(None);
             };
-            let mut spans = Vec::new();
-            for summary in store.spans(id).await? {
-                spans.extend(store.span(id, &summary.span_id).await?);
-            }
-            let request = super::otlp_out::session_request(&session, spans);
+            let request = super::otlp_out::session_request(&session, details(store, id).await?);
             Ok(Some(super::otlp_out::to_json_line(&request) + "\n"))
         }
     }

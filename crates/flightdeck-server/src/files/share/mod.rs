@@ -14,7 +14,7 @@ mod modules;
 use crate::otlp::value::base64;
 use flightdeck_model::Timestamp;
 use flightdeck_model::record::{OverviewStats, Page, SessionStatus};
-use flightdeck_store::{EventQuery, MetricQuery, Result, ReviewQuery, StatsScope, Store};
+use flightdeck_store::{MetricQuery, Result, ReviewQuery, StatsScope, Store};
 use serde_json::{Map, Value, json};
 use std::time::Duration;
 
@@ -44,10 +44,11 @@ async fn data(store: &dyn Store, id: &str) -> Result<Option<Value>> {
         api.insert(path, v);
     };
     let spans = store.spans(id).await?;
-    for span in &spans {
-        if let Some(detail) = store.span(id, &span.span_id).await? {
-            put(format!("{s}/spans/{}", span.span_id), to_value(&detail));
-        }
+    for detail in super::export::details(store, id).await? {
+        put(
+            format!("{s}/spans/{}", detail.summary.span_id),
+            to_value(&detail),
+        );
     }
     put(format!("{s}/spans"), to_value(&spans));
     put(format!("{s}/edges"), to_value(&store.edges(id).await?));
@@ -69,7 +70,7 @@ async fn data(store: &dyn Store, id: &str) -> Result<Option<Value>> {
     );
     put(
         format!("{s}/events"),
-        json!({ "items": all_events(store, id).await? }),
+        json!({ "items": super::export::events(store, id).await? }),
     );
     let metrics = MetricQuery {
         session_id: Some(id.to_owned()),
@@ -110,24 +111,6 @@ async fn data(store: &dyn Store, id: &str) -> Result<Option<Value>> {
     Ok(Some(
         json!({ "session_id": id, "hello": hello, "api": api }),
     ))
-}
-
-async fn all_events(store: &dyn Store, id: &str) -> Result<Vec<Value>> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let q = EventQuery {
-            category: None,
-            limit: Some(1000),
-            cursor,
-        };
-        let page = store.events(id, q).await?;
-        out.extend(page.items.iter().map(to_value));
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
 }
 
 /// The headline figures of a list that holds this one session.
