@@ -10,6 +10,9 @@ use flightdeck_model::{Limits, Message};
 
 /// Native messages gathered before they are sent as one batch.
 const BATCH_MESSAGES: usize = 2_000;
+/// Bytes of native lines gathered before they are sent, well under a server's default body
+/// limit (16 MiB) when they go over HTTP.
+const BATCH_BYTES: usize = 4 << 20;
 /// Rejected lines whose reasons are kept (all are counted).
 const KEPT_REJECTIONS: usize = 100;
 
@@ -46,6 +49,8 @@ pub struct Feed {
     format: Format,
     limits: Limits,
     pending: Vec<Message>,
+    /// The bytes of the lines `pending` came from.
+    pending_bytes: usize,
     requests: Vec<(u64, Batch)>,
     pub report: Report,
 }
@@ -56,6 +61,7 @@ impl Feed {
             format,
             limits,
             pending: Vec::new(),
+            pending_bytes: 0,
             requests: Vec::new(),
             report: Report::default(),
         }
@@ -76,7 +82,10 @@ impl Feed {
             .map_err(|_| "the line is not UTF-8 text".to_owned())
             .and_then(|text| decode_line(self.format, text, &self.limits));
         match decoded {
-            Ok(b) => self.batch(line.number, b),
+            Ok(b) => {
+                self.pending_bytes += line.bytes.len();
+                self.batch(line.number, b)
+            }
             Err(why) => self.report.reject(line.number, why),
         }
     }
@@ -97,13 +106,16 @@ impl Feed {
 
     /// Whether enough is gathered to send.
     pub fn full(&self) -> bool {
-        self.pending.len() >= BATCH_MESSAGES || !self.requests.is_empty()
+        self.pending.len() >= BATCH_MESSAGES
+            || self.pending_bytes >= BATCH_BYTES
+            || !self.requests.is_empty()
     }
 
     /// Sends what is gathered. An error (the sink refused a batch or is away) leaves nothing
     /// of it stored: the caller stops or retries from its last acknowledged offset.
     pub async fn flush(&mut self, sink: &Sink) -> Result<(), SendError> {
         if !self.pending.is_empty() {
+            self.pending_bytes = 0;
             let batch = Batch::Native(std::mem::take(&mut self.pending));
             let (n, spans) = (count(&batch), batch.spans());
             sink.send(batch).await?;
