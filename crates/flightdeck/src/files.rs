@@ -146,7 +146,7 @@ pub async fn share(args: ShareArgs) -> anyhow::Result<()> {
 /// `flightdeck import`.
 pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let (opened, token, limits) = Opened::open(args.target)?;
-    let sink = opened.sink(token);
+    let sink = std::sync::Arc::new(opened.sink(token));
     let total: u64 = args
         .files
         .iter()
@@ -164,7 +164,14 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let (mut spans, mut rejected, mut failed) = (0u64, 0u64, 0usize);
     for path in &args.files {
         bar.set_message(path.display().to_string());
-        let result = import_file(&sink, path, args.format, limits, |n| bar.inc(n)).await;
+        let result = import_file(
+            std::sync::Arc::clone(&sink),
+            path,
+            args.format,
+            limits,
+            |n| bar.inc(n),
+        )
+        .await;
         let name = path.display();
         match result {
             Ok((format, r)) => {

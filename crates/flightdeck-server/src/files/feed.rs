@@ -36,6 +36,21 @@ pub struct Report {
 }
 
 impl Report {
+    /// Adds what another part of the same file gave.
+    pub fn merge(&mut self, other: Report) {
+        self.lines += other.lines;
+        self.stored += other.stored;
+        self.spans += other.spans;
+        self.rejected_lines += other.rejected_lines;
+        let room = KEPT_REJECTIONS.saturating_sub(self.rejections.len());
+        self.rejections
+            .extend(other.rejections.into_iter().take(room));
+        self.refused_items += other.refused_items;
+        if self.refused_message.is_none() {
+            self.refused_message = other.refused_message;
+        }
+    }
+
     fn reject(&mut self, line: u64, why: String) {
         self.rejected_lines += 1;
         if self.rejections.len() < KEPT_REJECTIONS {

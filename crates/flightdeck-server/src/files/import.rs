@@ -1,5 +1,6 @@
 //! Whole files into a sink: the format told from the file's start (or given), lines read in
-//! chunks and fed to a [`Feed`], progress reported in bytes, and a [`Report`] per file.
+//! chunks, cut into blocks of whole lines that tasks decode and store side by side (each
+//! through a [`Feed`]), progress reported in bytes, and a [`Report`] per file.
 
 use super::feed::{Feed, Report};
 use super::format::{self, Format, detect};
@@ -9,6 +10,7 @@ use crate::otlp::body::Encoding;
 use flightdeck_model::Limits;
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Bytes read at a time.
 const CHUNK: usize = 1 << 20;
@@ -26,7 +28,7 @@ pub enum ImportError {
 
 /// Imports `path` into `sink`; `progress` is told the bytes read as they are.
 pub async fn import_file(
-    sink: &Sink,
+    sink: Arc<Sink>,
     path: &Path,
     format: Option<Format>,
     limits: Limits,
@@ -41,8 +43,8 @@ pub async fn import_file(
         None if n == 0 => Format::Native,
         None => return Err(ImportError::UnknownFormat(path.display().to_string())),
     };
-    let mut feed = Feed::new(format, limits);
     if !format.is_lines() {
+        let mut feed = Feed::new(format, limits);
         let mut bytes = chunk[..n].to_vec();
         file.read_to_end(&mut bytes).map_err(io)?;
         progress(bytes.len() as u64);
@@ -56,25 +58,80 @@ pub async fn import_file(
                 Err(why) => feed.reject(i as u64 + 1, why),
             }
             if feed.full() {
-                feed.flush(sink).await?;
+                feed.flush(&sink).await?;
             }
         }
-        feed.flush(sink).await?;
+        feed.flush(&sink).await?;
         return Ok((format, feed.report));
     }
+    // Blocks of whole lines are decoded and stored by tasks of their own, a few at once:
+    // decoding and compression (in `Store::append`'s prepare step) then use every core. The
+    // store's merge rules make the order of the blocks' commits irrelevant.
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(2, 8);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut report = Report::default();
     let mut lines = Lines::at(0, 1);
+    let mut block = Block::default();
     let mut len = n;
-    while len > 0 {
-        lines.push(&chunk[..len], |line| feed.line(line));
-        progress(len as u64);
-        if feed.full() {
-            feed.flush(sink).await?;
+    loop {
+        let last = len == 0;
+        if last {
+            lines.finish(|line| block.add(line.number, line.bytes));
+        } else {
+            lines.push(&chunk[..len], |line| block.add(line.number, line.bytes));
+            progress(len as u64);
+        }
+        if last || block.bytes.len() >= BLOCK {
+            let taken = std::mem::take(&mut block);
+            tasks.spawn(store_block(Arc::clone(&sink), format, limits, taken));
+            while tasks.len() >= workers || (last && !tasks.is_empty()) {
+                if let Some(done) = tasks.join_next().await {
+                    report.merge(done.map_err(|e| ImportError::Io(e.to_string()))??);
+                }
+            }
+        }
+        if last {
+            break;
         }
         len = read_full(&mut file, &mut chunk).map_err(io)?;
     }
-    lines.finish(|line| feed.line(line));
-    feed.flush(sink).await?;
-    Ok((format, feed.report))
+    report.rejections.sort_by_key(|r| r.0);
+    Ok((format, report))
+}
+
+/// Bytes of whole lines sent to the store together.
+const BLOCK: usize = 2 << 20;
+
+/// Whole lines of a file, with the number of the first.
+#[derive(Default)]
+struct Block {
+    first: u64,
+    bytes: Vec<u8>,
+}
+
+impl Block {
+    fn add(&mut self, number: u64, line: &[u8]) {
+        if self.bytes.is_empty() {
+            self.first = number;
+        }
+        self.bytes.extend_from_slice(line);
+        self.bytes.push(b'\n');
+    }
+}
+
+/// Decodes a block's lines and stores them.
+async fn store_block(
+    sink: Arc<Sink>,
+    format: Format,
+    limits: Limits,
+    block: Block,
+) -> Result<Report, ImportError> {
+    let mut feed = Feed::new(format, limits);
+    Lines::at(0, block.first).push(&block.bytes, |line| feed.line(line));
+    feed.flush(&sink).await?;
+    Ok(feed.report)
 }
 
 /// An OTLP protobuf file of logs rather than traces: the two requests cannot be told apart

@@ -64,9 +64,9 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
         Arc::clone(&store) as Arc<dyn Store>,
         ServerConfig::default(),
     );
-    let sink = Sink::Local(Arc::clone(&app));
+    let sink = Arc::new(Sink::Local(Arc::clone(&app)));
     let start = Instant::now();
-    let (_, report) = import_file(&sink, &file, None, limits, |_| {}).await?;
+    let (_, report) = import_file(sink, &file, None, limits, |_| {}).await?;
     store.close().await?;
     let seconds = start.elapsed().as_secs_f64();
     anyhow::ensure!(
