@@ -284,7 +284,7 @@ pub enum BenchTarget {
 #[derive(Args, Debug)]
 pub struct ImportBenchArgs {
     /// Spans in the imported file
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = 100_000)]
     pub spans: usize,
     /// Events per second appended to the watched file (and posted, for the baseline)
     #[arg(long, default_value_t = 1_000)]
