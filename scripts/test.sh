@@ -42,4 +42,5 @@ FLIGHTDECK_BIN=target/debug/flightdeck FAKE_LLM_BIN=target/debug/fake-llm \
   node --test ui/tests/ui.test.mjs ui/tests/reviews.test.mjs ui/tests/proxy-gates.test.mjs \
   ui/tests/ops.test.mjs ui/tests/tree.test.mjs ui/tests/session-page.test.mjs ui/tests/graph.test.mjs \
   ui/tests/replay.test.mjs \
-  ui/tests/playground.test.mjs
+  ui/tests/playground.test.mjs \
+  ui/tests/share.test.mjs

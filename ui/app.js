@@ -17,6 +17,7 @@ import { usePendingReviews } from './lib/reviews.js';
 
 function ConnectionIndicator() {
   const c = useConnection();
+  if (globalThis.FLIGHTDECK_SHARED) return html`<span class="conn" data-state="shared">shared file · read-only</span>`;
   const [, tick] = useState(0);
   useEffect(() => {
     if (c.state !== 'reconnecting') return undefined;

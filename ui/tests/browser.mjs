@@ -10,9 +10,12 @@ export function launch() {
   });
 }
 
-/** A page that fails loudly on script errors and on requests to any other host. */
-export async function newPage(browser, origin, { theme = 'dark', width = 1440, height = 900 } = {}) {
-  const context = await browser.newContext({ viewport: { width, height }, colorScheme: theme });
+/**
+ * A page that fails loudly on script errors and on requests to any other host (`origin`
+ * 'file://' allows only files; `offline` turns the network off).
+ */
+export async function newPage(browser, origin, { theme = 'dark', width = 1440, height = 900, offline = false } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, colorScheme: theme, offline });
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(e));

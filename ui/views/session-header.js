@@ -8,6 +8,16 @@ import { Stat } from '../components/stat.js';
 import { Traces } from './traces.js';
 import { NowStrip } from './now-strip.js';
 
+// The session as a trace file (native JSONL, which `flightdeck import` reads back) and as one
+// HTML file that opens offline (docs/files.md). Hidden in a shared page, which has no server.
+function Download({ id }) {
+  if (globalThis.FLIGHTDECK_SHARED) return null;
+  const s = `/api/v1/sessions/${encodeURIComponent(id)}`;
+  return html`
+    <a class="btn" data-test="export" href="${s}/export" download title="Download the session as a JSONL trace file">Export</a>
+    <a class="btn" data-test="share" href="${s}/share" download title="Download the session as one HTML file that opens offline, read-only">Share</a>`;
+}
+
 export function SessionHeader({ model, selected, select }) {
   const s = model.session;
   const running = s?.status === 'running';
@@ -23,6 +33,7 @@ export function SessionHeader({ model, selected, select }) {
         ${(s.tags || []).map((tag) => html`<span class="chip">${tag}</span>`)}
         <span class="faint mono" style="font-size:11px">${s.session_id}</span>
         <${Traces} model=${model} selected=${selected} select=${select} />
+        <${Download} id=${s.session_id} />
       </div>
       ${s.error ? html`<div class="err-text" style="margin-top:4px">${s.error}</div>` : null}
       <div class="stats inline">

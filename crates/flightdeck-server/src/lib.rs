@@ -12,7 +12,8 @@
 //! - [`replay`]: replay from an LLM call of a proxied session; [`compare`]: two runs aligned;
 //! - `calls`: one LLM call reported by both (an OTel span and a proxy record), joined;
 //! - [`refusals`]: the count of refused input, by source and reason, logged and served;
-//! - [`error`]: the one JSON error shape and its stable codes.
+//! - [`error`]: the one JSON error shape and its stable codes;
+//! - [`files`]: trace files: export, import, watch.
 
 pub mod api;
 pub mod auth;
@@ -20,6 +21,7 @@ mod calls;
 pub mod compare;
 pub mod error;
 mod fifo;
+pub mod files;
 pub mod hub;
 pub mod otlp;
 pub mod playground;

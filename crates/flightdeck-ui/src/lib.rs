@@ -33,6 +33,16 @@ pub fn router() -> Router {
         )
 }
 
+/// The paths of the page's files inside `ui/` (tests excluded).
+pub fn files() -> impl Iterator<Item = String> {
+    Assets::iter().map(|p| p.into_owned())
+}
+
+/// The file at `path` inside `ui/`.
+pub fn file(path: &str) -> Option<Vec<u8>> {
+    Assets::get(path).map(|f| f.data.into_owned())
+}
+
 /// Answers with the file at `path` inside `ui/`, or `304` when the client holds it already.
 fn serve(path: &str, headers: &HeaderMap) -> Response {
     let Some(file) = Assets::get(path) else {

@@ -24,11 +24,119 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server: ingest, store and query API.
-    Serve(ServeArgs),
+    Serve(ServeCommand),
     /// Run the server with a simulated crew of agents feeding it, to see Flightdeck at work.
     Demo(DemoArgs),
     /// Measure ingest throughput, live latency or proxy overhead and print the figures.
     Bench(BenchArgs),
+    /// Write sessions out as trace files (native JSONL, or OTLP/JSON).
+    Export(ExportArgs),
+    /// Read trace files into the database (or into a running server with --server).
+    Import(ImportArgs),
+    /// Write one session as a self-contained HTML file that opens offline, read-only.
+    Share(ShareArgs),
+    /// Follow trace files as they grow and ingest each line as it is appended: into a running
+    /// server (--server), or into a server of its own.
+    Watch(WatchArgs),
+}
+
+/// `flightdeck serve`: the server's options, and files to watch beside.
+#[derive(Args, Debug, Default)]
+pub struct ServeCommand {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Also follow these trace files, folders or globs and ingest what is appended
+    /// (repeatable; see `flightdeck watch`)
+    #[arg(long = "watch", value_name = "PATH")]
+    pub watch: Vec<PathBuf>,
+    #[command(flatten)]
+    pub watching: WatchOptions,
+}
+
+/// How watched files are read.
+#[derive(Args, Debug, Default)]
+pub struct WatchOptions {
+    /// The format of the watched files, when their first lines cannot tell: native,
+    /// otlp-json, trace-events, claude-code
+    #[arg(long = "watch-format", value_name = "FORMAT")]
+    pub format: Option<flightdeck_server::files::Format>,
+    /// Where the offsets read so far are kept, to resume after a restart
+    /// [default: watch-state.json beside the database]
+    #[arg(long = "watch-state", value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+/// Options of `flightdeck watch`.
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// Files, folders (every file below, new ones included) or globs (quote them:
+    /// 'logs/**/*.jsonl')
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub watching: WatchOptions,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// Where the file commands read and write: a running server, or a database of their own.
+#[derive(Args, Debug)]
+pub struct Target {
+    /// A running Flightdeck to talk to (http://HOST:PORT) instead of opening the database;
+    /// use it while a server has the database open. Its token: FLIGHTDECK_TOKEN
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// Store options (without --server): the database, config file and limits
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// Options of `flightdeck export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The sessions to export, by id
+    #[arg(required = true, value_name = "SESSION")]
+    pub sessions: Vec<String>,
+    /// `native` (the protocol's messages: imports back exactly) or `otlp` (OTLP/JSON lines,
+    /// spans only)
+    #[arg(long, default_value = "native", value_name = "FORMAT")]
+    pub format: flightdeck_server::files::export::ExportFormat,
+    /// Write to FILE instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// Options of `flightdeck share`.
+#[derive(Args, Debug)]
+pub struct ShareArgs {
+    /// The session to share, by id
+    #[arg(value_name = "SESSION")]
+    pub session: String,
+    /// The HTML file to write
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// Options of `flightdeck import`.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Trace files: native JSONL, OTLP/JSON lines, OTLP protobuf, seed-002 trace events,
+    /// Claude Code transcripts (told apart per file)
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The format of every file, when its first line cannot tell: native, otlp-json,
+    /// otlp-proto, trace-events, claude-code
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<flightdeck_server::files::Format>,
+    /// No progress bar (it is shown only on a terminal anyway)
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub target: Target,
 }
 
 /// Options of `flightdeck serve`.
@@ -177,6 +285,9 @@ pub enum BenchTarget {
     Reviews(ReviewsBenchArgs),
     /// Metric points per second into SQLite through the store, beside a bare rusqlite loop.
     Metrics(MetricsBenchArgs),
+    /// Trace files: import spans per second from a native JSONL file beside the bare decode
+    /// loop, and append-to-browser latency of a watched file beside HTTP ingest.
+    Import(ImportBenchArgs),
 }
 
 /// Options of `flightdeck bench metrics`.
@@ -191,6 +302,23 @@ pub struct MetricsBenchArgs {
     /// Concurrent producers
     #[arg(long, default_value_t = 4)]
     pub producers: usize,
+}
+
+/// Options of `flightdeck bench import`.
+#[derive(Args, Debug)]
+pub struct ImportBenchArgs {
+    /// Spans in the imported file
+    #[arg(long, default_value_t = 100_000)]
+    pub spans: usize,
+    /// Events per second appended to the watched file (and posted, for the baseline)
+    #[arg(long, default_value_t = 1_000)]
+    pub rate: u64,
+    /// Seconds of appending (and of posting)
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Where to put the benchmark files [default: a temporary directory]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// Options of `flightdeck bench reviews`.

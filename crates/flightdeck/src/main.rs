@@ -2,12 +2,14 @@
 //!
 //! - `serve`: run the server (see [`serve`]);
 //! - `demo`: the server plus a simulated crew driving it through the SDK (see [`demo`]);
-//! - `bench`: print throughput figures (see [`bench`]).
+//! - `bench`: print throughput figures (see [`bench`]);
+//! - `export`, `import`, `watch`, `share`: trace files (see [`files`]).
 
 mod bench;
 mod cli;
 mod config;
 mod demo;
+mod files;
 mod serve;
 
 use clap::Parser;
@@ -16,10 +18,16 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // The file commands print their own summary; the store's opening news is noise there.
+    let quiet = matches!(
+        cli.command,
+        cli::Command::Export(_) | cli::Command::Import(_)
+    );
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(if quiet { "warn" } else { "info" })
+            }),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
@@ -41,9 +49,13 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         match cli.command {
-            cli::Command::Serve(args) => serve::run(config::Config::resolve(args)?).await,
+            cli::Command::Serve(args) => files::serve(args).await,
             cli::Command::Demo(args) => demo::run(args).await,
             cli::Command::Bench(args) => bench::run(args).await,
+            cli::Command::Export(args) => files::export(args).await,
+            cli::Command::Import(args) => files::import(args).await,
+            cli::Command::Watch(args) => files::watch(args).await,
+            cli::Command::Share(args) => files::share(args).await,
         }
     })
 }

@@ -25,6 +25,11 @@ pub struct Bound {
 }
 
 impl Bound {
+    /// The server's state, for sources started beside it (`--watch`).
+    pub fn app(&self) -> AppState {
+        Arc::clone(&self.app)
+    }
+
     /// Serves until `shutdown` resolves, then flushes the store.
     pub async fn run(
         self,
@@ -36,34 +41,23 @@ impl Bound {
     }
 }
 
-/// `flightdeck serve`: bind, then serve until Ctrl-C or SIGTERM.
-pub async fn run(config: Config) -> anyhow::Result<()> {
-    bind(config).await?.run(shutdown_signal()).await
-}
-
 /// Opens the store and binds the listener.
 pub async fn bind(config: Config) -> anyhow::Result<Bound> {
-    let mut opts = SqliteOptions::new(&config.db);
-    opts.pricing = Arc::new(config.pricing);
-    opts.agent_offline_after = config.agent_offline_after;
-    let store = Arc::new(
-        SqliteStore::open(opts)
-            .with_context(|| format!("cannot open the database {}", config.db.display()))?,
-    );
-    if let Some(days) = config.retain_days {
-        spawn_retention(Arc::clone(&store), days);
-    }
-    let listener = TcpListener::bind(config.addr).await.map_err(|e| {
+    let (addr_at, grpc_at, db) = (config.addr, config.otlp_grpc_addr, config.db.clone());
+    let auth_required = config.auth.is_required();
+    let (token, password) = (config.auth.token.is_some(), config.auth.password.is_some());
+    let app = open(config)?;
+    let listener = TcpListener::bind(addr_at).await.map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
             " (another Flightdeck, or another program, listens there: stop it or choose \
              another address with --addr)"
         } else {
             ""
         };
-        anyhow::anyhow!("cannot listen on {}: {e}{hint}", config.addr)
+        anyhow::anyhow!("cannot listen on {addr_at}: {e}{hint}")
     })?;
     let addr = listener.local_addr()?;
-    let grpc = match config.otlp_grpc_addr {
+    let grpc = match grpc_at {
         Some(at) => Some(TcpListener::bind(at).await.with_context(|| {
             format!(
                 "cannot listen for OTLP/gRPC on {at}; choose another address with \
@@ -76,15 +70,33 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
     if let Some(at) = grpc_addr {
         tracing::info!(addr = %at, "OTLP/gRPC on {at}");
     }
-    tracing::info!(%addr, db = %config.db.display(), "flightdeck serving on http://{addr}");
-    if config.auth.is_required() {
-        tracing::info!(
-            token = config.auth.token.is_some(),
-            password = config.auth.password.is_some(),
-            "clients must present credentials"
-        );
+    tracing::info!(%addr, db = %db.display(), "flightdeck serving on http://{addr}");
+    if auth_required {
+        tracing::info!(token, password, "clients must present credentials");
     }
-    let app = App::new(
+    Ok(Bound {
+        addr,
+        grpc_addr,
+        listener,
+        grpc,
+        app,
+    })
+}
+
+/// Opens the store and the server's state over it (no listener): for `serve`, and for the
+/// file commands that write into a database of their own (`import`, `watch`).
+pub fn open(config: Config) -> anyhow::Result<AppState> {
+    let mut opts = SqliteOptions::new(&config.db);
+    opts.pricing = Arc::new(config.pricing);
+    opts.agent_offline_after = config.agent_offline_after;
+    let store = Arc::new(
+        SqliteStore::open(opts)
+            .with_context(|| format!("cannot open the database {}", config.db.display()))?,
+    );
+    if let Some(days) = config.retain_days {
+        spawn_retention(Arc::clone(&store), days);
+    }
+    Ok(App::new(
         store as Arc<dyn Store>,
         ServerConfig {
             max_body_bytes: config.max_body_bytes,
@@ -98,14 +110,7 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
             auth: config.auth,
             reviews: config.reviews,
         },
-    );
-    Ok(Bound {
-        addr,
-        grpc_addr,
-        listener,
-        grpc,
-        app,
-    })
+    ))
 }
 
 fn spawn_retention(store: Arc<SqliteStore>, days: u32) {

@@ -2,44 +2,10 @@
 //! answer, SIGTERM shuts down cleanly, and `--help` reads well.
 
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod support;
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-fn start(db: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_flightdeck"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--otlp-grpc-addr",
-            "127.0.0.1:0",
-            "--db",
-        ])
-        .arg(db)
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start flightdeck");
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let base = loop {
-        let line = lines.next().expect("server exited before serving").unwrap();
-        if let Some(i) = line.find("serving on http://") {
-            let url = &line[i + "serving on ".len()..];
-            break url.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, base }
-}
+use std::process::Command;
+use support::start;
 
 fn batch(session: usize) -> String {
     (0..100)

@@ -2,6 +2,7 @@
 //! Extractors here turn malformed requests into the API's JSON errors instead of axum's
 //! plain-text rejections.
 
+mod export;
 mod health;
 mod ingest;
 mod reviews;
@@ -71,6 +72,8 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
             "/api/v1/sessions/{session_id}/agents",
             get(sessions::agents),
         )
+        .route("/api/v1/sessions/{session_id}/export", get(export::export))
+        .route("/api/v1/sessions/{session_id}/share", get(export::share))
         .route("/api/v1/sessions/{session_id}/llm", get(sessions::llm))
         .route("/api/v1/sessions/{session_id}/tools", get(sessions::tools))
         .route("/api/v1/reviews/{review_id}", get(reviews::one))

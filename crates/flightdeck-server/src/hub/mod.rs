@@ -32,6 +32,18 @@ pub(crate) mod ws;
 use fanout::{Command, Fanout};
 use flightdeck_store::{Committed, Store};
 pub use frame::{Frame, Resync};
+
+/// The `hello` a subscriber of session `snapshot` gets (a shared page replays it).
+pub fn session_hello(
+    session_id: &str,
+    snapshot: flightdeck_store::SessionSnapshot,
+    heartbeat: std::time::Duration,
+) -> String {
+    let scope = Scope::Session(session_id.to_owned());
+    frame::hello(&scope, &frame::Snapshot::Session(snapshot), heartbeat)
+        .text
+        .to_string()
+}
 use registry::Registry;
 pub use scope::Scope;
 pub use stats::HubStats;

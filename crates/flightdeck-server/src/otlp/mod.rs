@@ -17,7 +17,7 @@
 //! OTLP has no end of session: `idle` has the store end those that went quiet.
 //! The mapping tables are in docs/otel.md.
 
-mod body;
+pub(crate) mod body;
 mod convention;
 mod export;
 mod facts;
@@ -31,7 +31,7 @@ pub(crate) mod metrics;
 mod parts;
 mod recent;
 mod span;
-mod value;
+pub(crate) mod value;
 
 pub use export::{export_logs, export_traces};
 pub use idle::SESSION_IDLE;

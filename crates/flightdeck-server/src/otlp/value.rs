@@ -35,6 +35,40 @@ pub fn into_json(v: AnyValue) -> Option<Value> {
     })
 }
 
+/// The inverse of [`into_json`]: JSON as an attribute value (`null` as an empty value).
+pub fn from_json(v: Value) -> AnyValue {
+    use any_value::Value as V;
+    let value = match v {
+        Value::Null => None,
+        Value::Bool(b) => Some(V::BoolValue(b)),
+        Value::Number(n) => Some(match n.as_i64() {
+            Some(i) => V::IntValue(i),
+            None => V::DoubleValue(n.as_f64().unwrap_or_default()),
+        }),
+        Value::String(s) => Some(V::StringValue(s)),
+        Value::Array(a) => Some(V::ArrayValue(
+            opentelemetry_proto::tonic::common::v1::ArrayValue {
+                values: a.into_iter().map(from_json).collect(),
+            },
+        )),
+        Value::Object(o) => Some(V::KvlistValue(
+            opentelemetry_proto::tonic::common::v1::KeyValueList {
+                values: o.into_iter().map(|(key, v)| key_value(key, v)).collect(),
+            },
+        )),
+    };
+    AnyValue { value }
+}
+
+/// One attribute, its value given as JSON.
+pub fn key_value(key: String, value: Value) -> KeyValue {
+    KeyValue {
+        key,
+        value: Some(from_json(value)),
+        ..Default::default()
+    }
+}
+
 /// [`into_json`] of a borrowed value.
 pub fn json(v: &AnyValue) -> Option<Value> {
     into_json(v.clone())
@@ -135,7 +169,7 @@ pub fn time(nanos: u64) -> Option<Timestamp> {
     i64::try_from(nanos).ok().map(Timestamp)
 }
 
-fn base64(bytes: &[u8]) -> String {
+pub fn base64(bytes: &[u8]) -> String {
     const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {

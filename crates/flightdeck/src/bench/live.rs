@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 /// The session every client watches.
-const SESSION: &str = "bench-live";
+pub(super) const SESSION: &str = "bench-live";
 /// Ingest requests in flight at once; more events wait and go in the next, larger batch.
 const IN_FLIGHT: u32 = 16;
 /// The most events in one request.
@@ -131,7 +131,7 @@ pub async fn run(args: LiveBenchArgs) -> anyhow::Result<()> {
 
 /// Waits until the clients have received `expected` events (or `DRAIN` passed), then sets
 /// their counters back to zero for the next step.
-async fn drain(clients: &[Arc<Record>], expected: u64) {
+pub(super) async fn drain(clients: &[Arc<Record>], expected: u64) {
     let deadline = Instant::now() + DRAIN;
     while received(clients) < expected && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -143,7 +143,7 @@ async fn drain(clients: &[Arc<Record>], expected: u64) {
 
 /// Sends `rate` events per second for `duration`, as spans named after `label`; returns how
 /// many were sent and how long it took until every request was answered.
-async fn ingest(
+pub(super) async fn ingest(
     http: &reqwest::Client,
     url: &str,
     label: &str,
@@ -186,7 +186,7 @@ async fn ingest(
 }
 
 /// Events `first..first + n` of a step as NDJSON: each span is started, updated and ended.
-fn events(label: &str, first: u64, n: u64, sent_ns: u64) -> String {
+pub(super) fn events(label: &str, first: u64, n: u64, sent_ns: u64) -> String {
     let mut body = String::with_capacity(n as usize * 220);
     for k in first..first + n {
         let span = format!("{label}-{}", k / 3);
@@ -224,7 +224,7 @@ fn resyncs(clients: &[Arc<Record>]) -> u64 {
 }
 
 /// The `q` quantile of sorted microseconds, in milliseconds (nearest rank).
-fn ms(sorted_us: &[u32], q: f64) -> f64 {
+pub(super) fn ms(sorted_us: &[u32], q: f64) -> f64 {
     if sorted_us.is_empty() {
         return f64::NAN;
     }

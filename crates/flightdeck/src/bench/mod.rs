@@ -2,6 +2,7 @@
 
 mod bare;
 mod footprint;
+mod import;
 mod ingest;
 mod litellm;
 mod live;
@@ -30,6 +31,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Footprint(a) => footprint::run(a).await,
         BenchTarget::Reviews(a) => reviews::run(a).await,
         BenchTarget::Metrics(a) => metrics::run(a).await,
+        BenchTarget::Import(a) => import::run(a).await,
     }
 }
 
