@@ -8,6 +8,7 @@ import uPlot from '../vendor/uplot.mjs';
 import { api } from '../lib/api.js';
 import { cssVar } from '../lib/colors.js';
 import { Empty, ErrorNotice } from '../components/badges.js';
+import { useTheme } from '../lib/use-theme.js';
 
 const RANGES = [['15m', 15 * 60], ['1h', 3600], ['6h', 6 * 3600], ['24h', 86400], ['7d', 7 * 86400]];
 /** Points per series a chart asks for at most: the bucket width follows from the range. */
@@ -129,16 +130,6 @@ function Panel({ title, series, unit, theme }) {
     <div class="body system-row">${series.length
       ? html`<${Chart} series=${series} unit=${unit} theme=${theme} /><${Stats} series=${series} unit=${unit} />`
       : html`<div class="muted">No samples in this range.</div>`}</div></div>`;
-}
-
-function useTheme() {
-  const [theme, setTheme] = useState(document.documentElement.dataset.theme);
-  useEffect(() => {
-    const on = () => setTheme(document.documentElement.dataset.theme);
-    window.addEventListener('themechange', on);
-    return () => window.removeEventListener('themechange', on);
-  }, []);
-  return theme;
 }
 
 export function System({ query, setQuery }) {

@@ -10,6 +10,7 @@
 //! - [`reviews`]: review gates (open, wait, decide, deadlines);
 //! - [`system`]: samples of the host, its GPUs and the process, stored as metrics;
 //! - [`replay`]: replay from an LLM call of a proxied session; [`compare`]: two runs aligned;
+//! - `words`: word diffs of two texts (playground, compare);
 //! - `calls`: one LLM call reported by both (an OTel span and a proxy record), joined;
 //! - [`refusals`]: the count of refused input, by source and reason, logged and served;
 //! - [`error`]: the one JSON error shape and its stable codes;
@@ -32,6 +33,7 @@ pub mod reviews;
 pub mod system;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod words;
 
 use axum::Router;
 use axum::serve::ListenerExt;

@@ -1,9 +1,7 @@
-//! The text of an answer, and word diffs of two texts (with `similar`).
+//! The text of an answer; word diffs of two texts are `crate::words`'.
 
-use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use similar::{ChangeTag, TextDiff};
 
 /// What an LLM call answered, as text: a string as is; a message's `content` (its text parts
 /// joined when it is a list); tool calls and anything else as compact JSON.
@@ -24,34 +22,7 @@ pub fn answer(output: Option<&RawValue>) -> Option<String> {
     })
 }
 
-/// One run of a word diff: kept (`equal`), only in the first text (`delete`), or only in
-/// the second (`insert`).
-#[derive(Debug, PartialEq, Serialize)]
-pub struct Piece {
-    pub op: &'static str,
-    pub text: String,
-}
-
-/// The word diff from `a` to `b`, adjacent words of one kind joined into one piece.
-pub fn words(a: &str, b: &str) -> Vec<Piece> {
-    let diff = TextDiff::from_words(a, b);
-    let mut out: Vec<Piece> = Vec::new();
-    for change in diff.iter_all_changes() {
-        let op = match change.tag() {
-            ChangeTag::Equal => "equal",
-            ChangeTag::Delete => "delete",
-            ChangeTag::Insert => "insert",
-        };
-        match out.last_mut() {
-            Some(last) if last.op == op => last.text.push_str(change.value()),
-            _ => out.push(Piece {
-                op,
-                text: change.value().to_owned(),
-            }),
-        }
-    }
-    out
-}
+pub use crate::words::diff as words;
 
 #[cfg(test)]
 mod tests {

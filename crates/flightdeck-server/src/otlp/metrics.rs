@@ -13,9 +13,12 @@ use crate::App;
 use flightdeck_model::message::Metric;
 use flightdeck_model::{Attributes, Message, Timestamp, validate};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value as Number;
-use opentelemetry_proto::tonic::metrics::v1::{AggregationTemporality, NumberDataPoint};
+use opentelemetry_proto::tonic::metrics::v1::{
+    AggregationTemporality, ExponentialHistogramDataPoint, HistogramDataPoint, NumberDataPoint,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -130,26 +133,12 @@ fn points(
         }
         Some(Data::Histogram(h)) => {
             for p in &h.data_points {
-                let place = place(resource, &attributes(&p.attributes, ""));
-                let stats = [
-                    ("count", Some(p.count as f64)),
-                    ("sum", p.sum),
-                    ("min", p.min),
-                    ("max", p.max),
-                ];
-                out.extend(histogram(name, stats, p.time_unix_nano, &place, &point));
+                out.extend(histogram(name, p, resource, &point));
             }
         }
         Some(Data::ExponentialHistogram(h)) => {
             for p in &h.data_points {
-                let place = place(resource, &attributes(&p.attributes, ""));
-                let stats = [
-                    ("count", Some(p.count as f64)),
-                    ("sum", p.sum),
-                    ("min", p.min),
-                    ("max", p.max),
-                ];
-                out.extend(histogram(name, stats, p.time_unix_nano, &place, &point));
+                out.extend(histogram(name, p, resource, &point));
             }
         }
         Some(Data::Summary(s)) => {
@@ -174,17 +163,45 @@ fn points(
     out
 }
 
+/// A histogram point, explicit or exponential: what both kinds have.
+trait HistogramPoint {
+    fn attributes(&self) -> &[KeyValue];
+    fn time(&self) -> u64;
+    /// Count, sum, min and max, those sent.
+    fn stats(&self) -> [(&'static str, Option<f64>); 4];
+}
+
+macro_rules! histogram_point {
+    ($($t:ty),*) => {$(
+        impl HistogramPoint for $t {
+            fn attributes(&self) -> &[KeyValue] {
+                &self.attributes
+            }
+            fn time(&self) -> u64 {
+                self.time_unix_nano
+            }
+            fn stats(&self) -> [(&'static str, Option<f64>); 4] {
+                [("count", Some(self.count as f64)), ("sum", self.sum), ("min", self.min), ("max", self.max)]
+            }
+        }
+    )*};
+}
+
+histogram_point!(HistogramDataPoint, ExponentialHistogramDataPoint);
+
 /// A histogram point's count, sum, min and max (those sent) as points of `<name>.<stat>`.
 fn histogram(
     name: &str,
-    stats: [(&str, Option<f64>); 4],
-    time: u64,
-    place: &Place,
+    p: &impl HistogramPoint,
+    resource: &Attributes,
     point: &impl Fn(String, f64, u64, &Place, &[(&str, String)]) -> Metric,
 ) -> Vec<Result<Metric, String>> {
-    stats
+    let place = place(resource, &attributes(p.attributes(), ""));
+    p.stats()
         .into_iter()
-        .filter_map(|(stat, v)| v.map(|v| Ok(point(format!("{name}.{stat}"), v, time, place, &[]))))
+        .filter_map(|(stat, v)| {
+            v.map(|v| Ok(point(format!("{name}.{stat}"), v, p.time(), &place, &[])))
+        })
         .collect()
 }
 

@@ -1,15 +1,10 @@
-//! How a new answer differs from the original: a word-level diff of the text (the `similar`
-//! crate's Myers diff over words, with a deadline so a huge answer cannot stall a request)
-//! and a diff of the tool calls, by position, down to each argument.
+//! How a new answer differs from the original: a word-level diff of the text
+//! (`crate::words`) and a diff of the tool calls, by position, down to each argument.
 
 use super::answer::{Answer, ToolCall};
+pub use crate::words::{Piece, diff as words};
 use serde::Serialize;
 use serde_json::Value;
-use similar::{ChangeTag, TextDiff};
-use std::time::Duration;
-
-/// The longest a word diff may take; past it `similar` settles for a coarser diff.
-const DEADLINE: Duration = Duration::from_millis(200);
 
 /// Both diffs of two answers.
 #[derive(Debug, Serialize)]
@@ -18,14 +13,6 @@ pub struct Diff {
     pub same: bool,
     pub text: Vec<Piece>,
     pub tool_calls: Vec<ToolCallDiff>,
-}
-
-/// A run of words that is in both texts (`equal`), only the original (`delete`) or only the
-/// new one (`insert`).
-#[derive(Debug, PartialEq, Serialize)]
-pub struct Piece {
-    pub op: &'static str,
-    pub text: String,
 }
 
 /// The tool call at one position in either answer.
@@ -63,27 +50,6 @@ pub fn diff(old: &Answer, new: &Answer) -> Diff {
         text,
         tool_calls,
     }
-}
-
-/// The word diff of two texts, neighbouring words of one kind joined into one piece.
-pub fn words(old: &str, new: &str) -> Vec<Piece> {
-    let diff = TextDiff::configure().timeout(DEADLINE).diff_words(old, new);
-    let mut out: Vec<Piece> = Vec::new();
-    for change in diff.iter_all_changes() {
-        let op = match change.tag() {
-            ChangeTag::Equal => "equal",
-            ChangeTag::Delete => "delete",
-            ChangeTag::Insert => "insert",
-        };
-        match out.last_mut() {
-            Some(last) if last.op == op => last.text.push_str(change.value()),
-            _ => out.push(Piece {
-                op,
-                text: change.value().to_owned(),
-            }),
-        }
-    }
-    out
 }
 
 fn tool_call(index: usize, old: Option<&ToolCall>, new: Option<&ToolCall>) -> ToolCallDiff {

@@ -16,6 +16,19 @@ pub struct Host {
     last: Option<Instant>,
 }
 
+/// Bytes per second of each direction since the last read (none at the first).
+fn rates(name: &'static str, bytes: [(&str, u64); 2], secs: Option<f64>) -> Vec<Sample> {
+    let Some(secs) = secs else {
+        return Vec::new();
+    };
+    bytes
+        .into_iter()
+        .map(|(direction, b)| {
+            Sample::new(name, b as f64 / secs, "By/s").label("direction", direction)
+        })
+        .collect()
+}
+
 impl Host {
     /// Opens the readers; one that this platform lacks is left out, not an error.
     pub fn new() -> Result<Host, String> {
@@ -67,64 +80,42 @@ impl Host {
                 "1",
             ));
         }
-        let memory = &self.system;
-        out.push(Sample::new(
-            "system.memory.usage",
-            memory.used_memory() as f64,
-            "By",
-        ));
-        out.push(Sample::new(
-            "system.memory.limit",
-            memory.total_memory() as f64,
-            "By",
-        ));
-        out.push(Sample::new(
-            "system.swap.usage",
-            memory.used_swap() as f64,
-            "By",
-        ));
-        out.push(Sample::new(
-            "system.swap.limit",
-            memory.total_swap() as f64,
-            "By",
-        ));
+        let m = &self.system;
+        for (name, bytes) in [
+            ("system.memory.usage", m.used_memory()),
+            ("system.memory.limit", m.total_memory()),
+            ("system.swap.usage", m.used_swap()),
+            ("system.swap.limit", m.total_swap()),
+        ] {
+            out.push(Sample::new(name, bytes as f64, "By"));
+        }
         if let Ok(load) = System::load_average() {
             for (window, v) in [("1m", load.one), ("5m", load.five), ("15m", load.fifteen)] {
                 out.push(Sample::new("system.cpu.load_average", v, "1").label("window", window));
             }
         }
-        if let (Some(disks), Some(secs)) = (&mut self.disks, elapsed) {
+        if let Some(disks) = &mut self.disks {
             disks.refresh(true);
-            let (read, written) = disks.iter().fold((0u64, 0u64), |(r, w), d| {
+            let (read, written) = disks.iter().fold((0, 0), |(r, w), d| {
                 let u = d.usage();
                 (r + u.read_bytes, w + u.written_bytes)
             });
-            out.push(
-                Sample::new("system.disk.io.rate", read as f64 / secs, "By/s")
-                    .label("direction", "read"),
-            );
-            out.push(
-                Sample::new("system.disk.io.rate", written as f64 / secs, "By/s")
-                    .label("direction", "write"),
-            );
-        } else if let Some(disks) = &mut self.disks {
-            disks.refresh(true);
+            out.extend(rates(
+                "system.disk.io.rate",
+                [("read", read), ("write", written)],
+                elapsed,
+            ));
         }
         if let Some(networks) = &mut self.networks {
             networks.refresh(true);
-            if let Some(secs) = elapsed {
-                let (rx, tx) = networks.iter().fold((0u64, 0u64), |(r, t), (_, n)| {
-                    (r + n.received(), t + n.transmitted())
-                });
-                out.push(
-                    Sample::new("system.network.io.rate", rx as f64 / secs, "By/s")
-                        .label("direction", "receive"),
-                );
-                out.push(
-                    Sample::new("system.network.io.rate", tx as f64 / secs, "By/s")
-                        .label("direction", "transmit"),
-                );
-            }
+            let (rx, tx) = networks.iter().fold((0, 0), |(r, t), (_, n)| {
+                (r + n.received(), t + n.transmitted())
+            });
+            out.extend(rates(
+                "system.network.io.rate",
+                [("receive", rx), ("transmit", tx)],
+                elapsed,
+            ));
         }
         out.extend(self.process(elapsed.is_some()));
         out
