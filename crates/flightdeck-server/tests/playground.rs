@@ -24,15 +24,17 @@ fn apis() -> [(&'static str, &'static str, Value); 3] {
         (
             "openai",
             "/v1/chat/completions",
-            json!({"model": "gpt-4o", "temperature": 0.2, "messages": [
+            // `user` is a key the proxy's reading leaves out: only the exact bytes keep it.
+            json!({"model": "gpt-4o", "temperature": 0.2, "user": "agent-7", "messages": [
                 {"role": "system", "content": "Be brief."},
                 {"role": "user", "content": "Plan the job."}]}),
         ),
         (
             "openai",
             "/v1/responses",
+            // A plain-text input, which a rebuild would turn into a list of one message.
             json!({"model": "gpt-4o", "instructions": "Be brief.", "max_output_tokens": 50,
-                "input": [{"role": "user", "content": "Plan the job."}]}),
+                "input": "Plan the job."}),
         ),
         (
             "anthropic",

@@ -84,7 +84,7 @@ async fn request(
     ApiQuery(q): ApiQuery<SpanRef>,
 ) -> Result<Json<Value>, ApiError> {
     let span = plan::llm_span(&app, &q.session_id, &q.span_id).await?;
-    let r = prefill::request_of(&span);
+    let r = prefill::request(app.store.as_ref(), &span).await;
     let upstream = plan::suggested_upstream(&app.proxy, Some(&span), r.endpoint);
     Ok(Json(json!({
         "api": Api::of(r.endpoint),

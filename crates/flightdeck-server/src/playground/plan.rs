@@ -2,7 +2,7 @@
 //! span (when named) read from the store, the request (edited, or prefilled from the span),
 //! the upstream, the key for this run and the variants. Every refusal names its field.
 
-use super::prefill::{self, kind_of, request_of};
+use super::prefill::{self, kind_of};
 use super::runs::{self, Call};
 use crate::AppState;
 use crate::error::ApiError;
@@ -176,7 +176,7 @@ pub async fn read(app: &AppState, bytes: &[u8], wants_sse: bool) -> Result<Plan,
             ));
         }
         (None, Some(s)) => {
-            let r = request_of(s);
+            let r = prefill::request(app.store.as_ref(), s).await;
             (r.endpoint, r.body)
         }
         (None, None) => {

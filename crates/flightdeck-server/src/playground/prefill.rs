@@ -5,12 +5,14 @@
 //! `tool_choice` included. SDK and OTLP spans rebuild as chat completions (or Anthropic
 //! messages when the span names Anthropic) from whatever messages and parameters they carry.
 //!
-//! [`request_of`] is the one place that knows this: when the proxy stores the exact request
-//! bytes of each call, it is where they are taken instead.
+//! A call that went through the proxy has its exact request stored with its exchange
+//! (`Store::exchange`); [`request`] takes that body as it was sent (less `stream` and
+//! `stream_options`, which each run sets), and [`request_of`] rebuilds the rest.
 
 use crate::proxy::api::Endpoint;
 use crate::proxy::config::ApiKind;
 use flightdeck_model::record::SpanDetail;
+use flightdeck_store::Store;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
@@ -59,7 +61,32 @@ fn parse(raw: Option<&RawValue>) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// The request `span` recorded, as its API's body.
+/// The request of `span`: the exact body the proxy recorded for it when there is one (and it
+/// was not cut), else the one [`request_of`] rebuilds.
+pub async fn request(store: &dyn Store, span: &SpanDetail) -> Request {
+    let rebuilt = request_of(span);
+    let s = &span.summary;
+    let exact = store
+        .exchange(&s.session_id, &s.span_id)
+        .await
+        .ok()
+        .flatten()
+        .filter(|x| !x.truncated)
+        .and_then(|x| serde_json::from_slice::<Map<String, Value>>(&x.request).ok());
+    match exact {
+        Some(mut body) => {
+            body.remove("stream");
+            body.remove("stream_options");
+            Request {
+                endpoint: rebuilt.endpoint,
+                body,
+            }
+        }
+        None => rebuilt,
+    }
+}
+
+/// The request `span` recorded, rebuilt as its API's body.
 pub fn request_of(span: &SpanDetail) -> Request {
     let endpoint = endpoint_of(span);
     let mut body = match parse(span.params.as_deref()) {
