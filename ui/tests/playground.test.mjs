@@ -57,6 +57,12 @@ test('open in playground, edit, run two variants, see the word diff', async () =
   assert.equal(await page.getAttribute('[data-test=pg-key]', 'type'), 'password');
   assert.deepEqual(page.errors, []);
   await page.close();
+  // The span lists its runs in its detail panel.
+  const back = await open('#/s/pg/graph?span=text');
+  await back.waitForSelector('[data-test=playground-runs] li');
+  assert.equal(await back.locator('[data-test=playground-runs] li').count(), 2);
+  assert.match(await back.textContent('[data-test=playground-runs]'), /mini.*answer differs/s);
+  await back.close();
 });
 
 test('a span with tools keeps them, and the tool-call diff shows the edit', async () => {

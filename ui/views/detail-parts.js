@@ -1,8 +1,11 @@
-// Parts of the detail panel: its parent and children as links, the span's own events, and
-// the drag of its left edge that resizes it (the width is kept in localStorage).
-import { html, useState } from '../vendor/preact-htm.mjs';
+// Parts of the detail panel: its parent and children as links, the span's own events, the
+// playground runs made from it, and the drag of its left edge that resizes it (the width is
+// kept in localStorage).
+import { html, useEffect, useState } from '../vendor/preact-htm.mjs';
 import { useEvents } from '../lib/use-events.js';
 import { timeMs } from '../lib/format.js';
+import { href } from '../lib/router.js';
+import { Status } from '../components/badges.js';
 
 const CHILDREN_SHOWN = 30;
 const WIDTH_KEY = 'flightdeck.detail.width';
@@ -52,4 +55,24 @@ export function useResizable() {
     window.addEventListener('pointerup', up);
   };
   return [width, onDown];
+}
+
+/** The playground runs made from an LLM span (`GET /api/v1/playground/runs`), each a link to it in the playground. */
+export function PlaygroundRuns({ sessionId, spanId }) {
+  const [runs, setRuns] = useState(null);
+  useEffect(() => {
+    let alive = true;
+    fetch(`/api/v1/playground/runs?session_id=${encodeURIComponent(sessionId)}&span_id=${encodeURIComponent(spanId)}`)
+      .then((r) => (r.ok ? r.json() : { runs: [] }))
+      .then((b) => alive && setRuns(b.runs || []), () => alive && setRuns([]));
+    return () => { alive = false; };
+  }, [sessionId, spanId]);
+  if (!runs?.length) return null;
+  const open = href({ page: 'playground', query: { session: sessionId, span: spanId } });
+  return html`<section data-test="playground-runs">
+    <div class="sec-head"><h3>Playground runs</h3><span class="faint">${runs.length}</span><span class="spacer"></span><a href=${open}>open in playground</a></div>
+    <ul class="plain">${runs.map((r) => html`<li>
+      <span class="mono faint">${timeMs(r.started_at)}</span> ${r.label || r.model || 'run'}
+      · <${Status} status=${r.status} />${r.diff ? html` · ${r.diff.same ? 'same answer' : 'answer differs'}` : null}</li>`)}</ul>
+  </section>`;
 }

@@ -12,7 +12,7 @@ import { useNow } from '../lib/use-now.js';
 import { Status, Kind, Agent, ErrorNotice } from '../components/badges.js';
 import { Payload, Json, CopyButton } from '../components/json.js';
 import { toolCalls, toolUses, ToolCalls, ArgTable } from '../components/tool-calls.js';
-import { SpanLinks, SpanEvents, useResizable } from './detail-parts.js';
+import { SpanLinks, SpanEvents, PlaygroundRuns, useResizable } from './detail-parts.js';
 import { ReplayButton } from '../components/replay-dialog.js';
 import { href } from '../lib/router.js';
 
@@ -137,6 +137,7 @@ export function Detail({ model, version, sessionId, spanId, onClose, select }) {
         ${present(s.scores) ? html`<${Section} title="Scores" value=${s.scores}>
             <dl class="kv">${Object.entries(s.scores).map(([k, v]) => html`<dt>${k}</dt><dd>${typeof v === 'number' ? v.toFixed(3) : String(v)}</dd>`)}</dl><//>` : null}
         <${SpanEvents} model=${model} spanId=${spanId} version=${version} />
+        ${s.kind === 'llm' ? html`<${PlaygroundRuns} sessionId=${sessionId} spanId=${spanId} />` : null}
         ${present(span?.attributes) ? html`<${Section} title="Attributes" value=${span.attributes}><${Json} value=${span.attributes} /><//>` : null}
       ` : html`<div class="empty">loading…</div>`}
     </aside>`;
