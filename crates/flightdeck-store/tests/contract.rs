@@ -1405,3 +1405,61 @@ async fn exchanges_and_replays_survive_reopening() {
     assert_eq!(r.on_mismatch, OnMismatch::Fail);
     assert!(store.replay("r2").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn old_metric_samples_roll_up_into_minute_means_and_the_oldest_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let mut lines = String::new();
+    // 12 samples 5 s apart in 10:00 (values 0..11), 2 in 10:01 (100, 200), 1 in 09:00 (7).
+    let sample = |at: &str, v: f64| {
+        format!(
+            "{{\"type\":\"metric\",\"name\":\"cpu\",\"value\":{v},\"at\":\"2026-11-20T{at}Z\",\"labels\":{{\"core\":\"0\"}}}}\n"
+        )
+    };
+    for i in 0..12 {
+        lines.push_str(&sample(&format!("10:00:{:02}", i * 5), i as f64));
+    }
+    lines.push_str(&sample("10:01:10", 100.0));
+    lines.push_str(&sample("10:01:40", 200.0));
+    lines.push_str(&sample("09:00:30", 7.0));
+    lines.push_str(&sample("10:05:00", 1.0));
+    store.append(msgs(&lines)).await.unwrap();
+    let t = |s: &str| Timestamp::parse_rfc3339(&format!("2026-11-20T{s}Z")).unwrap();
+    let minute = std::time::Duration::from_secs(60);
+    let (rolled, deleted) = store
+        .roll_up_metrics(t("10:02:00"), minute, t("09:30:00"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (rolled, deleted),
+        (14, 1),
+        "the 09:00 point is past the retention"
+    );
+    let points = store
+        .metrics(MetricQuery {
+            name: Some("cpu".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let got: Vec<(String, f64)> = points
+        .iter()
+        .map(|p| (p.at.to_rfc3339(), p.value))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("2026-11-20T10:00:00Z".to_owned(), 5.5),
+            ("2026-11-20T10:01:00Z".to_owned(), 150.0),
+            ("2026-11-20T10:05:00Z".to_owned(), 1.0),
+        ],
+        "a mean per minute before the cut-off; raw after it"
+    );
+    assert_eq!(points[0].labels["core"], "0");
+    let again = store
+        .roll_up_metrics(t("10:02:00"), minute, t("09:30:00"))
+        .await
+        .unwrap();
+    assert_eq!(again, (0, 0), "rolled-up minutes are left as they are");
+}

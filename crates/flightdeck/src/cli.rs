@@ -190,6 +190,13 @@ pub struct ServeArgs {
     /// sampling off [default: 5]
     #[arg(long, env = "FLIGHTDECK_SYSTEM_METRICS_SECS", value_name = "SECS")]
     pub system_metrics_secs: Option<u64>,
+    /// Hours metric samples are kept as sampled; older ones become one mean a minute
+    /// [default: 24]
+    #[arg(long, env = "FLIGHTDECK_METRICS_RAW_HOURS", value_name = "HOURS")]
+    pub metrics_raw_hours: Option<u64>,
+    /// Days metric series are kept (as minute means past the raw hours) [default: 30]
+    #[arg(long, env = "FLIGHTDECK_METRICS_RETAIN_DAYS", value_name = "DAYS")]
+    pub metrics_retain_days: Option<u64>,
     /// Seconds a pending review may go without an agent waiting for it before it is marked
     /// abandoned [default: 90]
     #[arg(long, env = "FLIGHTDECK_REVIEW_ABANDON_SECS", value_name = "SECS")]

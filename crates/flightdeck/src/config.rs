@@ -35,6 +35,8 @@ struct FileConfig {
     agent_offline_secs: Option<u64>,
     otlp_session_idle_secs: Option<u64>,
     system_metrics_secs: Option<u64>,
+    metrics_raw_hours: Option<u64>,
+    metrics_retain_days: Option<u64>,
     /// Credentials; at least one is required to listen beyond loopback.
     token: Option<String>,
     password: Option<String>,
@@ -94,6 +96,9 @@ pub struct Config {
     pub otlp_session_idle: Duration,
     /// How often the host, GPUs and process are sampled; none: off.
     pub system_metrics: Option<Duration>,
+    /// How long metric samples stay as sampled, and how long series are kept at all.
+    pub metrics_raw: Duration,
+    pub metrics_retain: Duration,
     pub proxy: ProxyConfig,
     /// Where to serve OTLP/gRPC; `None`: not at all.
     pub otlp_grpc_addr: Option<SocketAddr>,
@@ -203,6 +208,23 @@ impl Config {
                     .or(file.otlp_session_idle_secs)
                     .unwrap_or(flightdeck_server::otlp::SESSION_IDLE.as_secs()),
             )?),
+            metrics_raw: Duration::from_secs(
+                3600 * at_least_one(
+                    "metrics_raw_hours",
+                    args.metrics_raw_hours
+                        .or(file.metrics_raw_hours)
+                        .unwrap_or(24),
+                )?,
+            ),
+            metrics_retain: Duration::from_secs(
+                86_400
+                    * at_least_one(
+                        "metrics_retain_days",
+                        args.metrics_retain_days
+                            .or(file.metrics_retain_days)
+                            .unwrap_or(30),
+                    )?,
+            ),
             system_metrics: match args.system_metrics_secs.or(file.system_metrics_secs) {
                 Some(0) => None,
                 Some(s) => Some(Duration::from_secs(s)),

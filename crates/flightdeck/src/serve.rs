@@ -96,6 +96,11 @@ pub fn open(config: Config) -> anyhow::Result<AppState> {
     if let Some(days) = config.retain_days {
         spawn_retention(Arc::clone(&store), days);
     }
+    spawn_metric_rollup(
+        Arc::clone(&store),
+        config.metrics_raw,
+        config.metrics_retain,
+    );
     Ok(App::new(
         store as Arc<dyn Store>,
         ServerConfig {
@@ -121,6 +126,33 @@ fn spawn_retention(store: Arc<SqliteStore>, days: u32) {
             let cutoff = Timestamp(Timestamp::now().0 - i64::from(days) * 86_400 * 1_000_000_000);
             if let Err(e) = store.retain(cutoff).await {
                 tracing::warn!(error = %e, "retention failed");
+            }
+        }
+    });
+}
+
+/// Every ten minutes, metric samples older than `raw` become minute means, and points older
+/// than `retain` go, so a week of 5-second samples of 50 series stays small.
+fn spawn_metric_rollup(store: Arc<SqliteStore>, raw: Duration, retain: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let now = Timestamp::now().0;
+            let ago = |d: Duration| Timestamp(now - d.as_nanos() as i64);
+            match store
+                .roll_up_metrics(ago(raw), Duration::from_secs(60), ago(retain))
+                .await
+            {
+                Ok((rolled, deleted)) if rolled + deleted > 0 => {
+                    tracing::info!(
+                        metrics.rolled_up = rolled,
+                        metrics.deleted = deleted,
+                        "metric series kept small"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "metric roll-up failed"),
             }
         }
     });

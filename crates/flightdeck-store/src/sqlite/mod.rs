@@ -23,6 +23,7 @@ mod prepare;
 mod read;
 mod replays;
 mod reviews;
+mod rollup;
 mod rows;
 mod schema;
 mod search;
@@ -176,6 +177,27 @@ impl SqliteStore {
     pub async fn retain(&self, before: Timestamp) -> Result<usize> {
         let (done, wait) = oneshot::channel();
         self.send(Command::Retain { before, done }).await?;
+        wait.await.map_err(|_| writer_gone())?
+    }
+
+    /// Keeps metric series small: samples older than `raw_before` become one point (their
+    /// mean) per `step`, and points older than `keep_after` are deleted. Returns (samples
+    /// rolled up, points deleted).
+    pub async fn roll_up_metrics(
+        &self,
+        raw_before: Timestamp,
+        step: Duration,
+        keep_after: Timestamp,
+    ) -> Result<(usize, usize)> {
+        let (done, wait) = oneshot::channel();
+        let step_ns = (step.as_nanos() as i64).max(1);
+        self.send(Command::RollUp {
+            raw_before,
+            step_ns,
+            keep_after,
+            done,
+        })
+        .await?;
         wait.await.map_err(|_| writer_gone())?
     }
 

@@ -47,6 +47,13 @@ pub enum Command {
         before: Timestamp,
         done: oneshot::Sender<Result<usize>>,
     },
+    /// Rolls metric samples up and drops old points (see `rollup`).
+    RollUp {
+        raw_before: Timestamp,
+        step_ns: i64,
+        keep_after: Timestamp,
+        done: oneshot::Sender<Result<(usize, usize)>>,
+    },
     /// Ends traced sessions quiet since `quiet_before` (see `idle`).
     EndIdle {
         quiet_before: Timestamp,
@@ -119,6 +126,20 @@ impl Writer {
                     }
                     Command::Retain { before, done } => {
                         let _ = done.send(self.retain(before));
+                    }
+                    Command::RollUp {
+                        raw_before,
+                        step_ns,
+                        keep_after,
+                        done,
+                    } => {
+                        let mut counts = (0, 0);
+                        let r = self.in_one_commit(|tx| {
+                            counts =
+                                super::rollup::roll_up(tx, raw_before.0, step_ns, keep_after.0)?;
+                            Ok(())
+                        });
+                        let _ = done.send(r.map(|()| counts));
                     }
                     Command::EndIdle { quiet_before, done } => {
                         let _ = done.send(self.end_idle(quiet_before));
