@@ -93,9 +93,9 @@ function App() {
         ${route.page === 'playground' ? html`<span>/</span><span>Playground</span>` : null}
       </nav>
       <${ReviewsLink} />
-      <a class="system-link" href=${href({ page: 'agents' })}>Agents</a>
-      <a class="system-link" href=${href({ page: 'system' })}>System</a>
-      <a class="system-link" href=${href({ page: 'logs' })}>Logs</a>
+      <a href=${href({ page: 'agents' })}>Agents</a>
+      <a href=${href({ page: 'system' })}>System</a>
+      <a href=${href({ page: 'logs' })}>Logs</a>
       <div class="spacer"></div>
       <${ConnectionIndicator} />
       <${ThemeToggle} />

@@ -229,8 +229,12 @@ async fn forward_call(
     let mut headers = forwarded_headers(req.headers(), upstream, &app.auth.config);
     let method = req.method().clone();
     let attribution = endpoint.map(|_| Attribution::from_headers(req.headers(), peer));
-    let gates = match gate::Gates::for_call(&proxy.config.review_rules, &name, req.headers()) {
-        Ok(g) => g,
+    // Only the LLM endpoints can be gated; every other call passes without a look.
+    let gates = match endpoint
+        .map(|_| gate::Gates::for_call(&proxy.config.review_rules, &name, req.headers()))
+        .transpose()
+    {
+        Ok(g) => g.unwrap_or_default(),
         Err(e) => return ApiError::bad_request(e).into_response(),
     };
     let body = req.into_body();

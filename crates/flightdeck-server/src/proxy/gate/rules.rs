@@ -9,6 +9,7 @@ use axum::http::HeaderMap;
 use flightdeck_model::review::{DEFAULT_TIMEOUT_MS, OnTimeout, TIMEOUT_MS_RANGE};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// The header naming tool patterns to gate in this call (comma-separated globs).
 pub const HEADER: &str = "x-flightdeck-review";
@@ -34,12 +35,13 @@ pub struct RuleSettings {
     pub on_timeout: OnTimeout,
 }
 
-/// A checked rule.
+/// A checked rule. Cheap to clone (each gated call takes the rules of its upstream): the
+/// compiled patterns are shared.
 #[derive(Clone, Debug)]
 pub struct Rule {
     upstream: Option<String>,
-    patterns: Vec<String>,
-    tools: GlobSet,
+    patterns: Arc<[String]>,
+    tools: Arc<GlobSet>,
     timeout_ms: u64,
     on_timeout: OnTimeout,
 }
@@ -59,8 +61,8 @@ impl Rule {
         };
         Ok(Rule {
             upstream: settings.upstream,
-            patterns: settings.tools,
-            tools,
+            patterns: settings.tools.into(),
+            tools: Arc::new(tools),
             timeout_ms,
             on_timeout: settings.on_timeout,
         })
@@ -210,8 +212,8 @@ fn header_rule(headers: &HeaderMap) -> Result<Option<Rule>, String> {
     };
     Ok(Some(Rule {
         upstream: None,
-        patterns,
-        tools,
+        patterns: patterns.into(),
+        tools: Arc::new(tools),
         timeout_ms,
         on_timeout,
     }))
