@@ -4,7 +4,8 @@
 //! (`durable: false`): durability across crashes is tested on the real binary instead.
 
 use crate::{App, ServerConfig};
-use flightdeck_store::{SqliteOptions, SqliteStore, Store};
+use flightdeck_store::Store;
+use flightdeck_store_sqlite::{SqliteOptions, SqliteStore};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -6,7 +6,7 @@
 //! - `1`: a zstd frame;
 //! - `2`: a 4-byte little-endian dictionary id, then a zstd frame made with that dictionary.
 //!
-//! A dictionary trained on a database's own first payloads (`sqlite/dictionary.rs`) carries
+//! A dictionary trained on a database's own first payloads (`flightdeck-store-sqlite`, `dictionary.rs`) carries
 //! what they share (JSON keys, system prompts, the vocabulary): measured on chat payloads of
 //! 0.2 to 3 KB, it cut compression time by about a quarter and bytes by about 40%.
 

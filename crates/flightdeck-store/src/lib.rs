@@ -1,15 +1,20 @@
-//! Flightdeck's storage: the [`Store`] contract and its embedded SQLite implementation.
+//! Flightdeck's storage contract: the [`Store`] trait, and what every implementation shares.
 //!
 //! Every source (native API, OTLP, proxy, files) ends in [`Store::append`], which returns
 //! only once the messages are durable. Committed batches are then offered, in commit order, to
 //! whoever subscribed (the live hub). Queries read through the same trait, so the server does
-//! not know which database is behind it. PostgreSQL will implement the same trait.
+//! not know which database is behind it.
+//!
+//! The implementations live in crates of their own (`flightdeck-store-sqlite`, the embedded
+//! default), so this crate carries no database driver and whatever needs only the contract
+//! (the server) compiles while the database code does. What every implementation shares is
+//! here: the merge rules of messages (`merge`), payload compression (`codec`), query
+//! parameters (`query`) and latency percentiles (`stats`).
 
-mod codec;
-mod merge;
+pub mod codec;
+pub mod merge;
 pub mod query;
-pub mod sqlite;
-mod stats;
+pub mod stats;
 
 use async_trait::async_trait;
 use flightdeck_model::record::*;
@@ -23,7 +28,6 @@ use flightdeck_model::review::{ReviewRecord, Settlement};
 pub use query::{
     EventQuery, LogQuery, MetricQuery, ReviewQuery, SearchQuery, SessionQuery, StatsScope,
 };
-pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// A batch that the store made durable, as offered to subscribers.
 #[derive(Debug)]
@@ -105,12 +109,6 @@ pub enum StoreError {
     /// A query argument was not valid (a bad cursor, say).
     #[error("{0}")]
     InvalidQuery(String),
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Database(e.to_string())
-    }
 }
 
 /// Shorthand for store results.

@@ -123,16 +123,16 @@ pub struct MetricQuery {
 }
 
 /// Clamps a page size to `1..=max`, with a default.
-pub(crate) fn page_size(limit: Option<usize>, default: usize, max: usize) -> usize {
+pub fn page_size(limit: Option<usize>, default: usize, max: usize) -> usize {
     limit.unwrap_or(default).clamp(1, max)
 }
 
 /// A cursor names the last item of a page by its sort key: a time and an id.
-pub(crate) fn encode_cursor(at: i64, id: &str) -> String {
+pub fn encode_cursor(at: i64, id: &str) -> String {
     format!("{at}.{id}")
 }
 
-pub(crate) fn decode_cursor(cursor: &str) -> Result<(i64, String)> {
+pub fn decode_cursor(cursor: &str) -> Result<(i64, String)> {
     let bad = || StoreError::InvalidQuery(format!("invalid cursor {cursor:?}"));
     let (at, id) = cursor.split_once('.').ok_or_else(bad)?;
     Ok((at.parse().map_err(|_| bad())?, id.to_owned()))

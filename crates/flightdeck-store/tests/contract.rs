@@ -5,9 +5,8 @@
 use flightdeck_model::message::Level;
 use flightdeck_model::record::LogLine;
 use flightdeck_model::{Limits, Message, SessionStatus, SpanStatus, Timestamp, decode_batch};
-use flightdeck_store::{
-    EventQuery, LogQuery, MetricQuery, SessionQuery, SqliteOptions, SqliteStore, StatsScope, Store,
-};
+use flightdeck_store::{EventQuery, LogQuery, MetricQuery, SessionQuery, StatsScope, Store};
+use flightdeck_store_sqlite::{SqliteOptions, SqliteStore};
 use std::sync::Arc;
 
 fn msgs(ndjson: &str) -> Vec<Message> {

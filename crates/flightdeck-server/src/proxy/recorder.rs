@@ -670,7 +670,7 @@ fn push_delta(out: &mut Vec<Message>, c: &mut Call) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flightdeck_store::{SqliteOptions, SqliteStore};
+    use flightdeck_store_sqlite::{SqliteOptions, SqliteStore};
 
     /// Records beyond a full queue are lost, counted, and shown among the refusals.
     #[tokio::test(flavor = "current_thread")]

@@ -6,8 +6,8 @@
 //! same keys the store used, so a live client can merge them by id exactly as the store did.
 
 use super::dictionary::Dictionaries;
-use crate::codec::{self, EncodeDict};
 use flightdeck_model::{Message, Timestamp, message as m};
+use flightdeck_store::codec::{self, EncodeDict};
 use serde_json::value::RawValue;
 
 /// Encoded payloads of one message, by position in the batch.

@@ -5,10 +5,11 @@
 //! A proxy record that joined an OTel span (`span.move`), or whose trace was filed into a
 //! session (`session.move`), is still found by the ids it was moved to.
 
-use crate::codec;
-use crate::{Result, StoreError};
+use crate::error::Db;
 use flightdeck_model::Timestamp;
 use flightdeck_model::replay::{Exchange, ExchangeChunk};
+use flightdeck_store::codec;
+use flightdeck_store::{Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 /// An exchange ready for the writer: bodies compressed, chunks serialised.
@@ -72,9 +73,11 @@ pub fn load(conn: &Connection, session_id: &str, span_id: &str) -> Result<Option
            (SELECT 1 FROM session_moves m WHERE m.into_id = ?1 AND m.session_id = x.session_id) \
          LIMIT 1"
     );
-    conn.prepare_cached(&sql)?
+    conn.prepare_cached(&sql)
+        .db()?
         .query_row(params![session_id, span_id], row)
-        .optional()?
+        .optional()
+        .db()?
         .transpose()
 }
 

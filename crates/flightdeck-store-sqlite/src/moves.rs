@@ -14,10 +14,10 @@
 //! moved goes where that one went (chains are followed a few steps; a cycle is ignored).
 
 use super::rows;
-use crate::merge::{SessionState, SpanState};
 use flightdeck_model::Message;
 use flightdeck_model::record::Totals;
 use flightdeck_model::{SpanKind, Timestamp};
+use flightdeck_store::merge::{SessionState, SpanState};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 

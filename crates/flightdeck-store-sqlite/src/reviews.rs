@@ -5,9 +5,9 @@
 //! idempotent by id and settling takes effect only while the review is pending, so the first
 //! decision wins whoever sends it.
 
-use crate::query::ReviewQuery;
-use crate::{ReviewOp, ReviewOutcome};
 use flightdeck_model::review::{ReviewRecord, ReviewState};
+use flightdeck_store::query::ReviewQuery;
+use flightdeck_store::{ReviewOp, ReviewOutcome};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// One review by id.

@@ -6,7 +6,8 @@
 //! its view contains: a live client that starts from it and applies every later commit of
 //! the feed misses nothing and sees nothing twice.
 
-use crate::Result;
+use crate::error::Db;
+use flightdeck_store::Result;
 use rusqlite::{Connection, Transaction};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock};
@@ -35,14 +36,15 @@ impl CommitGate {
     /// Opens a read transaction on `conn` whose view is exactly the database as of the
     /// returned commit sequence number.
     pub fn begin_at<'c>(&self, conn: &'c Connection) -> Result<(u64, Transaction<'c>)> {
-        let tx = conn.unchecked_transaction()?;
+        let tx = conn.unchecked_transaction().db()?;
         let _shared = self.gate.read().unwrap_or_else(PoisonError::into_inner);
         // The first read fixes the transaction's view of the WAL.
         tx.query_row(
             "SELECT count(*) FROM (SELECT 1 FROM sessions LIMIT 1)",
             [],
             |_| Ok(()),
-        )?;
+        )
+        .db()?;
         Ok((self.last(), tx))
     }
 }

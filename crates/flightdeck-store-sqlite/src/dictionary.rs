@@ -9,7 +9,7 @@
 //! An installed encoder dictionary lives as long as the process (it is leaked on purpose:
 //! compressors on every thread borrow it, and a database gets one dictionary).
 
-use crate::codec::{self, EncodeDict};
+use flightdeck_store::codec::{self, EncodeDict};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};

@@ -9,9 +9,10 @@ use super::gate::CommitGate;
 use super::prepare::Prepared;
 use super::{exchanges, replays, reviews};
 use super::{idle, moves, read, rows};
-use crate::{Committed, Result, ReviewOp, ReviewOutcome, StoreError};
+use crate::error::Db;
 use flightdeck_model::message::SessionEnd;
 use flightdeck_model::{Message, Pricing, Timestamp};
+use flightdeck_store::{Committed, Result, ReviewOp, ReviewOutcome, StoreError};
 use rusqlite::Connection;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -209,8 +210,8 @@ impl Writer {
 
     /// Applies a review change and, when it takes effect, its messages, in one commit.
     fn review(&mut self, op: ReviewOp, batch: Prepared) -> Result<ReviewOutcome> {
-        let tx = self.conn.transaction()?;
-        let outcome = reviews::apply(&tx, &op)?;
+        let tx = self.conn.transaction().db()?;
+        let outcome = reviews::apply(&tx, &op).db()?;
         let ReviewOutcome::Applied(record) = &outcome else {
             return Ok(outcome);
         };
@@ -218,15 +219,16 @@ impl Writer {
         let touched = {
             let mut apply = Apply::new(&tx, &self.pricing, now);
             for (m, b) in batch.messages.iter().zip(&batch.blobs) {
-                apply.message(m, b)?;
+                apply.message(m, b).db()?;
             }
-            apply.finish()?
+            apply.finish().db()?
         };
         let sessions = touched
             .iter()
             .filter_map(|id| read::session_summary(&tx, id, now).transpose())
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let seq = self.commits.commit(tx)?;
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .db()?;
+        let seq = self.commits.commit(tx).db()?;
         if self.feed.receiver_count() > 0 {
             let _ = self.feed.send(Arc::new(Committed {
                 seq,
@@ -240,9 +242,9 @@ impl Writer {
 
     /// Runs `f` in a transaction of its own, which no subscriber hears of.
     fn in_one_commit(&mut self, f: impl FnOnce(&Connection) -> rusqlite::Result<()>) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        f(&tx)?;
-        tx.commit()?;
+        let tx = self.conn.transaction().db()?;
+        f(&tx).db()?;
+        tx.commit().db()?;
         Ok(())
     }
 
@@ -283,17 +285,17 @@ impl Writer {
     /// feed as their `session.end`s.
     fn end_idle(&mut self, quiet_before: Timestamp) -> Result<usize> {
         let now = Timestamp::now();
-        let tx = self.conn.transaction()?;
-        let ends = idle::find(&tx, quiet_before)?;
+        let tx = self.conn.transaction().db()?;
+        let ends = idle::find(&tx, quiet_before).db()?;
         if ends.is_empty() {
             return Ok(0);
         }
         let mut messages = Vec::with_capacity(ends.len());
         let mut touched = Vec::with_capacity(ends.len());
         for e in ends {
-            if let Some(mut state) = rows::load_session(&tx, &e.session_id)? {
+            if let Some(mut state) = rows::load_session(&tx, &e.session_id).db()? {
                 state.end_idle(e.ended_at, e.outcome, e.error.as_deref());
-                rows::upsert_session(&tx, &e.session_id, &state, now)?;
+                rows::upsert_session(&tx, &e.session_id, &state, now).db()?;
             }
             touched.push(e.session_id.clone());
             messages.push(Message::SessionEnd(SessionEnd {
@@ -303,8 +305,8 @@ impl Writer {
                 error: e.error,
             }));
         }
-        let sessions = summaries(&self.feed, &tx, &touched)?;
-        let seq = self.commits.commit(tx)?;
+        let sessions = summaries(&self.feed, &tx, &touched).db()?;
+        let seq = self.commits.commit(tx).db()?;
         let n = messages.len();
         if self.feed.receiver_count() > 0 {
             let _ = self.feed.send(Arc::new(Committed {
@@ -328,7 +330,7 @@ impl Writer {
     }
 
     fn retain(&mut self, before: Timestamp) -> Result<usize> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction().db()?;
         let old = "SELECT session_id FROM sessions WHERE status != 'running' \
                    AND COALESCE(ended_at, started_at) < ?1";
         for table in [
@@ -345,14 +347,16 @@ impl Writer {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE session_id IN ({old})"),
                 [before.0],
-            )?;
+            )
+            .db()?;
         }
         let removed = tx.execute(
             "DELETE FROM sessions WHERE status != 'running' AND COALESCE(ended_at, started_at) < ?1",
             [before.0],
-        )?;
-        tx.execute("DELETE FROM metrics WHERE at < ?1", [before.0])?;
-        tx.commit()?;
+        ).db()?;
+        tx.execute("DELETE FROM metrics WHERE at < ?1", [before.0])
+            .db()?;
+        tx.commit().db()?;
         if removed > 0 {
             tracing::info!(retention.sessions_removed = removed, "retention applied");
         }

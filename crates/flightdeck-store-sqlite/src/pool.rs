@@ -1,7 +1,8 @@
 //! A small pool of read-only connections. Queries run on tokio's blocking threads, so a slow
 //! query never stalls the async runtime, and WAL lets them read while the writer writes.
 
-use crate::{Result, StoreError};
+use crate::error::Db;
+use flightdeck_store::{Result, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -20,9 +21,10 @@ impl Readers {
             let conn = Connection::open_with_flags(
                 path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
-            conn.pragma_update(None, "busy_timeout", 5000)?;
-            conn.pragma_update(None, "cache_size", -16_000)?;
+            )
+            .db()?;
+            conn.pragma_update(None, "busy_timeout", 5000).db()?;
+            conn.pragma_update(None, "cache_size", -16_000).db()?;
             idle.push(conn);
         }
         Ok(Arc::new(Readers {

@@ -2,8 +2,9 @@
 //! (so retention takes it with the fork). A write keeps the record only if its `version` is
 //! higher than the stored one, so progress written out of order never goes backwards.
 
-use crate::{Result, StoreError};
+use crate::error::Db;
 use flightdeck_model::replay::ReplayRecord;
+use flightdeck_store::{Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Stores `r` unless a newer version of it is stored.
@@ -27,9 +28,11 @@ pub fn save(conn: &Connection, r: &ReplayRecord) -> rusqlite::Result<()> {
 /// One replay by id.
 pub fn load(conn: &Connection, replay_id: &str) -> Result<Option<ReplayRecord>> {
     let text: Option<String> = conn
-        .prepare_cached("SELECT record FROM replays WHERE replay_id = ?1")?
+        .prepare_cached("SELECT record FROM replays WHERE replay_id = ?1")
+        .db()?
         .query_row([replay_id], |r| r.get(0))
-        .optional()?;
+        .optional()
+        .db()?;
     text.map(|t| {
         serde_json::from_str(&t).map_err(|e| StoreError::Database(format!("a replay: {e}")))
     })

@@ -7,9 +7,9 @@
 
 use super::prepare::{Blobs, edge_id, event_id};
 use super::rows;
-use crate::merge::{SessionState, SpanState};
 use flightdeck_model::record::Totals;
 use flightdeck_model::{Attributes, Message, Pricing, SpanKind, SpanView, Timestamp, message as m};
+use flightdeck_store::merge::{SessionState, SpanState};
 use rusqlite::{Connection, params};
 use std::collections::HashMap;
 

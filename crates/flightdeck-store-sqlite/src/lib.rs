@@ -14,6 +14,7 @@
 mod apply;
 mod checkpoint;
 mod dictionary;
+mod error;
 mod exchanges;
 mod gate;
 mod idle;
@@ -29,15 +30,18 @@ mod schema;
 mod search;
 mod writer;
 
-use crate::query::{EventQuery, LogQuery, MetricQuery, ReviewQuery, SessionQuery, StatsScope};
-use crate::{Committed, OverviewSnapshot, Result, SessionSnapshot, Store, StoreError};
-use crate::{ReviewOp, ReviewOutcome};
 use async_trait::async_trait;
 use checkpoint::Checkpointer;
+use error::Db;
 use flightdeck_model::record::*;
 use flightdeck_model::replay::{Exchange, ReplayRecord};
 use flightdeck_model::review::ReviewRecord;
 use flightdeck_model::{Message, Pricing, Timestamp};
+use flightdeck_store::query::{
+    EventQuery, LogQuery, MetricQuery, ReviewQuery, SessionQuery, StatsScope,
+};
+use flightdeck_store::{Committed, OverviewSnapshot, Result, SessionSnapshot, Store, StoreError};
+use flightdeck_store::{ReviewOp, ReviewOutcome};
 use gate::CommitGate;
 use pool::Readers;
 use rusqlite::Connection;
@@ -102,16 +106,16 @@ impl SqliteStore {
                 StoreError::Database(format!("cannot create {}: {e}", dir.display()))
             })?;
         }
-        let mut conn = Connection::open(&opts.path)?;
-        schema::configure(&conn, opts.durable)?;
-        schema::migrate(&mut conn)?;
-        let dictionaries = Arc::new(dictionary::Dictionaries::load(&conn)?);
+        let mut conn = Connection::open(&opts.path).db()?;
+        schema::configure(&conn, opts.durable).db()?;
+        schema::migrate(&mut conn).db()?;
+        let dictionaries = Arc::new(dictionary::Dictionaries::load(&conn).db()?);
         let readers = Readers::open(&opts.path, opts.readers)?;
         let checkpoints = Checkpointer::start(&opts.path, opts.durable)?;
         let (tx, rx) = mpsc::channel(opts.queue.max(1));
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
         let commits = Arc::new(CommitGate::default());
-        let moved = moves::Moved::load(&conn)?;
+        let moved = moves::Moved::load(&conn).db()?;
         let stats = Arc::new(writer::WriterStats::default());
         let writer = Writer {
             stats: Arc::clone(&stats),
@@ -253,12 +257,12 @@ impl Store for SqliteStore {
             let (seq, tx) = commits.begin_at(c)?;
             Ok(SessionSnapshot {
                 seq,
-                session: read::session_summary(&tx, &id, now)?,
+                session: read::session_summary(&tx, &id, now).db()?,
                 spans: read::spans(&tx, &id)?,
                 edges: read::edges(&tx, &id)?,
                 agents: read::agents(&tx, &id, now, offline)?,
                 agent_offline_after: Duration::from_nanos(offline as u64),
-                reviews: reviews::list(&tx, &ReviewQuery::pending())?,
+                reviews: reviews::list(&tx, &ReviewQuery::pending()).db()?,
             })
         })
         .await
@@ -272,7 +276,7 @@ impl Store for SqliteStore {
                 seq,
                 sessions: read::sessions(&tx, &q, Timestamp::now())?,
                 stats: read::overview(&tx, &StatsScope::default())?,
-                reviews: reviews::list(&tx, &ReviewQuery::pending())?,
+                reviews: reviews::list(&tx, &ReviewQuery::pending()).db()?,
             })
         })
         .await
@@ -369,17 +373,17 @@ impl Store for SqliteStore {
 
     async fn review(&self, review_id: &str) -> Result<Option<ReviewRecord>> {
         let id = review_id.to_owned();
-        self.read(move |c| Ok(reviews::load(c, &id)?)).await
+        self.read(move |c| reviews::load(c, &id).db()).await
     }
 
     async fn reviews(&self, q: ReviewQuery) -> Result<Vec<ReviewRecord>> {
-        self.read(move |c| Ok(reviews::list(c, &q)?)).await
+        self.read(move |c| reviews::list(c, &q).db()).await
     }
 
-    fn health(&self) -> crate::Health {
+    fn health(&self) -> flightdeck_store::Health {
         let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
         let capacity = self.writer.max_capacity();
-        crate::Health {
+        flightdeck_store::Health {
             writer_queue: capacity - self.writer.capacity(),
             writer_queue_capacity: capacity,
             commits: load(&self.stats.commits),

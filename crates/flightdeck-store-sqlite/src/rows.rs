@@ -2,9 +2,9 @@
 //! writing it back. The SQL for each table's write lives here and nowhere else.
 
 use super::apply::SpanWork;
-use crate::merge::{SessionState, SpanState};
 use flightdeck_model::record::{SessionStatus, Totals};
 use flightdeck_model::{Level, SpanKind, SpanOutcome, Timestamp, Usage};
+use flightdeck_store::merge::{SessionState, SpanState};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// The stored name of a log level.

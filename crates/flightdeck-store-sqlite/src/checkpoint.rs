@@ -8,7 +8,8 @@
 //! finds the WAL already copied. The writer keeps a high automatic threshold
 //! (`schema::WRITER_CHECKPOINT_PAGES`) only as a bound on the WAL if this thread falls behind.
 
-use crate::{Result, StoreError};
+use crate::error::Db;
+use flightdeck_store::{Result, StoreError};
 use rusqlite::Connection;
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -26,9 +27,10 @@ pub struct Checkpointer {
 impl Checkpointer {
     /// Starts checkpointing the database at `path`.
     pub fn start(path: &Path, durable: bool) -> Result<Checkpointer> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })?;
-        conn.pragma_update(None, "busy_timeout", 0)?;
+        let conn = Connection::open(path).db()?;
+        conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })
+            .db()?;
+        conn.pragma_update(None, "busy_timeout", 0).db()?;
         let (stop, stopped) = mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("flightdeck-checkpoint".into())
@@ -50,8 +52,9 @@ impl Checkpointer {
 
 #[cfg(test)]
 mod tests {
-    use crate::{SqliteOptions, SqliteStore, Store};
+    use crate::{SqliteOptions, SqliteStore};
     use flightdeck_model::{Limits, decode_batch};
+    use flightdeck_store::Store;
     use rusqlite::Connection;
     use std::time::{Duration, Instant};
 

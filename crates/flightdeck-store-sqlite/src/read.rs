@@ -1,15 +1,16 @@
 //! The read queries. Each function takes a connection (a reader from the pool, or the
-//! writer's transaction) and answers one question of the [`crate::Store`] contract.
+//! writer's transaction) and answers one question of the [`flightdeck_store::Store`] contract.
 
 use super::dictionary::Dictionaries;
 use super::rows::{json_or_default, parse_level, totals_at};
-use crate::codec;
-use crate::query::{self, EventQuery, LogQuery, MetricQuery, SessionQuery, StatsScope};
-use crate::stats::quantile;
-use crate::{Result, StoreError};
+use crate::error::Db;
 use flightdeck_model::message::Level;
 use flightdeck_model::record::*;
 use flightdeck_model::{AgentState, EdgeKind, SpanKind, Timestamp, Usage};
+use flightdeck_store::codec;
+use flightdeck_store::query::{self, EventQuery, LogQuery, MetricQuery, SessionQuery, StatsScope};
+use flightdeck_store::stats::quantile;
+use flightdeck_store::{Result, StoreError};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::value::RawValue;
@@ -60,12 +61,14 @@ pub fn session_summary(
 
 /// One session with its metadata.
 pub fn session(conn: &Connection, id: &str, now: Timestamp) -> Result<Option<Session>> {
-    let Some(summary) = session_summary(conn, id, now)? else {
+    let Some(summary) = session_summary(conn, id, now).db()? else {
         return Ok(None);
     };
     let metadata: Option<String> = conn
-        .prepare_cached("SELECT metadata FROM sessions WHERE session_id = ?1")?
-        .query_row([id], |r| r.get(0))?;
+        .prepare_cached("SELECT metadata FROM sessions WHERE session_id = ?1")
+        .db()?
+        .query_row([id], |r| r.get(0))
+        .db()?;
     Ok(Some(Session {
         summary,
         metadata: json_or_default(metadata),
@@ -136,9 +139,12 @@ pub fn sessions(
         limit + 1
     ));
     let mut items = conn
-        .prepare_cached(&sql)?
-        .query_map(params_from_iter(args), |r| session_row(r, now))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .prepare_cached(&sql)
+        .db()?
+        .query_map(params_from_iter(args), |r| session_row(r, now))
+        .db()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .db()?;
     Ok(page(&mut items, limit, |s| {
         query::encode_cursor(s.started_at.0, &s.session_id)
     }))
@@ -212,14 +218,16 @@ fn span_row(r: &Row<'_>) -> rusqlite::Result<SpanSummary> {
 
 /// A session's spans without payloads, in start order; not those known only from updates.
 pub fn spans(conn: &Connection, session_id: &str) -> Result<Vec<SpanSummary>> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {SPAN_COLUMNS} FROM spans WHERE session_id = ?1
+    conn.prepare_cached(&format!(
+        "SELECT {SPAN_COLUMNS} FROM spans WHERE session_id = ?1
                AND (kind IS NOT NULL OR started_at IS NOT NULL OR ended_at IS NOT NULL)
              ORDER BY started_at, span_id"
-        ))?
-        .query_map([session_id], span_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?)
+    ))
+    .db()?
+    .query_map([session_id], span_row)
+    .db()?
+    .collect::<rusqlite::Result<Vec<_>>>()
+    .db()
 }
 
 fn raw_payload(
@@ -249,7 +257,8 @@ pub fn span(
         .prepare_cached(&format!(
             "SELECT {SPAN_COLUMNS}, provider, input, output, params, attributes
              FROM spans WHERE session_id = ?1 AND span_id = ?2"
-        ))?
+        ))
+        .db()?
         .query_row(params![session_id, span_id], |r| {
             Ok((
                 span_row(r)?,
@@ -260,7 +269,8 @@ pub fn span(
                 r.get::<_, Option<String>>(20)?,
             ))
         })
-        .optional()?;
+        .optional()
+        .db()?;
     let Some((summary, provider, input, output, params, attributes)) = row else {
         return Ok(None);
     };
@@ -268,9 +278,9 @@ pub fn span(
         Some(o) => raw_payload(conn, dicts, Some(o))?,
         None => {
             let chunks: Vec<String> = conn
-                .prepare_cached("SELECT text FROM span_chunks WHERE session_id = ?1 AND span_id = ?2 ORDER BY seq")?
-                .query_map(params![session_id, span_id], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
+                .prepare_cached("SELECT text FROM span_chunks WHERE session_id = ?1 AND span_id = ?2 ORDER BY seq").db()?
+                .query_map(params![session_id, span_id], |r| r.get(0)).db()?
+                .collect::<rusqlite::Result<_>>().db()?;
             if chunks.is_empty() {
                 None
             } else {
@@ -291,24 +301,26 @@ pub fn span(
 
 /// A session's edges, in time order.
 pub fn edges(conn: &Connection, session_id: &str) -> Result<Vec<EdgeRecord>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT edge_id, kind, from_span, to_span, from_agent, to_agent, label, at
+    conn.prepare_cached(
+        "SELECT edge_id, kind, from_span, to_span, from_agent, to_agent, label, at
              FROM edges WHERE session_id = ?1 ORDER BY at, edge_id",
-        )?
-        .query_map([session_id], |r| {
-            Ok(EdgeRecord {
-                edge_id: r.get(0)?,
-                kind: EdgeKind::parse(&r.get::<_, String>(1)?).unwrap_or(EdgeKind::Message),
-                from_span: r.get(2)?,
-                to_span: r.get(3)?,
-                from_agent: r.get(4)?,
-                to_agent: r.get(5)?,
-                label: r.get(6)?,
-                at: r.get::<_, Option<i64>>(7)?.map(Timestamp),
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?)
+    )
+    .db()?
+    .query_map([session_id], |r| {
+        Ok(EdgeRecord {
+            edge_id: r.get(0)?,
+            kind: EdgeKind::parse(&r.get::<_, String>(1)?).unwrap_or(EdgeKind::Message),
+            from_span: r.get(2)?,
+            to_span: r.get(3)?,
+            from_agent: r.get(4)?,
+            to_agent: r.get(5)?,
+            label: r.get(6)?,
+            at: r.get::<_, Option<i64>>(7)?.map(Timestamp),
+        })
+    })
+    .db()?
+    .collect::<rusqlite::Result<Vec<_>>>()
+    .db()
 }
 
 /// A session's events in time order, paged.
@@ -335,7 +347,8 @@ pub fn events(
              FROM events WHERE session_id = ?1 AND (?2 IS NULL OR category = ?2)
                AND (at > ?3 OR (at = ?3 AND id > ?4))
              ORDER BY at, id LIMIT ?5",
-        )?
+        )
+        .db()?
         .query_map(
             params![
                 session_id,
@@ -361,8 +374,10 @@ pub fn events(
                     r.get::<_, Option<Vec<u8>>>(9)?,
                 ))
             },
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        )
+        .db()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .db()?;
     let mut items = Vec::with_capacity(rows.len());
     for (mut e, data) in rows {
         e.data = raw_payload(conn, dicts, data)?;
@@ -393,7 +408,8 @@ pub fn logs(conn: &Connection, q: &LogQuery) -> Result<Vec<LogLine>> {
         if q.after.is_some() { "ASC" } else { "DESC" }
     );
     let mut lines = conn
-        .prepare_cached(&sql)?
+        .prepare_cached(&sql)
+        .db()?
         .query_map(
             params![
                 q.session_id,
@@ -416,8 +432,10 @@ pub fn logs(conn: &Connection, q: &LogQuery) -> Result<Vec<LogLine>> {
                     message: r.get(7)?,
                 })
             },
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        )
+        .db()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .db()?;
     if q.after.is_none() {
         lines.reverse();
     }
@@ -437,42 +455,44 @@ pub fn agents(
         "SELECT COALESCE(e.from_agent, (SELECT agent FROM spans s WHERE s.session_id = e.session_id AND s.span_id = e.from_span)),
                 COALESCE(e.to_agent, (SELECT agent FROM spans s WHERE s.session_id = e.session_id AND s.span_id = e.to_span))
          FROM edges e WHERE e.session_id = ?1 AND e.kind IN ('message', 'delegation')",
-    )?;
-    let mut rows = flows.query([session_id])?;
-    while let Some(r) = rows.next()? {
-        if let Some(from) = r.get::<_, Option<String>>(0)? {
+    ).db()?;
+    let mut rows = flows.query([session_id]).db()?;
+    while let Some(r) = rows.next().db()? {
+        if let Some(from) = r.get::<_, Option<String>>(0).db()? {
             *sent.entry(from).or_default() += 1;
         }
-        if let Some(to) = r.get::<_, Option<String>>(1)? {
+        if let Some(to) = r.get::<_, Option<String>>(1).db()? {
             *received.entry(to).or_default() += 1;
         }
     }
-    Ok(conn
-        .prepare_cached(
-            "SELECT agent, status, role, model, task, last_seen, spans, llm_calls, tool_calls,
+    conn.prepare_cached(
+        "SELECT agent, status, role, model, task, last_seen, spans, llm_calls, tool_calls,
                     errors, input_tokens, output_tokens, cost_usd, unpriced_llm_calls
              FROM agents WHERE session_id = ?1 ORDER BY agent",
-        )?
-        .query_map([session_id], |r| {
-            let agent: String = r.get(0)?;
-            let last_seen = r.get::<_, Option<i64>>(5)?.map(Timestamp);
-            let mut status = r.get::<_, Option<String>>(1)?.and_then(|s| agent_state(&s));
-            if status.is_some() && last_seen.is_some_and(|t| now.0 - t.0 > offline_after_ns) {
-                status = Some(AgentState::Offline);
-            }
-            Ok(AgentSummary {
-                messages_sent: sent.get(&agent).copied().unwrap_or(0),
-                messages_received: received.get(&agent).copied().unwrap_or(0),
-                agent,
-                status,
-                role: r.get(2)?,
-                model: r.get(3)?,
-                task: r.get(4)?,
-                last_seen,
-                totals: totals_at(r, 6)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?)
+    )
+    .db()?
+    .query_map([session_id], |r| {
+        let agent: String = r.get(0)?;
+        let last_seen = r.get::<_, Option<i64>>(5)?.map(Timestamp);
+        let mut status = r.get::<_, Option<String>>(1)?.and_then(|s| agent_state(&s));
+        if status.is_some() && last_seen.is_some_and(|t| now.0 - t.0 > offline_after_ns) {
+            status = Some(AgentState::Offline);
+        }
+        Ok(AgentSummary {
+            messages_sent: sent.get(&agent).copied().unwrap_or(0),
+            messages_received: received.get(&agent).copied().unwrap_or(0),
+            agent,
+            status,
+            role: r.get(2)?,
+            model: r.get(3)?,
+            task: r.get(4)?,
+            last_seen,
+            totals: totals_at(r, 6)?,
+        })
+    })
+    .db()?
+    .collect::<rusqlite::Result<Vec<_>>>()
+    .db()
 }
 
 /// The agents of running sessions and of sessions with an agent seen since `seen_since`:
@@ -490,9 +510,9 @@ pub fn live_agents(
              WHERE s.status = 'running'
                 OR EXISTS (SELECT 1 FROM agents a WHERE a.session_id = s.session_id AND a.last_seen >= ?1)
              ORDER BY s.started_at DESC LIMIT 200",
-        )?
-        .query_map([seen_since.0], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        ).db()?
+        .query_map([seen_since.0], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))).db()?
+        .collect::<rusqlite::Result<Vec<_>>>().db()?;
     let mut out = Vec::new();
     for (session_id, session_name) in sessions {
         for agent in agents(conn, &session_id, now, offline_after_ns)? {
@@ -528,17 +548,19 @@ fn scoped_spans(
         "SELECT {group}, status, started_at, ended_at, input_tokens, output_tokens, cost_usd
          FROM spans WHERE kind = ?1 AND {filter}"
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql).db()?;
     let from = scope.from.map_or(i64::MIN, |t| t.0);
     let to = scope.to.map_or(i64::MAX, |t| t.0);
     let rows = if let Some(id) = &scope.session_id {
-        stmt.query_map(params![kind.as_str(), id], scoped_row)?
+        stmt.query_map(params![kind.as_str(), id], scoped_row)
+            .db()?
             .collect::<rusqlite::Result<Vec<_>>>()
     } else {
-        stmt.query_map(params![kind.as_str(), Value::Null, from, to], scoped_row)?
+        stmt.query_map(params![kind.as_str(), Value::Null, from, to], scoped_row)
+            .db()?
             .collect::<rusqlite::Result<Vec<_>>>()
     };
-    Ok(rows?)
+    rows.db()
 }
 
 struct ScopedSpan {
@@ -660,7 +682,7 @@ pub fn overview(conn: &Connection, scope: &StatsScope) -> Result<OverviewStats> 
                     total(errors), total(input_tokens), total(output_tokens), total(cost_usd),
                     total(unpriced_llm_calls)
              FROM sessions WHERE (?1 IS NULL OR session_id = ?1) AND started_at >= ?2 AND started_at < ?3",
-        )?
+        ).db()?
         .query_row(params![scope.session_id, from, to], |r| {
             let f = |i| r.get::<_, f64>(i).map(|v| v as i64);
             Ok(OverviewStats {
@@ -681,7 +703,7 @@ pub fn overview(conn: &Connection, scope: &StatsScope) -> Result<OverviewStats> 
                     unpriced_llm_calls: f(11)?,
                 },
             })
-        })?;
+        }).db()?;
     let ended = row.completed + row.failed;
     Ok(OverviewStats {
         completion_rate: (ended > 0).then(|| row.completed as f64 / ended as f64),
@@ -711,7 +733,8 @@ pub fn metrics(conn: &Connection, q: &MetricQuery) -> Result<Vec<MetricPoint>> {
                AND (?7 IS NULL OR substr(name, 1, length(?7)) = ?7)
              GROUP BY name, labels, session_id, bucket
              ORDER BY bucket DESC LIMIT ?5",
-        )?
+        )
+        .db()?
         .query_map(
             params![
                 q.name,
@@ -734,8 +757,10 @@ pub fn metrics(conn: &Connection, q: &MetricQuery) -> Result<Vec<MetricPoint>> {
                     labels: json_or_default(r.get(5)?),
                 })
             },
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        )
+        .db()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .db()?;
     points.reverse();
     Ok(points)
 }

@@ -4,8 +4,9 @@
 //! cost is one pass over the session's payloads, paid only when someone searches.
 
 use super::dictionary::Dictionaries;
-use crate::codec;
-use crate::{Result, StoreError};
+use crate::error::Db;
+use flightdeck_store::codec;
+use flightdeck_store::{Result, StoreError};
 use rusqlite::Connection;
 use serde_json::Value;
 
@@ -18,21 +19,25 @@ pub fn spans_with_text(
     text: &str,
 ) -> Result<Vec<String>> {
     let needle = text.to_lowercase();
-    let mut stmt = conn.prepare_cached(
-        "SELECT span_id, input, output FROM spans WHERE session_id = ?1
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT span_id, input, output FROM spans WHERE session_id = ?1
            AND (input IS NOT NULL OR output IS NOT NULL)
          ORDER BY started_at, span_id",
-    )?;
-    let rows = stmt.query_map([session_id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, Option<Vec<u8>>>(1)?,
-            r.get::<_, Option<Vec<u8>>>(2)?,
-        ))
-    })?;
+        )
+        .db()?;
+    let rows = stmt
+        .query_map([session_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<Vec<u8>>>(1)?,
+                r.get::<_, Option<Vec<u8>>>(2)?,
+            ))
+        })
+        .db()?;
     let mut found = Vec::new();
     for row in rows {
-        let (id, input, output) = row?;
+        let (id, input, output) = row.db()?;
         for stored in [input, output].into_iter().flatten() {
             let bytes =
                 codec::decode(&stored, |d| dicts.decoder(conn, d)).map_err(StoreError::Database)?;
