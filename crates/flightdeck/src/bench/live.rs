@@ -4,15 +4,19 @@
 //! session (see `watchers`), and ingest over HTTP at a target rate: `span.start`,
 //! `span.update` and `span.end` messages, each stamped with the time its request is sent.
 //! Latency is receive time minus that stamp, so it covers HTTP, decoding, the durable group
-//! commit, the hub and the socket (`--no-fsync` leaves the disk out). The rate steps up; a rate is held when every event
-//! reached every client, ingest kept the pace, and p99 stayed under the budget.
+//! commit, the hub and the socket (`--no-fsync` leaves the disk out). The rate steps up; a rate
+//! is held when every event reached every client, ingest kept the pace, and p99 stayed under
+//! the budget. The same steps run first against a bare broadcast (`bare_hub`), the same-run
+//! baseline that tells a slow machine from a slow Flightdeck.
 
 use super::LocalServer;
+use super::bare_hub::BareHub;
 use super::watchers::{self, Record, SENT_NS};
 use crate::cli::LiveBenchArgs;
 use flightdeck_server::ServerConfig;
 use flightdeck_store::Store;
 use flightdeck_store_sqlite::{SqliteOptions, SqliteStore};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -39,17 +43,6 @@ pub async fn run(args: LiveBenchArgs) -> anyhow::Result<()> {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
-    let mut opts = SqliteOptions::new(&db);
-    opts.durable = !args.no_fsync;
-    let store = Arc::new(SqliteStore::open(opts)?);
-    let server = LocalServer::start(store as Arc<dyn Store>, ServerConfig::default()).await?;
-    let addr = server.addr;
-
-    let clock = Instant::now();
-    let mut clients = Vec::with_capacity(args.clients);
-    for _ in 0..args.clients {
-        clients.push(watchers::watch(addr, SESSION, clock).await?);
-    }
     println!(
         "flightdeck bench live: {} WebSocket clients on one session, events over HTTP on \
          loopback, SQLite {}, {} cores",
@@ -61,62 +54,29 @@ pub async fn run(args: LiveBenchArgs) -> anyhow::Result<()> {
         },
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
+    let clock = Instant::now();
+
     println!(
-        "\n{:>10} {:>11} {:>10} {:>8} {:>8} {:>8} {:>8}  held (p99 < {} ms)",
-        "target/s",
-        "ingested/s",
-        "delivered",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "resyncs",
-        args.p99_budget_ms
+        "\nbaseline: a bare broadcast (each request's body to every client, no store, no hub)"
     );
-    let url = format!("http://{addr}/api/v1/events");
-    let http = reqwest::Client::new();
-    // Warm up (connections, caches, allocator) at the first rate; not reported.
-    let first = args.rates.first().copied().unwrap_or(1_000);
-    let (sent, _) = ingest(&http, &url, "warm", first, WARM_UP, clock).await?;
-    drain(&clients, sent * args.clients as u64).await;
-    for c in &clients {
-        c.take();
-    }
-    let mut best = None;
-    for (step, &rate) in args.rates.iter().enumerate() {
-        let before = resyncs(&clients);
-        let seconds = Duration::from_secs(args.seconds);
-        let (sent, took) = ingest(&http, &url, &format!("r{step}"), rate, seconds, clock).await?;
-        let expected = sent * args.clients as u64;
-        drain(&clients, expected).await;
-        let mut latencies: Vec<u32> = clients.iter().flat_map(|c| c.take()).collect();
-        latencies.sort_unstable();
-        let delivered = latencies.len() as f64 / expected.max(1) as f64;
-        let resynced = resyncs(&clients) - before;
-        let ingested = sent as f64 / took.as_secs_f64();
-        let (p50, p99, max) = (
-            ms(&latencies, 0.5),
-            ms(&latencies, 0.99),
-            ms(&latencies, 1.0),
-        );
-        let held = resynced == 0
-            && latencies.len() as u64 == expected
-            && ingested >= 0.95 * rate as f64
-            && p99 < args.p99_budget_ms;
-        if held {
-            best = Some(rate);
-        }
-        println!(
-            "{rate:>10} {ingested:>11.0} {:>9.1}% {p50:>8.2} {p99:>8.2} {max:>8.2} {resynced:>8}  {}",
-            delivered * 100.0,
-            if held { "yes" } else { "no" }
-        );
-    }
+    let bare = BareHub::start().await?;
+    let baseline = steps(bare.addr, &args, clock).await?;
+    bare.stop().await?;
+    print_steps(&baseline, None, args.p99_budget_ms);
+
+    let mut opts = SqliteOptions::new(&db);
+    opts.durable = !args.no_fsync;
+    let store = Arc::new(SqliteStore::open(opts)?);
+    let server = LocalServer::start(store as Arc<dyn Store>, ServerConfig::default()).await?;
+    println!("\nFlightdeck (durable store, live hub)");
+    let measured = steps(server.addr, &args, clock).await?;
+    print_steps(&measured, Some(&baseline), args.p99_budget_ms);
     let hub = server.app.hub.stats();
     println!(
         "\nhub: {} frames queued, {} resyncs (queue full), {} hub lags",
         hub.frames_queued, hub.resyncs.queue_full, hub.hub_lags
     );
-    match best {
+    match measured.iter().rev().find(|s| s.held).map(|s| s.rate) {
         Some(rate) => println!(
             "highest rate held with p99 < {} ms: {rate} events/s",
             args.p99_budget_ms
@@ -128,6 +88,102 @@ pub async fn run(args: LiveBenchArgs) -> anyhow::Result<()> {
         let _ = std::fs::remove_dir_all(&dir);
     }
     Ok(())
+}
+
+/// What one rate step measured.
+struct Step {
+    rate: u64,
+    ingested: f64,
+    delivered: f64,
+    p50: f64,
+    p99: f64,
+    max: f64,
+    resynced: u64,
+    held: bool,
+}
+
+/// Connects the clients to the server at `addr`, warms up, and runs every rate step.
+async fn steps(
+    addr: SocketAddr,
+    args: &LiveBenchArgs,
+    clock: Instant,
+) -> anyhow::Result<Vec<Step>> {
+    let mut clients = Vec::with_capacity(args.clients);
+    for _ in 0..args.clients {
+        clients.push(watchers::watch(addr, SESSION, clock).await?);
+    }
+    let url = format!("http://{addr}/api/v1/events");
+    let http = reqwest::Client::new();
+    // Warm up (connections, caches, allocator) at the first rate; not reported.
+    let first = args.rates.first().copied().unwrap_or(1_000);
+    let (sent, _) = ingest(&http, &url, "warm", first, WARM_UP, clock).await?;
+    drain(&clients, sent * args.clients as u64).await;
+    for c in &clients {
+        c.take();
+    }
+    let mut steps = Vec::with_capacity(args.rates.len());
+    for (step, &rate) in args.rates.iter().enumerate() {
+        let before = resyncs(&clients);
+        let seconds = Duration::from_secs(args.seconds);
+        let (sent, took) = ingest(&http, &url, &format!("r{step}"), rate, seconds, clock).await?;
+        let expected = sent * args.clients as u64;
+        drain(&clients, expected).await;
+        let mut latencies: Vec<u32> = clients.iter().flat_map(|c| c.take()).collect();
+        latencies.sort_unstable();
+        let resynced = resyncs(&clients) - before;
+        let ingested = sent as f64 / took.as_secs_f64();
+        let p99 = ms(&latencies, 0.99);
+        steps.push(Step {
+            rate,
+            ingested,
+            delivered: latencies.len() as f64 / expected.max(1) as f64,
+            p50: ms(&latencies, 0.5),
+            p99,
+            max: ms(&latencies, 1.0),
+            resynced,
+            held: resynced == 0
+                && latencies.len() as u64 == expected
+                && ingested >= 0.95 * rate as f64
+                && p99 < args.p99_budget_ms,
+        });
+    }
+    Ok(steps)
+}
+
+/// The table of a run's steps; beside a baseline, each p99 also as a multiple of its own.
+fn print_steps(steps: &[Step], baseline: Option<&[Step]>, budget_ms: f64) {
+    println!(
+        "{:>10} {:>11} {:>10} {:>8} {:>8} {:>8} {:>8}  held (p99 < {budget_ms} ms){}",
+        "target/s",
+        "ingested/s",
+        "delivered",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "resyncs",
+        if baseline.is_some() {
+            "  p99 vs bare"
+        } else {
+            ""
+        }
+    );
+    for (i, s) in steps.iter().enumerate() {
+        let versus = baseline
+            .and_then(|b| b.get(i))
+            .map(|b| format!("  {:+.2} ms ({:.1}x)", s.p99 - b.p99, s.p99 / b.p99))
+            .unwrap_or_default();
+        println!(
+            "{:>10} {:>11.0} {:>9.1}% {:>8.2} {:>8.2} {:>8.2} {:>8}  {:<4}{versus}",
+            s.rate,
+            s.ingested,
+            s.delivered * 100.0,
+            s.p50,
+            s.p99,
+            s.max,
+            s.resynced,
+            if s.held { "yes" } else { "no" }
+        );
+    }
 }
 
 /// Waits until the clients have received `expected` events (or `DRAIN` passed), then sets

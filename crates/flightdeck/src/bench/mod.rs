@@ -1,6 +1,7 @@
 //! `flightdeck bench`: benchmarks that print figures and assert nothing about time.
 
 mod bare;
+mod bare_hub;
 mod footprint;
 mod import;
 mod ingest;
