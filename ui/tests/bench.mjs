@@ -1,9 +1,13 @@
 // UI benchmark (prints figures, asserts nothing):
 //   node ui/tests/bench.mjs [spans ...]      default: 5000 10000 (graph, timeline)
 //   FLIGHTDECK_BENCH_TREE="10000 100000"     the sizes for the tree (these are the default)
+//   FLIGHTDECK_BENCH_LOGS=100000             log lines stored before the Logs page opens
 // - first paint of a big session's tree, graph and timeline: ms from navigation start to
 //   the first frame that shows the session (Performance API, requestAnimationFrame), beside
 //   the spans API's own answer time for the same session;
+// - first paint of the Logs page with 100,000 lines stored, beside the logs API's own answer
+//   for the same first page and the page's own start (the same page filtered to a session
+//   with no lines, after one warm-up navigation), in the same run;
 // - frame rate while a session grows live: requestAnimationFrame callbacks counted for 10 s
 //   while spans are ingested at 200 spans/s, in the graph and in the timeline, beside an
 //   empty page's frame rate under the same ingest (the same-run baseline: software
@@ -23,6 +27,11 @@ console.log(`binary: ${bin()}; browser: Debian Chromium headless (software rende
 
 /** ms from navigation start to the first frame showing the session; `snapshot`: when its live snapshot arrived. */
 async function firstPaint(id, view, ready) {
+  return firstPaintAt(`#/s/${id}/${view}`, ready);
+}
+
+/** ms from navigation start to the first frame for which `ready` holds, on page `hash`. */
+async function firstPaintAt(hash, ready) {
   const page = await newPage(browser, server.origin);
   // Note when the biggest live message (the session's snapshot) arrives.
   await page.addInitScript(() => {
@@ -37,7 +46,7 @@ async function firstPaint(id, view, ready) {
       }
     };
   });
-  await page.goto(`${server.origin}/#/s/${id}/${view}`);
+  await page.goto(`${server.origin}/${hash}`);
   await page.waitForFunction(ready, null, { timeout: 60_000 });
   const ms = await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now())))));
   const snapshot = await page.evaluate(() => window.__snapshot.at);
@@ -69,6 +78,28 @@ for (const n of treeSizes) {
   const api = Date.now() - t;
   const paint = await firstPaint(id, 'tree', treeReady);
   console.log(`${n} spans: first paint tree ${paint.ms.toFixed(0)} ms (spans API alone ${api} ms, ${(paint.ms / api).toFixed(1)}x it; the page's own part, from the snapshot's arrival at ${paint.snapshot.toFixed(0)} ms to the frame: ${(paint.ms - paint.snapshot).toFixed(0)} ms)`);
+}
+
+const logLines = Number(process.env.FLIGHTDECK_BENCH_LOGS || 100_000);
+if (logLines > 0) {
+  const t0 = Date.now() - 3_600_000;
+  const levels = ['debug', 'info', 'info', 'info', 'warn', 'error'];
+  for (let first = 0; first < logLines; first += 10_000) {
+    const batch = [];
+    for (let i = first; i < Math.min(first + 10_000, logLines); i += 1) {
+      batch.push({ type: 'event', session_id: `bench-logs-${i % 20}`, event_id: `l${i}`, category: 'log', level: levels[i % levels.length], agent: `agent-${i % 8}`, message: `step ${i}: fetched page ${i % 97} of the catalogue and queued ${i % 13} follow-ups`, at: new Date(t0 + i * 10).toISOString() });
+    }
+    await ingest(server.origin, batch);
+  }
+  const t = Date.now();
+  await (await fetch(`${server.origin}/api/v1/logs?limit=1000`)).json();
+  const api = Date.now() - t;
+  const shown = () => document.querySelector('[data-test=logs] .log-line');
+  const counted = () => document.querySelector('[data-test=log-count]')?.textContent.startsWith('0 ');
+  await firstPaintAt('#/logs?session=no-such-session', counted); // warms the browser's caches
+  const empty = await firstPaintAt('#/logs?session=no-such-session', counted);
+  const full = await firstPaintAt('#/logs', shown);
+  console.log(`${logLines} log lines: first paint Logs ${full.ms.toFixed(0)} ms (logs API alone for its first 1,000 lines ${api} ms; baseline: the page's start, filtered to a session with no lines, ${empty.ms.toFixed(0)} ms, so the lines cost ${(full.ms - empty.ms).toFixed(0)} ms)`);
 }
 
 /** Counts animation frames on `page` while spans go to session `id` at `rate`/s for `seconds`. */
