@@ -4,11 +4,12 @@
 // metric of no session) under "Agents, queues and other metrics", the range picker in the
 // URL. Logs: every session's lines, a level filter in the URL, a line that arrives while
 // following, and the link to its session. Agents: the agents of running sessions as cards,
-// filtered by status and by part of a name.
+// filtered by status and by part of a name. Timeline: resource lanes of the session's agents'
+// processes (their own series, not a stranger's or Flightdeck's), and their values on hover.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, newPage } from './browser.mjs';
-import { ingest, startServer } from './harness.mjs';
+import { crewSession, ingest, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -91,5 +92,30 @@ test('the Agents page shows the agents of running sessions, filtered by status a
   await page.click('.logs-bar .range button:has-text("all")');
   await page.fill('input[aria-label="Agent name"]', 'hack');
   await page.waitForFunction(() => [...document.querySelectorAll('[data-test=live-agents] .card')].map((c) => c.dataset.agent).join() === 'hacker');
+  await page.close();
+});
+
+test('the timeline has resource lanes of the session\'s agents\' processes', async () => {
+  const t0 = Date.now() - 60_000;
+  const at = (ms) => new Date(t0 + ms).toISOString();
+  const metrics = [];
+  for (let i = 0; i <= 9; i += 1) {
+    for (const [agent, cpu] of [['planner', 0.2 + i / 10], ['hacker', 0.5], ['stranger', 3]]) {
+      metrics.push({ type: 'metric', name: 'process.cpu.utilization', value: cpu, unit: '1', labels: { agent }, at: at(i * 1000) });
+      metrics.push({ type: 'metric', name: 'process.memory.usage', value: 300 * 2 ** 20, unit: 'By', labels: { agent }, at: at(i * 1000) });
+    }
+    metrics.push({ type: 'metric', session_id: 'lanes-1', name: 'gpu.utilization', value: 0.9, unit: '1', labels: { pid: '4242', gpu: '0' }, at: at(i * 1000) });
+  }
+  await ingest(server.origin, [...crewSession('lanes-1', { t0 }), ...metrics]);
+  const page = await newPage(browser, server.origin);
+  await page.goto(`${server.origin}/#/s/lanes-1/timeline`);
+  await page.waitForFunction(() => document.querySelector('[data-test=timeline]')?.__timeline?.resources.length === 3);
+  const lanes = await page.evaluate(() => document.querySelector('[data-test=timeline]').__timeline.resources.map((l) => `${l.title}: ${l.series.map((s) => s.who).join(',')}`));
+  assert.deepEqual(lanes, ['CPU: hacker,planner', 'memory: hacker,planner', 'GPU: pid 4242']);
+  const box = await page.locator('[data-test=timeline]').boundingBox();
+  const first = await page.evaluate(() => document.querySelector('[data-test=timeline]').__timeline.resourceBoxes[0].y1);
+  await page.mouse.move(box.x + box.width / 2, box.y + first + 20);
+  await page.waitForSelector('[data-test=resource-tip]');
+  assert.match(await page.textContent('[data-test=resource-tip]'), /CPU.*hacker 0\.50 cores.*planner [\d.]+ cores/s);
   await page.close();
 });

@@ -7,6 +7,7 @@ import { html, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
 import uPlot from '../vendor/uplot.mjs';
 import { api } from '../lib/api.js';
 import { cssVar } from '../lib/colors.js';
+import { bytes } from '../lib/format.js';
 import { Empty, ErrorNotice } from '../components/badges.js';
 import { useTheme } from '../lib/use-theme.js';
 
@@ -14,14 +15,6 @@ const RANGES = [['15m', 15 * 60], ['1h', 3600], ['6h', 6 * 3600], ['24h', 86400]
 /** Points per series a chart asks for at most: the bucket width follows from the range. */
 const POINTS = 300;
 
-const bytes = (v) => {
-  if (v == null) return '–';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let n = Math.abs(v);
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i += 1; }
-  return `${(Math.sign(v) * n).toFixed(n >= 100 || i === 0 ? 0 : 1)} ${units[i]}`;
-};
 const percent = (v) => (v == null ? '–' : `${(v * 100).toFixed(1)}%`);
 const plain = (v) => (v == null ? '–' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2));
 
