@@ -4,7 +4,8 @@
 // metric of no session) under "Agents, queues and other metrics", the range picker in the
 // URL. Logs: every session's lines, a level filter in the URL, a line that arrives while
 // following, and the link to its session. Agents: the agents of running sessions as cards,
-// filtered by status and by part of a name. Timeline: resource lanes of the session's agents'
+// filtered by status and by part of a name, and their network, a message flying along its
+// edge as it arrives. Timeline: resource lanes of the session's agents'
 // processes (their own series, not a stranger's or Flightdeck's), and their values on hover.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -117,5 +118,26 @@ test('the timeline has resource lanes of the session\'s agents\' processes', asy
   await page.mouse.move(box.x + box.width / 2, box.y + first + 20);
   await page.waitForSelector('[data-test=resource-tip]');
   assert.match(await page.textContent('[data-test=resource-tip]'), /CPU.*hacker 0\.50 cores.*planner [\d.]+ cores/s);
+  await page.close();
+});
+
+test('the Agents page\'s network counts the flows and flies new messages along their edge', async () => {
+  const msg = (n, from, to, kind = 'message') => ({ type: 'edge', session_id: 'net-1', edge_id: `m${n}`, kind, from_agent: from, to_agent: to, at: new Date().toISOString() });
+  const status = (agent) => ({ type: 'agent.status', session_id: 'net-1', agent, status: 'active', at: new Date().toISOString() });
+  await ingest(server.origin, [{ type: 'session.start', session_id: 'net-1', name: 'network crew' }, status('boss'), status('runner'), status('lookout'),
+    msg(1, 'boss', 'runner', 'delegation'), msg(2, 'runner', 'lookout'), msg(3, 'runner', 'lookout')]);
+  const page = await newPage(browser, server.origin);
+  await page.goto(`${server.origin}/#/agents?session=network`);
+  await page.waitForSelector('[data-test=agent-network] canvas');
+  const edges = () => page.evaluate(() => {
+    const cy = document.querySelector('[data-test=agent-network]')._cyreg.cy;
+    return cy.edges().map((e) => `${e.id()}=${e.data('label')}`).sort().join(' ');
+  });
+  await page.waitForFunction(() => document.querySelector('[data-test=agent-network]')?._cyreg?.cy?.edges().length === 2);
+  assert.equal(await edges(), 'boss>runner>delegation=1 runner>lookout>message=2');
+  assert.equal(await page.evaluate(() => document.querySelector('[data-test=agent-network]').__network.flights()), 0);
+  await ingest(server.origin, [msg(4, 'runner', 'lookout'), msg(5, 'lookout', 'boss')]);
+  await page.waitForFunction(() => document.querySelector('[data-test=agent-network]').__network.flights() === 2, null, { timeout: 5000 });
+  assert.equal(await edges(), 'boss>runner>delegation=1 lookout>boss>message=1 runner>lookout>message=3');
   await page.close();
 });
