@@ -2,7 +2,8 @@
 // host every second. System: the host's heading, the GPU status (the devices, or why there
 // are none), the CPU and memory charts with their tables, a series an agent sent (a native
 // metric of no session) under "Agents, queues and other metrics", the range picker in the
-// URL. Logs: every session's lines, a level filter in the URL, a line that arrives while
+// URL, the queue summary (queued and processing summed over senders, means, the hour's
+// completed and failed). Logs: every session's lines, a level filter in the URL, a line that arrives while
 // following, and the link to its session. Agents: the agents of running sessions as cards,
 // filtered by status and by part of a name, and their network, a message flying along its
 // edge as it arrives. Timeline: resource lanes of the session's agents'
@@ -43,6 +44,26 @@ test('the System page charts the host, the process and an agent\'s series', asyn
   await page.close();
 });
 
+test('the System page sums up each queue from the queue convention\'s metrics', async () => {
+  const now = Date.now();
+  const q = (session, name, value, ago, labels = {}) => ({ type: 'metric', session_id: session, name, value, labels: { queue: 'render', ...labels }, at: new Date(now - ago).toISOString() });
+  await ingest(server.origin, [
+    { type: 'session.start', session_id: 'q-1' }, { type: 'session.start', session_id: 'q-2' },
+    q('q-1', 'queue.depth', 5, 9000), q('q-1', 'queue.depth', 2, 3000), q('q-2', 'queue.depth', 1, 2000),
+    q('q-1', 'queue.processing', 1, 3000), q('q-2', 'queue.processing', 1, 2000),
+    q('q-1', 'queue.wait_ms', 1000, 8000), q('q-2', 'queue.wait_ms', 3000, 2000),
+    q('q-1', 'queue.run_ms', 4000, 4000),
+    q('q-1', 'queue.completed', 1, 4000, { status: 'ok' }), q('q-2', 'queue.completed', 1, 1000, { status: 'error' }),
+    q('q-1', 'queue.completed', 1, 2 * 3600_000, { status: 'ok' }),
+  ]);
+  const page = await newPage(browser, server.origin);
+  await page.goto(`${server.origin}/#/system`);
+  await page.waitForSelector('[data-test=queues] tr[data-queue=render]', { timeout: 30_000 });
+  const cells = await page.$$eval('[data-test=queues] tr[data-queue=render] td', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(cells, ['render', '3', '2', '2.0 s', '4.0 s', '2', '1']);
+  await page.close();
+});
+
 test('the Logs page lists every session\'s lines, filters them, and follows new ones', async () => {
   const line = (session, n, level, message) => ({ type: 'event', session_id: session, event_id: `l${n}`, category: 'log', level, agent: 'hacker', message, at: new Date(Date.now() - 10_000 + n).toISOString() });
   await ingest(server.origin, [
@@ -55,7 +76,8 @@ test('the Logs page lists every session\'s lines, filters them, and follows new 
   await page.goto(`${server.origin}/#/logs`);
   await page.waitForSelector('.log-line:has-text("retrying the lock")');
   assert.equal(await page.locator('.log-line').count(), 3);
-  assert.match(await page.textContent('.log-line:has-text("cameras looped") .log-session'), /heist logs/);
+  // The session's name arrives after its lines (lib/session-names.js).
+  await page.waitForSelector('.log-line:has-text("cameras looped") .log-session:has-text("heist logs")', { timeout: 5000 });
   await page.selectOption('.logs-bar select', 'error');
   await page.waitForFunction(() => location.hash.includes('level=error'));
   await page.waitForFunction(() => document.querySelectorAll('.log-line').length === 1);

@@ -1,8 +1,9 @@
 // The System page (#/system): what Flightdeck's sampler reads of its host, its GPUs and its
 // own process, and every other series of no session (agent processes, queues, OpenTelemetry
 // metrics), as live charts (uPlot) over a chosen range, each beside a table of its series
-// (latest, min, mean, max). Polls every sampling interval; long ranges ask the server for
-// bucket means (step_secs) so a day is a few hundred points per series.
+// (latest, min, mean, max), and the job queues' summary (queues.js). Polls every sampling
+// interval; long ranges ask the server for bucket means (step_secs) so a day is a few
+// hundred points per series.
 import { html, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
 import uPlot from '../vendor/uplot.mjs';
 import { api } from '../lib/api.js';
@@ -10,6 +11,7 @@ import { cssVar } from '../lib/colors.js';
 import { bytes } from '../lib/format.js';
 import { Empty, ErrorNotice } from '../components/badges.js';
 import { useTheme } from '../lib/use-theme.js';
+import { QueueSummary } from './queues.js';
 
 const RANGES = [['15m', 15 * 60], ['1h', 3600], ['6h', 6 * 3600], ['24h', 86400], ['7d', 7 * 86400]];
 /** Points per series a chart asks for at most: the bucket width follows from the range. */
@@ -131,6 +133,8 @@ export function System({ query, setQuery }) {
   const [points, setPoints] = useState(null);
   const [error, setError] = useState(null);
   const theme = useTheme();
+  /** Seconds between reads: the sampling interval, at least 2. */
+  const every = Math.max(2, info?.interval_secs || 5);
   useEffect(() => { fetch('/api/v1/system').then((r) => r.json()).then(setInfo, setError); }, []);
   useEffect(() => {
     let stop = false;
@@ -143,7 +147,7 @@ export function System({ query, setQuery }) {
       } catch (e) { if (!stop) setError(e); }
     };
     load();
-    const t = setInterval(load, Math.max(2, info?.interval_secs || 5) * 1000);
+    const t = setInterval(load, every * 1000);
     return () => { stop = true; clearInterval(t); };
   }, [range[0], info?.interval_secs]);
   const gpu = info?.gpu;
@@ -160,6 +164,7 @@ export function System({ query, setQuery }) {
       <div class="range" role="group" aria-label="Time range">${RANGES.map(([k]) => html`<button class=${k === range[0] ? 'on' : ''} onClick=${() => setQuery({ range: k })}>${k}</button>`)}</div>
     </div>
     <${ErrorNotice} error=${error} />
+    <${QueueSummary} every=${every} />
     ${points == null ? html`<${Empty}>Loading…<//>` : html`
       ${CHARTS.filter((c) => (!c.gpu || gpu?.available) && (!c.agents || points.some(fits(c)))).map((c) => html`<${Panel} key=${c.id} title=${c.title} unit=${c.unit}
         theme=${theme} series=${toSeries(points.filter(fits(c)), c)} />`)}
