@@ -166,7 +166,7 @@ export function System({ query, setQuery }) {
     <${ErrorNotice} error=${error} />
     <${QueueSummary} every=${every} />
     ${points == null ? html`<${Empty}>Loading…<//>` : html`
-      ${CHARTS.filter((c) => (!c.gpu || gpu?.available) && (!c.agents || points.some(fits(c)))).map((c) => html`<${Panel} key=${c.id} title=${c.title} unit=${c.unit}
+      ${CHARTS.filter((c) => (c.gpu ? gpu?.available || points.some(fits(c)) : !c.agents || points.some(fits(c)))).map((c) => html`<${Panel} key=${c.id} title=${c.title} unit=${c.unit}
         theme=${theme} series=${toSeries(points.filter(fits(c)), c)} />`)}
       <h2>Agents, queues and other metrics</h2>
       ${others.length ? others.map((name) => {
