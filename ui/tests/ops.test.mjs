@@ -1,6 +1,6 @@
 // The operations pages in a real browser against a real `flightdeck serve` that samples its
 // host every second. System: the host's heading, the GPU status (the devices, or why there
-// are none), the CPU and memory charts with their tables, a series an agent sent (a native
+// are none), the CPU and memory charts with their tables, an agent's GPU series, a series an agent sent (a native
 // metric of no session) under "Agents, queues and other metrics", the range picker in the
 // URL, the queue summary (queued and processing summed over senders, means, the hour's
 // completed and failed). Logs: every session's lines, a level filter in the URL, a line that arrives while
@@ -29,6 +29,8 @@ after(async () => {
 test('the System page charts the host, the process and an agent\'s series', async () => {
   const now = Date.now();
   await ingest(server.origin, [0, 1, 2].map((i) => ({ type: 'metric', name: 'queue.depth', value: 3 + i, labels: { queue: 'jobs' }, at: new Date(now - (2 - i) * 1000).toISOString() })));
+  // An agent's GPU (an SDK's nvidia-smi reading): charted whether or not the server has one.
+  await ingest(server.origin, [{ type: 'metric', name: 'gpu.utilization', value: 0.5, unit: '1', labels: { gpu: '0', agent: 'trainer', pid: '7' }, at: new Date(now).toISOString() }]);
   const page = await newPage(browser, server.origin);
   await page.goto(`${server.origin}/#/system`);
   await page.waitForSelector('.system-chart[data-chart=CPU] canvas', { timeout: 30_000 });
@@ -38,6 +40,7 @@ test('the System page charts the host, the process and an agent\'s series', asyn
   assert.match(await page.textContent('.system-chart[data-chart=Memory] .system-stats'), /memory\.usage\s*[\d.]+ (MiB|GiB)/);
   await page.waitForSelector('.system-chart[data-chart="queue.depth"] canvas');
   assert.match(await page.textContent('.system-chart[data-chart="queue.depth"] .system-stats'), /queue=jobs/);
+  assert.match(await page.textContent('.system-chart[data-chart="GPU utilisation"] .system-stats'), /utilization gpu 0 · trainer · pid 7\s*50\.0%/);
   await page.click('.system-head .range button:has-text("6h")');
   await page.waitForFunction(() => location.hash === '#/system?range=6h');
   assert.equal(await page.getAttribute('.system-head .range button.on', 'class'), 'on');

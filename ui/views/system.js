@@ -45,12 +45,14 @@ const CHARTS = [
   { id: 'process-memory', title: 'Flightdeck process: memory', names: ['process.memory.usage'], unit: 'By', own: true },
   { id: 'agent-cpu', title: 'Agent processes: CPU (cores)', names: ['process.cpu.utilization'], unit: '', agents: true, label: (p) => agentOf(p) },
   { id: 'agent-memory', title: 'Agent processes: memory', names: ['process.memory.usage'], unit: 'By', agents: true, label: (p) => agentOf(p) },
-  { id: 'gpu', title: 'GPU utilisation', names: ['gpu.utilization', 'gpu.memory.utilization'], unit: '1', gpu: true },
-  { id: 'gpu-memory', title: 'GPU memory', names: ['gpu.memory.usage', 'gpu.memory.limit'], unit: 'By', gpu: true },
-  { id: 'gpu-heat', title: 'GPU temperature and power', names: ['gpu.temperature', 'gpu.power'], unit: '', gpu: true },
+  { id: 'gpu', title: 'GPU utilisation', names: ['gpu.utilization', 'gpu.memory.utilization'], unit: '1', gpu: true, label: (p) => gpuOf(p) },
+  { id: 'gpu-memory', title: 'GPU memory', names: ['gpu.memory.usage', 'gpu.memory.limit', 'gpu.process.memory.usage'], unit: 'By', gpu: true, label: (p) => gpuOf(p) },
+  { id: 'gpu-heat', title: 'GPU temperature and power', names: ['gpu.temperature', 'gpu.power'], unit: '', gpu: true, label: (p) => gpuOf(p) },
 ];
 const OWN = /^(system|process|gpu)\./;
 const isAgent = (p) => !!(p.labels?.agent || p.labels?.pid);
+/** A GPU series: its device, and whose process sent it when an agent's did (an SDK helper). */
+const gpuOf = (p) => [p.labels.gpu != null && `gpu ${p.labels.gpu}`, isAgent(p) && agentOf(p)].filter(Boolean).join(' · ');
 const agentOf = (p) => [p.labels.agent, p.labels.pid && `pid ${p.labels.pid}`].filter(Boolean).join(' · ');
 const fits = (c) => (p) => c.names.includes(p.name) && (c.own ? !isAgent(p) : c.agents ? isAgent(p) : true);
 
