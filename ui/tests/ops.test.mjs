@@ -1,13 +1,13 @@
-// The operations pages in a real browser against a real `flightdeck serve` that samples its
-// host every second. System: the host's heading, the GPU status (the devices, or why there
-// are none), the CPU and memory charts with their tables, an agent's GPU series, a series an agent sent (a native
-// metric of no session) under "Agents, queues and other metrics", the range picker in the
-// URL, the queue summary (queued and processing summed over senders, means, the hour's
-// completed and failed). Logs: every session's lines, a level filter in the URL, a line that arrives while
+// The operations pages in a real browser against a real `flightdeck serve` that samples its host
+// every second. System: the host's heading, the GPU status (the devices, or why there are none),
+// the CPU and memory charts with their tables, an agent's GPU series, a series an agent sent (a
+// native metric of no session) under "Agents, queues and other metrics", the range picker in the
+// URL, the queue summary (queued and processing summed over senders, means, the hour's completed
+// and failed). Logs: every session's lines, a level filter in the URL, a line that arrives while
 // following, and the link to its session. Agents: the agents of running sessions as cards,
-// filtered by status and by part of a name, and their network, a message flying along its
-// edge as it arrives. Timeline: resource lanes of the session's agents'
-// processes (their own series, not a stranger's or Flightdeck's), and their values on hover.
+// filtered by status and by part of a name, and their network, a message flying along its edge as
+// it arrives. Timeline: resource lanes of the session's agents' processes (their own series, not
+// a stranger's or Flightdeck's), and their values on hover.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, newPage } from './browser.mjs';
