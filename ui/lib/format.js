@@ -3,6 +3,16 @@ const nf = new Intl.NumberFormat();
 
 export const int = (n) => (n == null ? '–' : nf.format(Math.round(n)));
 
+/** Bytes in binary units: "512 B", "1.5 MiB", "12 GiB". */
+export const bytes = (v) => {
+  if (v == null) return '–';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let n = Math.abs(v);
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i += 1; }
+  return `${(Math.sign(v) * n).toFixed(n >= 100 || i === 0 ? 0 : 1)} ${units[i]}`;
+};
+
 /** 1234 -> "1.2k", for tight table cells. */
 export function compact(n) {
   if (n == null) return '–';

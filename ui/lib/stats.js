@@ -74,13 +74,19 @@ export function agentActivity(model) {
   return [...by.values()];
 }
 
-/** Agent-to-agent flows from message and delegation edges: {from, to, kind, count}. */
-export function agentFlows(model) {
+/** Agent-to-agent flows of a session's model: {from, to, kind, count}. */
+export const agentFlows = (model) => flowsOf(model.edges, (span) => model.spans.get(span)?.agent);
+
+/**
+ * Agent-to-agent flows from message and delegation edges: {from, to, kind, count}. An edge
+ * that names spans rather than agents takes their agents from `spanAgent` (span id -> agent).
+ */
+export function flowsOf(edges, spanAgent = () => undefined) {
   const flows = new Map();
-  for (const e of model.edges) {
+  for (const e of edges) {
     if (e.kind !== 'message' && e.kind !== 'delegation') continue;
-    const from = e.from_agent || model.spans.get(e.from_span)?.agent;
-    const to = e.to_agent || model.spans.get(e.to_span)?.agent;
+    const from = e.from_agent || spanAgent(e.from_span);
+    const to = e.to_agent || spanAgent(e.to_span);
     if (!from || !to) continue;
     const k = `${from}\u0000${to}\u0000${e.kind}`;
     const f = flows.get(k) || { from, to, kind: e.kind, count: 0 };

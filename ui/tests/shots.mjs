@@ -1,4 +1,5 @@
-// Screenshots of every page and view of a running Flightdeck, for looking at the UI:
+// Screenshots of every page and view of a running Flightdeck (the session's views, the
+// playground, the Agents, System and Logs pages), for looking at the UI:
 //   node ui/tests/shots.mjs http://127.0.0.1:7400 /tmp/ui-shots [session-id]
 // Without a session id it takes the newest session with the most spans on the first page.
 import { mkdirSync } from 'node:fs';
@@ -38,6 +39,12 @@ for (const theme of ['dark', 'light']) {
   await page.waitForSelector('[data-test=word-diff], [data-test=run-error]', { timeout: 15000 });
   await page.waitForTimeout(800);
   await page.screenshot({ path: `${out}/${theme}-playground-run.png` });
+  for (const ops of ['agents', 'system', 'logs']) {
+    await page.goto(`${origin}/#/${ops}`);
+    await page.waitForSelector('.page');
+    await page.waitForTimeout(2500);
+    await page.screenshot({ path: `${out}/${theme}-page-${ops}.png` });
+  }
   if (page.errors.length) console.error(`${theme}: page errors:`, page.errors.map(String));
   await page.context().close();
 }

@@ -17,7 +17,8 @@ function networkElements(model, activity) {
   return [...nodes, ...edges];
 }
 
-function style() {
+/** The agent network's look, shared with the Agents page's network (agent-network.js). */
+export function networkStyle() {
   return [
     { selector: 'node', style: { label: 'data(label)', 'background-color': 'data(color)', color: cssVar('--text'), 'font-size': 12, 'text-valign': 'bottom', 'text-margin-y': 6, width: 34, height: 34, 'font-weight': 600 } },
     { selector: 'edge', style: { width: 'data(w)', 'line-color': cssVar('--faint'), 'target-arrow-color': cssVar('--faint'), 'target-arrow-shape': 'triangle', 'curve-style': 'bezier', label: 'data(label)', 'font-size': 11, color: cssVar('--text'), 'text-background-color': cssVar('--panel'), 'text-background-opacity': 1, 'text-background-padding': 2 } },
@@ -30,8 +31,8 @@ function Network({ model, activity, version }) {
   const cy = useRef(null);
   const shape = useRef('');
   useEffect(() => {
-    cy.current = cytoscape({ container: host.current, style: style(), minZoom: 0.2, maxZoom: 3 });
-    const restyle = () => cy.current.style(style());
+    cy.current = cytoscape({ container: host.current, style: networkStyle(), minZoom: 0.2, maxZoom: 3 });
+    const restyle = () => cy.current.style(networkStyle());
     window.addEventListener('themechange', restyle);
     return () => { window.removeEventListener('themechange', restyle); cy.current.destroy(); };
   }, []);

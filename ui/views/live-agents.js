@@ -2,14 +2,17 @@
 // the last hour, as cards (status, current task, model, heartbeat age ticking, LLM and
 // tool calls, tokens, cost, errors, messages, and the session it works in), filtered by
 // status, by part of its name, and by part of its session's name. Polls every 2 s; the
-// age ticks in between. A session's own Agents view has its network graph.
+// age ticks in between. Above the cards, the network of the agents shown, with their
+// messages flying along its edges (agent-network.js, loaded with cytoscape on first use).
 import { html, useEffect, useState } from '../vendor/preact-htm.mjs';
+import { lazy } from '../lib/lazy.js';
 import { href } from '../lib/router.js';
 import { agentColor } from '../lib/colors.js';
 import { ago, compact, cost, int, unpricedNote } from '../lib/format.js';
 import { useNow } from '../lib/use-now.js';
 import { Empty, ErrorNotice, Status } from '../components/badges.js';
 
+const AgentNetwork = lazy(() => import('./agent-network.js'), 'AgentNetwork');
 const STATES = ['active', 'idle', 'initializing', 'error', 'offline'];
 const POLL_MS = 2000;
 
@@ -58,7 +61,7 @@ export function LiveAgents({ query, setQuery }) {
     </div>
     <${ErrorNotice} error=${error} />
     ${agents == null ? html`<${Empty}>Loading…<//>`
-      : shown.length ? html`<div class="cards" data-test="live-agents">${shown.map((a) => html`<${Card} key=${`${a.session_id}/${a.agent}`} a=${a} now=${now} />`)}</div>`
+      : shown.length ? html`<${AgentNetwork} agents=${shown} /><div class="cards" data-test="live-agents">${shown.map((a) => html`<${Card} key=${`${a.session_id}/${a.agent}`} a=${a} now=${now} />`)}</div>`
         : html`<${Empty}>${agents.length ? 'No agent matches these filters.' : 'No agent of a running session, and none seen in the last hour.'}<//>`}
   </section>`;
 }

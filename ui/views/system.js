@@ -1,27 +1,22 @@
 // The System page (#/system): what Flightdeck's sampler reads of its host, its GPUs and its
 // own process, and every other series of no session (agent processes, queues, OpenTelemetry
 // metrics), as live charts (uPlot) over a chosen range, each beside a table of its series
-// (latest, min, mean, max). Polls every sampling interval; long ranges ask the server for
-// bucket means (step_secs) so a day is a few hundred points per series.
+// (latest, min, mean, max), and the job queues' summary (queues.js). Polls every sampling
+// interval; long ranges ask the server for bucket means (step_secs) so a day is a few
+// hundred points per series.
 import { html, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
 import uPlot from '../vendor/uplot.mjs';
 import { api } from '../lib/api.js';
 import { cssVar } from '../lib/colors.js';
+import { bytes } from '../lib/format.js';
 import { Empty, ErrorNotice } from '../components/badges.js';
 import { useTheme } from '../lib/use-theme.js';
+import { QueueSummary } from './queues.js';
 
 const RANGES = [['15m', 15 * 60], ['1h', 3600], ['6h', 6 * 3600], ['24h', 86400], ['7d', 7 * 86400]];
 /** Points per series a chart asks for at most: the bucket width follows from the range. */
 const POINTS = 300;
 
-const bytes = (v) => {
-  if (v == null) return '–';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let n = Math.abs(v);
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i += 1; }
-  return `${(Math.sign(v) * n).toFixed(n >= 100 || i === 0 ? 0 : 1)} ${units[i]}`;
-};
 const percent = (v) => (v == null ? '–' : `${(v * 100).toFixed(1)}%`);
 const plain = (v) => (v == null ? '–' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2));
 
@@ -50,12 +45,14 @@ const CHARTS = [
   { id: 'process-memory', title: 'Flightdeck process: memory', names: ['process.memory.usage'], unit: 'By', own: true },
   { id: 'agent-cpu', title: 'Agent processes: CPU (cores)', names: ['process.cpu.utilization'], unit: '', agents: true, label: (p) => agentOf(p) },
   { id: 'agent-memory', title: 'Agent processes: memory', names: ['process.memory.usage'], unit: 'By', agents: true, label: (p) => agentOf(p) },
-  { id: 'gpu', title: 'GPU utilisation', names: ['gpu.utilization', 'gpu.memory.utilization'], unit: '1', gpu: true },
-  { id: 'gpu-memory', title: 'GPU memory', names: ['gpu.memory.usage', 'gpu.memory.limit'], unit: 'By', gpu: true },
-  { id: 'gpu-heat', title: 'GPU temperature and power', names: ['gpu.temperature', 'gpu.power'], unit: '', gpu: true },
+  { id: 'gpu', title: 'GPU utilisation', names: ['gpu.utilization', 'gpu.memory.utilization'], unit: '1', gpu: true, label: (p) => gpuOf(p) },
+  { id: 'gpu-memory', title: 'GPU memory', names: ['gpu.memory.usage', 'gpu.memory.limit', 'gpu.process.memory.usage'], unit: 'By', gpu: true, label: (p) => gpuOf(p) },
+  { id: 'gpu-heat', title: 'GPU temperature and power', names: ['gpu.temperature', 'gpu.power'], unit: '', gpu: true, label: (p) => gpuOf(p) },
 ];
 const OWN = /^(system|process|gpu)\./;
 const isAgent = (p) => !!(p.labels?.agent || p.labels?.pid);
+/** A GPU series: its device, and whose process sent it when an agent's did (an SDK helper). */
+const gpuOf = (p) => [p.labels.gpu != null && `gpu ${p.labels.gpu}`, isAgent(p) && agentOf(p)].filter(Boolean).join(' · ');
 const agentOf = (p) => [p.labels.agent, p.labels.pid && `pid ${p.labels.pid}`].filter(Boolean).join(' · ');
 const fits = (c) => (p) => c.names.includes(p.name) && (c.own ? !isAgent(p) : c.agents ? isAgent(p) : true);
 
@@ -138,6 +135,8 @@ export function System({ query, setQuery }) {
   const [points, setPoints] = useState(null);
   const [error, setError] = useState(null);
   const theme = useTheme();
+  /** Seconds between reads: the sampling interval, at least 2. */
+  const every = Math.max(2, info?.interval_secs || 5);
   useEffect(() => { fetch('/api/v1/system').then((r) => r.json()).then(setInfo, setError); }, []);
   useEffect(() => {
     let stop = false;
@@ -150,7 +149,7 @@ export function System({ query, setQuery }) {
       } catch (e) { if (!stop) setError(e); }
     };
     load();
-    const t = setInterval(load, Math.max(2, info?.interval_secs || 5) * 1000);
+    const t = setInterval(load, every * 1000);
     return () => { stop = true; clearInterval(t); };
   }, [range[0], info?.interval_secs]);
   const gpu = info?.gpu;
@@ -167,8 +166,9 @@ export function System({ query, setQuery }) {
       <div class="range" role="group" aria-label="Time range">${RANGES.map(([k]) => html`<button class=${k === range[0] ? 'on' : ''} onClick=${() => setQuery({ range: k })}>${k}</button>`)}</div>
     </div>
     <${ErrorNotice} error=${error} />
+    <${QueueSummary} every=${every} />
     ${points == null ? html`<${Empty}>Loading…<//>` : html`
-      ${CHARTS.filter((c) => (!c.gpu || gpu?.available) && (!c.agents || points.some(fits(c)))).map((c) => html`<${Panel} key=${c.id} title=${c.title} unit=${c.unit}
+      ${CHARTS.filter((c) => (c.gpu ? gpu?.available || points.some(fits(c)) : !c.agents || points.some(fits(c)))).map((c) => html`<${Panel} key=${c.id} title=${c.title} unit=${c.unit}
         theme=${theme} series=${toSeries(points.filter(fits(c)), c)} />`)}
       <h2>Agents, queues and other metrics</h2>
       ${others.length ? others.map((name) => {

@@ -3,8 +3,11 @@
 // they wait on a person and labelled with their waiting time. Wheel zooms the time axis
 // around the pointer, dragging pans, "Follow latest" keeps the newest work in view (on while
 // the session runs; a finished session opens fitted). Only the visible bars are drawn, so thousands of spans stay fluid.
+// Under the lanes, on the same time axis, the agents' processes' CPU, memory and GPU
+// (timeline-resources.js), refreshed every few seconds while the session runs.
 import { html, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
 import { Lanes } from './timeline-lanes.js';
+import { drawResources, loadResources, resourcesHeight, valuesAt } from './timeline-resources.js';
 import { agentColor, cssVar } from '../lib/colors.js';
 import { ms, timeMs } from '../lib/format.js';
 import { gateText } from '../lib/gate.js';
@@ -35,6 +38,9 @@ class Timeline {
     this.t0 = 0;
     this.scrollY = 0;
     this.hits = [];
+    /** Resource lanes (loadResources) and where they were drawn. */
+    this.resources = [];
+    this.resourceBoxes = [];
     this.selected = null;
     /** The session filter's predicate: bars it leaves out are faded (null: none). */
     this.filter = null;
@@ -105,7 +111,8 @@ class Timeline {
 
   pan(dx, dy) {
     this.t0 -= dx * this.scale;
-    this.scrollY = Math.max(0, Math.min(this.contentHeight() - this.canvas.clientHeight + AXIS_H, this.scrollY - dy));
+    const room = this.canvas.clientHeight - AXIS_H - resourcesHeight(this.resources);
+    this.scrollY = Math.max(0, Math.min(this.contentHeight() - room, this.scrollY - dy));
     if (dx) this.setFollow(false);
     this.dirty = true;
   }
@@ -150,23 +157,25 @@ class Timeline {
     const step = tickStep(this.scale * 90);
     const ticks = [];
     for (let t = Math.ceil((this.t0 - start0) / step) * step + start0; x(t) < W; t += step) ticks.push(t);
+    // The resource lanes sit right under the span lanes, or at the bottom when those overflow.
+    const bottom = Math.min(H - resourcesHeight(this.resources), AXIS_H + this.contentHeight() - this.scrollY);
 
     // Lanes and bars.
     let y = AXIS_H - this.scrollY;
     this.lanes.lanes.forEach((lane, i) => {
       const h = lane.rows.length * ROW_H + LANE_GAP;
-      if (y + h > AXIS_H && y < H) {
+      if (y + h > AXIS_H && y < bottom) {
         g.fillStyle = i % 2 ? this.c['--panel'] : this.c['--bg'];
         g.fillRect(0, y, W, h);
         g.fillStyle = this.c['--border'];
         for (const t of ticks) if (x(t) > LABEL_W) g.fillRect(Math.round(x(t)), y, 1, h);
         g.save();
         g.beginPath();
-        g.rect(LABEL_W, AXIS_H, W - LABEL_W, H - AXIS_H);
+        g.rect(LABEL_W, AXIS_H, W - LABEL_W, bottom - AXIS_H);
         g.clip();
         lane.rows.forEach((row, r) => {
           const by = y + LANE_GAP / 2 + r * ROW_H + (ROW_H - BAR_H) / 2;
-          if (by + BAR_H < AXIS_H || by > H) return;
+          if (by + BAR_H < AXIS_H || by > bottom) return;
           for (const s of row.spans) {
             const a = Date.parse(s.started_at);
             const b = s.ended_at ? Date.parse(s.ended_at) : now;
@@ -211,14 +220,22 @@ class Timeline {
           }
         });
         g.restore();
+        g.save();
+        g.beginPath();
+        g.rect(0, AXIS_H, LABEL_W, bottom - AXIS_H);
+        g.clip();
         g.fillStyle = agentColor(lane.name);
         g.font = '600 12px system-ui, sans-serif';
         g.fillText(lane.name, 10, y + Math.min(h / 2, ROW_H), LABEL_W - 16);
         g.font = '11px system-ui, sans-serif';
+        g.restore();
       }
       y += h;
     });
-    this.hits = hits;
+    this.hits = hits.filter((hb) => hb.y1 < bottom);
+    this.resourceBoxes = this.resources.length
+      ? drawResources(g, this.resources, { top: bottom, W, labelW: LABEL_W, x, ticks, c: this.c })
+      : [];
 
     // Axis: time since the session's first span.
     g.fillStyle = this.c['--panel'];
@@ -279,6 +296,12 @@ class Timeline {
     g.fillText(text, tx, by + BAR_H / 2);
   }
 
+  /** The resource lane under a point and the time there, or null. */
+  resourceAt(px, py) {
+    const box = px > LABEL_W && this.resourceBoxes.find((b) => py >= b.y1 && py < b.y2);
+    return box ? { lane: box.lane, t: this.t0 + (px - LABEL_W) * this.scale } : null;
+  }
+
   hit(px, py) {
     return this.hits.find((h) => px >= h.x1 - 3 && px <= h.x2 + 3 && py >= h.y1 && py <= h.y2)?.s;
   }
@@ -300,6 +323,27 @@ export function TimelineView({ model, select, selected, filter }) {
     resize.observe(canvas.current);
     window.addEventListener('themechange', restyle);
     return () => { off(); resize.disconnect(); window.removeEventListener('themechange', restyle); t.destroy(); };
+  }, [model]);
+
+  // The agents' processes over the session's range; again every 5 s while it runs.
+  useEffect(() => {
+    let stop = false;
+    let timer = 0;
+    const load = async () => {
+      const t = tl.current;
+      const { lo, hi, running } = t.extent();
+      try {
+        const lanes = await loadResources(model.id, new Set(t.lanes.lanes.map((l) => l.name)), lo, hi);
+        if (stop) return;
+        t.resources = lanes;
+        t.dirty = true;
+      } catch {
+        // The lanes are extra: a failed read leaves the last ones and tries again.
+      }
+      if (!stop && (running || model.session?.status === 'running')) timer = setTimeout(load, 5000);
+    };
+    load();
+    return () => { stop = true; clearTimeout(timer); };
   }, [model]);
 
   useEffect(() => {
@@ -334,7 +378,8 @@ export function TimelineView({ model, select, selected, filter }) {
         return;
       }
       const s = tl.current.hit(...pos(e));
-      setTip(s ? { s, x: e.clientX + 12, y: e.clientY + 12 } : null);
+      const res = s ? null : tl.current.resourceAt(...pos(e));
+      setTip(s || res ? { s, res, x: e.clientX + 12, y: e.clientY + 12 } : null);
       cv.style.cursor = s ? 'pointer' : 'grab';
     };
     const up = (e) => {
@@ -382,7 +427,10 @@ export function TimelineView({ model, select, selected, filter }) {
       <canvas ref=${canvas} tabindex="0" aria-label="Timeline of the session's spans by agent" onKeyDown=${key}
         style="width:100%; height:100%; cursor:grab" data-test="timeline"></canvas>
     </div>
-    ${tip ? html`<div class="tooltip" style="left:${tip.x}px; top:${tip.y}px">
+    ${tip?.res ? html`<div class="tooltip" style="left:${tip.x}px; top:${tip.y}px" data-test="resource-tip">
+      <b>${tip.res.lane.title}</b> <span class="muted">${timeMs(new Date(tip.res.t).toISOString())}</span>
+      ${valuesAt(tip.res.lane, tip.res.t).map((v) => html`<br /><span style="color:${agentColor(v.who)}">■</span> ${v.who} ${tip.res.lane.fmt(v.value)}`)}</div>` : null}
+    ${tip?.s ? html`<div class="tooltip" style="left:${tip.x}px; top:${tip.y}px">
       <b>${tip.s.name}</b> <span class="muted">${tip.s.kind}${tip.s.model ? ` · ${tip.s.model}` : ''}</span><br />
       ${tip.s.agent || 'session'} · ${tip.s.status} · ${tip.s.kind === 'review' ? gateText(model, tip.s) : ms(tip.s.duration_ms ?? Date.now() - Date.parse(tip.s.started_at))}<br />
       <span class="muted">${timeMs(tip.s.started_at)}</span></div>` : null}`;

@@ -91,6 +91,21 @@ impl Client {
         MetricBuilder::new(self.clone(), None, name.into(), value)
     }
 
+    /// Samples this process's CPU, memory and threads every `interval` as metrics of no
+    /// session, labelled `pid` (and `agent`); see [`ProcessMetrics`](crate::ProcessMetrics).
+    pub fn process_metrics(
+        &self,
+        interval: std::time::Duration,
+        agent: Option<&str>,
+    ) -> crate::ProcessMetrics {
+        let client = self.clone();
+        crate::ProcessMetrics::start(
+            Box::new(move |name, value| client.metric(name, value)),
+            interval,
+            agent,
+        )
+    }
+
     /// Enqueues a raw protocol message. Never blocks: when the buffer is full or the client
     /// is shut down the message is dropped, counted in [`Stats::dropped`] and logged.
     pub fn send(&self, message: Message) {

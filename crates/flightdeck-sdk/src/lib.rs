@@ -40,6 +40,7 @@ mod http;
 mod memory;
 mod metric;
 mod payload;
+mod process;
 mod queue;
 mod review;
 mod session;
@@ -63,6 +64,7 @@ pub use flightdeck_model::review::{
 pub use http::HttpTransport;
 pub use memory::MemorySink;
 pub use metric::MetricBuilder;
+pub use process::ProcessMetrics;
 pub use queue::Queue;
 pub use review::Reviewer;
 pub use session::{Session, SessionBuilder, SessionHandle};

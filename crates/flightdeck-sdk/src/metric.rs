@@ -55,8 +55,8 @@ impl MetricBuilder {
 
 #[cfg(test)]
 mod tests {
-    use crate::test_support::client_with;
-    use crate::{MemorySink, Message};
+    use crate::MemorySink;
+    use crate::test_support::{client_with, metrics_of};
 
     #[tokio::test]
     async fn metrics_of_a_session_and_of_none() {
@@ -70,14 +70,7 @@ mod tests {
             .unit("jobs")
             .send();
         client.flush().await.unwrap();
-        let metrics: Vec<_> = sink
-            .messages()
-            .into_iter()
-            .filter_map(|m| match m {
-                Message::Metric(m) => Some(m),
-                _ => None,
-            })
-            .collect();
+        let metrics = metrics_of(&sink);
         assert_eq!(metrics[0].session_id, None);
         assert_eq!(
             (metrics[0].name.as_str(), metrics[0].value),

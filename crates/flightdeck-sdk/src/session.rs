@@ -167,6 +167,21 @@ impl SessionHandle {
         crate::Queue::new(self.clone(), name.into())
     }
 
+    /// Samples this process's CPU, memory and threads every `interval` as metrics of this
+    /// session, labelled `pid` (and `agent`); see [`ProcessMetrics`](crate::ProcessMetrics).
+    pub fn process_metrics(
+        &self,
+        interval: std::time::Duration,
+        agent: Option<&str>,
+    ) -> crate::ProcessMetrics {
+        let session = self.clone();
+        crate::ProcessMetrics::start(
+            Box::new(move |name, value| session.metric(name, value)),
+            interval,
+            agent,
+        )
+    }
+
     /// A metric point belonging to this session.
     pub fn metric(&self, name: impl Into<String>, value: f64) -> MetricBuilder {
         MetricBuilder::new(

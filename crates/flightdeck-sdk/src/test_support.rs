@@ -1,9 +1,10 @@
-//! Helpers for the unit tests: sample messages, a scripted transport, a client over it.
+//! Helpers for the unit tests: sample messages, a scripted transport, a client over it, the
+//! metrics a sink was given.
 
 use crate::backoff::Backoff;
 use crate::transport::{SendError, SendFuture, Transport};
-use crate::{Client, Flightdeck};
-use flightdeck_model::{Event, Message};
+use crate::{Client, Flightdeck, MemorySink};
+use flightdeck_model::{Event, Message, Metric};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -88,4 +89,15 @@ pub(crate) fn client_with(transport: impl Transport) -> Client {
         .retry_backoff(TEST_BACKOFF.initial, TEST_BACKOFF.max)
         .build()
         .unwrap()
+}
+
+/// The metric points `sink` was given, in order.
+pub(crate) fn metrics_of(sink: &MemorySink) -> Vec<Metric> {
+    sink.messages()
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::Metric(m) => Some(m),
+            _ => None,
+        })
+        .collect()
 }

@@ -1,7 +1,8 @@
 //! The coding pipeline: feature requests arrive in a queue and pass, one at a time, from
 //! the request planner (acceptance criteria) to the code planner (RAG over the repository)
-//! to the coding agent (git, patch, tests, fix, commit, push). The queue's depth and wait
-//! are reported as metrics, computed in simulated time so they are reproducible.
+//! to the coding agent (git, patch, tests, fix, commit, push). The queue is reported by the
+//! protocol's queue convention (docs/protocol.md, "Queues": depth, processing, wait, run
+//! time, completed), computed in simulated time so it is reproducible.
 
 use crate::ctx::{Ctx, round3};
 use crate::gate::Ask;
@@ -113,16 +114,9 @@ pub(super) async fn run(ctx: &mut Ctx, repo: &str) -> Result<(), String> {
         let now = ctx.pace.now_ms();
         let waiting = arrivals[k + 1..].iter().filter(|&&a| a <= now).count();
         let wait_ms = (now - arrivals[k]).round();
-        ctx.session
-            .metric("queue.depth", waiting as f64)
-            .label("queue", "jobs")
-            .unit("jobs")
-            .send();
-        ctx.session
-            .metric("queue.wait_ms", wait_ms)
-            .label("queue", "jobs")
-            .unit("ms")
-            .send();
+        queue_metric(ctx, "queue.wait_ms", wait_ms, "ms", None);
+        queue_metric(ctx, "queue.depth", waiting as f64, "jobs", None);
+        queue_metric(ctx, "queue.processing", 1.0, "jobs", None);
 
         let job = ctx
             .child(
@@ -141,7 +135,15 @@ pub(super) async fn run(ctx: &mut Ctx, repo: &str) -> Result<(), String> {
                 .send();
         }
         done.push((module, job.id().to_owned()));
-        match work(ctx, &job, &crew, repo, title, file).await {
+        let outcome = work(ctx, &job, &crew, repo, title, file).await;
+        let end = ctx.pace.now_ms();
+        let status = if outcome.is_ok() { "ok" } else { "error" };
+        queue_metric(ctx, "queue.run_ms", (end - now).round(), "ms", None);
+        queue_metric(ctx, "queue.completed", 1.0, "jobs", Some(status));
+        queue_metric(ctx, "queue.processing", 0.0, "jobs", None);
+        let waiting = arrivals[k + 1..].iter().filter(|&&a| a <= end).count();
+        queue_metric(ctx, "queue.depth", waiting as f64, "jobs", None);
+        match outcome {
             Ok(commit) => {
                 job.set_output(&commit);
                 job.end();
@@ -156,11 +158,6 @@ pub(super) async fn run(ctx: &mut Ctx, repo: &str) -> Result<(), String> {
             return Err(why);
         }
     }
-    ctx.session
-        .metric("queue.depth", 0.0)
-        .label("queue", "jobs")
-        .unit("jobs")
-        .send();
     if failed * 2 > jobs {
         let why = format!("{failed} of {jobs} jobs failed");
         ctx.fail(pipeline, &why);
@@ -168,6 +165,19 @@ pub(super) async fn run(ctx: &mut Ctx, repo: &str) -> Result<(), String> {
     }
     pipeline.end();
     Ok(())
+}
+
+/// A point of the pipeline's queue `jobs`, labelled as the queue convention has it.
+fn queue_metric(ctx: &Ctx, name: &str, value: f64, unit: &str, status: Option<&str>) {
+    let mut m = ctx
+        .session
+        .metric(name, value)
+        .label("queue", "jobs")
+        .unit(unit);
+    if let Some(status) = status {
+        m = m.label("status", status);
+    }
+    m.send();
 }
 
 async fn work(
