@@ -5,11 +5,11 @@
 //! agents and models change by the difference between a span's old and new contribution, so
 //! they stay exact whatever the order or repetition of messages.
 
-use super::prepare::{Blobs, edge_id, event_id};
 use super::rows;
 use flightdeck_model::record::Totals;
 use flightdeck_model::{Attributes, Message, Pricing, SpanKind, SpanView, Timestamp, message as m};
 use flightdeck_store::merge::{SessionState, SpanState};
+use flightdeck_store::prepare::{Blobs, edge_id, event_id};
 use rusqlite::{Connection, params};
 use std::collections::HashMap;
 

@@ -1,12 +1,12 @@
 //! The embedded SQLite store: WAL, one writer thread with group commit, a pool of readers.
 //!
-//! - `prepare`: times and payload compression, on the caller's thread;
+//! - times and payload compression, on the caller's thread: `flightdeck_store::prepare`;
 //! - `writer` + `apply` + `rows`: the single writer and what it writes; `moves`: re-filing
 //!   a session into another (`session.move`), and the idle end of traced sessions (`idle`);
 //! - `read`: the queries; `pool`: the reader connections;
 //! - `gate`: the commit sequence, and snapshots read exactly as of one commit;
 //! - `checkpoint`: WAL checkpoints on a thread of their own, off the commit path;
-//! - `dictionary`: the compression dictionary trained from the database's own payloads;
+//! - `dictionary`: where the compression dictionaries (`flightdeck_store::dictionary`) live;
 //! - `reviews`: the review gates' table;
 //! - `exchanges`, `replays`: proxied calls byte for byte, and replays of sessions;
 //! - `schema`: tables and migrations.
@@ -20,7 +20,6 @@ mod gate;
 mod idle;
 mod moves;
 mod pool;
-mod prepare;
 mod read;
 mod replays;
 mod reviews;
@@ -37,6 +36,8 @@ use flightdeck_model::record::*;
 use flightdeck_model::replay::{Exchange, ReplayRecord};
 use flightdeck_model::review::ReviewRecord;
 use flightdeck_model::{Message, Pricing, Timestamp};
+use flightdeck_store::dictionary::Dictionaries;
+use flightdeck_store::prepare::Prepared;
 use flightdeck_store::query::{
     EventQuery, LogQuery, MetricQuery, ReviewQuery, SessionQuery, StatsScope,
 };
@@ -91,7 +92,7 @@ pub struct SqliteStore {
     offline_after_ns: i64,
     path: PathBuf,
     _checkpoints: Checkpointer,
-    dictionaries: Arc<dictionary::Dictionaries>,
+    dictionaries: Arc<Dictionaries>,
     stats: Arc<writer::WriterStats>,
 }
 
@@ -109,7 +110,7 @@ impl SqliteStore {
         let mut conn = Connection::open(&opts.path).db()?;
         schema::configure(&conn, opts.durable).db()?;
         schema::migrate(&mut conn).db()?;
-        let dictionaries = Arc::new(dictionary::Dictionaries::load(&conn).db()?);
+        let dictionaries = Arc::new(dictionary::load(&conn).db()?);
         let readers = Readers::open(&opts.path, opts.readers)?;
         let checkpoints = Checkpointer::start(&opts.path, opts.durable)?;
         let (tx, rx) = mpsc::channel(opts.queue.max(1));
@@ -150,7 +151,7 @@ impl SqliteStore {
         let writer = self.writer.clone();
         let spawned = std::thread::Builder::new()
             .name("flightdeck-dict".into())
-            .spawn(move || match dictionary::Dictionaries::train(&samples) {
+            .spawn(move || match Dictionaries::train(&samples) {
                 Ok(bytes) => {
                     let _ = writer.blocking_send(Command::Dictionary { bytes });
                 }
@@ -163,8 +164,9 @@ impl SqliteStore {
 
     /// Sets times and compresses payloads (on the caller's thread), starting the dictionary's
     /// training once enough payloads were seen.
-    fn prepare(&self, messages: Vec<Message>) -> prepare::Prepared {
-        let (batch, samples) = prepare::prepare(messages, Timestamp::now(), &self.dictionaries);
+    fn prepare(&self, messages: Vec<Message>) -> Prepared {
+        let (batch, samples) =
+            flightdeck_store::prepare::prepare(messages, Timestamp::now(), &self.dictionaries);
         if let Some(samples) = samples {
             self.train_dictionary(samples);
         }

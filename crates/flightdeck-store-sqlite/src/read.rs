@@ -1,13 +1,13 @@
 //! The read queries. Each function takes a connection (a reader from the pool, or the
 //! writer's transaction) and answers one question of the [`flightdeck_store::Store`] contract.
 
-use super::dictionary::Dictionaries;
 use super::rows::{json_or_default, parse_level, totals_at};
 use crate::error::Db;
 use flightdeck_model::message::Level;
 use flightdeck_model::record::*;
 use flightdeck_model::{AgentState, EdgeKind, SpanKind, Timestamp, Usage};
 use flightdeck_store::codec;
+use flightdeck_store::dictionary::Dictionaries;
 use flightdeck_store::query::{self, EventQuery, LogQuery, MetricQuery, SessionQuery, StatsScope};
 use flightdeck_store::stats::quantile;
 use flightdeck_store::{Result, StoreError};
@@ -238,8 +238,8 @@ fn raw_payload(
     let Some(stored) = stored else {
         return Ok(None);
     };
-    let bytes =
-        codec::decode(&stored, |id| dicts.decoder(conn, id)).map_err(StoreError::Database)?;
+    let bytes = codec::decode(&stored, |id| super::dictionary::decoder(dicts, conn, id))
+        .map_err(StoreError::Database)?;
     let text = String::from_utf8(bytes).map_err(|e| StoreError::Database(e.to_string()))?;
     RawValue::from_string(text)
         .map(Some)

@@ -3,9 +3,9 @@
 //! summaries it has). Payloads are compressed, so they are read and decoded one by one: the
 //! cost is one pass over the session's payloads, paid only when someone searches.
 
-use super::dictionary::Dictionaries;
 use crate::error::Db;
 use flightdeck_store::codec;
+use flightdeck_store::dictionary::Dictionaries;
 use flightdeck_store::{Result, StoreError};
 use rusqlite::Connection;
 use serde_json::Value;
@@ -39,8 +39,8 @@ pub fn spans_with_text(
     for row in rows {
         let (id, input, output) = row.db()?;
         for stored in [input, output].into_iter().flatten() {
-            let bytes =
-                codec::decode(&stored, |d| dicts.decoder(conn, d)).map_err(StoreError::Database)?;
+            let bytes = codec::decode(&stored, |d| super::dictionary::decoder(dicts, conn, d))
+                .map_err(StoreError::Database)?;
             let value: Value =
                 serde_json::from_slice(&bytes).map_err(|e| StoreError::Database(e.to_string()))?;
             if holds(&value, &needle) {

@@ -4,14 +4,14 @@
 //! subscribers in commit order.
 
 use super::apply::Apply;
-use super::dictionary::Dictionaries;
 use super::gate::CommitGate;
-use super::prepare::Prepared;
 use super::{exchanges, replays, reviews};
 use super::{idle, moves, read, rows};
 use crate::error::Db;
 use flightdeck_model::message::SessionEnd;
 use flightdeck_model::{Message, Pricing, Timestamp};
+use flightdeck_store::dictionary::Dictionaries;
+use flightdeck_store::prepare::Prepared;
 use flightdeck_store::{Committed, Result, ReviewOp, ReviewOutcome, StoreError};
 use rusqlite::Connection;
 use std::sync::Arc;
@@ -322,9 +322,16 @@ impl Writer {
 
     /// Stores the dictionary durably, and only then lets payloads be encoded with it.
     fn store_dictionary(&mut self, bytes: &[u8]) {
-        let stored = Dictionaries::store(&self.conn, bytes, Timestamp::now().0);
+        let stored = super::dictionary::store(&self.conn, bytes, Timestamp::now().0);
         match stored {
-            Ok(id) => self.dictionaries.install(id, bytes),
+            Ok(id) => {
+                self.dictionaries.install(id, bytes);
+                tracing::info!(
+                    dictionary.id = id,
+                    dictionary.bytes = bytes.len(),
+                    "compression dictionary in use"
+                );
+            }
             Err(e) => tracing::warn!(error = %e, "the compression dictionary could not be stored"),
         }
     }

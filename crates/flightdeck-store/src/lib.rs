@@ -8,11 +8,15 @@
 //! The implementations live in crates of their own (`flightdeck-store-sqlite`, the embedded
 //! default), so this crate carries no database driver and whatever needs only the contract
 //! (the server) compiles while the database code does. What every implementation shares is
-//! here: the merge rules of messages (`merge`), payload compression (`codec`), query
+//! here: the merge rules of messages (`merge`), payload compression (`codec`) with its trained
+//! dictionaries (`dictionary`), what is done to a batch before the writer (`prepare`: server
+//! times, derived ids, compressed payloads), query
 //! parameters (`query`) and latency percentiles (`stats`).
 
 pub mod codec;
+pub mod dictionary;
 pub mod merge;
+pub mod prepare;
 pub mod query;
 pub mod stats;
 
