@@ -11,7 +11,8 @@
 //! here: the merge rules of messages (`merge`), payload compression (`codec`) with its trained
 //! dictionaries (`dictionary`), what is done to a batch before the writer (`prepare`: server
 //! times, derived ids, compressed payloads), query
-//! parameters (`query`) and latency percentiles (`stats`).
+//! parameters (`query`), latency percentiles (`stats`), text search in payloads (`text`) and how totals change with spans
+//! (`totals`).
 
 pub mod codec;
 pub mod dictionary;
@@ -19,6 +20,8 @@ pub mod merge;
 pub mod prepare;
 pub mod query;
 pub mod stats;
+pub mod text;
+pub mod totals;
 
 use async_trait::async_trait;
 use flightdeck_model::record::*;
