@@ -30,9 +30,7 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
             Some(detail) => format!("{}: {detail}", db.message()),
             None => db.message().to_owned(),
         },
-        None => match std::error::Error::source(e) {
-            Some(source) => format!("{e}: {source}"),
-            None => e.to_string(),
-        },
+        // The driver's text names its cause already ("error connecting to server: ...").
+        None => e.to_string(),
     }
 }

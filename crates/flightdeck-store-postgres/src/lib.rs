@@ -43,7 +43,7 @@ use flightdeck_store::query::{
     EventQuery, LogQuery, MetricQuery, ReviewQuery, SessionQuery, StatsScope,
 };
 use flightdeck_store::{Committed, OverviewSnapshot, Result, SessionSnapshot, Store, StoreError};
-use flightdeck_store::{ReviewOp, ReviewOutcome};
+use flightdeck_store::{Maintenance, ReviewOp, ReviewOutcome};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -193,31 +193,6 @@ impl PostgresStore {
         batch
     }
 
-    /// Deletes ended sessions (with everything in them), metric samples and feed entries
-    /// older than `before`. Returns how many sessions were removed.
-    pub async fn retain(&self, before: Timestamp) -> Result<usize> {
-        self.ask(|done| Command::Retain { before, done }).await
-    }
-
-    /// Keeps metric series small: samples older than `raw_before` become one point (their
-    /// mean) per `step`, and points older than `keep_after` are deleted. Returns (samples
-    /// rolled up, points deleted).
-    pub async fn roll_up_metrics(
-        &self,
-        raw_before: Timestamp,
-        step: Duration,
-        keep_after: Timestamp,
-    ) -> Result<(usize, usize)> {
-        let step_ns = (step.as_nanos() as i64).max(1);
-        self.ask(|done| Command::RollUp {
-            raw_before,
-            step_ns,
-            keep_after,
-            done,
-        })
-        .await
-    }
-
     /// Sends the writer a command and waits for its answer.
     async fn ask<T>(&self, cmd: impl FnOnce(oneshot::Sender<Result<T>>) -> Command) -> Result<T> {
         if self.closed.load(Ordering::Acquire) {
@@ -268,6 +243,29 @@ impl PostgresStore {
 
 fn writer_gone() -> StoreError {
     StoreError::Unavailable("the writer has stopped".into())
+}
+
+#[async_trait]
+impl Maintenance for PostgresStore {
+    async fn retain(&self, before: Timestamp) -> Result<usize> {
+        self.ask(|done| Command::Retain { before, done }).await
+    }
+
+    async fn roll_up_metrics(
+        &self,
+        raw_before: Timestamp,
+        step: Duration,
+        keep_after: Timestamp,
+    ) -> Result<(usize, usize)> {
+        let step_ns = (step.as_nanos() as i64).max(1);
+        self.ask(|done| Command::RollUp {
+            raw_before,
+            step_ns,
+            keep_after,
+            done,
+        })
+        .await
+    }
 }
 
 #[async_trait]

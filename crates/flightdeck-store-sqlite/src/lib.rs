@@ -42,7 +42,7 @@ use flightdeck_store::query::{
     EventQuery, LogQuery, MetricQuery, ReviewQuery, SessionQuery, StatsScope,
 };
 use flightdeck_store::{Committed, OverviewSnapshot, Result, SessionSnapshot, Store, StoreError};
-use flightdeck_store::{ReviewOp, ReviewOutcome};
+use flightdeck_store::{Maintenance, ReviewOp, ReviewOutcome};
 use gate::CommitGate;
 use pool::Readers;
 use rusqlite::Connection;
@@ -178,35 +178,6 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Deletes ended sessions (with everything in them) and metric samples older than
-    /// `before`. Returns how many sessions were removed.
-    pub async fn retain(&self, before: Timestamp) -> Result<usize> {
-        let (done, wait) = oneshot::channel();
-        self.send(Command::Retain { before, done }).await?;
-        wait.await.map_err(|_| writer_gone())?
-    }
-
-    /// Keeps metric series small: samples older than `raw_before` become one point (their
-    /// mean) per `step`, and points older than `keep_after` are deleted. Returns (samples
-    /// rolled up, points deleted).
-    pub async fn roll_up_metrics(
-        &self,
-        raw_before: Timestamp,
-        step: Duration,
-        keep_after: Timestamp,
-    ) -> Result<(usize, usize)> {
-        let (done, wait) = oneshot::channel();
-        let step_ns = (step.as_nanos() as i64).max(1);
-        self.send(Command::RollUp {
-            raw_before,
-            step_ns,
-            keep_after,
-            done,
-        })
-        .await?;
-        wait.await.map_err(|_| writer_gone())?
-    }
-
     async fn send(&self, cmd: Command) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(StoreError::Unavailable("the store is closed".into()));
@@ -224,6 +195,33 @@ impl SqliteStore {
 
 fn writer_gone() -> StoreError {
     StoreError::Unavailable("the writer has stopped".into())
+}
+
+#[async_trait]
+impl Maintenance for SqliteStore {
+    async fn retain(&self, before: Timestamp) -> Result<usize> {
+        let (done, wait) = oneshot::channel();
+        self.send(Command::Retain { before, done }).await?;
+        wait.await.map_err(|_| writer_gone())?
+    }
+
+    async fn roll_up_metrics(
+        &self,
+        raw_before: Timestamp,
+        step: Duration,
+        keep_after: Timestamp,
+    ) -> Result<(usize, usize)> {
+        let (done, wait) = oneshot::channel();
+        let step_ns = (step.as_nanos() as i64).max(1);
+        self.send(Command::RollUp {
+            raw_before,
+            step_ns,
+            keep_after,
+            done,
+        })
+        .await?;
+        wait.await.map_err(|_| writer_gone())?
+    }
 }
 
 #[async_trait]

@@ -218,6 +218,23 @@ pub trait Store: Send + Sync + 'static {
     async fn close(&self) -> Result<()>;
 }
 
+/// Housekeeping the binary schedules: retention and metric roll-ups.
+#[async_trait]
+pub trait Maintenance: Store {
+    /// Deletes ended sessions (with everything in them) and metric samples older than
+    /// `before`. Returns how many sessions were removed.
+    async fn retain(&self, before: Timestamp) -> Result<usize>;
+    /// Keeps metric series small: samples older than `raw_before` become one point (their
+    /// mean) per `step`, and points older than `keep_after` are deleted. Returns (samples
+    /// rolled up, points deleted).
+    async fn roll_up_metrics(
+        &self,
+        raw_before: Timestamp,
+        step: Duration,
+        keep_after: Timestamp,
+    ) -> Result<(usize, usize)>;
+}
+
 /// How a store's writer is doing, for health checks and `/metrics`.
 #[derive(Clone, Debug, Default)]
 pub struct Health {

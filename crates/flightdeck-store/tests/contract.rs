@@ -11,31 +11,21 @@
 use flightdeck_model::message::Level;
 use flightdeck_model::record::LogLine;
 use flightdeck_model::{Limits, Message, SessionStatus, SpanStatus, Timestamp, decode_batch};
-use flightdeck_store::{EventQuery, LogQuery, MetricQuery, SessionQuery, StatsScope, Store};
+use flightdeck_store::{
+    EventQuery, LogQuery, Maintenance, MetricQuery, SessionQuery, StatsScope, Store,
+};
 use flightdeck_store_postgres::{PostgresOptions, PostgresStore};
 use flightdeck_store_sqlite::{SqliteOptions, SqliteStore};
 use std::sync::Arc;
-use std::time::Duration;
 
 fn msgs(ndjson: &str) -> Vec<Message> {
     decode_batch(ndjson.as_bytes(), &Limits::default()).expect("valid test batch")
 }
 
-/// What the contract needs of a store beyond the trait: the maintenance the binary runs.
-trait Maintain: Store {
-    async fn retain(&self, before: Timestamp) -> flightdeck_store::Result<usize>;
-    async fn roll_up_metrics(
-        &self,
-        raw_before: Timestamp,
-        step: Duration,
-        keep_after: Timestamp,
-    ) -> flightdeck_store::Result<(usize, usize)>;
-}
-
 /// One kind of store under test: a fresh database, and the store opened on it (again and
 /// again: a reopen sees what the last one committed).
 trait Backend: Sized {
-    type Store: Maintain;
+    type Store: Maintenance;
     async fn fresh() -> Self;
     async fn open(&self) -> Self::Store;
     /// How many compression dictionaries the database has stored.
@@ -70,20 +60,6 @@ impl Backend for Sqlite {
     }
 }
 
-impl Maintain for SqliteStore {
-    async fn retain(&self, before: Timestamp) -> flightdeck_store::Result<usize> {
-        SqliteStore::retain(self, before).await
-    }
-    async fn roll_up_metrics(
-        &self,
-        raw_before: Timestamp,
-        step: Duration,
-        keep_after: Timestamp,
-    ) -> flightdeck_store::Result<(usize, usize)> {
-        SqliteStore::roll_up_metrics(self, raw_before, step, keep_after).await
-    }
-}
-
 struct Postgres(String);
 
 impl Postgres {
@@ -112,20 +88,6 @@ impl Backend for Postgres {
     async fn dictionary_payloads(&self) -> i64 {
         self.count("SELECT count(*) FROM spans WHERE get_byte(input, 0) = 2")
             .await
-    }
-}
-
-impl Maintain for PostgresStore {
-    async fn retain(&self, before: Timestamp) -> flightdeck_store::Result<usize> {
-        PostgresStore::retain(self, before).await
-    }
-    async fn roll_up_metrics(
-        &self,
-        raw_before: Timestamp,
-        step: Duration,
-        keep_after: Timestamp,
-    ) -> flightdeck_store::Result<(usize, usize)> {
-        PostgresStore::roll_up_metrics(self, raw_before, step, keep_after).await
     }
 }
 

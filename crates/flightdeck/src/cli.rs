@@ -145,8 +145,9 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:7329]
     #[arg(long, env = "FLIGHTDECK_ADDR", value_name = "HOST:PORT")]
     pub addr: Option<SocketAddr>,
-    /// SQLite database file [default: $XDG_DATA_HOME/flightdeck/flightdeck.db]
-    #[arg(long, env = "FLIGHTDECK_DB", value_name = "FILE")]
+    /// SQLite database file, or a PostgreSQL URL (postgres://user@host:port/db)
+    /// [default: $XDG_DATA_HOME/flightdeck/flightdeck.db]
+    #[arg(long, env = "FLIGHTDECK_DB", value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
     /// Configuration file (TOML); see flightdeck.example.toml
     #[arg(long, env = "FLIGHTDECK_CONFIG", value_name = "FILE")]
