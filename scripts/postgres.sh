@@ -4,6 +4,7 @@
 #   scripts/postgres.sh start [DIR]   initdb into DIR (default: a new temporary folder), start
 #                                     on a free port, print the URL (postgres://...) on stdout
 #   scripts/postgres.sh stop DIR      stop the cluster in DIR and delete DIR
+#   scripts/postgres.sh install       only make sure PostgreSQL is installed
 #
 # Installs Debian's `postgresql` with apt when no `initdb` is found (idempotent). PostgreSQL
 # refuses to run as root, so as root the cluster runs as the `postgres` user (created if
@@ -73,5 +74,6 @@ stop() {
 case "${1:-}" in
   start) shift; start "$@" ;;
   stop) shift; stop "$@" ;;
-  *) echo "usage: $0 start [DIR] | stop DIR" >&2; exit 2 ;;
+  install) ensure_installed; echo "PostgreSQL: $(dirname "$(find_bin initdb)")" >&2 ;;
+  *) echo "usage: $0 start [DIR] | stop DIR | install" >&2; exit 2 ;;
 esac
