@@ -296,6 +296,19 @@ pub enum BenchTarget {
     /// Trace files: import spans per second from a native JSONL file beside the bare decode
     /// loop, and append-to-browser latency of a watched file beside HTTP ingest.
     Import(ImportBenchArgs),
+    /// Spans per second into PostgreSQL through the store, beside a bare COPY of the same rows.
+    Postgres(PostgresBenchArgs),
+}
+
+/// Options of `flightdeck bench postgres`.
+#[derive(Args, Debug)]
+pub struct PostgresBenchArgs {
+    #[command(flatten)]
+    pub load: IngestLoad,
+    /// The server, as a URL whose user may create databases (`scripts/postgres.sh start`
+    /// prints one); each run makes its own and drops it
+    #[arg(long, value_name = "URL")]
+    pub db: String,
 }
 
 /// Options of `flightdeck bench metrics`.
