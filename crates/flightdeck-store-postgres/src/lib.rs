@@ -91,7 +91,7 @@ pub struct PostgresStore {
     closed: AtomicBool,
     offline_after_ns: i64,
     dictionaries: Arc<Dictionaries>,
-    stats: Arc<writer::WriterStats>,
+    stats: Arc<writer::Stats>,
 }
 
 /// Committed batches a subscriber may fall behind by before it is told it lagged.
@@ -141,7 +141,7 @@ impl PostgresStore {
             .map_err(StoreError::Database)?;
         let dictionaries = Arc::new(dictionary::load(&conn).await.db()?);
         let moved = moves::Moved::load(&conn).await.db()?;
-        let stats = Arc::new(writer::WriterStats::default());
+        let stats = Arc::new(writer::Stats::default());
         let head: i64 = sql::query(&conn, "SELECT seq FROM feed_head", &[])
             .await
             .db()?
@@ -413,19 +413,7 @@ impl Store for PostgresStore {
     }
 
     fn health(&self) -> flightdeck_store::Health {
-        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-        let capacity = self.writer.max_capacity();
-        flightdeck_store::Health {
-            writer_queue: capacity - self.writer.capacity(),
-            writer_queue_capacity: capacity,
-            commits: load(&self.stats.commits),
-            failed_commits: load(&self.stats.failed),
-            committed_messages: load(&self.stats.messages),
-            commit_seconds: load(&self.stats.nanos) as f64 / 1e9,
-            writer_running: !self.writer.is_closed(),
-            last_commit_ok: !self.stats.failing.load(Ordering::Relaxed),
-            path: None,
-        }
+        self.stats.writer.health(&self.writer, None)
     }
 
     async fn write_exchanges(&self, exchanges: Vec<Exchange>) -> Result<()> {

@@ -12,12 +12,10 @@ use flightdeck_model::Timestamp;
 use flightdeck_model::message::SpanMove;
 use flightdeck_model::record::Totals;
 use flightdeck_store::merge::SessionState;
+use flightdeck_store::refile::{MAX_HOPS, span_ids_mut};
 use flightdeck_store::totals::TotalsDelta;
 use std::collections::HashMap;
 use tokio_postgres::Error;
-
-/// The longest chain of moves followed.
-const MAX_HOPS: usize = 8;
 
 /// What kinds of moves the database holds: until one exists, nothing needs re-filing.
 #[derive(Clone, Copy, Debug, Default)]
@@ -122,18 +120,6 @@ pub async fn refile(
         }
     }
     Ok(())
-}
-
-/// The session and span a message about one span names.
-fn span_ids_mut(m: &mut Message) -> Option<(&mut String, &mut String)> {
-    match m {
-        Message::SpanStart(s) => Some((&mut s.session_id, &mut s.span_id)),
-        Message::SpanUpdate(s) => Some((&mut s.session_id, &mut s.span_id)),
-        Message::SpanEnd(s) => Some((&mut s.session_id, &mut s.span_id)),
-        Message::Span(s) => Some((&mut s.session_id, &mut s.span_id)),
-        Message::Event(e) => e.span_id.as_mut().map(|span| (&mut e.session_id, span)),
-        _ => None,
-    }
 }
 
 /// Where a session went, following moves; `None` if it never moved.

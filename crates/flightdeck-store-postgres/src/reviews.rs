@@ -71,20 +71,13 @@ pub async fn apply(c: &ClientWrapper, op: &ReviewOp) -> flightdeck_store::Result
             review_id,
             settlement,
         } => {
-            let Some(mut record) = load(c, review_id, true).await? else {
+            let Some(record) = load(c, review_id, true).await? else {
                 return Ok(ReviewOutcome::Unknown);
             };
             if record.state != ReviewState::Pending {
                 return Ok(ReviewOutcome::Unchanged(record));
             }
-            let s = (**settlement).clone();
-            record.state = s.state;
-            record.decision = Some(s.decision);
-            record.revised_output = s.revised_output;
-            record.diff = s.diff;
-            record.comment = s.comment;
-            record.decided_by = Some(s.decided_by);
-            record.decided_at = Some(s.decided_at);
+            let record = ReviewOp::settled(record, settlement);
             save(c, &record).await?;
             Ok(ReviewOutcome::Applied(record))
         }

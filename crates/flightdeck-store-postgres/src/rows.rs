@@ -6,44 +6,13 @@
 use crate::sql::{execute, query};
 use deadpool_postgres::ClientWrapper;
 use flightdeck_model::record::{SessionStatus, Totals};
-use flightdeck_model::{Attributes, Level, SpanKind, SpanOutcome, Timestamp, Usage};
+use flightdeck_model::{Attributes, SpanKind, SpanOutcome, Timestamp, Usage};
 use flightdeck_store::merge::{SessionState, SpanState};
 use std::collections::HashMap;
 use tokio_postgres::{Error, Row};
 
-/// The stored name of a log level.
-pub fn level_str(l: Level) -> &'static str {
-    match l {
-        Level::Debug => "debug",
-        Level::Info => "info",
-        Level::Warn => "warn",
-        Level::Error => "error",
-    }
-}
-
-/// The inverse of [`level_str`].
-pub fn parse_level(s: &str) -> Option<Level> {
-    Some(match s {
-        "debug" => Level::Debug,
-        "info" => Level::Info,
-        "warn" => Level::Warn,
-        "error" => Level::Error,
-        _ => return None,
-    })
-}
-
-fn outcome_str(o: SpanOutcome) -> &'static str {
-    match o {
-        SpanOutcome::Ok => "ok",
-        SpanOutcome::Error => "error",
-    }
-}
-
-/// Parses a JSON column, treating a missing or unreadable value as the default.
-pub fn json_or_default<T: serde::de::DeserializeOwned + Default>(s: Option<String>) -> T {
-    s.and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default()
-}
+use flightdeck_store::columns::outcome_str;
+pub use flightdeck_store::columns::{json_or_default, level_str, parse_level};
 
 /// A span as the writer writes it back: its merged state and what the group brought.
 pub struct SpanRow<'a> {

@@ -21,10 +21,11 @@ use flightdeck_model::{Message, Pricing, SessionSummary, Timestamp};
 use flightdeck_store::codec;
 use flightdeck_store::dictionary::Dictionaries;
 use flightdeck_store::prepare::Prepared;
+use flightdeck_store::writer_stats::WriterStats;
 use flightdeck_store::{Committed, Result, ReviewOp, ReviewOutcome, StoreError};
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// At most this many messages go into one transaction; more wait for the next.
@@ -75,15 +76,10 @@ pub enum Command {
     Close { done: oneshot::Sender<()> },
 }
 
-/// The writer's counts, read by `Store::health`.
+/// The writer's counts, and the commit sequence number.
 #[derive(Default)]
-pub struct WriterStats {
-    pub commits: AtomicU64,
-    pub failed: AtomicU64,
-    pub messages: AtomicU64,
-    pub nanos: AtomicU64,
-    /// The last commit failed (cleared by the next one that succeeds).
-    pub failing: AtomicBool,
+pub struct Stats {
+    pub writer: WriterStats,
     /// The sequence number of the last commit this node made or saw at start.
     pub last_seq: AtomicU64,
 }
@@ -91,7 +87,7 @@ pub struct WriterStats {
 /// The state of the writer task.
 pub struct Writer {
     pub conn: Object,
-    pub stats: Arc<WriterStats>,
+    pub stats: Arc<Stats>,
     pub pricing: Arc<Pricing>,
     pub feed: broadcast::Sender<Arc<Committed>>,
     pub dictionaries: Arc<Dictionaries>,
@@ -223,15 +219,10 @@ impl Writer {
         let started = std::time::Instant::now();
         let messages: usize = group.iter().map(|(b, _)| b.messages.len()).sum();
         let written = self.write(&mut group).await;
-        let stats = &self.stats;
-        stats
-            .nanos
-            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        let nanos = started.elapsed().as_nanos() as u64;
+        self.stats.writer.record(written.is_ok(), messages, nanos);
         match written {
             Ok((seq, sessions)) => {
-                stats.commits.fetch_add(1, Ordering::Relaxed);
-                stats.messages.fetch_add(messages as u64, Ordering::Relaxed);
-                stats.failing.store(false, Ordering::Relaxed);
                 let mut all = Vec::with_capacity(messages);
                 for (batch, done) in group {
                     let _ = done.send(Ok(()));
@@ -248,8 +239,6 @@ impl Writer {
                 );
             }
             Err(e) => {
-                stats.failed.fetch_add(1, Ordering::Relaxed);
-                stats.failing.store(true, Ordering::Relaxed);
                 tracing::error!(error = %e, commit.messages = messages, "write failed; batch rejected");
                 for (_, done) in group {
                     let _ = done.send(Err(StoreError::Database(e.to_string())));

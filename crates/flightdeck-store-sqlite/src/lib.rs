@@ -93,7 +93,7 @@ pub struct SqliteStore {
     path: PathBuf,
     _checkpoints: Checkpointer,
     dictionaries: Arc<Dictionaries>,
-    stats: Arc<writer::WriterStats>,
+    stats: Arc<flightdeck_store::writer_stats::WriterStats>,
 }
 
 /// Committed batches a subscriber may fall behind by before it is told it lagged.
@@ -117,7 +117,7 @@ impl SqliteStore {
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
         let commits = Arc::new(CommitGate::default());
         let moved = moves::Moved::load(&conn).db()?;
-        let stats = Arc::new(writer::WriterStats::default());
+        let stats = Arc::new(flightdeck_store::writer_stats::WriterStats::default());
         let writer = Writer {
             stats: Arc::clone(&stats),
             moved,
@@ -381,19 +381,7 @@ impl Store for SqliteStore {
     }
 
     fn health(&self) -> flightdeck_store::Health {
-        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-        let capacity = self.writer.max_capacity();
-        flightdeck_store::Health {
-            writer_queue: capacity - self.writer.capacity(),
-            writer_queue_capacity: capacity,
-            commits: load(&self.stats.commits),
-            failed_commits: load(&self.stats.failed),
-            committed_messages: load(&self.stats.messages),
-            commit_seconds: load(&self.stats.nanos) as f64 / 1e9,
-            writer_running: !self.writer.is_closed(),
-            last_commit_ok: !self.stats.failing.load(Ordering::Relaxed),
-            path: Some(self.path.clone()),
-        }
+        self.stats.health(&self.writer, Some(self.path.clone()))
     }
 
     async fn write_exchanges(&self, exchanges: Vec<Exchange>) -> Result<()> {
