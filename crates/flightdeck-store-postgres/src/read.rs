@@ -12,7 +12,7 @@ use flightdeck_model::record::*;
 use flightdeck_model::{AgentState, EdgeKind, SpanKind, Timestamp, Usage};
 use flightdeck_store::dictionary::Dictionaries;
 use flightdeck_store::query::{self, EventQuery, LogQuery, MetricQuery, SessionQuery, StatsScope};
-use flightdeck_store::stats::quantile;
+use flightdeck_store::stats::{self, ScopedSpan};
 use flightdeck_store::{Result, StoreError};
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -518,34 +518,13 @@ fn agent_state(s: &str) -> Option<AgentState> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
 }
 
-struct ScopedSpan {
-    key: String,
-    status: Option<String>,
-    duration_ms: Option<f64>,
-    input_tokens: i64,
-    output_tokens: i64,
-    cost_usd: Option<f64>,
-    has_usage: bool,
-}
-
-impl ScopedSpan {
-    fn cost_unknown(&self) -> bool {
-        cost_unknown(
-            Some(SpanKind::Llm),
-            self.cost_usd,
-            self.has_usage,
-            self.status.as_deref() == Some("ok"),
-        )
-    }
-}
-
-/// The spans of one kind in scope, grouped by `group` (a column).
+/// The spans of one kind in scope, keyed by `group` (a column).
 async fn scoped_spans(
     c: &ClientWrapper,
     kind: SpanKind,
     group: &str,
     scope: &StatsScope,
-) -> Result<BTreeMap<String, Vec<ScopedSpan>>> {
+) -> Result<Vec<ScopedSpan>> {
     let columns = format!(
         "SELECT {group}, status, started_at, ended_at, input_tokens, output_tokens, cost_usd
          FROM spans WHERE kind = $1"
@@ -571,86 +550,34 @@ async fn scoped_spans(
         .await
     }
     .db()?;
-    let mut groups: BTreeMap<String, Vec<ScopedSpan>> = BTreeMap::new();
-    for r in &rows {
-        let started: Option<i64> = r.get(2);
-        let ended: Option<i64> = r.get(3);
-        let input_tokens: Option<i64> = r.get(4);
-        let s = ScopedSpan {
-            key: r
-                .get::<_, Option<String>>(0)
-                .unwrap_or_else(|| "unknown".into()),
-            status: r.get(1),
-            duration_ms: started.zip(ended).map(|(s, e)| (e - s).max(0) as f64 / 1e6),
-            has_usage: input_tokens.is_some(),
-            input_tokens: input_tokens.unwrap_or(0),
-            output_tokens: r.get::<_, Option<i64>>(5).unwrap_or(0),
-            cost_usd: r.get(6),
-        };
-        groups.entry(s.key.clone()).or_default().push(s);
-    }
-    Ok(groups)
-}
-
-fn latencies(spans: &[ScopedSpan]) -> Vec<f64> {
-    let mut l: Vec<f64> = spans.iter().filter_map(|s| s.duration_ms).collect();
-    l.sort_by(f64::total_cmp);
-    l
-}
-
-fn count(spans: &[ScopedSpan], status: &str) -> usize {
-    spans
+    Ok(rows
         .iter()
-        .filter(|s| s.status.as_deref() == Some(status))
-        .count()
+        .map(|r| {
+            ScopedSpan::new(
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                r.get(3),
+                r.get(4),
+                r.get(5),
+                r.get(6),
+            )
+        })
+        .collect())
 }
 
 /// LLM calls by model.
 pub async fn llm_stats(c: &ClientWrapper, scope: &StatsScope) -> Result<Vec<LlmStats>> {
-    let mut out: Vec<LlmStats> = scoped_spans(c, SpanKind::Llm, "model", scope)
-        .await?
-        .into_iter()
-        .map(|(model, spans)| {
-            let l = latencies(&spans);
-            let unpriced = spans.iter().filter(|s| s.cost_unknown()).count() as i64;
-            let cost: f64 = spans.iter().filter_map(|s| s.cost_usd).sum();
-            LlmStats {
-                model,
-                requests: spans.len() as i64,
-                errors: count(&spans, "error") as i64,
-                input_tokens: spans.iter().map(|s| s.input_tokens).sum(),
-                output_tokens: spans.iter().map(|s| s.output_tokens).sum(),
-                cost_usd: known_cost(cost, unpriced),
-                unpriced_requests: unpriced,
-                latency_p50_ms: quantile(&l, 0.5),
-                latency_p95_ms: quantile(&l, 0.95),
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.model.cmp(&b.model)));
-    Ok(out)
+    Ok(stats::llm_stats(
+        scoped_spans(c, SpanKind::Llm, "model", scope).await?,
+    ))
 }
 
 /// Tool calls by tool name.
 pub async fn tool_stats(c: &ClientWrapper, scope: &StatsScope) -> Result<Vec<ToolStats>> {
-    let mut out: Vec<ToolStats> = scoped_spans(c, SpanKind::Tool, "name", scope)
-        .await?
-        .into_iter()
-        .map(|(tool, spans)| {
-            let l = latencies(&spans);
-            let (ok, errors) = (count(&spans, "ok"), count(&spans, "error"));
-            ToolStats {
-                tool,
-                calls: spans.len() as i64,
-                errors: errors as i64,
-                success_rate: (ok + errors > 0).then(|| ok as f64 / (ok + errors) as f64),
-                latency_p50_ms: quantile(&l, 0.5),
-                latency_p95_ms: quantile(&l, 0.95),
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| b.calls.cmp(&a.calls).then(a.tool.cmp(&b.tool)));
-    Ok(out)
+    Ok(stats::tool_stats(
+        scoped_spans(c, SpanKind::Tool, "name", scope).await?,
+    ))
 }
 
 /// Headline figures.
