@@ -11,6 +11,9 @@ FLIGHTDECK_PYTHON=$(scripts/python-env.sh)
 export FLIGHTDECK_PYTHON
 # Debian's Chromium and playwright-core for the browser tests.
 scripts/ui-test-env.sh
+# PostgreSQL for the PostgreSQL store's tests: each test process starts a throwaway cluster of
+# its own with scripts/postgres.sh (or uses the server FLIGHTDECK_TEST_POSTGRES names).
+scripts/postgres.sh install
 
 echo "== formatting"
 cargo fmt --all -- --check

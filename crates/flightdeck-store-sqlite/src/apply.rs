@@ -3,13 +3,13 @@
 //! Each span, session and agent touched by the group is loaded once, every message about it
 //! is merged in memory (rules in `merge`), and it is written back once. Totals of sessions,
 //! agents and models change by the difference between a span's old and new contribution, so
-//! they stay exact whatever the order or repetition of messages.
+//! they stay exact whatever the order or repetition of messages (`flightdeck_store::totals`).
 
-use super::prepare::{Blobs, edge_id, event_id};
 use super::rows;
-use flightdeck_model::record::Totals;
-use flightdeck_model::{Attributes, Message, Pricing, SpanKind, SpanView, Timestamp, message as m};
+use flightdeck_model::{Attributes, Message, Pricing, SpanView, Timestamp, message as m};
 use flightdeck_store::merge::{SessionState, SpanState};
+use flightdeck_store::prepare::{Blobs, edge_id, event_id};
+use flightdeck_store::totals::TotalsDelta;
 use rusqlite::{Connection, params};
 use std::collections::HashMap;
 
@@ -261,38 +261,11 @@ impl<'c, 'm> Apply<'c, 'm> {
     /// Writes every touched span and session once, with the totals they changed. Returns the
     /// ids of the touched sessions.
     pub fn finish(mut self) -> rusqlite::Result<Vec<String>> {
-        let mut agents: HashMap<(&str, String), Totals> = HashMap::new();
-        let mut models: HashMap<(&str, String), Totals> = HashMap::new();
+        let mut delta = TotalsDelta::default();
         for key in &self.span_order {
             let w = &self.spans[key];
             rows::upsert_span(self.conn, key.0, key.1, w)?;
-            let new = w.state.contribution();
-            let session = &mut self.sessions.get_mut(key.0).expect("touched").state;
-            session.totals.add(&new, 1);
-            if let Some(old) = &w.old {
-                session.totals.add(&old.contribution(), -1);
-                if let Some(agent) = &old.agent {
-                    agents
-                        .entry((key.0, agent.clone()))
-                        .or_default()
-                        .add(&old.contribution(), -1);
-                }
-                if let Some(model) = llm_model(old) {
-                    models
-                        .entry((key.0, model))
-                        .or_default()
-                        .add(&old.contribution(), -1);
-                }
-            }
-            if let Some(agent) = &w.state.agent {
-                agents
-                    .entry((key.0, agent.clone()))
-                    .or_default()
-                    .add(&new, 1);
-            }
-            if let Some(model) = llm_model(&w.state) {
-                models.entry((key.0, model)).or_default().add(&new, 1);
-            }
+            delta.changed(key.0, w.old.as_ref(), &w.state);
             let mut insert_chunk = self.conn.prepare_cached(
                 "INSERT OR IGNORE INTO span_chunks (session_id, span_id, seq, text) VALUES (?1, ?2, ?3, ?4)",
             )?;
@@ -310,24 +283,20 @@ impl<'c, 'm> Apply<'c, 'm> {
                 }
             }
         }
-        for ((session, agent), delta) in &agents {
-            if delta.is_zero() {
-                continue; // the agent's row exists: the span named it before
+        for (id, d) in &delta.sessions {
+            if let Some(work) = self.sessions.get_mut(id.as_str()) {
+                work.state.totals.add(d, 1);
             }
-            rows::add_agent_totals(self.conn, session, agent, delta)?;
         }
-        for ((session, model), delta) in &models {
-            if !delta.is_zero() {
-                rows::add_model_totals(self.conn, session, model, delta)?;
-            }
+        for ((session, agent), d) in delta.agents.iter().filter(|(_, d)| !d.is_zero()) {
+            rows::add_agent_totals(self.conn, session, agent, d)?;
+        }
+        for ((session, model), d) in delta.models.iter().filter(|(_, d)| !d.is_zero()) {
+            rows::add_model_totals(self.conn, session, model, d)?;
         }
         for id in &self.session_order {
             rows::upsert_session(self.conn, id, &self.sessions[id].state, self.now)?;
         }
         Ok(self.session_order.iter().map(|s| s.to_string()).collect())
     }
-}
-
-fn llm_model(s: &SpanState) -> Option<String> {
-    (s.kind == Some(SpanKind::Llm)).then(|| s.model.clone().unwrap_or_else(|| "unknown".into()))
 }

@@ -1,137 +1,47 @@
-//! The compression dictionary of a database: trained once from its own first payloads, stored
-//! in the `dictionaries` table, and used for every payload after that.
-//!
-//! Lifecycle: `prepare` offers payloads as samples until enough are gathered; then one
-//! thread trains the dictionary and hands it to the writer, which stores it and commits
-//! before installing it, so no stored payload ever names a dictionary that is not durable.
-//! Readers look dictionaries up by id, loading them from the table on first use.
-//!
-//! An installed encoder dictionary lives as long as the process (it is leaked on purpose:
-//! compressors on every thread borrow it, and a database gets one dictionary).
+//! Where a SQLite database keeps its compression dictionaries: the `dictionaries` table. The
+//! dictionaries in use (sampling, training, encoders, decoders) are the shared
+//! [`flightdeck_store::dictionary::Dictionaries`].
 
-use flightdeck_store::codec::{self, EncodeDict};
+use flightdeck_store::dictionary::Dictionaries;
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
-use zstd::dict::{DecoderDictionary, EncoderDictionary};
+use std::sync::Arc;
+use zstd::dict::DecoderDictionary;
 
-/// Sample bytes gathered before a dictionary is trained.
-const SAMPLE_BYTES: usize = 2 * 1024 * 1024;
-/// The most samples kept (training time grows with them).
-const MAX_SAMPLES: usize = 4000;
-/// Size of a trained dictionary.
-const DICT_BYTES: usize = 64 * 1024;
-
-/// Samples gathered so far, until training starts.
-#[derive(Default)]
-struct Sampling {
-    samples: Vec<Vec<u8>>,
-    bytes: usize,
-    /// Set once the samples were handed over for training (or training is not wanted).
-    done: bool,
+/// The dictionaries of the database behind `conn`; the newest one encodes.
+pub fn load(conn: &Connection) -> rusqlite::Result<Dictionaries> {
+    let dicts = Dictionaries::default();
+    let newest: Option<(u32, Vec<u8>)> = conn
+        .query_row(
+            "SELECT id, bytes FROM dictionaries ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((id, bytes)) = newest {
+        dicts.install(id, &bytes);
+    }
+    Ok(dicts)
 }
 
-/// The dictionaries of one database.
-#[derive(Default)]
-pub struct Dictionaries {
-    current: RwLock<Option<&'static EncodeDict>>,
-    decoders: RwLock<HashMap<u32, Arc<DecoderDictionary<'static>>>>,
-    sampling: Mutex<Sampling>,
+/// Stores a trained dictionary; returns its id. Call inside the writer's transaction.
+pub fn store(conn: &Connection, bytes: &[u8], created_at: i64) -> rusqlite::Result<u32> {
+    conn.execute(
+        "INSERT INTO dictionaries (created_at, bytes) VALUES (?1, ?2)",
+        params![created_at, bytes],
+    )?;
+    Ok(conn.last_insert_rowid() as u32)
 }
 
-impl Dictionaries {
-    /// The dictionaries of the database behind `conn`; the newest one encodes.
-    pub fn load(conn: &Connection) -> rusqlite::Result<Dictionaries> {
-        let dicts = Dictionaries::default();
-        let newest: Option<(u32, Vec<u8>)> = conn
-            .query_row(
-                "SELECT id, bytes FROM dictionaries ORDER BY id DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        if let Some((id, bytes)) = newest {
-            dicts.install(id, &bytes);
-        }
-        Ok(dicts)
-    }
-
-    /// The dictionary to encode with, once there is one.
-    pub fn encoder(&self) -> Option<&'static EncodeDict> {
-        *self.current.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Offers a payload as a training sample; returns the samples once there are enough
-    /// (exactly once per database).
-    pub fn sample(&self, payload: &[u8]) -> Option<Vec<Vec<u8>>> {
-        if payload.len() < codec::COMPRESS_FROM || self.encoder().is_some() {
-            return None;
-        }
-        let mut s = self.sampling.lock().unwrap_or_else(|e| e.into_inner());
-        if s.done {
-            return None;
-        }
-        s.bytes += payload.len();
-        s.samples.push(payload.to_vec());
-        if s.bytes >= SAMPLE_BYTES || s.samples.len() >= MAX_SAMPLES {
-            s.done = true;
-            return Some(std::mem::take(&mut s.samples));
-        }
-        None
-    }
-
-    /// Trains a dictionary from samples (taking a fraction of a second).
-    pub fn train(samples: &[Vec<u8>]) -> Result<Vec<u8>, String> {
-        zstd::dict::from_samples(samples, DICT_BYTES).map_err(|e| e.to_string())
-    }
-
-    /// Stores a trained dictionary; returns its id. Call inside the writer's transaction.
-    pub fn store(conn: &Connection, bytes: &[u8], created_at: i64) -> rusqlite::Result<u32> {
-        conn.execute(
-            "INSERT INTO dictionaries (created_at, bytes) VALUES (?1, ?2)",
-            params![created_at, bytes],
-        )?;
-        Ok(conn.last_insert_rowid() as u32)
-    }
-
-    /// Makes a stored dictionary the one to encode with.
-    pub fn install(&self, id: u32, bytes: &[u8]) {
-        let encoder: &'static EncodeDict = Box::leak(Box::new(EncodeDict {
-            id,
-            dict: EncoderDictionary::copy(bytes, codec::DICT_LEVEL),
-        }));
-        self.decoders
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, Arc::new(DecoderDictionary::copy(bytes)));
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(encoder);
-        tracing::info!(
-            dictionary.id = id,
-            dictionary.bytes = bytes.len(),
-            "compression dictionary in use"
-        );
-    }
-
-    /// The decoder for dictionary `id`, loading it through `conn` if it is not known yet.
-    pub fn decoder(&self, conn: &Connection, id: u32) -> Option<Arc<DecoderDictionary<'static>>> {
-        if let Some(d) = self
-            .decoders
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&id)
-        {
-            return Some(Arc::clone(d));
-        }
-        let bytes: Vec<u8> = conn
-            .query_row("SELECT bytes FROM dictionaries WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .ok()?;
-        let d = Arc::new(DecoderDictionary::copy(&bytes));
-        self.decoders
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, Arc::clone(&d));
-        Some(d)
-    }
+/// The decoder for dictionary `id`, loading it through `conn` if it is not known yet.
+pub fn decoder(
+    dicts: &Dictionaries,
+    conn: &Connection,
+    id: u32,
+) -> Option<Arc<DecoderDictionary<'static>>> {
+    dicts.decoder(id, |id| {
+        conn.query_row("SELECT bytes FROM dictionaries WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .ok()
+    })
 }

@@ -12,26 +12,7 @@ use flightdeck_store::codec;
 use flightdeck_store::{Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-/// An exchange ready for the writer: bodies compressed, chunks serialised.
-pub struct Prepared {
-    exchange: Exchange,
-    request: Vec<u8>,
-    response: Vec<u8>,
-    chunks: String,
-}
-
-/// Compresses the bodies (on the caller's thread, not the writer's).
-pub fn prepare(mut exchange: Exchange) -> Prepared {
-    let request = codec::encode(&std::mem::take(&mut exchange.request), None);
-    let response = codec::encode(&std::mem::take(&mut exchange.response), None);
-    let chunks = serde_json::to_string(&exchange.chunks).unwrap_or_else(|_| "[]".into());
-    Prepared {
-        exchange,
-        request,
-        response,
-        chunks,
-    }
-}
+pub use flightdeck_store::exchange::{PreparedExchange as Prepared, prepare};
 
 /// Inserts (or, for the same span, replaces) each exchange.
 pub fn insert(conn: &Connection, all: &[Prepared]) -> rusqlite::Result<()> {

@@ -1,12 +1,12 @@
 //! The embedded SQLite store: WAL, one writer thread with group commit, a pool of readers.
 //!
-//! - `prepare`: times and payload compression, on the caller's thread;
+//! - times and payload compression, on the caller's thread: `flightdeck_store::prepare`;
 //! - `writer` + `apply` + `rows`: the single writer and what it writes; `moves`: re-filing
 //!   a session into another (`session.move`), and the idle end of traced sessions (`idle`);
 //! - `read`: the queries; `pool`: the reader connections;
 //! - `gate`: the commit sequence, and snapshots read exactly as of one commit;
 //! - `checkpoint`: WAL checkpoints on a thread of their own, off the commit path;
-//! - `dictionary`: the compression dictionary trained from the database's own payloads;
+//! - `dictionary`: where the compression dictionaries (`flightdeck_store::dictionary`) live;
 //! - `reviews`: the review gates' table;
 //! - `exchanges`, `replays`: proxied calls byte for byte, and replays of sessions;
 //! - `schema`: tables and migrations.
@@ -20,7 +20,6 @@ mod gate;
 mod idle;
 mod moves;
 mod pool;
-mod prepare;
 mod read;
 mod replays;
 mod reviews;
@@ -37,11 +36,13 @@ use flightdeck_model::record::*;
 use flightdeck_model::replay::{Exchange, ReplayRecord};
 use flightdeck_model::review::ReviewRecord;
 use flightdeck_model::{Message, Pricing, Timestamp};
+use flightdeck_store::dictionary::Dictionaries;
+use flightdeck_store::prepare::Prepared;
 use flightdeck_store::query::{
     EventQuery, LogQuery, MetricQuery, ReviewQuery, SessionQuery, StatsScope,
 };
 use flightdeck_store::{Committed, OverviewSnapshot, Result, SessionSnapshot, Store, StoreError};
-use flightdeck_store::{ReviewOp, ReviewOutcome};
+use flightdeck_store::{Maintenance, ReviewOp, ReviewOutcome};
 use gate::CommitGate;
 use pool::Readers;
 use rusqlite::Connection;
@@ -91,8 +92,8 @@ pub struct SqliteStore {
     offline_after_ns: i64,
     path: PathBuf,
     _checkpoints: Checkpointer,
-    dictionaries: Arc<dictionary::Dictionaries>,
-    stats: Arc<writer::WriterStats>,
+    dictionaries: Arc<Dictionaries>,
+    stats: Arc<flightdeck_store::writer_stats::WriterStats>,
 }
 
 /// Committed batches a subscriber may fall behind by before it is told it lagged.
@@ -109,14 +110,14 @@ impl SqliteStore {
         let mut conn = Connection::open(&opts.path).db()?;
         schema::configure(&conn, opts.durable).db()?;
         schema::migrate(&mut conn).db()?;
-        let dictionaries = Arc::new(dictionary::Dictionaries::load(&conn).db()?);
+        let dictionaries = Arc::new(dictionary::load(&conn).db()?);
         let readers = Readers::open(&opts.path, opts.readers)?;
         let checkpoints = Checkpointer::start(&opts.path, opts.durable)?;
         let (tx, rx) = mpsc::channel(opts.queue.max(1));
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
         let commits = Arc::new(CommitGate::default());
         let moved = moves::Moved::load(&conn).db()?;
-        let stats = Arc::new(writer::WriterStats::default());
+        let stats = Arc::new(flightdeck_store::writer_stats::WriterStats::default());
         let writer = Writer {
             stats: Arc::clone(&stats),
             moved,
@@ -150,7 +151,7 @@ impl SqliteStore {
         let writer = self.writer.clone();
         let spawned = std::thread::Builder::new()
             .name("flightdeck-dict".into())
-            .spawn(move || match dictionary::Dictionaries::train(&samples) {
+            .spawn(move || match Dictionaries::train(&samples) {
                 Ok(bytes) => {
                     let _ = writer.blocking_send(Command::Dictionary { bytes });
                 }
@@ -163,8 +164,9 @@ impl SqliteStore {
 
     /// Sets times and compresses payloads (on the caller's thread), starting the dictionary's
     /// training once enough payloads were seen.
-    fn prepare(&self, messages: Vec<Message>) -> prepare::Prepared {
-        let (batch, samples) = prepare::prepare(messages, Timestamp::now(), &self.dictionaries);
+    fn prepare(&self, messages: Vec<Message>) -> Prepared {
+        let (batch, samples) =
+            flightdeck_store::prepare::prepare(messages, Timestamp::now(), &self.dictionaries);
         if let Some(samples) = samples {
             self.train_dictionary(samples);
         }
@@ -174,35 +176,6 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// Deletes ended sessions (with everything in them) and metric samples older than
-    /// `before`. Returns how many sessions were removed.
-    pub async fn retain(&self, before: Timestamp) -> Result<usize> {
-        let (done, wait) = oneshot::channel();
-        self.send(Command::Retain { before, done }).await?;
-        wait.await.map_err(|_| writer_gone())?
-    }
-
-    /// Keeps metric series small: samples older than `raw_before` become one point (their
-    /// mean) per `step`, and points older than `keep_after` are deleted. Returns (samples
-    /// rolled up, points deleted).
-    pub async fn roll_up_metrics(
-        &self,
-        raw_before: Timestamp,
-        step: Duration,
-        keep_after: Timestamp,
-    ) -> Result<(usize, usize)> {
-        let (done, wait) = oneshot::channel();
-        let step_ns = (step.as_nanos() as i64).max(1);
-        self.send(Command::RollUp {
-            raw_before,
-            step_ns,
-            keep_after,
-            done,
-        })
-        .await?;
-        wait.await.map_err(|_| writer_gone())?
     }
 
     async fn send(&self, cmd: Command) -> Result<()> {
@@ -222,6 +195,33 @@ impl SqliteStore {
 
 fn writer_gone() -> StoreError {
     StoreError::Unavailable("the writer has stopped".into())
+}
+
+#[async_trait]
+impl Maintenance for SqliteStore {
+    async fn retain(&self, before: Timestamp) -> Result<usize> {
+        let (done, wait) = oneshot::channel();
+        self.send(Command::Retain { before, done }).await?;
+        wait.await.map_err(|_| writer_gone())?
+    }
+
+    async fn roll_up_metrics(
+        &self,
+        raw_before: Timestamp,
+        step: Duration,
+        keep_after: Timestamp,
+    ) -> Result<(usize, usize)> {
+        let (done, wait) = oneshot::channel();
+        let step_ns = (step.as_nanos() as i64).max(1);
+        self.send(Command::RollUp {
+            raw_before,
+            step_ns,
+            keep_after,
+            done,
+        })
+        .await?;
+        wait.await.map_err(|_| writer_gone())?
+    }
 }
 
 #[async_trait]
@@ -381,19 +381,7 @@ impl Store for SqliteStore {
     }
 
     fn health(&self) -> flightdeck_store::Health {
-        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-        let capacity = self.writer.max_capacity();
-        flightdeck_store::Health {
-            writer_queue: capacity - self.writer.capacity(),
-            writer_queue_capacity: capacity,
-            commits: load(&self.stats.commits),
-            failed_commits: load(&self.stats.failed),
-            committed_messages: load(&self.stats.messages),
-            commit_seconds: load(&self.stats.nanos) as f64 / 1e9,
-            writer_running: !self.writer.is_closed(),
-            last_commit_ok: !self.stats.failing.load(Ordering::Relaxed),
-            path: Some(self.path.clone()),
-        }
+        self.stats.health(&self.writer, Some(self.path.clone()))
     }
 
     async fn write_exchanges(&self, exchanges: Vec<Exchange>) -> Result<()> {

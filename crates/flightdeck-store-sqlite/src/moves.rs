@@ -15,14 +15,12 @@
 
 use super::rows;
 use flightdeck_model::Message;
-use flightdeck_model::record::Totals;
-use flightdeck_model::{SpanKind, Timestamp};
-use flightdeck_store::merge::{SessionState, SpanState};
+use flightdeck_model::Timestamp;
+use flightdeck_store::merge::SessionState;
+use flightdeck_store::refile::{MAX_HOPS, span_ids_mut};
+use flightdeck_store::totals::TotalsDelta as Corrections;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
-
-/// The longest chain of moves followed.
-const MAX_HOPS: usize = 8;
 
 /// What kinds of moves the database holds: until one exists, nothing needs re-filing.
 #[derive(Clone, Copy, Debug, Default)]
@@ -127,18 +125,6 @@ pub fn refile(
         }
     }
     Ok(())
-}
-
-/// The session and span a message about one span names.
-fn span_ids_mut(m: &mut Message) -> Option<(&mut String, &mut String)> {
-    match m {
-        Message::SpanStart(s) => Some((&mut s.session_id, &mut s.span_id)),
-        Message::SpanUpdate(s) => Some((&mut s.session_id, &mut s.span_id)),
-        Message::SpanEnd(s) => Some((&mut s.session_id, &mut s.span_id)),
-        Message::Span(s) => Some((&mut s.session_id, &mut s.span_id)),
-        Message::Event(e) => e.span_id.as_mut().map(|span| (&mut e.session_id, span)),
-        _ => None,
-    }
 }
 
 /// Where a session went, following moves; `None` if it never moved.
@@ -251,7 +237,7 @@ fn merge_session(
     // The moved totals count shared spans twice: the corrections filed under `from` now
     // apply to `into`, where those totals went.
     fix.rename(from, into);
-    fix.write(conn, now)
+    write_fix(fix, conn, now)
 }
 
 /// Merges the span `mv.span_id` into `mv.into_span`: the same work reported twice.
@@ -297,7 +283,7 @@ fn merge_span(
             false => stmt.execute(params![from.0, from.1])?,
         };
     }
-    fix.write(conn, now)
+    write_fix(fix, conn, now)
 }
 
 /// Makes the copies of one span in `from` and `into` one, in `into`: the kept copy takes what
@@ -323,70 +309,19 @@ fn merge_span_rows(
     rows::merge_span_row(conn, from, into, &merged)
 }
 
-/// How totals of sessions, agents and models must change because spans moved, by session.
-#[derive(Default)]
-struct Corrections {
-    sessions: HashMap<String, Totals>,
-    agents: HashMap<(String, String), Totals>,
-    models: HashMap<(String, String), Totals>,
-}
-
-impl Corrections {
-    fn add(&mut self, session: &str, s: &SpanState, sign: i64) {
-        let c = s.contribution();
-        self.sessions
-            .entry(session.into())
-            .or_default()
-            .add(&c, sign);
-        if let Some(a) = &s.agent {
-            self.agents
-                .entry((session.into(), a.clone()))
-                .or_default()
-                .add(&c, sign);
-        }
-        if s.kind == Some(SpanKind::Llm) {
-            let model = s.model.clone().unwrap_or_else(|| "unknown".into());
-            self.models
-                .entry((session.into(), model))
-                .or_default()
-                .add(&c, sign);
+/// Writes the corrections of totals that moving spans made.
+fn write_fix(fix: Corrections, conn: &Connection, now: Timestamp) -> rusqlite::Result<()> {
+    for (session, delta) in fix.sessions.iter().filter(|(_, d)| !d.is_zero()) {
+        if let Some(mut state) = rows::load_session(conn, session)? {
+            state.totals.add(delta, 1);
+            rows::upsert_session(conn, session, &state, now)?;
         }
     }
-
-    /// Files the corrections of session `from` under `into` (it moved there).
-    fn rename(&mut self, from: &str, into: &str) {
-        fn moved<K: Clone>(map: &mut HashMap<(String, K), Totals>, from: &str, into: &str)
-        where
-            (String, K): std::hash::Hash + Eq,
-        {
-            let keys: Vec<(String, K)> = map.keys().filter(|(s, _)| s == from).cloned().collect();
-            for key in keys {
-                let delta = map.remove(&key).expect("listed above");
-                map.entry((into.to_owned(), key.1))
-                    .or_default()
-                    .add(&delta, 1);
-            }
-        }
-        if let Some(delta) = self.sessions.remove(from) {
-            self.sessions.entry(into.into()).or_default().add(&delta, 1);
-        }
-        moved(&mut self.agents, from, into);
-        moved(&mut self.models, from, into);
+    for ((session, agent), delta) in fix.agents.iter().filter(|(_, d)| !d.is_zero()) {
+        rows::add_agent_totals(conn, session, agent, delta)?;
     }
-
-    fn write(self, conn: &Connection, now: Timestamp) -> rusqlite::Result<()> {
-        for (session, delta) in self.sessions.iter().filter(|(_, d)| !d.is_zero()) {
-            if let Some(mut state) = rows::load_session(conn, session)? {
-                state.totals.add(delta, 1);
-                rows::upsert_session(conn, session, &state, now)?;
-            }
-        }
-        for ((session, agent), delta) in self.agents.iter().filter(|(_, d)| !d.is_zero()) {
-            rows::add_agent_totals(conn, session, agent, delta)?;
-        }
-        for ((session, model), delta) in self.models.iter().filter(|(_, d)| !d.is_zero()) {
-            rows::add_model_totals(conn, session, model, delta)?;
-        }
-        Ok(())
+    for ((session, model), delta) in fix.models.iter().filter(|(_, d)| !d.is_zero()) {
+        rows::add_model_totals(conn, session, model, delta)?;
     }
+    Ok(())
 }

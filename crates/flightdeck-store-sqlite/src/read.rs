@@ -1,15 +1,15 @@
 //! The read queries. Each function takes a connection (a reader from the pool, or the
 //! writer's transaction) and answers one question of the [`flightdeck_store::Store`] contract.
 
-use super::dictionary::Dictionaries;
 use super::rows::{json_or_default, parse_level, totals_at};
 use crate::error::Db;
 use flightdeck_model::message::Level;
 use flightdeck_model::record::*;
 use flightdeck_model::{AgentState, EdgeKind, SpanKind, Timestamp, Usage};
 use flightdeck_store::codec;
+use flightdeck_store::dictionary::Dictionaries;
 use flightdeck_store::query::{self, EventQuery, LogQuery, MetricQuery, SessionQuery, StatsScope};
-use flightdeck_store::stats::quantile;
+use flightdeck_store::stats::{self, ScopedSpan};
 use flightdeck_store::{Result, StoreError};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -238,8 +238,8 @@ fn raw_payload(
     let Some(stored) = stored else {
         return Ok(None);
     };
-    let bytes =
-        codec::decode(&stored, |id| dicts.decoder(conn, id)).map_err(StoreError::Database)?;
+    let bytes = codec::decode(&stored, |id| super::dictionary::decoder(dicts, conn, id))
+        .map_err(StoreError::Database)?;
     let text = String::from_utf8(bytes).map_err(|e| StoreError::Database(e.to_string()))?;
     RawValue::from_string(text)
         .map(Some)
@@ -563,112 +563,36 @@ fn scoped_spans(
     rows.db()
 }
 
-struct ScopedSpan {
-    key: String,
-    status: Option<String>,
-    duration_ms: Option<f64>,
-    input_tokens: i64,
-    output_tokens: i64,
-    cost_usd: Option<f64>,
-    has_usage: bool,
-}
-
-impl ScopedSpan {
-    fn cost_unknown(&self) -> bool {
-        cost_unknown(
-            Some(SpanKind::Llm),
-            self.cost_usd,
-            self.has_usage,
-            self.status.as_deref() == Some("ok"),
-        )
-    }
-}
-
 fn scoped_row(r: &Row<'_>) -> rusqlite::Result<ScopedSpan> {
-    let started: Option<i64> = r.get(2)?;
-    let ended: Option<i64> = r.get(3)?;
-    let input_tokens: Option<i64> = r.get(4)?;
-    Ok(ScopedSpan {
-        key: r
-            .get::<_, Option<String>>(0)?
-            .unwrap_or_else(|| "unknown".into()),
-        status: r.get(1)?,
-        duration_ms: started.zip(ended).map(|(s, e)| (e - s).max(0) as f64 / 1e6),
-        has_usage: input_tokens.is_some(),
-        input_tokens: input_tokens.unwrap_or(0),
-        output_tokens: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
-        cost_usd: r.get(6)?,
-    })
-}
-
-fn grouped(spans: Vec<ScopedSpan>) -> BTreeMap<String, Vec<ScopedSpan>> {
-    let mut groups: BTreeMap<String, Vec<ScopedSpan>> = BTreeMap::new();
-    for s in spans {
-        groups.entry(s.key.clone()).or_default().push(s);
-    }
-    groups
-}
-
-fn latencies(spans: &[ScopedSpan]) -> Vec<f64> {
-    let mut l: Vec<f64> = spans.iter().filter_map(|s| s.duration_ms).collect();
-    l.sort_by(f64::total_cmp);
-    l
+    Ok(ScopedSpan::new(
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
 }
 
 /// LLM calls by model.
 pub fn llm_stats(conn: &Connection, scope: &StatsScope) -> Result<Vec<LlmStats>> {
-    let mut out: Vec<LlmStats> = grouped(scoped_spans(conn, SpanKind::Llm, "model", scope)?)
-        .into_iter()
-        .map(|(model, spans)| {
-            let l = latencies(&spans);
-            let unpriced = spans.iter().filter(|s| s.cost_unknown()).count() as i64;
-            let cost: f64 = spans.iter().filter_map(|s| s.cost_usd).sum();
-            LlmStats {
-                model,
-                requests: spans.len() as i64,
-                errors: spans
-                    .iter()
-                    .filter(|s| s.status.as_deref() == Some("error"))
-                    .count() as i64,
-                input_tokens: spans.iter().map(|s| s.input_tokens).sum(),
-                output_tokens: spans.iter().map(|s| s.output_tokens).sum(),
-                cost_usd: known_cost(cost, unpriced),
-                unpriced_requests: unpriced,
-                latency_p50_ms: quantile(&l, 0.5),
-                latency_p95_ms: quantile(&l, 0.95),
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.model.cmp(&b.model)));
-    Ok(out)
+    Ok(stats::llm_stats(scoped_spans(
+        conn,
+        SpanKind::Llm,
+        "model",
+        scope,
+    )?))
 }
 
 /// Tool calls by tool name.
 pub fn tool_stats(conn: &Connection, scope: &StatsScope) -> Result<Vec<ToolStats>> {
-    let mut out: Vec<ToolStats> = grouped(scoped_spans(conn, SpanKind::Tool, "name", scope)?)
-        .into_iter()
-        .map(|(tool, spans)| {
-            let l = latencies(&spans);
-            let errors = spans
-                .iter()
-                .filter(|s| s.status.as_deref() == Some("error"))
-                .count();
-            let ok = spans
-                .iter()
-                .filter(|s| s.status.as_deref() == Some("ok"))
-                .count();
-            ToolStats {
-                tool,
-                calls: spans.len() as i64,
-                errors: errors as i64,
-                success_rate: (ok + errors > 0).then(|| ok as f64 / (ok + errors) as f64),
-                latency_p50_ms: quantile(&l, 0.5),
-                latency_p95_ms: quantile(&l, 0.95),
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| b.calls.cmp(&a.calls).then(a.tool.cmp(&b.tool)));
-    Ok(out)
+    Ok(stats::tool_stats(scoped_spans(
+        conn,
+        SpanKind::Tool,
+        "name",
+        scope,
+    )?))
 }
 
 /// Headline figures.

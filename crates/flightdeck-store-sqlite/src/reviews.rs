@@ -58,20 +58,13 @@ pub fn apply(conn: &Connection, op: &ReviewOp) -> rusqlite::Result<ReviewOutcome
             review_id,
             settlement,
         } => {
-            let Some(mut record) = load(conn, review_id)? else {
+            let Some(record) = load(conn, review_id)? else {
                 return Ok(ReviewOutcome::Unknown);
             };
             if record.state != ReviewState::Pending {
                 return Ok(ReviewOutcome::Unchanged(record));
             }
-            let s = (**settlement).clone();
-            record.state = s.state;
-            record.decision = Some(s.decision);
-            record.revised_output = s.revised_output;
-            record.diff = s.diff;
-            record.comment = s.comment;
-            record.decided_by = Some(s.decided_by);
-            record.decided_at = Some(s.decided_at);
+            let record = ReviewOp::settled(record, settlement);
             save(conn, &record)?;
             Ok(ReviewOutcome::Applied(record))
         }

@@ -3,43 +3,12 @@
 
 use super::apply::SpanWork;
 use flightdeck_model::record::{SessionStatus, Totals};
-use flightdeck_model::{Level, SpanKind, SpanOutcome, Timestamp, Usage};
+use flightdeck_model::{SpanKind, SpanOutcome, Timestamp, Usage};
 use flightdeck_store::merge::{SessionState, SpanState};
 use rusqlite::{Connection, OptionalExtension, params};
 
-/// The stored name of a log level.
-pub fn level_str(l: Level) -> &'static str {
-    match l {
-        Level::Debug => "debug",
-        Level::Info => "info",
-        Level::Warn => "warn",
-        Level::Error => "error",
-    }
-}
-
-/// The inverse of [`level_str`].
-pub fn parse_level(s: &str) -> Option<Level> {
-    Some(match s {
-        "debug" => Level::Debug,
-        "info" => Level::Info,
-        "warn" => Level::Warn,
-        "error" => Level::Error,
-        _ => return None,
-    })
-}
-
-fn outcome_str(o: SpanOutcome) -> &'static str {
-    match o {
-        SpanOutcome::Ok => "ok",
-        SpanOutcome::Error => "error",
-    }
-}
-
-/// Parses a JSON column, treating a missing or unreadable value as the default.
-pub fn json_or_default<T: serde::de::DeserializeOwned + Default>(s: Option<String>) -> T {
-    s.and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default()
-}
+use flightdeck_store::columns::outcome_str;
+pub use flightdeck_store::columns::{json_or_default, level_str, parse_level};
 
 pub fn load_span(
     conn: &Connection,

@@ -3,9 +3,10 @@
 //! summaries it has). Payloads are compressed, so they are read and decoded one by one: the
 //! cost is one pass over the session's payloads, paid only when someone searches.
 
-use super::dictionary::Dictionaries;
 use crate::error::Db;
 use flightdeck_store::codec;
+use flightdeck_store::dictionary::Dictionaries;
+use flightdeck_store::text::holds;
 use flightdeck_store::{Result, StoreError};
 use rusqlite::Connection;
 use serde_json::Value;
@@ -39,8 +40,8 @@ pub fn spans_with_text(
     for row in rows {
         let (id, input, output) = row.db()?;
         for stored in [input, output].into_iter().flatten() {
-            let bytes =
-                codec::decode(&stored, |d| dicts.decoder(conn, d)).map_err(StoreError::Database)?;
+            let bytes = codec::decode(&stored, |d| super::dictionary::decoder(dicts, conn, d))
+                .map_err(StoreError::Database)?;
             let value: Value =
                 serde_json::from_slice(&bytes).map_err(|e| StoreError::Database(e.to_string()))?;
             if holds(&value, &needle) {
@@ -50,31 +51,4 @@ pub fn spans_with_text(
         }
     }
     Ok(found)
-}
-
-/// Whether a string or key anywhere in `v` contains `needle` (already lower case).
-fn holds(v: &Value, needle: &str) -> bool {
-    match v {
-        Value::String(s) => s.to_lowercase().contains(needle),
-        Value::Array(items) => items.iter().any(|x| holds(x, needle)),
-        Value::Object(map) => map
-            .iter()
-            .any(|(k, x)| k.to_lowercase().contains(needle) || holds(x, needle)),
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::holds;
-    use serde_json::json;
-
-    #[test]
-    fn text_is_found_in_nested_strings_and_keys_ignoring_case() {
-        let v = json!([{"role": "user", "content": [{"type": "text", "text": "Open the VAULT"}]}, {"safe": 3}]);
-        assert!(holds(&v, "the vault"));
-        assert!(holds(&v, "safe"));
-        assert!(!holds(&v, "3"), "numbers are not text");
-        assert!(!holds(&v, "garage"));
-    }
 }

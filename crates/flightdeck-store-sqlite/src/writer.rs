@@ -4,18 +4,18 @@
 //! subscribers in commit order.
 
 use super::apply::Apply;
-use super::dictionary::Dictionaries;
 use super::gate::CommitGate;
-use super::prepare::Prepared;
 use super::{exchanges, replays, reviews};
 use super::{idle, moves, read, rows};
 use crate::error::Db;
 use flightdeck_model::message::SessionEnd;
 use flightdeck_model::{Message, Pricing, Timestamp};
+use flightdeck_store::dictionary::Dictionaries;
+use flightdeck_store::prepare::Prepared;
+use flightdeck_store::writer_stats::WriterStats;
 use flightdeck_store::{Committed, Result, ReviewOp, ReviewOutcome, StoreError};
 use rusqlite::Connection;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// At most this many messages go into one transaction; more wait for the next.
@@ -64,17 +64,6 @@ pub enum Command {
     Dictionary { bytes: Vec<u8> },
     /// Finishes everything queued before it, then stops.
     Close { done: oneshot::Sender<()> },
-}
-
-/// The writer's counts, read by `Store::health`.
-#[derive(Default)]
-pub struct WriterStats {
-    pub commits: AtomicU64,
-    pub failed: AtomicU64,
-    pub messages: AtomicU64,
-    pub nanos: AtomicU64,
-    /// The last commit failed (cleared by the next one that succeeds).
-    pub failing: std::sync::atomic::AtomicBool,
 }
 
 /// The state of the writer thread.
@@ -162,21 +151,11 @@ impl Writer {
         let started = std::time::Instant::now();
         let messages: usize = group.iter().map(|(b, _)| b.messages.len()).sum();
         let written = self.write(&mut group);
-        let stats = &self.stats;
-        stats
-            .nanos
-            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        match &written {
-            Ok(_) => {
-                stats.commits.fetch_add(1, Ordering::Relaxed);
-                stats.messages.fetch_add(messages as u64, Ordering::Relaxed);
-                stats.failing.store(false, Ordering::Relaxed);
-            }
-            Err(_) => {
-                stats.failed.fetch_add(1, Ordering::Relaxed);
-                stats.failing.store(true, Ordering::Relaxed);
-            }
-        }
+        self.stats.record(
+            written.is_ok(),
+            messages,
+            started.elapsed().as_nanos() as u64,
+        );
         match written {
             Ok((seq, sessions)) => {
                 let mut all = Vec::with_capacity(messages);
@@ -322,9 +301,16 @@ impl Writer {
 
     /// Stores the dictionary durably, and only then lets payloads be encoded with it.
     fn store_dictionary(&mut self, bytes: &[u8]) {
-        let stored = Dictionaries::store(&self.conn, bytes, Timestamp::now().0);
+        let stored = super::dictionary::store(&self.conn, bytes, Timestamp::now().0);
         match stored {
-            Ok(id) => self.dictionaries.install(id, bytes),
+            Ok(id) => {
+                self.dictionaries.install(id, bytes);
+                tracing::info!(
+                    dictionary.id = id,
+                    dictionary.bytes = bytes.len(),
+                    "compression dictionary in use"
+                );
+            }
             Err(e) => tracing::warn!(error = %e, "the compression dictionary could not be stored"),
         }
     }

@@ -79,6 +79,15 @@ fn framed(parts: &[&[u8]]) -> Vec<u8> {
     out
 }
 
+/// The dictionary a stored payload needs, if any: a store whose dictionaries are loaded
+/// asynchronously fetches it before [`decode`].
+pub fn dictionary_id(stored: &[u8]) -> Option<u32> {
+    match stored {
+        [ZSTD_DICT, a, b, c, d, ..] => Some(u32::from_le_bytes([*a, *b, *c, *d])),
+        _ => None,
+    }
+}
+
 /// Decodes a stored payload back to its original bytes; `dict` finds a dictionary by id.
 pub fn decode(
     stored: &[u8],
@@ -143,6 +152,8 @@ mod tests {
         let payload = br#"[{"role":"system","content":"You plan heists, step 9000, carefully and quietly."},{"role":"system","content":"You plan heists, step 9001, carefully and quietly."}]"#;
         let stored = encode(payload, Some(dict));
         assert_eq!(stored[0], ZSTD_DICT);
+        assert_eq!(dictionary_id(&stored), Some(7));
+        assert_eq!(dictionary_id(&encode(payload, None)), None);
         assert!(
             stored.len() < encode(payload, None).len(),
             "the dictionary pays"

@@ -8,13 +8,25 @@
 //! The implementations live in crates of their own (`flightdeck-store-sqlite`, the embedded
 //! default), so this crate carries no database driver and whatever needs only the contract
 //! (the server) compiles while the database code does. What every implementation shares is
-//! here: the merge rules of messages (`merge`), payload compression (`codec`), query
-//! parameters (`query`) and latency percentiles (`stats`).
+//! here: how values are stored in columns (`columns`), the merge rules of messages (`merge`), payload compression (`codec`) with its trained
+//! dictionaries (`dictionary`), what is done to a batch before the writer (`prepare`: server
+//! times, derived ids, compressed payloads; `exchange`: a proxied call's bodies), query
+//! parameters (`query`), latency percentiles (`stats`), text search in payloads (`text`) how totals change with spans
+//! (`totals`), what re-filing needs of a message (`refile`) and a writer's counts
+//! (`writer_stats`).
 
 pub mod codec;
+pub mod columns;
+pub mod dictionary;
+pub mod exchange;
 pub mod merge;
+pub mod prepare;
 pub mod query;
+pub mod refile;
 pub mod stats;
+pub mod text;
+pub mod totals;
+pub mod writer_stats;
 
 use async_trait::async_trait;
 use flightdeck_model::record::*;
@@ -53,6 +65,21 @@ pub enum ReviewOp {
         review_id: String,
         settlement: Box<Settlement>,
     },
+}
+
+impl ReviewOp {
+    /// A pending review as `settlement` decides it.
+    pub fn settled(mut record: ReviewRecord, settlement: &Settlement) -> ReviewRecord {
+        let s = settlement.clone();
+        record.state = s.state;
+        record.decision = Some(s.decision);
+        record.revised_output = s.revised_output;
+        record.diff = s.diff;
+        record.comment = s.comment;
+        record.decided_by = Some(s.decided_by);
+        record.decided_at = Some(s.decided_at);
+        record
+    }
 }
 
 /// What a [`ReviewOp`] did.
@@ -209,6 +236,23 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stops accepting writes, stores everything already accepted, and waits for it.
     async fn close(&self) -> Result<()>;
+}
+
+/// Housekeeping the binary schedules: retention and metric roll-ups.
+#[async_trait]
+pub trait Maintenance: Store {
+    /// Deletes ended sessions (with everything in them) and metric samples older than
+    /// `before`. Returns how many sessions were removed.
+    async fn retain(&self, before: Timestamp) -> Result<usize>;
+    /// Keeps metric series small: samples older than `raw_before` become one point (their
+    /// mean) per `step`, and points older than `keep_after` are deleted. Returns (samples
+    /// rolled up, points deleted).
+    async fn roll_up_metrics(
+        &self,
+        raw_before: Timestamp,
+        step: Duration,
+        keep_after: Timestamp,
+    ) -> Result<(usize, usize)>;
 }
 
 /// How a store's writer is doing, for health checks and `/metrics`.

@@ -1,11 +1,20 @@
 //! The Store contract, exercised through the trait: durability across reopen, order- and
-//! repetition-independence, totals, filters and paging. Runs against SQLite; PostgreSQL will
-//! run the same functions.
+//! repetition-independence, totals, filters and paging, the feed and exact snapshots, moves,
+//! reviews' neighbours (exchanges, replays), metrics and logs.
+//!
+//! Each test is written once, over a [`Backend`] (a fresh database, opened and reopened), and
+//! run against every store: `sqlite::*` and `postgres::*`. The PostgreSQL tests use a
+//! throwaway cluster that the test process starts itself (`flightdeck-store-postgres`,
+//! feature `testing`), or the server `FLIGHTDECK_TEST_POSTGRES` names; they never skip.
+//! The suite lives here, beside the trait it checks, with both stores as dev-dependencies.
 
 use flightdeck_model::message::Level;
 use flightdeck_model::record::LogLine;
 use flightdeck_model::{Limits, Message, SessionStatus, SpanStatus, Timestamp, decode_batch};
-use flightdeck_store::{EventQuery, LogQuery, MetricQuery, SessionQuery, StatsScope, Store};
+use flightdeck_store::{
+    EventQuery, LogQuery, Maintenance, MetricQuery, SessionQuery, StatsScope, Store,
+};
+use flightdeck_store_postgres::{PostgresOptions, PostgresStore};
 use flightdeck_store_sqlite::{SqliteOptions, SqliteStore};
 use std::sync::Arc;
 
@@ -13,9 +22,122 @@ fn msgs(ndjson: &str) -> Vec<Message> {
     decode_batch(ndjson.as_bytes(), &Limits::default()).expect("valid test batch")
 }
 
-fn open(dir: &tempfile::TempDir) -> SqliteStore {
-    SqliteStore::open(SqliteOptions::new(dir.path().join("fd.db"))).unwrap()
+/// One kind of store under test: a fresh database, and the store opened on it (again and
+/// again: a reopen sees what the last one committed).
+trait Backend: Sized {
+    type Store: Maintenance;
+    async fn fresh() -> Self;
+    async fn open(&self) -> Self::Store;
+    /// How many compression dictionaries the database has stored.
+    async fn dictionaries(&self) -> i64;
+    /// How many stored span inputs name a dictionary.
+    async fn dictionary_payloads(&self) -> i64;
 }
+
+struct Sqlite(tempfile::TempDir);
+
+impl Sqlite {
+    fn conn(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.0.path().join("fd.db")).unwrap()
+    }
+}
+
+impl Backend for Sqlite {
+    type Store = SqliteStore;
+    async fn fresh() -> Self {
+        Sqlite(tempfile::tempdir().unwrap())
+    }
+    async fn open(&self) -> SqliteStore {
+        SqliteStore::open(SqliteOptions::new(self.0.path().join("fd.db"))).unwrap()
+    }
+    async fn dictionaries(&self) -> i64 {
+        let sql = "SELECT count(*) FROM dictionaries";
+        self.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+    async fn dictionary_payloads(&self) -> i64 {
+        let sql = "SELECT count(*) FROM spans WHERE substr(input, 1, 1) = x'02'";
+        self.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
+
+struct Postgres(String);
+
+impl Postgres {
+    async fn count(&self, sql: &str) -> i64 {
+        let (client, connection) = tokio_postgres::connect(&self.0, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client.query_one(sql, &[]).await.unwrap().get(0)
+    }
+}
+
+impl Backend for Postgres {
+    type Store = PostgresStore;
+    async fn fresh() -> Self {
+        Postgres(flightdeck_store_postgres::testing::fresh_database().await)
+    }
+    async fn open(&self) -> PostgresStore {
+        PostgresStore::open(PostgresOptions::new(&self.0))
+            .await
+            .unwrap()
+    }
+    async fn dictionaries(&self) -> i64 {
+        self.count("SELECT count(*) FROM dictionaries").await
+    }
+    async fn dictionary_payloads(&self) -> i64 {
+        self.count("SELECT count(*) FROM spans WHERE get_byte(input, 0) = 2")
+            .await
+    }
+}
+
+/// One `#[tokio::test]` per contract test, for one backend.
+macro_rules! contract {
+    ($backend:ty: $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                super::$name::<$backend>().await
+            }
+        )*
+    };
+}
+
+macro_rules! every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            contract!(super::Sqlite: $($name),*);
+        }
+        mod postgres {
+            contract!(super::Postgres: $($name),*);
+        }
+    };
+}
+
+every_backend!(
+    round_trip_of_every_message_type,
+    any_order_and_any_repetition_give_the_same_result,
+    what_was_acknowledged_survives_reopening,
+    streamed_chunks_show_while_running,
+    an_update_sets_payloads_without_touching_status_or_times,
+    session_list_filters_and_pages,
+    concurrent_writers_lose_and_double_nothing,
+    retention_removes_old_ended_sessions_only,
+    subscribers_get_commits_in_order_with_totals,
+    snapshots_contain_exactly_the_commits_up_to_their_seq,
+    payloads_compress_with_a_dictionary_trained_on_the_first_ones,
+    two_databases_in_one_process_keep_their_own_dictionaries,
+    a_call_without_a_price_makes_the_cost_unknown_not_zero,
+    a_move_refiles_everything_as_if_it_had_been_filed_there,
+    a_span_known_only_from_updates_is_not_listed_until_it_arrives,
+    traced_sessions_end_when_quiet_and_a_later_span_reopens_them,
+    a_span_move_makes_one_span_of_one_call_reported_twice,
+    metrics_are_read_by_prefix_and_averaged_over_buckets,
+    logs_of_every_session_are_filtered_paged_and_followed,
+    live_agents_are_those_of_running_and_recently_seen_sessions,
+    exchanges_and_replays_survive_reopening,
+    old_metric_samples_roll_up_into_minute_means_and_the_oldest_go,
+);
 
 /// A small session exercising every message type, in protocol order.
 fn heist() -> Vec<String> {
@@ -58,10 +180,9 @@ async fn observe(store: &dyn Store) -> serde_json::Value {
     })
 }
 
-#[tokio::test]
-async fn round_trip_of_every_message_type() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+async fn round_trip_of_every_message_type<B: Backend>() {
+    let db = B::fresh().await;
+    let store = db.open().await;
     store.append(msgs(&heist().join("\n"))).await.unwrap();
 
     let s = store.session("s1").await.unwrap().unwrap().summary;
@@ -168,24 +289,23 @@ async fn round_trip_of_every_message_type() {
     assert_eq!(overview.completion_rate, Some(1.0));
 }
 
-#[tokio::test]
-async fn any_order_and_any_repetition_give_the_same_result() {
-    let ordered_dir = tempfile::tempdir().unwrap();
-    let ordered = open(&ordered_dir);
+async fn any_order_and_any_repetition_give_the_same_result<B: Backend>() {
+    let ordered_db = B::fresh().await;
+    let ordered = ordered_db.open().await;
     ordered.append(msgs(&heist().join("\n"))).await.unwrap();
     let expected = observe(&ordered).await;
 
     // Reversed, one message per batch, every message twice, and shuffled in batches.
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+    let db = B::fresh().await;
+    let store = db.open().await;
     for line in heist().iter().rev() {
         store.append(msgs(line)).await.unwrap();
         store.append(msgs(line)).await.unwrap();
     }
     assert_eq!(observe(&store).await, expected);
 
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+    let db = B::fresh().await;
+    let store = db.open().await;
     let mut lines = heist();
     lines.rotate_left(5);
     let (a, b) = lines.split_at(7);
@@ -195,11 +315,10 @@ async fn any_order_and_any_repetition_give_the_same_result() {
     assert_eq!(observe(&store).await, expected);
 }
 
-#[tokio::test]
-async fn what_was_acknowledged_survives_reopening() {
-    let dir = tempfile::tempdir().unwrap();
+async fn what_was_acknowledged_survives_reopening<B: Backend>() {
+    let db = B::fresh().await;
     {
-        let store = open(&dir);
+        let store = db.open().await;
         store.append(msgs(&heist().join("\n"))).await.unwrap();
         store.close().await.unwrap();
         assert!(
@@ -207,7 +326,7 @@ async fn what_was_acknowledged_survives_reopening() {
             "closed store refuses writes"
         );
     }
-    let store = open(&dir);
+    let store = db.open().await;
     assert_eq!(store.spans("s1").await.unwrap().len(), 3);
     assert_eq!(
         store
@@ -222,10 +341,9 @@ async fn what_was_acknowledged_survives_reopening() {
     );
 }
 
-#[tokio::test]
-async fn streamed_chunks_show_while_running() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+async fn streamed_chunks_show_while_running<B: Backend>() {
+    let db = B::fresh().await;
+    let store = db.open().await;
     store.append(msgs(&heist()[..5].join("\n"))).await.unwrap();
     let running = store.span("s1", "a1").await.unwrap().unwrap();
     assert_eq!(running.summary.status, SpanStatus::Running);
@@ -240,16 +358,15 @@ async fn streamed_chunks_show_while_running() {
     assert_eq!(running.summary.usage.unwrap().output_tokens, 2);
 }
 
-#[tokio::test]
-async fn an_update_sets_payloads_without_touching_status_or_times() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+async fn an_update_sets_payloads_without_touching_status_or_times<B: Backend>() {
+    let db = B::fresh().await;
+    let store = db.open().await;
     let update = r#"{"type":"span.update","session_id":"s1","span_id":"t1","input":[{"role":"user","content":"hi"}],"output":{"role":"assistant","content":"hello"}}"#;
     let failed = r#"{"type":"span","session_id":"s1","span_id":"t1","kind":"llm","name":"chat","started_at":"2026-11-20T10:00:04Z","ended_at":"2026-11-20T10:00:05Z","status":"error","error":"timeout"}"#;
     // Before and after the span itself: the same stored span either way.
     for batches in [[update, failed], [failed, update]] {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(&dir);
+        let db = B::fresh().await;
+        let store = db.open().await;
         for b in batches {
             store.append(msgs(b)).await.unwrap();
         }
@@ -274,10 +391,9 @@ async fn an_update_sets_payloads_without_touching_status_or_times() {
     assert_eq!(span.summary.status, SpanStatus::Running);
 }
 
-#[tokio::test]
-async fn session_list_filters_and_pages() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+async fn session_list_filters_and_pages<B: Backend>() {
+    let db = B::fresh().await;
+    let store = db.open().await;
     let mut batch = String::new();
     for i in 0..25 {
         let status = if i % 5 == 0 { "failed" } else { "completed" };
@@ -433,10 +549,9 @@ async fn session_list_filters_and_pages() {
     );
 }
 
-#[tokio::test]
-async fn concurrent_writers_lose_and_double_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(open(&dir));
+async fn concurrent_writers_lose_and_double_nothing<B: Backend>() {
+    let db = B::fresh().await;
+    let store: Arc<dyn Store> = Arc::new(db.open().await);
     let mut tasks = Vec::new();
     for w in 0..8 {
         let store = Arc::clone(&store);
@@ -464,10 +579,9 @@ async fn concurrent_writers_lose_and_double_nothing() {
     assert_eq!(store.spans("shared").await.unwrap().len(), 8 * 20 * 25);
 }
 
-#[tokio::test]
-async fn retention_removes_old_ended_sessions_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+async fn retention_removes_old_ended_sessions_only<B: Backend>() {
+    let db = B::fresh().await;
+    let store = db.open().await;
     store
         .append(msgs(&[
             r#"{"type":"session.start","session_id":"old","started_at":1000}"#,
@@ -486,10 +600,9 @@ async fn retention_removes_old_ended_sessions_only() {
     assert!(store.session("new").await.unwrap().is_some());
 }
 
-#[tokio::test]
-async fn subscribers_get_commits_in_order_with_totals() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+async fn subscribers_get_commits_in_order_with_totals<B: Backend>() {
+    let db = B::fresh().await;
+    let store = db.open().await;
     let mut feed = store.subscribe();
     for line in heist() {
         store.append(msgs(&line)).await.unwrap();
@@ -536,12 +649,9 @@ async fn subscribers_get_commits_in_order_with_totals() {
     assert_eq!(event_ids, stored);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn snapshots_contain_exactly_the_commits_up_to_their_seq() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut opts = SqliteOptions::new(dir.path().join("fd.db"));
-    opts.durable = false;
-    let store = Arc::new(SqliteStore::open(opts).unwrap());
+async fn snapshots_contain_exactly_the_commits_up_to_their_seq<B: Backend>() {
+    let db = B::fresh().await;
+    let store = Arc::new(db.open().await);
     let mut feed = store.subscribe();
     let writers: Vec<_> = (0..4)
         .map(|w| {
@@ -625,62 +735,44 @@ const HEIST_WORDS: [&str; 10] = [
     "vault", "camera", "guard", "plan", "the", "crew", "door", "code", "alarm", "shift",
 ];
 
-/// How many dictionaries the database at `path` has stored.
-fn dictionaries(path: &std::path::Path) -> i64 {
-    rusqlite::Connection::open(path)
-        .unwrap()
-        .query_row("SELECT count(*) FROM dictionaries", [], |r| r.get(0))
-        .unwrap()
-}
-
 /// Writes spans `0..1500` (about 3 MB: more than a dictionary is trained from) and waits
 /// until the dictionary is stored and in use.
-async fn train_dictionary(store: &SqliteStore, path: &std::path::Path, words: &[&str]) {
+async fn train_dictionary<B: Backend>(db: &B, store: &B::Store, words: &[&str]) {
     for chunk in (0..1500).collect::<Vec<_>>().chunks(250) {
         let batch: Vec<String> = chunk.iter().map(|&i| wordy_span(words, i)).collect();
         store.append(msgs(&batch.join("\n"))).await.unwrap();
     }
     for _ in 0..200 {
-        if dictionaries(path) == 1 {
+        if db.dictionaries().await == 1 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    assert_eq!(dictionaries(path), 1, "a dictionary was trained and stored");
+    assert_eq!(
+        db.dictionaries().await,
+        1,
+        "a dictionary was trained and stored"
+    );
     // Give the writer time to put it in use.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
 }
 
-/// How many stored span inputs of the database at `path` name a dictionary.
-fn dictionary_payloads(path: &std::path::Path) -> i64 {
-    rusqlite::Connection::open(path)
-        .unwrap()
-        .query_row(
-            "SELECT count(*) FROM spans WHERE substr(input, 1, 1) = x'02'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
-}
-
 /// Checks that span `x{i}` reads back as `wordy_span(words, i)` sent it.
-async fn reads_back(store: &SqliteStore, words: &[&str], i: usize) {
+async fn reads_back(store: &impl Store, words: &[&str], i: usize) {
     let got = store.span("d", &format!("x{i}")).await.unwrap().unwrap();
     let sent: serde_json::Value = serde_json::from_str(&wordy_span(words, i)).unwrap();
     let got: serde_json::Value = serde_json::from_str(got.input.unwrap().get()).unwrap();
     assert_eq!(got, sent["input"], "span {i} reads back");
 }
 
-#[tokio::test]
-async fn payloads_compress_with_a_dictionary_trained_on_the_first_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("fd.db");
+async fn payloads_compress_with_a_dictionary_trained_on_the_first_ones<B: Backend>() {
+    let db = B::fresh().await;
     let words = &HEIST_WORDS[..];
-    let store = open(&dir);
-    train_dictionary(&store, &path, words).await;
+    let store = db.open().await;
+    train_dictionary(&db, &store, words).await;
     let later: Vec<String> = (1500..1600).map(|i| wordy_span(words, i)).collect();
     store.append(msgs(&later.join("\n"))).await.unwrap();
-    let with_dict = dictionary_payloads(&path);
+    let with_dict = db.dictionary_payloads().await;
     assert!(
         with_dict >= 100,
         "later payloads use the dictionary ({with_dict})"
@@ -689,13 +781,13 @@ async fn payloads_compress_with_a_dictionary_trained_on_the_first_ones() {
     reads_back(&store, words, 1599).await;
     store.close().await.unwrap();
     drop(store);
-    let reopened = open(&dir);
+    let reopened = db.open().await;
     reads_back(&reopened, words, 1599).await;
     let more: Vec<String> = (1600..1610).map(|i| wordy_span(words, i)).collect();
     reopened.append(msgs(&more.join("\n"))).await.unwrap();
     reads_back(&reopened, words, 1609).await;
     assert_eq!(
-        dictionaries(&path),
+        db.dictionaries().await,
         1,
         "reopening reuses the stored dictionary"
     );
@@ -705,22 +797,20 @@ async fn payloads_compress_with_a_dictionary_trained_on_the_first_ones() {
 /// same id (1). Writing to one and then the other on the same thread must compress each
 /// payload with its own database's dictionary, or the second database's payloads are stored
 /// unreadable ("Dictionary mismatch"), as `flightdeck bench otlp` once found.
-#[tokio::test]
-async fn two_databases_in_one_process_keep_their_own_dictionaries() {
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (path_a, path_b) = (dir_a.path().join("fd.db"), dir_b.path().join("fd.db"));
+async fn two_databases_in_one_process_keep_their_own_dictionaries<B: Backend>() {
+    let (db_a, db_b) = (B::fresh().await, B::fresh().await);
     let words_b = [
         "ledger", "invoice", "audit", "total", "a", "clerk", "stamp", "form", "tax", "quarter",
     ];
-    let (a, b) = (open(&dir_a), open(&dir_b));
-    train_dictionary(&a, &path_a, &HEIST_WORDS).await;
-    train_dictionary(&b, &path_b, &words_b).await;
+    let (a, b) = (db_a.open().await, db_b.open().await);
+    train_dictionary(&db_a, &a, &HEIST_WORDS).await;
+    train_dictionary(&db_b, &b, &words_b).await;
     // Alternate, on this one thread: each write follows a write to the other database.
     for i in 1500..1520 {
         a.append(msgs(&wordy_span(&HEIST_WORDS, i))).await.unwrap();
         b.append(msgs(&wordy_span(&words_b, i))).await.unwrap();
     }
-    assert!(dictionary_payloads(&path_a) >= 20 && dictionary_payloads(&path_b) >= 20);
+    assert!(db_a.dictionary_payloads().await >= 20 && db_b.dictionary_payloads().await >= 20);
     for i in [3, 1500, 1519] {
         reads_back(&a, &HEIST_WORDS, i).await;
         reads_back(&b, &words_b, i).await;
@@ -742,7 +832,7 @@ fn unpriced_calls() -> Vec<String> {
     .to_vec()
 }
 
-async fn totals(store: &SqliteStore, session: &str) -> flightdeck_model::Totals {
+async fn totals(store: &impl Store, session: &str) -> flightdeck_model::Totals {
     store
         .session(session)
         .await
@@ -752,10 +842,9 @@ async fn totals(store: &SqliteStore, session: &str) -> flightdeck_model::Totals 
         .totals
 }
 
-#[tokio::test]
-async fn a_call_without_a_price_makes_the_cost_unknown_not_zero() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+async fn a_call_without_a_price_makes_the_cost_unknown_not_zero<B: Backend>() {
+    let db = B::fresh().await;
+    let store = db.open().await;
     store
         .append(msgs(&unpriced_calls().join("\n")))
         .await
@@ -817,43 +906,6 @@ async fn a_call_without_a_price_makes_the_cost_unknown_not_zero() {
     );
 }
 
-#[tokio::test]
-async fn upgrading_counts_the_unpriced_calls_already_stored() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("fd.db");
-    let store = open(&dir);
-    store
-        .append(msgs(&unpriced_calls().join("\n")))
-        .await
-        .unwrap();
-    store.close().await.unwrap();
-    drop(store);
-    // Back to the schema before the count (version 4), without what later migrations add.
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "ALTER TABLE sessions DROP COLUMN unpriced_llm_calls;
-         ALTER TABLE agents DROP COLUMN unpriced_llm_calls;
-         DROP TABLE exchanges;
-         DROP TABLE replays;
-         PRAGMA user_version = 4;",
-    )
-    .unwrap();
-    drop(conn);
-    let reopened = open(&dir);
-    assert_eq!(totals(&reopened, "u1").await.unpriced_llm_calls, 1);
-    let now = Timestamp::parse_rfc3339("2026-11-20T10:00:00Z").unwrap();
-    let agents = reopened.agents("u1", now).await.unwrap();
-    let count = |name: &str| {
-        agents
-            .iter()
-            .find(|a| a.agent == name)
-            .unwrap()
-            .totals
-            .unpriced_llm_calls
-    };
-    assert_eq!((count("scout"), count("lead")), (1, 0));
-}
-
 /// What a reader sees of one session, as comparable JSON (without its id).
 async fn everything_of(store: &dyn Store, id: &str) -> serde_json::Value {
     let now = Timestamp(1_000_000);
@@ -898,10 +950,9 @@ const NAMED: [&str; 3] = [
     r#"{"type":"span","session_id":"conv-1","span_id":"c1","trace_id":"0af7","parent_id":"a","kind":"llm","name":"chat","agent":"planner","model":"gpt-4o","started_at":2000,"ended_at":3000,"usage":{"input_tokens":100,"output_tokens":20},"output":{"role":"assistant","content":"ok"}}"#,
 ];
 
-#[tokio::test]
-async fn a_move_refiles_everything_as_if_it_had_been_filed_there() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+async fn a_move_refiles_everything_as_if_it_had_been_filed_there<B: Backend>() {
+    let db = B::fresh().await;
+    let store = db.open().await;
     let mut feed = store.subscribe();
     store.append(msgs(&PROVISIONAL.join("\n"))).await.unwrap();
     store.append(msgs(&NAMED[..2].join("\n"))).await.unwrap();
@@ -915,8 +966,8 @@ async fn a_move_refiles_everything_as_if_it_had_been_filed_there() {
         .unwrap();
 
     // The same messages filed under the session from the start.
-    let reference_dir = tempfile::tempdir().unwrap();
-    let reference = open(&reference_dir);
+    let reference_db = B::fresh().await;
+    let reference = reference_db.open().await;
     let direct = PROVISIONAL
         .iter()
         .chain(&NAMED)
@@ -966,7 +1017,7 @@ async fn a_move_refiles_everything_as_if_it_had_been_filed_there() {
     // Across a restart, what names the trace id still lands in the session.
     store.close().await.unwrap();
     drop(store);
-    let store = open(&dir);
+    let store = db.open().await;
     store
         .append(msgs(r#"{"type":"span","session_id":"0af7","span_id":"c3","trace_id":"0af7","parent_id":"a","kind":"tool","name":"ls","started_at":6000,"ended_at":6100}"#))
         .await
@@ -988,10 +1039,9 @@ async fn a_move_refiles_everything_as_if_it_had_been_filed_there() {
     assert_eq!(events.items.len(), 2, "{:?}", events.items);
 }
 
-#[tokio::test]
-async fn a_span_known_only_from_updates_is_not_listed_until_it_arrives() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+async fn a_span_known_only_from_updates_is_not_listed_until_it_arrives<B: Backend>() {
+    let db = B::fresh().await;
+    let store = db.open().await;
     store
         .append(msgs(r#"{"type":"span.update","session_id":"s1","span_id":"c2","input":[{"role":"user","content":"again"}],"usage":{"input_tokens":3,"output_tokens":1}}"#))
         .await
@@ -1012,10 +1062,9 @@ async fn a_span_known_only_from_updates_is_not_listed_until_it_arrives() {
     assert_eq!((s.totals.spans, s.totals.llm_calls), (1, 1));
 }
 
-#[tokio::test]
-async fn traced_sessions_end_when_quiet_and_a_later_span_reopens_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+async fn traced_sessions_end_when_quiet_and_a_later_span_reopens_them<B: Backend>() {
+    let db = B::fresh().await;
+    let store = db.open().await;
     store
         .append(msgs(&[
             // A traced session: the root failed; a child of another trace ended last.
@@ -1102,10 +1151,9 @@ async fn traced_sessions_end_when_quiet_and_a_later_span_reopens_them() {
     assert_eq!(store.retain(Timestamp(10_000)).await.unwrap(), 2);
 }
 
-#[tokio::test]
-async fn a_span_move_makes_one_span_of_one_call_reported_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+async fn a_span_move_makes_one_span_of_one_call_reported_twice<B: Backend>() {
+    let db = B::fresh().await;
+    let store = db.open().await;
     let proxied = |id: &str| {
         format!(
             r#"{{"type":"span","session_id":"proxy-1","span_id":"{id}","kind":"llm","name":"chat.completions","model":"gpt-4o","started_at":2000,"ended_at":3000,"usage":{{"input_tokens":100,"output_tokens":20}},"input":{{"messages":"exact"}},"output":{{"exact":true}}}}"#
@@ -1162,10 +1210,9 @@ async fn a_span_move_makes_one_span_of_one_call_reported_twice() {
     assert_eq!(llm.iter().map(|l| l.requests).sum::<i64>(), 2, "{llm:?}");
 }
 
-#[tokio::test]
-async fn metrics_are_read_by_prefix_and_averaged_over_buckets() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+async fn metrics_are_read_by_prefix_and_averaged_over_buckets<B: Backend>() {
+    let db = B::fresh().await;
+    let store = db.open().await;
     let mut lines = String::new();
     for (i, v) in [1.0, 3.0, 5.0, 7.0, 20.0].iter().enumerate() {
         // 10:00:00, :10, :20, :30 and 10:01:00: four in the first minute, one in the next.
@@ -1198,10 +1245,9 @@ async fn metrics_are_read_by_prefix_and_averaged_over_buckets() {
     assert_eq!(store.metrics(q("system.", None)).await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn logs_of_every_session_are_filtered_paged_and_followed() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+async fn logs_of_every_session_are_filtered_paged_and_followed<B: Backend>() {
+    let db = B::fresh().await;
+    let store = db.open().await;
     let line = |s: &str, n: usize, level: &str, agent: &str, text: &str| {
         format!(
             "{{\"type\":\"event\",\"session_id\":\"{s}\",\"event_id\":\"e{n}\",\"category\":\"log\",\"level\":\"{level}\",\"agent\":\"{agent}\",\"message\":\"{text}\",\"at\":\"2026-11-20T10:00:{n:02}Z\"}}\n"
@@ -1287,10 +1333,9 @@ async fn logs_of_every_session_are_filtered_paged_and_followed() {
     assert_eq!(texts(&followed), ["inside"]);
 }
 
-#[tokio::test]
-async fn live_agents_are_those_of_running_and_recently_seen_sessions() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+async fn live_agents_are_those_of_running_and_recently_seen_sessions<B: Backend>() {
+    let db = B::fresh().await;
+    let store = db.open().await;
     let now = Timestamp::now();
     let at = |secs_ago: i64| Timestamp(now.0 - secs_ago * 1_000_000_000).to_rfc3339();
     let batch = format!(
@@ -1351,10 +1396,9 @@ fn exchange(session: &str, span: &str, body: &[u8]) -> flightdeck_model::replay:
 
 /// An exchange reads back byte for byte after a reopen, also by the ids its span moved to; a
 /// replay's record keeps its highest version.
-#[tokio::test]
-async fn exchanges_and_replays_survive_reopening() {
+async fn exchanges_and_replays_survive_reopening<B: Backend>() {
     use flightdeck_model::replay::{ForkPoint, OnMismatch, ReplayRecord, Saved};
-    let dir = tempfile::tempdir().unwrap();
+    let db = B::fresh().await;
     let big = "data: the plan\n\n".repeat(500);
     let x = exchange("s1", "a1", big.as_bytes());
     let record = |version: u64, calls: u64| ReplayRecord {
@@ -1379,7 +1423,7 @@ async fn exchanges_and_replays_survive_reopening() {
         version,
     };
     {
-        let store = open(&dir);
+        let store = db.open().await;
         store.write_exchanges(vec![x.clone()]).await.unwrap();
         store
             .append(msgs(
@@ -1391,7 +1435,7 @@ async fn exchanges_and_replays_survive_reopening() {
         store.write_replay(record(1, 1)).await.unwrap();
         store.close().await.unwrap();
     }
-    let store = open(&dir);
+    let store = db.open().await;
     assert_eq!(store.exchange("s1", "a1").await.unwrap().as_ref(), Some(&x));
     assert_eq!(
         store.exchange("s2", "b1").await.unwrap().as_ref(),
@@ -1405,10 +1449,9 @@ async fn exchanges_and_replays_survive_reopening() {
     assert!(store.replay("r2").await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn old_metric_samples_roll_up_into_minute_means_and_the_oldest_go() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+async fn old_metric_samples_roll_up_into_minute_means_and_the_oldest_go<B: Backend>() {
+    let db = B::fresh().await;
+    let store = db.open().await;
     let mut lines = String::new();
     // 12 samples 5 s apart in 10:00 (values 0..11), 2 in 10:01 (100, 200), 1 in 09:00 (7).
     let sample = |at: &str, v: f64| {
@@ -1461,4 +1504,42 @@ async fn old_metric_samples_roll_up_into_minute_means_and_the_oldest_go() {
         .await
         .unwrap();
     assert_eq!(again, (0, 0), "rolled-up minutes are left as they are");
+}
+
+/// SQLite's own migrations: a database of schema version 4 upgrades with its counts right.
+#[tokio::test]
+async fn upgrading_counts_the_unpriced_calls_already_stored() {
+    let db = Sqlite::fresh().await;
+    let path = db.0.path().join("fd.db");
+    let store = db.open().await;
+    store
+        .append(msgs(&unpriced_calls().join("\n")))
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+    drop(store);
+    // Back to the schema before the count (version 4), without what later migrations add.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE sessions DROP COLUMN unpriced_llm_calls;
+         ALTER TABLE agents DROP COLUMN unpriced_llm_calls;
+         DROP TABLE exchanges;
+         DROP TABLE replays;
+         PRAGMA user_version = 4;",
+    )
+    .unwrap();
+    drop(conn);
+    let reopened = db.open().await;
+    assert_eq!(totals(&reopened, "u1").await.unpriced_llm_calls, 1);
+    let now = Timestamp::parse_rfc3339("2026-11-20T10:00:00Z").unwrap();
+    let agents = reopened.agents("u1", now).await.unwrap();
+    let count = |name: &str| {
+        agents
+            .iter()
+            .find(|a| a.agent == name)
+            .unwrap()
+            .totals
+            .unpriced_llm_calls
+    };
+    assert_eq!((count("scout"), count("lead")), (1, 0));
 }

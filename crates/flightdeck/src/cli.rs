@@ -145,8 +145,9 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:7329]
     #[arg(long, env = "FLIGHTDECK_ADDR", value_name = "HOST:PORT")]
     pub addr: Option<SocketAddr>,
-    /// SQLite database file [default: $XDG_DATA_HOME/flightdeck/flightdeck.db]
-    #[arg(long, env = "FLIGHTDECK_DB", value_name = "FILE")]
+    /// SQLite database file, or a PostgreSQL URL (postgres://user@host:port/db)
+    /// [default: $XDG_DATA_HOME/flightdeck/flightdeck.db]
+    #[arg(long, env = "FLIGHTDECK_DB", value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
     /// Configuration file (TOML); see flightdeck.example.toml
     #[arg(long, env = "FLIGHTDECK_CONFIG", value_name = "FILE")]
@@ -295,6 +296,19 @@ pub enum BenchTarget {
     /// Trace files: import spans per second from a native JSONL file beside the bare decode
     /// loop, and append-to-browser latency of a watched file beside HTTP ingest.
     Import(ImportBenchArgs),
+    /// Spans per second into PostgreSQL through the store, beside a bare COPY of the same rows.
+    Postgres(PostgresBenchArgs),
+}
+
+/// Options of `flightdeck bench postgres`.
+#[derive(Args, Debug)]
+pub struct PostgresBenchArgs {
+    #[command(flatten)]
+    pub load: IngestLoad,
+    /// The server, as a URL whose user may create databases (`scripts/postgres.sh start`
+    /// prints one); each run makes its own and drops it
+    #[arg(long, value_name = "URL")]
+    pub db: String,
 }
 
 /// Options of `flightdeck bench metrics`.

@@ -2,6 +2,7 @@
 //! defaults < config file < environment < flags. Unknown keys in the file are errors.
 
 use crate::cli::ServeArgs;
+use crate::database::Database;
 use anyhow::Context;
 use flightdeck_model::{Limits, ModelPrice, Pricing};
 use flightdeck_server::auth::AuthConfig;
@@ -81,7 +82,7 @@ struct FileProxy {
 #[derive(Debug)]
 pub struct Config {
     pub addr: SocketAddr,
-    pub db: PathBuf,
+    pub db: Database,
     pub retain_days: Option<u32>,
     pub max_body_bytes: usize,
     pub limits: Limits,
@@ -175,7 +176,7 @@ impl Config {
             auth,
             reviews,
             addr,
-            db: args.db.or(file.db).unwrap_or_else(default_db),
+            db: Database::named(args.db.or(file.db).unwrap_or_else(default_db)),
             retain_days: args.retain_days.or(file.retain_days),
             max_body_bytes: args
                 .max_body_bytes

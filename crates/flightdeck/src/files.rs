@@ -27,13 +27,13 @@ pub enum Opened {
 impl Opened {
     /// Opens the target; also gives the token for a server and the field limits lines are
     /// checked against (the config's, as `serve` would apply them).
-    pub fn open(target: Target) -> anyhow::Result<(Opened, Option<String>, Limits)> {
+    pub async fn open(target: Target) -> anyhow::Result<(Opened, Option<String>, Limits)> {
         let token = target.serve.token.clone();
         let config = Config::resolve(target.serve)?;
         let limits = config.limits;
         let opened = match target.server {
             Some(url) => Opened::Remote(url),
-            None => Opened::Local(crate::serve::open(config)?),
+            None => Opened::Local(crate::serve::open(config).await?),
         };
         Ok((opened, token, limits))
     }
@@ -56,7 +56,7 @@ impl Opened {
 
 /// `flightdeck export`.
 pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
-    let (opened, token, _) = Opened::open(args.target)?;
+    let (opened, token, _) = Opened::open(args.target).await?;
     let mut out = String::new();
     for id in &args.sessions {
         let text = match &opened {
@@ -128,7 +128,7 @@ async fn download(
 
 /// `flightdeck share`.
 pub async fn share(args: ShareArgs) -> anyhow::Result<()> {
-    let (opened, token, _) = Opened::open(args.target)?;
+    let (opened, token, _) = Opened::open(args.target).await?;
     let id = &args.session;
     let page = match &opened {
         Opened::Local(app) => flightdeck_server::files::share::page(app.store.as_ref(), id).await?,
@@ -145,7 +145,7 @@ pub async fn share(args: ShareArgs) -> anyhow::Result<()> {
 
 /// `flightdeck import`.
 pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
-    let (opened, token, limits) = Opened::open(args.target)?;
+    let (opened, token, limits) = Opened::open(args.target).await?;
     let sink = std::sync::Arc::new(opened.sink(token));
     let total: u64 = args
         .files
@@ -260,7 +260,7 @@ fn watching(paths: Vec<PathBuf>, options: WatchOptions, config: &Config) -> Watc
     let mut watch = WatchConfig::new(paths, config.limits);
     watch.format = options.format;
     watch.state = Some(options.state.unwrap_or_else(|| {
-        config.db.parent().map_or_else(
+        config.db.local_dir().map_or_else(
             || PathBuf::from("watch-state.json"),
             |d| d.join("watch-state.json"),
         )

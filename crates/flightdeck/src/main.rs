@@ -8,6 +8,7 @@
 mod bench;
 mod cli;
 mod config;
+mod database;
 mod demo;
 mod files;
 mod serve;

@@ -5,8 +5,8 @@ use crate::config::Config;
 use anyhow::Context;
 use flightdeck_model::Timestamp;
 use flightdeck_server::{App, AppState, ServerConfig};
+use flightdeck_store::Maintenance;
 use flightdeck_store::Store;
-use flightdeck_store_sqlite::{SqliteOptions, SqliteStore};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -47,7 +47,7 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
     let (addr_at, grpc_at, db) = (config.addr, config.otlp_grpc_addr, config.db.clone());
     let auth_required = config.auth.is_required();
     let (token, password) = (config.auth.token.is_some(), config.auth.password.is_some());
-    let app = open(config)?;
+    let app = open(config).await?;
     let listener = TcpListener::bind(addr_at).await.map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
             " (another Flightdeck, or another program, listens there: stop it or choose \
@@ -71,7 +71,7 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
     if let Some(at) = grpc_addr {
         tracing::info!(addr = %at, "OTLP/gRPC on {at}");
     }
-    tracing::info!(%addr, db = %db.display(), "flightdeck serving on http://{addr}");
+    tracing::info!(%addr, %db, "flightdeck serving on http://{addr}");
     if auth_required {
         tracing::info!(token, password, "clients must present credentials");
     }
@@ -86,14 +86,11 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
 
 /// Opens the store and the server's state over it (no listener): for `serve`, and for the
 /// file commands that write into a database of their own (`import`, `watch`).
-pub fn open(config: Config) -> anyhow::Result<AppState> {
-    let mut opts = SqliteOptions::new(&config.db);
-    opts.pricing = Arc::new(config.pricing);
-    opts.agent_offline_after = config.agent_offline_after;
-    let store = Arc::new(
-        SqliteStore::open(opts)
-            .with_context(|| format!("cannot open the database {}", config.db.display()))?,
-    );
+pub async fn open(config: Config) -> anyhow::Result<AppState> {
+    let store = config
+        .db
+        .open(config.pricing, config.agent_offline_after)
+        .await?;
     if let Some(days) = config.retain_days {
         spawn_retention(Arc::clone(&store), days);
     }
@@ -119,7 +116,7 @@ pub fn open(config: Config) -> anyhow::Result<AppState> {
     ))
 }
 
-fn spawn_retention(store: Arc<SqliteStore>, days: u32) {
+fn spawn_retention(store: Arc<dyn Maintenance>, days: u32) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(RETENTION_EVERY);
         loop {
@@ -134,7 +131,7 @@ fn spawn_retention(store: Arc<SqliteStore>, days: u32) {
 
 /// Every ten minutes, metric samples older than `raw` become minute means, and points older
 /// than `retain` go, so a week of 5-second samples of 50 series stays small.
-fn spawn_metric_rollup(store: Arc<SqliteStore>, raw: Duration, retain: Duration) {
+fn spawn_metric_rollup(store: Arc<dyn Maintenance>, raw: Duration, retain: Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {

@@ -1,5 +1,6 @@
 //! The real binary as a user runs it: acknowledged data survives SIGKILL right after the
-//! answer, SIGTERM shuts down cleanly, and `--help` reads well.
+//! answer, SIGTERM shuts down cleanly (over SQLite and over PostgreSQL), and `--help` reads
+//! well.
 
 use serde_json::{Value, json};
 mod support;
@@ -37,8 +38,19 @@ async fn spans_of(client: &reqwest::Client, base: &str, session: usize) -> i64 {
 #[tokio::test]
 async fn acknowledged_batches_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("fd.db");
-    let mut server = start(&db);
+    survive_sigkill(&dir.path().join("fd.db")).await;
+}
+
+#[tokio::test]
+async fn acknowledged_batches_survive_sigkill_over_postgres() {
+    let url = flightdeck_store_postgres::testing::fresh_database().await;
+    survive_sigkill(std::path::Path::new(&url)).await;
+}
+
+/// SIGKILL right after the fifteenth answer loses none of the acknowledged batches in `db`
+/// (a file or a PostgreSQL URL).
+async fn survive_sigkill(db: &std::path::Path) {
+    let mut server = start(db);
     let client = reqwest::Client::new();
     let (acked_tx, mut acked_rx) = tokio::sync::mpsc::unbounded_channel();
     for session in 0..40 {
@@ -70,7 +82,7 @@ async fn acknowledged_batches_survive_sigkill() {
     }
     assert!(acked.len() >= 15);
 
-    let mut server = start(&db);
+    let mut server = start(db);
     for s in &acked {
         assert_eq!(
             spans_of(&client, &server.base, *s).await,
@@ -90,8 +102,17 @@ async fn acknowledged_batches_survive_sigkill() {
 #[tokio::test]
 async fn sigterm_shuts_down_cleanly_and_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("fd.db");
-    let mut server = start(&db);
+    sigterm_keeps_everything(&dir.path().join("fd.db")).await;
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_cleanly_and_keeps_everything_over_postgres() {
+    let url = flightdeck_store_postgres::testing::fresh_database().await;
+    sigterm_keeps_everything(std::path::Path::new(&url)).await;
+}
+
+async fn sigterm_keeps_everything(db: &std::path::Path) {
+    let mut server = start(db);
     let client = reqwest::Client::new();
     let r = client
         .post(format!("{}/api/v1/events", server.base))
@@ -108,7 +129,7 @@ async fn sigterm_shuts_down_cleanly_and_keeps_everything() {
     let status = server.child.wait().unwrap();
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
 
-    let mut server = start(&db);
+    let mut server = start(db);
     assert_eq!(spans_of(&client, &server.base, 7).await, 100);
     server.child.kill().unwrap();
     server.child.wait().unwrap();
@@ -187,7 +208,11 @@ fn user_errors_print_one_line_and_no_backtrace() {
     let db = db.to_str().unwrap();
     let not_a_db = dir.path().join("garbage.db");
     std::fs::write(&not_a_db, vec![0x42u8; 64 * 1024]).unwrap();
-    let cases: [(&[&str], &str); 4] = [
+    // A free port: nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let unreachable = format!("postgres://fd@{}/flightdeck", closed.local_addr().unwrap());
+    drop(closed);
+    let cases: [(&[&str], &str); 6] = [
         (
             &[
                 "serve",
@@ -219,6 +244,19 @@ fn user_errors_print_one_line_and_no_backtrace() {
             ],
             "cannot open the database",
         ),
+        (
+            &["serve", "--no-otlp-grpc", "--db", &unreachable],
+            "cannot connect to PostgreSQL",
+        ),
+        (
+            &[
+                "serve",
+                "--no-otlp-grpc",
+                "--db",
+                "postgres://fd:secret@db:notaport/flightdeck",
+            ],
+            "invalid PostgreSQL URL",
+        ),
     ];
     for (args, expected) in cases {
         let out = Command::new(env!("CARGO_BIN_EXE_flightdeck"))
@@ -242,5 +280,6 @@ fn user_errors_print_one_line_and_no_backtrace() {
         );
         assert!(err.starts_with("flightdeck: error: "), "{err}");
         assert!(!err.to_lowercase().contains("backtrace"), "{err}");
+        assert!(!err.contains("secret"), "no password in errors: {err}");
     }
 }

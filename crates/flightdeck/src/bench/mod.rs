@@ -11,6 +11,7 @@ mod local;
 mod metrics;
 mod otlp;
 mod playground;
+mod postgres;
 mod proxy;
 mod replay;
 mod review_agents;
@@ -33,6 +34,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Reviews(a) => reviews::run(a).await,
         BenchTarget::Metrics(a) => metrics::run(a).await,
         BenchTarget::Import(a) => import::run(a).await,
+        BenchTarget::Postgres(a) => postgres::run(a).await,
     }
 }
 

@@ -5,9 +5,9 @@
 //! Because times and ids are filled here, the messages offered on the commit feed carry the
 //! same keys the store used, so a live client can merge them by id exactly as the store did.
 
-use super::dictionary::Dictionaries;
+use crate::codec::{self, EncodeDict};
+use crate::dictionary::Dictionaries;
 use flightdeck_model::{Message, Timestamp, message as m};
-use flightdeck_store::codec::{self, EncodeDict};
 use serde_json::value::RawValue;
 
 /// Encoded payloads of one message, by position in the batch.
