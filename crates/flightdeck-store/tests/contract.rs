@@ -1376,6 +1376,8 @@ async fn exchanges_and_replays_survive_reopening() {
         },
         upstream_calls: 0,
         mismatch: None,
+        progress: Vec::new(),
+        served_spans: Vec::new(),
         version,
     };
     {
