@@ -18,6 +18,8 @@ const s = (id) => `/sessions/${encodeURIComponent(id)}`;
 
 export const api = {
   sessions: (filters) => get('/sessions', filters),
+  /** {sessions: {id: {running: [...], more}}}: what each running session does now (1 to 100 ids). */
+  now: (ids) => get('/now', { sessions: ids.join(',') }),
   overview: (range) => get('/stats/overview', range),
   session: (id) => get(s(id)),
   spans: (id) => get(`${s(id)}/spans`),

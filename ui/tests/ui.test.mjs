@@ -88,6 +88,25 @@ describe('overview, live', () => {
     await page.context().close();
   });
 
+  test('a running row says what runs now, and follows it live', async () => {
+    const page = await open('#/');
+    await page.waitForSelector('.conn[data-state=live]');
+    await ingest(server.origin, [
+      { type: 'session.start', session_id: 'india', name: 'india live' },
+      { type: 'span.start', session_id: 'india', span_id: 'i-root', kind: 'agent', name: 'crew', agent: 'boss' },
+      { type: 'span.start', session_id: 'india', span_id: 'i-llm', parent_id: 'i-root', kind: 'llm', name: 'plan the job', agent: 'planner', model: 'gpt-4o' },
+    ]);
+    const now = 'tr[data-session=india] [data-test=row-now]';
+    await page.waitForFunction((sel) => /planner\s*plan the job \(gpt-4o\)/.test(document.querySelector(sel)?.textContent || ''), now, { timeout: 8000 });
+    assert.doesNotMatch(await page.textContent(now), /crew/, 'the agent waiting on its call is not named');
+    await ingest(server.origin, [{ type: 'span.end', session_id: 'india', span_id: 'i-llm' }]);
+    await page.waitForFunction((sel) => /boss\s*crew/.test(document.querySelector(sel)?.textContent || ''), now, { timeout: 8000 });
+    await ingest(server.origin, [{ type: 'span.end', session_id: 'india', span_id: 'i-root' }, { type: 'session.end', session_id: 'india' }]);
+    await page.waitForFunction((sel) => !document.querySelector(sel), now, { timeout: 8000 });
+    assert.deepEqual(page.errors.map(String), []);
+    await page.context().close();
+  });
+
   test('under a filter, a new matching session appears and one that does not match stays out', async () => {
     const page = await open('#/?agent=navigator');
     await page.waitForSelector('.conn[data-state=live]');

@@ -13,6 +13,7 @@ import { compareBy } from '../components/table.js';
 import { Filters, toApi, isFiltered } from './overview-filters.js';
 import { SAMPLE, statsOf, Trend } from './overview-trend.js';
 import { compareHref } from '../lib/replay-api.js';
+import { useRunningWork, RowNow } from './overview-now.js';
 
 const PAGE = 50;
 
@@ -76,7 +77,7 @@ function Budget({ s }) {
 /** A failed session is marked red; one that completed with errors in its spans amber. */
 const rowMark = (s) => (s.status === 'failed' ? 'failed' : s.totals.errors ? 'with-errors' : '');
 
-function Row({ s, now, waiting, picked, onPick }) {
+function Row({ s, now, waiting, picked, onPick, work }) {
   const t = s.totals;
   const dur = s.status === 'running' ? elapsed(s.started_at, null, now) : s.duration_ms;
   const link = href({ page: 'session', session: s.session_id, view: 'tree' });
@@ -84,7 +85,8 @@ function Row({ s, now, waiting, picked, onPick }) {
     <tr class=${rowMark(s)} data-session=${s.session_id}>
       <td><${SessionStatus} s=${s} />${waiting ? html` <span class="badge waiting" title="An agent waits for a person's review">waiting on a person</span>` : null}</td>
       <td class="wrap"><a href=${link}>${s.name || s.session_id}</a>
-        <div class="faint mono" style="font-size:11px">${s.session_id}</div></td>
+        <div class="faint mono" style="font-size:11px">${s.session_id}</div>
+        ${s.status === 'running' ? html`<${RowNow} work=${work} now=${now} />` : null}</td>
       <td class="wrap">${s.agents.slice(0, 5).map((a) => html`<${Agent} name=${a} />`)}${s.agents.length > 5 ? html`<span class="faint">+${s.agents.length - 5}</span>` : null}</td>
       <td class="num">${int(t.spans)}</td>
       <td class="num">${int(t.llm_calls)}</td>
@@ -191,6 +193,7 @@ export function Overview({ query }) {
   const [picked, setPicked] = useState([]);
   const pick = (id) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p, id].slice(-2)));
   const waitingOn = new Set(usePendingReviews().map((r) => r.session_id));
+  const working = useRunningWork(items);
 
   const more = async () => {
     setLoadingMore(true);
@@ -232,7 +235,7 @@ export function Overview({ query }) {
           : html`<div class="table-wrap"><table data-test="sessions">
               <${Head} sort=${sort} setSort=${setSort} />
               <tbody>${(sortedBy(items, sort) || []).map((s) => html`<${Row} key=${s.session_id} s=${s} now=${now} waiting=${waitingOn.has(s.session_id)}
-                picked=${picked.includes(s.session_id)} onPick=${pick} />`)}</tbody>
+                picked=${picked.includes(s.session_id)} onPick=${pick} work=${working[s.session_id]} />`)}</tbody>
             </table></div>`}
         ${cursor
           ? html`<div class="row" style="justify-content:center; padding:12px" ref=${sentinel}>

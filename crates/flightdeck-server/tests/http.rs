@@ -332,6 +332,69 @@ async fn a_session_is_searched_in_its_inputs_and_outputs() {
 }
 
 #[tokio::test]
+async fn now_names_the_innermost_running_work_of_each_session() {
+    let s = TestServer::start().await;
+    let at = |sec: u32| format!("2026-12-02T10:00:{sec:02}Z");
+    let batch = json!([
+        {"type": "session.start", "session_id": "busy", "started_at": at(0)},
+        {"type": "span.start", "session_id": "busy", "span_id": "root", "kind": "agent",
+         "name": "crew", "agent": "boss", "started_at": at(1)},
+        {"type": "span.start", "session_id": "busy", "span_id": "plan", "parent_id": "root",
+         "kind": "llm", "name": "chat", "agent": "planner", "model": "gpt-4o", "started_at": at(2)},
+        {"type": "span.start", "session_id": "busy", "span_id": "gate", "parent_id": "root",
+         "kind": "review", "name": "approve the vault", "agent": "hacker", "started_at": at(3)},
+        {"type": "span", "session_id": "busy", "span_id": "done", "parent_id": "root",
+         "kind": "tool", "name": "search", "started_at": at(1), "ended_at": at(2)},
+        {"type": "session.start", "session_id": "quiet", "started_at": at(0)},
+        {"type": "span", "session_id": "quiet", "span_id": "x", "kind": "tool", "name": "t",
+         "started_at": at(1), "ended_at": at(2)},
+    ]);
+    let (status, _) = s.post("application/json", batch.to_string()).await;
+    assert_eq!(status, 200);
+    let (status, now) = s.get("/api/v1/now?sessions=busy,%20quiet,nope").await;
+    assert_eq!(status, 200, "{now}");
+    let busy = &now["sessions"]["busy"];
+    let names: Vec<&str> = busy["running"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["span_id"].as_str().unwrap())
+        .collect();
+    // The agent waits on its children, so only they are named, newest first.
+    assert_eq!(names, ["gate", "plan"], "{busy}");
+    assert_eq!(busy["running"][1]["model"], "gpt-4o");
+    assert_eq!(busy["running"][0]["kind"], "review");
+    assert_eq!(busy["more"], 0);
+    assert_eq!(now["sessions"]["quiet"]["running"], json!([]));
+    assert_eq!(now["sessions"]["nope"]["running"], json!([]));
+
+    // The end of a span takes it out; its parent, now idle, is what runs.
+    let end = json!([
+        {"type": "span.end", "session_id": "busy", "span_id": "plan", "ended_at": at(4)},
+        {"type": "span.end", "session_id": "busy", "span_id": "gate", "ended_at": at(5)},
+    ]);
+    assert_eq!(s.post("application/json", end.to_string()).await.0, 200);
+    let (_, now) = s.get("/api/v1/now?sessions=busy").await;
+    assert_eq!(now["sessions"]["busy"]["running"][0]["span_id"], "root");
+
+    for bad in [
+        "/api/v1/now",
+        "/api/v1/now?sessions=",
+        "/api/v1/now?sessions=,",
+    ] {
+        let (status, err) = s.get(bad).await;
+        assert!(status == 400 || status == 422, "{bad}: {status}");
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("sessions"),
+            "{bad}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn query_errors_are_json_too() {
     let s = TestServer::start().await;
     let (status, err) = s.get("/api/v1/sessions/nope").await;

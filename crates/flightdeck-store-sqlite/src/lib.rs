@@ -298,6 +298,11 @@ impl Store for SqliteStore {
         self.read(move |c| read::spans(c, &id)).await
     }
 
+    async fn running_spans(&self, session_id: &str) -> Result<Vec<SpanSummary>> {
+        let id = session_id.to_owned();
+        self.read(move |c| read::running_spans(c, &id)).await
+    }
+
     async fn span(&self, session_id: &str, span_id: &str) -> Result<Option<SpanDetail>> {
         let (sid, id) = (session_id.to_owned(), span_id.to_owned());
         let dicts = Arc::clone(&self.dictionaries);

@@ -230,6 +230,22 @@ pub fn spans(conn: &Connection, session_id: &str) -> Result<Vec<SpanSummary>> {
     .db()
 }
 
+/// The running spans of a session (no outcome yet, and listed: see [`spans`]), through the
+/// partial index `spans_running`.
+pub fn running_spans(conn: &Connection, session_id: &str) -> Result<Vec<SpanSummary>> {
+    conn.prepare_cached(&format!(
+        "SELECT {SPAN_COLUMNS} FROM spans INDEXED BY spans_running
+          WHERE session_id = ?1 AND status IS NULL
+            AND (kind IS NOT NULL OR started_at IS NOT NULL OR ended_at IS NOT NULL)
+          ORDER BY started_at, span_id"
+    ))
+    .db()?
+    .query_map([session_id], span_row)
+    .db()?
+    .collect::<rusqlite::Result<Vec<_>>>()
+    .db()
+}
+
 fn raw_payload(
     conn: &Connection,
     dicts: &Dictionaries,

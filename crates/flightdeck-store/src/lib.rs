@@ -156,6 +156,14 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, session_id: &str) -> Result<Option<Session>>;
     /// All spans of a session without payloads, in start order.
     async fn spans(&self, session_id: &str) -> Result<Vec<SpanSummary>>;
+    /// The running spans of a session, in start order: what it is doing now. A store should
+    /// read them without scanning the session's other spans (SQLite: a partial index on
+    /// running spans); this default filters [`Store::spans`].
+    async fn running_spans(&self, session_id: &str) -> Result<Vec<SpanSummary>> {
+        let mut spans = self.spans(session_id).await?;
+        spans.retain(|s| s.status == SpanStatus::Running);
+        Ok(spans)
+    }
     /// One span in full.
     async fn span(&self, session_id: &str, span_id: &str) -> Result<Option<SpanDetail>>;
     /// The ids of a session's spans whose input or output holds `text` (ignoring case), in
