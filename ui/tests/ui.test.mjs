@@ -78,6 +78,25 @@ describe('overview', () => {
   });
 });
 
+test('a column sort orders the whole history on the server, past the rows loaded', async () => {
+  const old = Date.now() - 30 * 86_400_000;
+  const msgs = [];
+  // The one with the most spans is the oldest: not among the newest 50 the page loads first.
+  for (let k = 0; k < 12; k += 1) msgs.push({ type: 'span', session_id: 'zzsort-old', span_id: `s${k}`, kind: 'tool', name: 't', started_at: new Date(old + k).toISOString(), ended_at: new Date(old + 50).toISOString() });
+  for (let n = 0; n < 55; n += 1) msgs.push({ type: 'span', session_id: `zzsort-${n}`, span_id: 'x', kind: 'tool', name: 't', started_at: new Date(Date.now() - 1000 + n).toISOString(), ended_at: new Date(Date.now()).toISOString() });
+  await ingest(server.origin, msgs);
+  const page = await open('#/?q=zzsort');
+  await page.waitForFunction(() => document.querySelectorAll('[data-test=sessions] tbody tr').length === 50);
+  assert.equal(await page.$('tr[data-session=zzsort-old]'), null, 'not loaded yet');
+  await page.click('[data-test=sessions] th:has-text("Spans")');
+  await page.waitForFunction(() => document.querySelector('[data-test=sessions] tbody tr')?.dataset.session === 'zzsort-old');
+  assert.doesNotMatch(await page.textContent('.panel header'), /sorted among those shown/);
+  // The headline counts every matching session, not the rows loaded.
+  assert.equal(await page.textContent('[data-test=headline] .stat .value'), '56');
+  assert.deepEqual(page.errors.map(String), []);
+  await page.context().close();
+});
+
 describe('overview, live', () => {
   test('a session ingested while the overview is open appears without a reload', async () => {
     const page = await open('#/');

@@ -395,6 +395,48 @@ async fn now_names_the_innermost_running_work_of_each_session() {
 }
 
 #[tokio::test]
+async fn the_headline_figures_follow_the_session_filters_exactly() {
+    let s = TestServer::start().await;
+    let mut batch = Vec::new();
+    // 600 sessions, more than any page: every third one has a planner, every fifth failed.
+    for n in 0..600 {
+        let id = format!("s{n}");
+        let agent = if n % 3 == 0 { "planner" } else { "coder" };
+        batch.push(
+            json!({"type": "span", "session_id": id, "span_id": "a", "kind": "llm",
+            "name": "chat", "agent": agent, "model": "gpt-4o",
+            "started_at": "2026-12-02T10:00:00Z", "ended_at": "2026-12-02T10:00:01Z",
+            "usage": {"input_tokens": 10, "output_tokens": 5}}),
+        );
+        let status = if n % 5 == 0 { "failed" } else { "completed" };
+        batch.push(json!({"type": "session.end", "session_id": id, "status": status}));
+    }
+    let (status, _) = s
+        .post(
+            "application/json",
+            serde_json::Value::from(batch).to_string(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, all) = s.get("/api/v1/stats/sessions").await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["sessions"], 600);
+    let (_, planners) = s.get("/api/v1/stats/sessions?agent=PLAN&limit=1").await;
+    assert_eq!(planners["sessions"], 200, "{planners}");
+    // n % 15 == 0 of the planners (n % 3 == 0) failed: 40 of 200.
+    assert_eq!(planners["failed"], 40);
+    assert_eq!(planners["completion_rate"], 0.8);
+    assert_eq!(planners["totals"]["input_tokens"], 2000);
+    assert_eq!(planners["avg_spans_per_session"], 1.0);
+    let (_, failed) = s
+        .get("/api/v1/stats/sessions?status=failed&agent=coder")
+        .await;
+    assert_eq!(failed["sessions"], 80);
+    let (status, err) = s.get("/api/v1/stats/sessions?status=bogus").await;
+    assert_eq!(status, 400, "{err}");
+}
+
+#[tokio::test]
 async fn query_errors_are_json_too() {
     let s = TestServer::start().await;
     let (status, err) = s.get("/api/v1/sessions/nope").await;

@@ -287,6 +287,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn session_stats(&self, q: SessionQuery) -> Result<OverviewStats> {
+        self.read(move |c| read::session_stats(c, &q)).await
+    }
+
     async fn session(&self, session_id: &str) -> Result<Option<Session>> {
         let id = session_id.to_owned();
         self.read(move |c| read::session(c, &id, Timestamp::now()))

@@ -152,6 +152,30 @@ pub trait Store: Send + Sync + 'static {
 
     /// Sessions, newest first, filtered and paged.
     async fn sessions(&self, q: SessionQuery) -> Result<Page<SessionSummary>>;
+    /// Headline figures over every session matching `q`'s filters (its page ignored). A
+    /// store should count them in one query; this default pages through
+    /// [`Store::sessions`].
+    async fn session_stats(&self, mut q: SessionQuery) -> Result<OverviewStats> {
+        let mut counts = OverviewStats::default();
+        q.limit = Some(500);
+        q.cursor = None;
+        loop {
+            let page = self.sessions(q.clone()).await?;
+            for s in &page.items {
+                counts.sessions += 1;
+                match s.status {
+                    SessionStatus::Running => counts.running += 1,
+                    SessionStatus::Completed => counts.completed += 1,
+                    SessionStatus::Failed => counts.failed += 1,
+                }
+                counts.totals.add(&s.totals, 1);
+            }
+            match page.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => return Ok(stats::headline(counts)),
+            }
+        }
+    }
     /// One session with totals and metadata.
     async fn session(&self, session_id: &str) -> Result<Option<Session>>;
     /// All spans of a session without payloads, in start order.

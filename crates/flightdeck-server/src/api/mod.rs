@@ -86,6 +86,7 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         )
         .route("/api/v1/compare", get(crate::compare::get))
         .route("/api/v1/stats/overview", get(stats::overview))
+        .route("/api/v1/stats/sessions", get(stats::sessions))
         .route("/api/v1/stats/llm", get(stats::llm))
         .route("/api/v1/stats/tools", get(stats::tools))
         .route("/api/v1/metrics", get(stats::metrics))
