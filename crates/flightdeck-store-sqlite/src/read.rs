@@ -266,24 +266,23 @@ fn span_row(r: &Row<'_>) -> rusqlite::Result<SpanSummary> {
 
 /// A session's spans without payloads, in start order; not those known only from updates.
 pub fn spans(conn: &Connection, session_id: &str) -> Result<Vec<SpanSummary>> {
-    conn.prepare_cached(&format!(
-        "SELECT {SPAN_COLUMNS} FROM spans WHERE session_id = ?1
-               AND (kind IS NOT NULL OR started_at IS NOT NULL OR ended_at IS NOT NULL)
-             ORDER BY started_at, span_id"
-    ))
-    .db()?
-    .query_map([session_id], span_row)
-    .db()?
-    .collect::<rusqlite::Result<Vec<_>>>()
-    .db()
+    listed_spans(conn, session_id, "spans WHERE session_id = ?1")
 }
 
-/// The running spans of a session (no outcome yet, and listed: see [`spans`]), through the
-/// partial index `spans_running`.
+/// The running spans of a session (no outcome yet), through the partial index
+/// `spans_running`.
 pub fn running_spans(conn: &Connection, session_id: &str) -> Result<Vec<SpanSummary>> {
+    listed_spans(
+        conn,
+        session_id,
+        "spans INDEXED BY spans_running WHERE session_id = ?1 AND status IS NULL",
+    )
+}
+
+/// The listed spans (see [`spans`]) of `from_where`, a table and the session's condition.
+fn listed_spans(conn: &Connection, session_id: &str, from_where: &str) -> Result<Vec<SpanSummary>> {
     conn.prepare_cached(&format!(
-        "SELECT {SPAN_COLUMNS} FROM spans INDEXED BY spans_running
-          WHERE session_id = ?1 AND status IS NULL
+        "SELECT {SPAN_COLUMNS} FROM {from_where}
             AND (kind IS NOT NULL OR started_at IS NOT NULL OR ended_at IS NOT NULL)
           ORDER BY started_at, span_id"
     ))
