@@ -82,8 +82,9 @@ test('a column sort orders the whole history on the server, past the rows loaded
   const old = Date.now() - 30 * 86_400_000;
   const msgs = [];
   // The one with the most spans is the oldest: not among the newest 50 the page loads first.
+  // All are a month old, so they push none of the other tests' sessions off the first page.
   for (let k = 0; k < 12; k += 1) msgs.push({ type: 'span', session_id: 'zzsort-old', span_id: `s${k}`, kind: 'tool', name: 't', started_at: new Date(old + k).toISOString(), ended_at: new Date(old + 50).toISOString() });
-  for (let n = 0; n < 55; n += 1) msgs.push({ type: 'span', session_id: `zzsort-${n}`, span_id: 'x', kind: 'tool', name: 't', started_at: new Date(Date.now() - 1000 + n).toISOString(), ended_at: new Date(Date.now()).toISOString() });
+  for (let n = 0; n < 55; n += 1) msgs.push({ type: 'span', session_id: `zzsort-${n}`, span_id: 'x', kind: 'tool', name: 't', started_at: new Date(old + 1000 + n).toISOString(), ended_at: new Date(old + 2000).toISOString() });
   await ingest(server.origin, msgs);
   const page = await open('#/?q=zzsort');
   await page.waitForFunction(() => document.querySelectorAll('[data-test=sessions] tbody tr').length === 50);
