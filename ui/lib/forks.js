@@ -1,8 +1,10 @@
 // The replays forked from a session, as its graph draws them (docs/replay.md): for each fork,
 // its record and the spans the re-run did anew (those not answered from the recording), to
 // hang as a branch under the span the replay started from. The original names its forks in
-// its metadata (`fork.<replay id>`); each fork's record lists its served spans. Read again
-// every few seconds while the graph is open: new forks appear, a running fork grows.
+// its metadata (`fork.<replay id>`); each fork's record lists its served spans. Read when the
+// graph opens and when the session's metadata changes (a new fork: `poke`), and again every
+// few seconds while a fork runs, so it grows live; a session without running forks costs no
+// requests.
 import { api } from './api.js';
 import { replayApi } from './replay-api.js';
 
@@ -28,7 +30,7 @@ export function branchSpans(spans, served) {
  * Follows the forks of `sessionId`, calling `onChange(forks)` when one appears or changes:
  * [{replay_id, span_id (the original's fork call), fork (the fork session's summary),
  * record (the replay's), spans (its new spans)}]. A finished fork is not read again.
- * Returns a function that stops it.
+ * Returns {poke (read the forks again now), stop}.
  */
 export function watchForks(sessionId, onChange) {
   const known = new Map();
@@ -56,11 +58,18 @@ export function watchForks(sessionId, onChange) {
     } catch {
       // A fork being written or a lost connection: the next round reads it again.
     }
-    if (!stopped) timer = setTimeout(tick, EVERY_MS);
+    const running = [...known.values()].some((f) => f.fork.status === 'running');
+    if (!stopped && running) timer = setTimeout(tick, EVERY_MS);
   };
   tick();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
+  return {
+    poke: () => {
+      clearTimeout(timer);
+      tick();
+    },
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
   };
 }

@@ -145,14 +145,15 @@ test('the original graph draws a replay as a branch from the call it started at,
   await agent(`${server.origin}/proxy/openai/v1`, 'ui-branch');
   const recorded = await spans('ui-branch', 3);
   const second = recorded[1].span_id;
+  // The graph is open before the replay exists: the fork's link reaches it live.
+  const page = await newPage(browser, server.origin);
+  await page.goto(`${server.origin}/#/s/ui-branch/graph`);
+  await page.waitForFunction(() => document.querySelector('[data-test=graph]')?.__cy?.nodes().length === 3);
   const res = await fetch(`${server.origin}/api/v1/replays`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session_id: 'ui-branch', span_id: second }),
   });
   const replay = await res.json();
   assert.equal(res.status, 201, JSON.stringify(replay));
-
-  const page = await newPage(browser, server.origin);
-  await page.goto(`${server.origin}/#/s/ui-branch/graph`);
   await page.waitForSelector('[data-test=fork-legend]');
   const branch = () => page.evaluate(() => {
     const cy = document.querySelector('[data-test=graph]').__cy;

@@ -328,14 +328,17 @@ export function GraphView({ model, version, select, selected, filter }) {
     graph.current = g;
     host.current.__cy = g.cy; // for the browser tests and the benchmark
     const map = new Minimap(mini.current, g.cy);
-    const off = model.subscribe((d) => g.update(d));
-    const unwatch = watchForks(model.id, (f) => {
+    const forks = watchForks(model.id, (f) => {
       g.setForks(f);
       setForks(f.length);
     });
+    const off = model.subscribe((d) => {
+      g.update(d);
+      if (d.metadata) forks.poke();
+    });
     const restyle = () => { g.cy.style(graphStyle()); map.schedule(); };
     window.addEventListener('themechange', restyle);
-    return () => { off(); unwatch(); window.removeEventListener('themechange', restyle); map.destroy(); g.destroy(); };
+    return () => { off(); forks.stop(); window.removeEventListener('themechange', restyle); map.destroy(); g.destroy(); };
   }, [model]);
 
   useEffect(() => graph.current?.select(selected), [selected]);
