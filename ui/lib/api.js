@@ -18,7 +18,11 @@ const s = (id) => `/sessions/${encodeURIComponent(id)}`;
 
 export const api = {
   sessions: (filters) => get('/sessions', filters),
+  /** {sessions: {id: {running: [...], more}}}: what each running session does now (1 to 100 ids). */
+  now: (ids) => get('/now', { sessions: ids.join(',') }),
   overview: (range) => get('/stats/overview', range),
+  /** The headline figures over every session matching the list's filters. */
+  sessionStats: (filters) => get('/stats/sessions', filters),
   session: (id) => get(s(id)),
   spans: (id) => get(`${s(id)}/spans`),
   span: (id, spanId) => get(`${s(id)}/spans/${encodeURIComponent(spanId)}`),

@@ -96,7 +96,7 @@ export class SessionModel {
     const delta = { added: [], changed: [], edges: [], events: [], agents: false };
     for (const m of messages) this.applyOne(m, delta);
     if (summary) this.session = summary;
-    this.emit(delta.reset ? { reset: true } : delta);
+    this.emit(delta.reset ? { reset: true, metadata: delta.metadata } : delta);
   }
 
   /** An agent's status at `now`: what it last reported, or `offline` once it fell silent. */
@@ -228,6 +228,10 @@ export class SessionModel {
         }
         break;
       }
+      case 'session.start':
+        // Its metadata changed (a replay forked from it names itself there: lib/forks.js).
+        if (m.metadata) delta.metadata = true;
+        break;
       case 'span.update':
         if (!existing) break;
         if (m.usage && existing.status === 'running') existing.usage = m.usage;

@@ -86,11 +86,11 @@ async function shot(page, name) {
   if (!shots) return;
   mkdirSync(shots, { recursive: true });
   for (const theme of ['dark', 'light']) {
-    await page.evaluate((t) => { document.documentElement.dataset.theme = t; }, theme);
+    await page.evaluate((t) => { document.documentElement.dataset.theme = t; window.dispatchEvent(new Event('themechange')); }, theme);
     await page.waitForTimeout(150);
     await page.screenshot({ path: join(shots, `${theme}-${name}.png`) });
   }
-  await page.evaluate(() => { document.documentElement.dataset.theme = 'dark'; });
+  await page.evaluate(() => { document.documentElement.dataset.theme = 'dark'; window.dispatchEvent(new Event('themechange')); });
 }
 
 test('replay from the detail panel, re-run the agent, then compare with the original', async () => {
@@ -137,6 +137,46 @@ test('replay from the detail panel, re-run the agent, then compare with the orig
   await shot(page, 'overview-picked');
   await page.click('[data-test=compare-picked]');
   await page.waitForSelector('[data-test=diverges-here]');
+  assert.deepEqual(page.errors.map(String), []);
+  await page.close();
+});
+
+test('the original graph draws a replay as a branch from the call it started at, growing live', async () => {
+  await agent(`${server.origin}/proxy/openai/v1`, 'ui-branch');
+  const recorded = await spans('ui-branch', 3);
+  const second = recorded[1].span_id;
+  // The graph is open before the replay exists: the fork's link reaches it live.
+  const page = await newPage(browser, server.origin);
+  await page.goto(`${server.origin}/#/s/ui-branch/graph`);
+  await page.waitForFunction(() => document.querySelector('[data-test=graph]')?.__cy?.nodes().length === 3);
+  const res = await fetch(`${server.origin}/api/v1/replays`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session_id: 'ui-branch', span_id: second }),
+  });
+  const replay = await res.json();
+  assert.equal(res.status, 201, JSON.stringify(replay));
+  await page.waitForSelector('[data-test=fork-legend]');
+  const branch = () => page.evaluate(() => {
+    const cy = document.querySelector('[data-test=graph]').__cy;
+    return {
+      nodes: cy.nodes('.forked').map((n) => ({ type: n.data('type'), label: n.data('label') })),
+      from: cy.edges('[kind = "fork"]').map((e) => e.source().id()),
+    };
+  });
+  let b = await branch();
+  assert.deepEqual(b.from, [second], 'the branch hangs from the call the replay starts at');
+  assert.match(b.nodes[0].label, /replay · call 2 of planner\n0 served · 0 anew/);
+
+  // The agent re-run against the replay: call 1 served, calls 2 and 3 upstream, drawn live.
+  await agent(replay.base_urls.openai, 'ui-branch');
+  await page.waitForFunction(() => document.querySelector('[data-test=graph]').__cy.nodes('.forked').length === 3, null, { timeout: 10_000 });
+  b = await branch();
+  assert.match(b.nodes[0].label, /1 served · 2 anew/);
+  assert.deepEqual(b.nodes.slice(1).map((n) => n.type), ['llm', 'llm']);
+  await shot(page, 'graph-fork');
+
+  // A click on the fork node opens the fork.
+  await page.evaluate(() => { document.querySelector('[data-test=graph]').__cy.nodes('[type = "fork"]').emit('tap'); });
+  await page.waitForFunction((id) => location.hash.startsWith(`#/s/${id}/graph`), replay.fork_session_id);
   assert.deepEqual(page.errors.map(String), []);
   await page.close();
 });

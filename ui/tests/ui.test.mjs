@@ -78,6 +78,26 @@ describe('overview', () => {
   });
 });
 
+test('a column sort orders the whole history on the server, past the rows loaded', async () => {
+  const old = Date.now() - 30 * 86_400_000;
+  const msgs = [];
+  // The one with the most spans is the oldest: not among the newest 50 the page loads first.
+  // All are a month old, so they push none of the other tests' sessions off the first page.
+  for (let k = 0; k < 12; k += 1) msgs.push({ type: 'span', session_id: 'zzsort-old', span_id: `s${k}`, kind: 'tool', name: 't', started_at: new Date(old + k).toISOString(), ended_at: new Date(old + 50).toISOString() });
+  for (let n = 0; n < 55; n += 1) msgs.push({ type: 'span', session_id: `zzsort-${n}`, span_id: 'x', kind: 'tool', name: 't', started_at: new Date(old + 1000 + n).toISOString(), ended_at: new Date(old + 2000).toISOString() });
+  await ingest(server.origin, msgs);
+  const page = await open('#/?q=zzsort');
+  await page.waitForFunction(() => document.querySelectorAll('[data-test=sessions] tbody tr').length === 50);
+  assert.equal(await page.$('tr[data-session=zzsort-old]'), null, 'not loaded yet');
+  await page.click('[data-test=sessions] th:has-text("Spans")');
+  await page.waitForFunction(() => document.querySelector('[data-test=sessions] tbody tr')?.dataset.session === 'zzsort-old');
+  assert.doesNotMatch(await page.textContent('.panel header'), /sorted among those shown/);
+  // The headline counts every matching session, not the rows loaded.
+  assert.equal(await page.textContent('[data-test=headline] .stat .value'), '56');
+  assert.deepEqual(page.errors.map(String), []);
+  await page.context().close();
+});
+
 describe('overview, live', () => {
   test('a session ingested while the overview is open appears without a reload', async () => {
     const page = await open('#/');
@@ -85,6 +105,25 @@ describe('overview, live', () => {
     await ingest(server.origin, crewSession('echo', { name: 'echo live', running: true, agents: ['scout'] }));
     await page.waitForSelector('tr[data-session=echo]', { timeout: 5000 });
     assert.match(await page.textContent('tr[data-session=echo]'), /running/);
+    await page.context().close();
+  });
+
+  test('a running row says what runs now, and follows it live', async () => {
+    const page = await open('#/');
+    await page.waitForSelector('.conn[data-state=live]');
+    await ingest(server.origin, [
+      { type: 'session.start', session_id: 'india', name: 'india live' },
+      { type: 'span.start', session_id: 'india', span_id: 'i-root', kind: 'agent', name: 'crew', agent: 'boss' },
+      { type: 'span.start', session_id: 'india', span_id: 'i-llm', parent_id: 'i-root', kind: 'llm', name: 'plan the job', agent: 'planner', model: 'gpt-4o' },
+    ]);
+    const now = 'tr[data-session=india] [data-test=row-now]';
+    await page.waitForFunction((sel) => /planner\s*plan the job \(gpt-4o\)/.test(document.querySelector(sel)?.textContent || ''), now, { timeout: 8000 });
+    assert.doesNotMatch(await page.textContent(now), /crew/, 'the agent waiting on its call is not named');
+    await ingest(server.origin, [{ type: 'span.end', session_id: 'india', span_id: 'i-llm' }]);
+    await page.waitForFunction((sel) => /boss\s*crew/.test(document.querySelector(sel)?.textContent || ''), now, { timeout: 8000 });
+    await ingest(server.origin, [{ type: 'span.end', session_id: 'india', span_id: 'i-root' }, { type: 'session.end', session_id: 'india' }]);
+    await page.waitForFunction((sel) => !document.querySelector(sel), now, { timeout: 8000 });
+    assert.deepEqual(page.errors.map(String), []);
     await page.context().close();
   });
 

@@ -4,17 +4,19 @@
 // collapsed (double border, "+N"); double-click a node to open or close it. Live spans are
 // laid out a few times a second for all that arrived in between, with the layout a reload
 // gives. It opens at a readable zoom on the running work; "Jump to running" goes through it;
-// the minimap shows the whole graph and moves the view.
-import { html, useEffect, useRef } from '../vendor/preact-htm.mjs';
+// the minimap shows the whole graph and moves the view. Replays forked from the session hang
+// as dashed branches under the call they started from (graph-forks.js).
+import { html, useEffect, useRef, useState } from '../vendor/preact-htm.mjs';
 import cytoscape from '../vendor/cytoscape.mjs';
-import { graphStyle, nodeType, LEGEND } from './graph-style.js';
+import { graphStyle, nodeType, spanLabel, LEGEND } from './graph-style.js';
+import { branches, branchElements, isForkNode } from './graph-forks.js';
+import { watchForks } from '../lib/forks.js';
 import { initialCollapsed, visibleSpans, visibleAncestor, reveal, BUDGET } from './graph-visible.js';
 import { tidyLayout, wrapFor } from './graph-layout.js';
 import { Minimap } from './graph-minimap.js';
 import { startMs } from '../lib/session-model.js';
 import { edgeSpans } from './graph-edges.js';
 import { int } from '../lib/format.js';
-import { gateText } from '../lib/gate.js';
 
 /** Visible nodes past which live spans fold into their parent instead of adding nodes. */
 const LIVE_CAP = 4 * BUDGET;
@@ -26,16 +28,15 @@ const DRAW_EVERY_MS = 250;
 const BIG_DRAW = 300;
 /** The smallest zoom at which labels can be read. */
 const READABLE = 0.75;
+/** The closest a graph opens at, however few its nodes. */
+const CLOSEST = 1.25;
 
 function nodeData(model, collapsed, id) {
   const s = model.spans.get(id);
   const isRoot = !s.parent_id || !model.spans.has(s.parent_id);
   const type = nodeType(s, isRoot);
   const hidden = collapsed.has(id) ? model.subtreeSize(id) : 0;
-  let label = s.name;
-  if (type === 'llm' && s.model) label = `${s.name}\n${s.model}`;
-  else if (type === 'agent' && s.agent) label = `${s.agent}\n${s.name}`;
-  else if (type === 'review') label = `${s.name}\n${gateText(model, s)}`;
+  let label = spanLabel(s, type, model);
   if (hidden) label += `\n+${hidden} hidden`;
   return { id, label, type, status: s.status, hidden };
 }
@@ -51,16 +52,21 @@ class Graph {
   constructor(container, model, onSelect) {
     this.model = model;
     this.collapsed = initialCollapsed(model);
+    this.branch = branches([]);
     this.cy = cytoscape({
       container, style: graphStyle(), minZoom: 0.03, maxZoom: 3,
       boxSelectionEnabled: false, textureOnViewport: true, hideEdgesOnViewport: model.spans.size > 2000,
     });
-    this.cy.on('tap', 'node', (e) => onSelect(e.target.id()));
+    this.cy.on('tap', 'node', (e) => {
+      const id = e.target.id();
+      if (isForkNode(id)) location.hash = this.branch.links.get(id);
+      else onSelect(id);
+    });
     this.cy.on('dbltap', 'node', (e) => this.toggle(e.target.id()));
     this.pulse = setInterval(() => {
       this.cy.nodes('[status = "running"]').toggleClass('pulse');
       // A waiting gate's label counts its waiting time.
-      this.cy.nodes('[type = "review"][status = "running"]').forEach((n) => n.data(nodeData(this.model, this.collapsed, n.id())));
+      this.cy.nodes('[type = "review"][status = "running"][!forked]').forEach((n) => n.data(nodeData(this.model, this.collapsed, n.id())));
     }, 700);
     this.rebuild();
     this.overview();
@@ -73,7 +79,13 @@ class Graph {
   overview() {
     const cy = this.cy;
     cy.fit(undefined, 30);
-    if (cy.zoom() >= READABLE || cy.nodes().empty()) return;
+    // A few nodes are not blown up past a comfortable size.
+    if (cy.zoom() > CLOSEST) {
+      cy.zoom(CLOSEST);
+      cy.center();
+    }
+    this.fitted = cy.zoom() >= READABLE;
+    if (this.fitted || cy.nodes().empty()) return;
     cy.zoom(READABLE);
     const running = this.running();
     if (running.length) return this.centre(running[0]);
@@ -117,14 +129,32 @@ class Graph {
    */
   layout(refit) {
     if (refit || !this.wrap) this.wrap = wrapFor(this.cy.width(), READABLE);
-    const kids = (id) => (this.collapsed.has(id) ? [] : this.model.childrenOf(id));
-    const pos = tidyLayout(this.model.roots(), kids, this.wrap);
+    const pos = tidyLayout(this.model.roots(), (id) => this.kids(id), this.wrap);
     // Only the nodes that move: a live update mostly moves none but the new ones.
     this.cy.nodes().forEach((n) => {
       const p = pos[n.id()];
       const q = n.position();
       if (p && (Math.abs(p.x - q.x) > 0.5 || Math.abs(p.y - q.y) > 0.5)) n.position(p);
     });
+  }
+
+  /** A drawn node's drawn children: a span's (unless collapsed) and the replays forked at it. */
+  kids(id) {
+    const own = this.branch.kids.get(id);
+    if (own) return own;
+    const spans = this.collapsed.has(id) ? [] : this.model.childrenOf(id);
+    const forks = this.branch.at.get(id);
+    return forks ? [...spans, ...forks] : spans;
+  }
+
+  /** Takes the session's replay forks in (lib/forks.js) and draws them as branches. */
+  setForks(forks) {
+    this.branch = branches(forks);
+    const anchor = this.cy.nodes(':selected')[0]?.id() ?? this.cy.nodes()[0]?.id();
+    if (anchor) this.relayoutKeeping(anchor);
+    else this.rebuild();
+    // A graph that opened whole stays whole with its branches.
+    if (this.fitted) this.overview();
   }
 
   destroy() {
@@ -143,6 +173,7 @@ class Graph {
       if (p && shown.has(p)) els.push(treeEdge(this.model, id));
     }
     for (const e of this.model.edges) els.push(...this.relation(e, shown));
+    els.push(...branchElements(this.branch, shown));
     this.cy.batch(() => {
       this.cy.elements().remove();
       this.cy.add(els);
@@ -269,16 +300,20 @@ class Graph {
 
   applyFilter(nodes) {
     const pred = this.filter;
-    this.cy.batch(() => nodes.forEach((n) => n.toggleClass('dim', !!pred && !pred(this.model.spans.get(n.id())))));
+    this.cy.batch(() => nodes.forEach((n) => {
+      const s = this.model.spans.get(n.id());
+      if (s) n.toggleClass('dim', !!pred && !pred(s));
+    }));
   }
 }
 
-function Legend() {
+function Legend({ forks }) {
   return html`<div class="overlay-legend legend" style="flex-direction:column; gap:2px">
     <div>${LEGEND.nodes.map(([t, l]) => html`<span style="margin-right:10px"><span class="sw" style="background:var(--k-${t})"></span>${l}</span>`)}</div>
     <div>${LEGEND.states.map(([c, l]) => html`<span style="margin-right:10px"><span class="sw" style="border:2px solid var(${c})"></span>${l}</span>`)}
       <span>double border: collapsed</span></div>
     <div>${LEGEND.edges.map(([, l]) => html`<span style="margin-right:10px">${l}</span>`)}</div>
+    ${forks ? html`<div data-test="fork-legend"><span class="sw" style="border:2px dashed var(--accent)"></span>${LEGEND.fork}</div>` : null}
   </div>`;
 }
 
@@ -286,16 +321,24 @@ export function GraphView({ model, version, select, selected, filter }) {
   const host = useRef(null);
   const mini = useRef(null);
   const graph = useRef(null);
+  const [forks, setForks] = useState(0);
 
   useEffect(() => {
     const g = new Graph(host.current, model, select);
     graph.current = g;
     host.current.__cy = g.cy; // for the browser tests and the benchmark
     const map = new Minimap(mini.current, g.cy);
-    const off = model.subscribe((d) => g.update(d));
+    const forks = watchForks(model.id, (f) => {
+      g.setForks(f);
+      setForks(f.length);
+    });
+    const off = model.subscribe((d) => {
+      g.update(d);
+      if (d.metadata) forks.poke();
+    });
     const restyle = () => { g.cy.style(graphStyle()); map.schedule(); };
     window.addEventListener('themechange', restyle);
-    return () => { off(); window.removeEventListener('themechange', restyle); map.destroy(); g.destroy(); };
+    return () => { off(); forks.stop(); window.removeEventListener('themechange', restyle); map.destroy(); g.destroy(); };
   }, [model]);
 
   useEffect(() => graph.current?.select(selected), [selected]);
@@ -317,5 +360,5 @@ export function GraphView({ model, version, select, selected, filter }) {
       <div class="canvas-host" ref=${host} data-test="graph"></div>
       <canvas class="minimap" ref=${mini} data-test="minimap" title="The whole graph: click or drag to move the view" aria-label="Minimap"></canvas>
     </div>
-    <div style="position:relative"><${Legend} /></div>`;
+    <div style="position:relative"><${Legend} forks=${forks} /></div>`;
 }

@@ -1,30 +1,12 @@
-// The overview's figures under its filters: the headline cards summed over the sessions that
-// match (the newest SAMPLE of them, read in one request; the API's overview statistics
-// know only a time range), and the cost and token trend over their start times.
+// The overview's cost and token trend over the start times of the sessions that match its
+// filters (the newest SAMPLE of them, read in one request). The headline cards above it are
+// the server's, exact under the filters too (`GET /api/v1/stats/sessions`).
 import { html } from '../vendor/preact-htm.mjs';
 import { compact, cost, dateTime } from '../lib/format.js';
 
-/** How many of the newest matching sessions the figures are computed over. */
+/** How many of the newest matching sessions the trend is drawn over. */
 export const SAMPLE = 500;
 const BUCKETS = 24;
-
-/** Headline statistics (the API's `OverviewStats` shape) summed over `sessions`. */
-export function statsOf(sessions) {
-  const t = { spans: 0, llm_calls: 0, tool_calls: 0, errors: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, unpriced_llm_calls: 0 };
-  const count = { running: 0, completed: 0, failed: 0 };
-  for (const s of sessions) {
-    for (const k of Object.keys(t)) t[k] += s.totals[k] || 0;
-    if (s.status in count) count[s.status] += 1;
-  }
-  const ended = count.completed + count.failed;
-  return {
-    sessions: sessions.length,
-    ...count,
-    completion_rate: ended ? count.completed / ended : null,
-    avg_spans_per_session: sessions.length ? t.spans / sessions.length : 0,
-    totals: t,
-  };
-}
 
 /** Cost and tokens of `sessions` in BUCKETS equal spans of time between the first and last start. */
 export function trendOf(sessions) {

@@ -11,26 +11,37 @@ import { SessionStatus, Agent, Empty, ErrorNotice } from '../components/badges.j
 import { Stat } from '../components/stat.js';
 import { compareBy } from '../components/table.js';
 import { Filters, toApi, isFiltered } from './overview-filters.js';
-import { SAMPLE, statsOf, Trend } from './overview-trend.js';
+import { SAMPLE, Trend } from './overview-trend.js';
 import { compareHref } from '../lib/replay-api.js';
+import { useRunningWork, RowNow } from './overview-now.js';
 
 const PAGE = 50;
 
-/** The sessions table's columns: label, sort key (none: not sortable), numeric. */
+/**
+ * The sessions table's columns: label, sort key (none: not sortable), numeric, and the
+ * server's `sort=` key when the whole history can be listed in that order (the others sort
+ * the rows shown).
+ */
 const COLUMNS = [
   ['Status', (s) => (s.status === 'failed' ? 0 : s.totals.errors ? 1 : s.status === 'running' ? 2 : 3)],
   ['Session', (s) => (s.name || s.session_id).toLowerCase()],
   ['Agents', (s) => s.agents.length],
-  ['Spans', (s) => s.totals.spans, true],
-  ['LLM', (s) => s.totals.llm_calls, true],
-  ['Tools', (s) => s.totals.tool_calls, true],
-  ['Errors', (s) => s.totals.errors, true],
-  ['Tokens', (s) => s.totals.input_tokens + s.totals.output_tokens, true],
-  ['Cost', (s) => s.totals.cost_usd, true],
+  ['Spans', (s) => s.totals.spans, true, 'spans'],
+  ['LLM', (s) => s.totals.llm_calls, true, 'llm_calls'],
+  ['Tools', (s) => s.totals.tool_calls, true, 'tool_calls'],
+  ['Errors', (s) => s.totals.errors, true, 'errors'],
+  ['Tokens', (s) => s.totals.input_tokens + s.totals.output_tokens, true, 'tokens'],
+  ['Cost', (s) => s.totals.cost_usd, true, 'cost'],
   ['Budget', null],
   ['Duration', (s) => s.duration_ms, true],
-  ['Started', (s) => s.started_at],
+  ['Started', (s) => s.started_at, false, 'started_at'],
 ];
+
+/** The server's order for a column sort (undefined: newest first, the rows shown sorted here). */
+const serverSort = (sort) => {
+  const key = sort && COLUMNS[sort.col][3];
+  return key ? `${sort.desc ? '-' : ''}${key}` : undefined;
+};
 
 /** Sorts the sessions shown by a column (null: as the server lists them, newest first). */
 function sortedBy(items, sort) {
@@ -48,11 +59,11 @@ function Head({ sort, setSort }) {
     : html`<th>${label}</th>`))}<th title="Pick two sessions to compare">Compare</th></tr></thead>`;
 }
 
-function Headline({ stats, filtered, partial }) {
+function Headline({ stats, filtered }) {
   if (!stats) return null;
   const t = stats.totals;
   return html`
-    ${filtered ? html`<div class="muted" data-test="headline-scope">Figures of the sessions matching the filters${partial ? ` (the newest ${SAMPLE})` : ''}</div>` : null}
+    ${filtered ? html`<div class="muted" data-test="headline-scope">Figures of every session matching the filters</div>` : null}
     <div class="stats" data-test="headline">
       <${Stat} label="Sessions" value=${int(stats.sessions)} sub="${int(stats.running)} running · ${int(stats.failed)} failed" />
       <${Stat} label="Completion rate" value=${pct(stats.completion_rate)} sub="${int(stats.completed)} completed" />
@@ -76,7 +87,7 @@ function Budget({ s }) {
 /** A failed session is marked red; one that completed with errors in its spans amber. */
 const rowMark = (s) => (s.status === 'failed' ? 'failed' : s.totals.errors ? 'with-errors' : '');
 
-function Row({ s, now, waiting, picked, onPick }) {
+function Row({ s, now, waiting, picked, onPick, work }) {
   const t = s.totals;
   const dur = s.status === 'running' ? elapsed(s.started_at, null, now) : s.duration_ms;
   const link = href({ page: 'session', session: s.session_id, view: 'tree' });
@@ -84,7 +95,8 @@ function Row({ s, now, waiting, picked, onPick }) {
     <tr class=${rowMark(s)} data-session=${s.session_id}>
       <td><${SessionStatus} s=${s} />${waiting ? html` <span class="badge waiting" title="An agent waits for a person's review">waiting on a person</span>` : null}</td>
       <td class="wrap"><a href=${link}>${s.name || s.session_id}</a>
-        <div class="faint mono" style="font-size:11px">${s.session_id}</div></td>
+        <div class="faint mono" style="font-size:11px">${s.session_id}</div>
+        ${s.status === 'running' ? html`<${RowNow} work=${work} now=${now} />` : null}</td>
       <td class="wrap">${s.agents.slice(0, 5).map((a) => html`<${Agent} name=${a} />`)}${s.agents.length > 5 ? html`<span class="faint">+${s.agents.length - 5}</span>` : null}</td>
       <td class="num">${int(t.spans)}</td>
       <td class="num">${int(t.llm_calls)}</td>
@@ -113,14 +125,18 @@ export function Overview({ query }) {
   const [items, setItems] = useState(null);
   const [cursor, setCursor] = useState(null);
   const [stats, setStats] = useState(null);
-  /** The newest SAMPLE matching sessions, for the trend (and the headline under filters). */
+  /** The newest SAMPLE matching sessions, for the trend. */
   const [sample, setSample] = useState(null);
   const [error, setError] = useState(null);
   const [loadingMore, setLoadingMore] = useState(false);
   const [sort, setSort] = useState(null);
+  const order = serverSort(sort);
   const filters = toApi(query);
-  const key = JSON.stringify(filters);
+  const key = JSON.stringify([filters, order]);
   const filtered = isFiltered(query);
+  // Filtered or in another order than newest first, only the server knows where a changed
+  // session goes: the first page is read again rather than new sessions put on top.
+  const listed = filtered || !!order;
   const refreshTimer = useRef(0);
   /** Commits applied so far: a page read while one arrived may predate it. */
   const commits = useRef(0);
@@ -137,13 +153,13 @@ export function Overview({ query }) {
   const loadFirst = useCallback(async () => {
     const seen = commits.current;
     const [page, st, recent] = await Promise.all([
-      api.sessions({ ...filters, limit: PAGE }),
-      filtered ? null : api.overview({ from: filters.from, to: filters.to }),
+      api.sessions({ ...filters, sort: order, limit: PAGE }),
+      filtered ? api.sessionStats(filters) : api.overview({ from: filters.from, to: filters.to }),
       api.sessions({ ...filters, limit: SAMPLE }),
     ]);
     show(page, seen);
     setSample(recent);
-    setStats(filtered ? statsOf(recent.items) : st);
+    setStats(st);
   }, [key]);
 
   useEffect(() => {
@@ -157,7 +173,7 @@ export function Overview({ query }) {
       if (refreshTimer.current) return;
       refreshTimer.current = setTimeout(() => {
         refreshTimer.current = 0;
-        (filtered ? loadFirst() : Promise.all([
+        (listed ? loadFirst() : Promise.all([
           api.overview({ from: filters.from, to: filters.to }).then(setStats),
           api.sessions({ ...filters, limit: SAMPLE }).then(setSample),
         ])).catch(() => {});
@@ -165,7 +181,7 @@ export function Overview({ query }) {
     };
     const live = follow({ scope: 'overview' }, {
       hello: (m) => {
-        if (filtered) return loadFirst().catch(setError);
+        if (listed) return loadFirst().catch(setError);
         // Unfiltered, the snapshot is the first page and the stats, exact as of its seq.
         show(m.snapshot.sessions, commits.current);
         return setStats(m.snapshot.stats);
@@ -175,7 +191,7 @@ export function Overview({ query }) {
         // A session moved into another (`session.move`) is gone.
         const gone = new Set((m.messages || []).filter((x) => x.type === 'session.move').map((x) => x.session_id));
         const kept = (list) => (gone.size ? list.filter((s) => !gone.has(s.session_id)) : list);
-        setItems((old) => (old ? merge(kept(old), m.sessions, !filtered) : old));
+        setItems((old) => (old ? merge(kept(old), m.sessions, !listed) : old));
         refresh();
       },
     });
@@ -191,11 +207,12 @@ export function Overview({ query }) {
   const [picked, setPicked] = useState([]);
   const pick = (id) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p, id].slice(-2)));
   const waitingOn = new Set(usePendingReviews().map((r) => r.session_id));
+  const working = useRunningWork(items);
 
   const more = async () => {
     setLoadingMore(true);
     try {
-      const page = await api.sessions({ ...filters, limit: PAGE, cursor });
+      const page = await api.sessions({ ...filters, sort: order, limit: PAGE, cursor });
       setItems((old) => {
         const known = new Set(old.map((s) => s.session_id));
         return old.concat(page.items.filter((s) => !known.has(s.session_id)));
@@ -218,12 +235,12 @@ export function Overview({ query }) {
 
   return html`
     <div class="page stack">
-      <${Headline} stats=${stats} filtered=${filtered} partial=${!!sample?.next_cursor} />
+      <${Headline} stats=${stats} filtered=${filtered} />
       ${sample ? html`<${Trend} sessions=${sample.items} partial=${!!sample.next_cursor} />` : null}
       <${Filters} query=${query} onChange=${(q) => go({ page: 'overview', query: q }, true)} />
       <${ErrorNotice} error=${error} />
       <div class="panel">
-        <header><h2>Sessions</h2><span class="muted">${items ? `${int(items.length)} shown${cursor ? ', more below' : ''}` : 'loading…'}${sort && cursor ? ' · sorted among those shown' : ''}</span>
+        <header><h2>Sessions</h2><span class="muted">${items ? `${int(items.length)} shown${cursor ? ', more below' : ''}` : 'loading…'}${sort && cursor && !order ? ' · sorted among those shown' : ''}</span>
           <span class="spacer"></span>
           ${picked.length === 2 ? html`<a class="btn primary" data-test="compare-picked" href=${compareHref(picked[0], picked[1])}>Compare the two picked</a>`
             : picked.length === 1 ? html`<span class="faint">pick one more session to compare</span>` : null}</header>
@@ -232,7 +249,7 @@ export function Overview({ query }) {
           : html`<div class="table-wrap"><table data-test="sessions">
               <${Head} sort=${sort} setSort=${setSort} />
               <tbody>${(sortedBy(items, sort) || []).map((s) => html`<${Row} key=${s.session_id} s=${s} now=${now} waiting=${waitingOn.has(s.session_id)}
-                picked=${picked.includes(s.session_id)} onPick=${pick} />`)}</tbody>
+                picked=${picked.includes(s.session_id)} onPick=${pick} work=${working[s.session_id]} />`)}</tbody>
             </table></div>`}
         ${cursor
           ? html`<div class="row" style="justify-content:center; padding:12px" ref=${sentinel}>

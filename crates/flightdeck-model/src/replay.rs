@@ -97,6 +97,16 @@ pub struct Mismatch {
     pub outcome: OnMismatch,
 }
 
+/// How far one agent of a re-run has come: the calls it made, and whether one of them did not
+/// match the recording (its later calls all go upstream).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentProgress {
+    pub agent: Option<String>,
+    pub calls: usize,
+    #[serde(default)]
+    pub diverged: bool,
+}
+
 /// A replay of a recorded session from one of its LLM calls.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ReplayRecord {
@@ -123,6 +133,13 @@ pub struct ReplayRecord {
     pub upstream_calls: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mismatch: Option<Mismatch>,
+    /// Where the re-run is, per agent (so a restarted server goes on where it was).
+    #[serde(default)]
+    pub progress: Vec<AgentProgress>,
+    /// The fork session's spans that were answered from the recording: the rest of the fork
+    /// is what the re-run did anew (drawn as a branch of the original).
+    #[serde(default)]
+    pub served_spans: Vec<String>,
     /// Grows with every change; the store keeps the highest it was given.
     #[serde(default)]
     pub version: u64,

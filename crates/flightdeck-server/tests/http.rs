@@ -332,6 +332,111 @@ async fn a_session_is_searched_in_its_inputs_and_outputs() {
 }
 
 #[tokio::test]
+async fn now_names_the_innermost_running_work_of_each_session() {
+    let s = TestServer::start().await;
+    let at = |sec: u32| format!("2026-12-02T10:00:{sec:02}Z");
+    let batch = json!([
+        {"type": "session.start", "session_id": "busy", "started_at": at(0)},
+        {"type": "span.start", "session_id": "busy", "span_id": "root", "kind": "agent",
+         "name": "crew", "agent": "boss", "started_at": at(1)},
+        {"type": "span.start", "session_id": "busy", "span_id": "plan", "parent_id": "root",
+         "kind": "llm", "name": "chat", "agent": "planner", "model": "gpt-4o", "started_at": at(2)},
+        {"type": "span.start", "session_id": "busy", "span_id": "gate", "parent_id": "root",
+         "kind": "review", "name": "approve the vault", "agent": "hacker", "started_at": at(3)},
+        {"type": "span", "session_id": "busy", "span_id": "done", "parent_id": "root",
+         "kind": "tool", "name": "search", "started_at": at(1), "ended_at": at(2)},
+        {"type": "session.start", "session_id": "quiet", "started_at": at(0)},
+        {"type": "span", "session_id": "quiet", "span_id": "x", "kind": "tool", "name": "t",
+         "started_at": at(1), "ended_at": at(2)},
+    ]);
+    let (status, _) = s.post("application/json", batch.to_string()).await;
+    assert_eq!(status, 200);
+    let (status, now) = s.get("/api/v1/now?sessions=busy,%20quiet,nope").await;
+    assert_eq!(status, 200, "{now}");
+    let busy = &now["sessions"]["busy"];
+    let names: Vec<&str> = busy["running"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["span_id"].as_str().unwrap())
+        .collect();
+    // The agent waits on its children, so only they are named, newest first.
+    assert_eq!(names, ["gate", "plan"], "{busy}");
+    assert_eq!(busy["running"][1]["model"], "gpt-4o");
+    assert_eq!(busy["running"][0]["kind"], "review");
+    assert_eq!(busy["more"], 0);
+    assert_eq!(now["sessions"]["quiet"]["running"], json!([]));
+    assert_eq!(now["sessions"]["nope"]["running"], json!([]));
+
+    // The end of a span takes it out; its parent, now idle, is what runs.
+    let end = json!([
+        {"type": "span.end", "session_id": "busy", "span_id": "plan", "ended_at": at(4)},
+        {"type": "span.end", "session_id": "busy", "span_id": "gate", "ended_at": at(5)},
+    ]);
+    assert_eq!(s.post("application/json", end.to_string()).await.0, 200);
+    let (_, now) = s.get("/api/v1/now?sessions=busy").await;
+    assert_eq!(now["sessions"]["busy"]["running"][0]["span_id"], "root");
+
+    for bad in [
+        "/api/v1/now",
+        "/api/v1/now?sessions=",
+        "/api/v1/now?sessions=,",
+    ] {
+        let (status, err) = s.get(bad).await;
+        assert!(status == 400 || status == 422, "{bad}: {status}");
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("sessions"),
+            "{bad}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_headline_figures_follow_the_session_filters_exactly() {
+    let s = TestServer::start().await;
+    let mut batch = Vec::new();
+    // 600 sessions, more than any page: every third one has a planner, every fifth failed.
+    for n in 0..600 {
+        let id = format!("s{n}");
+        let agent = if n % 3 == 0 { "planner" } else { "coder" };
+        batch.push(
+            json!({"type": "span", "session_id": id, "span_id": "a", "kind": "llm",
+            "name": "chat", "agent": agent, "model": "gpt-4o",
+            "started_at": "2026-12-02T10:00:00Z", "ended_at": "2026-12-02T10:00:01Z",
+            "usage": {"input_tokens": 10, "output_tokens": 5}}),
+        );
+        let status = if n % 5 == 0 { "failed" } else { "completed" };
+        batch.push(json!({"type": "session.end", "session_id": id, "status": status}));
+    }
+    let (status, _) = s
+        .post(
+            "application/json",
+            serde_json::Value::from(batch).to_string(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, all) = s.get("/api/v1/stats/sessions").await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["sessions"], 600);
+    let (_, planners) = s.get("/api/v1/stats/sessions?agent=PLAN&limit=1").await;
+    assert_eq!(planners["sessions"], 200, "{planners}");
+    // n % 15 == 0 of the planners (n % 3 == 0) failed: 40 of 200.
+    assert_eq!(planners["failed"], 40);
+    assert_eq!(planners["completion_rate"], 0.8);
+    assert_eq!(planners["totals"]["input_tokens"], 2000);
+    assert_eq!(planners["avg_spans_per_session"], 1.0);
+    let (_, failed) = s
+        .get("/api/v1/stats/sessions?status=failed&agent=coder")
+        .await;
+    assert_eq!(failed["sessions"], 80);
+    let (status, err) = s.get("/api/v1/stats/sessions?status=bogus").await;
+    assert_eq!(status, 400, "{err}");
+}
+
+#[tokio::test]
 async fn query_errors_are_json_too() {
     let s = TestServer::start().await;
     let (status, err) = s.get("/api/v1/sessions/nope").await;

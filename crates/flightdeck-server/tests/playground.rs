@@ -115,6 +115,7 @@ fn as_sent(fake: &FakeLlm) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_recorded_call_runs_again_on_each_api_streamed_and_not() {
     let (fake, s) = start().await;
+    let mut playground_sessions = Vec::new();
     for (n, (upstream, path, sent)) in apis().into_iter().enumerate() {
         let session = format!("orig-{n}");
         let span = record(&s, &session, upstream, path, &sent).await;
@@ -148,7 +149,13 @@ async fn a_recorded_call_runs_again_on_each_api_streamed_and_not() {
             assert!(r["cost_usd"].as_f64().unwrap() > 0.0, "priced: {r}");
             assert!(r["first_token_ms"].as_f64().is_some());
             assert_eq!(r["diff"]["same"], true, "the same answer: {}", r["diff"]);
-            assert_eq!(r["session_id"], format!("playground-{session}"));
+            // A request's runs are a session of their own, ended when they are done.
+            let own = r["session_id"].as_str().unwrap();
+            assert!(own.starts_with("playground-"), "{own}");
+            let playground = s.json(&format!("/api/v1/sessions/{own}")).await;
+            assert_eq!(playground["status"], "completed", "{playground}");
+            assert_eq!(playground["metadata"]["playground.of_session"], session);
+            playground_sessions.push(own.to_owned());
         }
         let listed = s
             .json(&format!(
@@ -159,8 +166,17 @@ async fn a_recorded_call_runs_again_on_each_api_streamed_and_not() {
         assert_eq!(runs.len(), 2, "{path}: both runs listed on the span");
         assert!(runs.iter().all(|r| r["first_token_ms"].is_number()));
     }
-    let (_, playground) = s.get("/api/v1/sessions/playground-orig-0").await;
+    let (_, playground) = s
+        .get(&format!("/api/v1/sessions/{}", playground_sessions[0]))
+        .await;
     assert_eq!(playground["tags"], json!(["playground"]));
+    // The original names its playground sessions, each with the span it ran.
+    let original = s.json("/api/v1/sessions/orig-0").await;
+    let key = format!("playground.run.{}", playground_sessions[0]);
+    assert!(
+        original["metadata"][&key]["span_id"].is_string(),
+        "{original}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

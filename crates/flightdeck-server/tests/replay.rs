@@ -431,3 +431,99 @@ async fn bad_input_is_a_clear_error_naming_it() {
     let (status, _) = s.get("/api/v1/compare?a=native").await;
     assert_eq!(status, 400);
 }
+
+/// One chat call of agent `solo` through `base` (the proxy or a replay), its answer's text.
+async fn call(s: &TestServer, base: &str, step: usize) -> String {
+    let r = s
+        .client
+        .post(format!("{base}/chat/completions"))
+        .header("x-flightdeck-session", "kept")
+        .header("x-flightdeck-agent", "solo")
+        .json(&json!({"model": "gpt-4o-mini",
+                      "messages": [{"role": "user", "content": format!("step {step}")}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    v["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The replay's record as the store holds it, once its progress has `calls` calls of `solo`.
+async fn stored_at(
+    s: &TestServer,
+    id: &str,
+    calls: usize,
+) -> flightdeck_model::replay::ReplayRecord {
+    for _ in 0..200 {
+        if let Some(r) = s.store.replay(id).await.unwrap()
+            && r.progress.iter().any(|p| p.calls == calls)
+        {
+            return r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the progress of replay {id} was not stored at {calls} calls");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replay_goes_on_where_it_was_after_a_restart_and_names_its_served_spans() {
+    let (fake, mut s) = start().await;
+    for step in 1..=3 {
+        call(&s, &proxy(&s), step).await;
+    }
+    let spans = support::recorded(&s, "kept", 3).await;
+    let third = spans[2]["span_id"].as_str().unwrap();
+    let r = replay(&s, "kept", third, json!({})).await;
+    let id = r["replay_id"].as_str().unwrap().to_owned();
+    let fork = r["fork_session_id"].as_str().unwrap().to_owned();
+    assert_eq!(r["progress"], json!([]));
+
+    // The original names its fork, and nothing else of it changed.
+    let original = s.json("/api/v1/sessions/kept").await;
+    assert_eq!(
+        original["metadata"][format!("fork.{id}")],
+        json!({"fork_session_id": fork, "span_id": third})
+    );
+    assert_eq!(original["started_at"], spans[0]["started_at"]);
+
+    let replay_url = format!("{}/replay/{id}/openai/v1", s.base);
+    call(&s, &replay_url, 1).await;
+    assert_eq!(fake.requests(), 3, "call 1 was served");
+    stored_at(&s, &id, 1).await;
+
+    s.restart().await;
+    call(&s, &replay_url, 2).await;
+    assert_eq!(
+        fake.requests(),
+        3,
+        "after the restart call 2 is served, not call 1 again"
+    );
+    call(&s, &replay_url, 3).await;
+    assert_eq!(fake.requests(), 4, "the fork call went upstream");
+
+    let record = stored_at(&s, &id, 3).await;
+    assert_eq!(record.saved.calls, 2);
+    assert_eq!(record.upstream_calls, 1);
+    let forked = support::recorded(&s, &fork, 3).await;
+    let served: Vec<&str> = forked
+        .iter()
+        .map(|s| s["span_id"].as_str().unwrap())
+        .filter(|id| record.served_spans.iter().any(|x| x == id))
+        .collect();
+    assert_eq!(
+        served.len(),
+        2,
+        "{forked:?} against {:?}",
+        record.served_spans
+    );
+    let api = s.json(&format!("/api/v1/replays/{id}")).await;
+    assert_eq!(api["served_spans"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        api["progress"],
+        json!([{"agent": "solo", "calls": 3, "diverged": false}])
+    );
+}

@@ -11,7 +11,9 @@ use flightdeck_model::message::Level;
 use flightdeck_model::record::*;
 use flightdeck_model::{AgentState, EdgeKind, SpanKind, Timestamp, Usage};
 use flightdeck_store::dictionary::Dictionaries;
-use flightdeck_store::query::{self, EventQuery, LogQuery, MetricQuery, SessionQuery, StatsScope};
+use flightdeck_store::query::{
+    self, EventQuery, LogQuery, MetricQuery, SessionQuery, SessionSort, StatsScope,
+};
 use flightdeck_store::stats::{self, ScopedSpan};
 use flightdeck_store::{Result, StoreError};
 use serde_json::value::RawValue;
@@ -135,17 +137,24 @@ pub async fn sessions(
              AND a.agent ILIKE ${i}))"
         ));
     }
+    let (sort, desc) = SessionSort::parse(q.sort.as_deref())?;
+    let key = sort.column();
+    let (op, dir) = if desc { ("<", "DESC") } else { (">", "ASC") };
     if let Some(cursor) = &q.cursor {
-        let (at, id) = query::decode_cursor(cursor)?;
-        let i = bind(Box::new(at));
+        let (value, id) = query::decode_cursor(cursor)?;
+        let i = match sort {
+            // A cost's cursor holds the bits of the number.
+            SessionSort::Cost => bind(Box::new(f64::from_bits(value as u64))),
+            _ => bind(Box::new(value)),
+        };
         let j = bind(Box::new(id));
         sql.push_str(&format!(
-            " AND (s.started_at < ${i} OR (s.started_at = ${i} AND s.session_id < ${j}))"
+            " AND ({key} {op} ${i} OR ({key} = ${i} AND s.session_id {op} ${j}))"
         ));
     }
     let limit = query::page_size(q.limit, 50, 500);
     sql.push_str(&format!(
-        " ORDER BY s.started_at DESC, s.session_id DESC LIMIT {}",
+        " ORDER BY {key} {dir}, s.session_id {dir} LIMIT {}",
         limit + 1
     ));
     let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| &**a as _).collect();
@@ -156,7 +165,7 @@ pub async fn sessions(
         .map(|r| session_row(r, now))
         .collect();
     Ok(page(&mut items, limit, |s| {
-        query::encode_cursor(s.started_at.0, &s.session_id)
+        query::encode_cursor(sort.cursor_value(s), &s.session_id)
     }))
 }
 

@@ -287,6 +287,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn session_stats(&self, q: SessionQuery) -> Result<OverviewStats> {
+        self.read(move |c| read::session_stats(c, &q)).await
+    }
+
     async fn session(&self, session_id: &str) -> Result<Option<Session>> {
         let id = session_id.to_owned();
         self.read(move |c| read::session(c, &id, Timestamp::now()))
@@ -296,6 +300,11 @@ impl Store for SqliteStore {
     async fn spans(&self, session_id: &str) -> Result<Vec<SpanSummary>> {
         let id = session_id.to_owned();
         self.read(move |c| read::spans(c, &id)).await
+    }
+
+    async fn running_spans(&self, session_id: &str) -> Result<Vec<SpanSummary>> {
+        let id = session_id.to_owned();
+        self.read(move |c| read::running_spans(c, &id)).await
     }
 
     async fn span(&self, session_id: &str, span_id: &str) -> Result<Option<SpanDetail>> {

@@ -8,7 +8,9 @@ use flightdeck_model::record::*;
 use flightdeck_model::{AgentState, EdgeKind, SpanKind, Timestamp, Usage};
 use flightdeck_store::codec;
 use flightdeck_store::dictionary::Dictionaries;
-use flightdeck_store::query::{self, EventQuery, LogQuery, MetricQuery, SessionQuery, StatsScope};
+use flightdeck_store::query::{
+    self, EventQuery, LogQuery, MetricQuery, SessionQuery, SessionSort, StatsScope,
+};
 use flightdeck_store::stats::{self, ScopedSpan};
 use flightdeck_store::{Result, StoreError};
 use rusqlite::types::Value;
@@ -75,13 +77,10 @@ pub fn session(conn: &Connection, id: &str, now: Timestamp) -> Result<Option<Ses
     }))
 }
 
-/// The session list.
-pub fn sessions(
-    conn: &Connection,
-    q: &SessionQuery,
-    now: Timestamp,
-) -> Result<Page<SessionSummary>> {
-    let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM sessions s WHERE 1 = 1");
+/// The conditions of `q`'s filters on `sessions s` (each starting with ` AND`), their
+/// arguments bound in order.
+fn session_filter(q: &SessionQuery) -> (String, Vec<Value>) {
+    let mut sql = String::new();
     let mut args: Vec<Value> = Vec::new();
     let mut bind = |v: Value| {
         args.push(v);
@@ -125,17 +124,39 @@ pub fn sessions(
              WHERE a.session_id = s.session_id AND a.agent LIKE ?{i} ESCAPE '\\'))"
         ));
     }
+    (sql, args)
+}
+
+/// The session list.
+pub fn sessions(
+    conn: &Connection,
+    q: &SessionQuery,
+    now: Timestamp,
+) -> Result<Page<SessionSummary>> {
+    let (filter, mut args) = session_filter(q);
+    let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM sessions s WHERE 1 = 1{filter}");
+    let mut bind = |v: Value| {
+        args.push(v);
+        args.len()
+    };
+    let (sort, desc) = SessionSort::parse(q.sort.as_deref())?;
+    let key = sort.column();
+    let (op, dir) = if desc { ("<", "DESC") } else { (">", "ASC") };
     if let Some(cursor) = &q.cursor {
-        let (at, id) = query::decode_cursor(cursor)?;
-        let i = bind(at.into());
+        let (value, id) = query::decode_cursor(cursor)?;
+        let i = bind(match sort {
+            // A cost's cursor holds the bits of the number.
+            SessionSort::Cost => Value::Real(f64::from_bits(value as u64)),
+            _ => Value::Integer(value),
+        });
         let j = bind(id.into());
         sql.push_str(&format!(
-            " AND (s.started_at < ?{i} OR (s.started_at = ?{i} AND s.session_id < ?{j}))"
+            " AND ({key} {op} ?{i} OR ({key} = ?{i} AND s.session_id {op} ?{j}))"
         ));
     }
     let limit = query::page_size(q.limit, 50, 500);
     sql.push_str(&format!(
-        " ORDER BY s.started_at DESC, s.session_id DESC LIMIT {}",
+        " ORDER BY {key} {dir}, s.session_id {dir} LIMIT {}",
         limit + 1
     ));
     let mut items = conn
@@ -146,7 +167,7 @@ pub fn sessions(
         .collect::<rusqlite::Result<Vec<_>>>()
         .db()?;
     Ok(page(&mut items, limit, |s| {
-        query::encode_cursor(s.started_at.0, &s.session_id)
+        query::encode_cursor(sort.cursor_value(s), &s.session_id)
     }))
 }
 
@@ -218,10 +239,25 @@ fn span_row(r: &Row<'_>) -> rusqlite::Result<SpanSummary> {
 
 /// A session's spans without payloads, in start order; not those known only from updates.
 pub fn spans(conn: &Connection, session_id: &str) -> Result<Vec<SpanSummary>> {
+    listed_spans(conn, session_id, "spans WHERE session_id = ?1")
+}
+
+/// The running spans of a session (no outcome yet), through the partial index
+/// `spans_running`.
+pub fn running_spans(conn: &Connection, session_id: &str) -> Result<Vec<SpanSummary>> {
+    listed_spans(
+        conn,
+        session_id,
+        "spans INDEXED BY spans_running WHERE session_id = ?1 AND status IS NULL",
+    )
+}
+
+/// The listed spans (see [`spans`]) of `from_where`, a table and the session's condition.
+fn listed_spans(conn: &Connection, session_id: &str, from_where: &str) -> Result<Vec<SpanSummary>> {
     conn.prepare_cached(&format!(
-        "SELECT {SPAN_COLUMNS} FROM spans WHERE session_id = ?1
-               AND (kind IS NOT NULL OR started_at IS NOT NULL OR ended_at IS NOT NULL)
-             ORDER BY started_at, span_id"
+        "SELECT {SPAN_COLUMNS} FROM {from_where}
+            AND (kind IS NOT NULL OR started_at IS NOT NULL OR ended_at IS NOT NULL)
+          ORDER BY started_at, span_id"
     ))
     .db()?
     .query_map([session_id], span_row)
@@ -595,49 +631,60 @@ pub fn tool_stats(conn: &Connection, scope: &StatsScope) -> Result<Vec<ToolStats
     )?))
 }
 
+/// The counts of the headline figures, over `sessions s` where `filter` holds.
+const STATS_SELECT: &str =
+    "SELECT count(*), total(status = 'running'), total(status = 'completed'),
+        total(status = 'failed'), total(spans), total(llm_calls), total(tool_calls),
+        total(errors), total(input_tokens), total(output_tokens), total(cost_usd),
+        total(unpriced_llm_calls)
+   FROM sessions s WHERE 1 = 1";
+
+fn stats_row(r: &Row<'_>) -> rusqlite::Result<OverviewStats> {
+    let f = |i| r.get::<_, f64>(i).map(|v| v as i64);
+    Ok(OverviewStats {
+        sessions: r.get(0)?,
+        running: f(1)?,
+        completed: f(2)?,
+        failed: f(3)?,
+        completion_rate: None,
+        avg_spans_per_session: 0.0,
+        totals: Totals {
+            spans: f(4)?,
+            llm_calls: f(5)?,
+            tool_calls: f(6)?,
+            errors: f(7)?,
+            input_tokens: f(8)?,
+            output_tokens: f(9)?,
+            cost_usd: r.get(10)?,
+            unpriced_llm_calls: f(11)?,
+        },
+    })
+}
+
 /// Headline figures.
 pub fn overview(conn: &Connection, scope: &StatsScope) -> Result<OverviewStats> {
     let from = scope.from.map_or(i64::MIN, |t| t.0);
     let to = scope.to.map_or(i64::MAX, |t| t.0);
-    let row = conn
-        .prepare_cached(
-            "SELECT count(*), total(status = 'running'), total(status = 'completed'),
-                    total(status = 'failed'), total(spans), total(llm_calls), total(tool_calls),
-                    total(errors), total(input_tokens), total(output_tokens), total(cost_usd),
-                    total(unpriced_llm_calls)
-             FROM sessions WHERE (?1 IS NULL OR session_id = ?1) AND started_at >= ?2 AND started_at < ?3",
-        ).db()?
-        .query_row(params![scope.session_id, from, to], |r| {
-            let f = |i| r.get::<_, f64>(i).map(|v| v as i64);
-            Ok(OverviewStats {
-                sessions: r.get(0)?,
-                running: f(1)?,
-                completed: f(2)?,
-                failed: f(3)?,
-                completion_rate: None,
-                avg_spans_per_session: 0.0,
-                totals: Totals {
-                    spans: f(4)?,
-                    llm_calls: f(5)?,
-                    tool_calls: f(6)?,
-                    errors: f(7)?,
-                    input_tokens: f(8)?,
-                    output_tokens: f(9)?,
-                    cost_usd: r.get(10)?,
-                    unpriced_llm_calls: f(11)?,
-                },
-            })
-        }).db()?;
-    let ended = row.completed + row.failed;
-    Ok(OverviewStats {
-        completion_rate: (ended > 0).then(|| row.completed as f64 / ended as f64),
-        avg_spans_per_session: if row.sessions > 0 {
-            row.totals.spans as f64 / row.sessions as f64
-        } else {
-            0.0
-        },
-        ..row
-    })
+    let sql = format!(
+        "{STATS_SELECT} AND (?1 IS NULL OR session_id = ?1) AND started_at >= ?2 AND started_at < ?3"
+    );
+    let counts = conn
+        .prepare_cached(&sql)
+        .db()?
+        .query_row(params![scope.session_id, from, to], stats_row)
+        .db()?;
+    Ok(stats::headline(counts))
+}
+
+/// Headline figures over every session matching `q`'s filters.
+pub fn session_stats(conn: &Connection, q: &SessionQuery) -> Result<OverviewStats> {
+    let (filter, args) = session_filter(q);
+    let counts = conn
+        .prepare_cached(&format!("{STATS_SELECT}{filter}"))
+        .db()?
+        .query_row(params_from_iter(args), stats_row)
+        .db()?;
+    Ok(stats::headline(counts))
 }
 
 /// Metric samples (or bucket averages), oldest first, the latest `limit` of them.

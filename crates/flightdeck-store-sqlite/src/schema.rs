@@ -233,6 +233,11 @@ CREATE TABLE replays (
 );
 CREATE INDEX replays_by_session ON replays (session_id);
 "#,
+    // 8: the running spans of a session (what it does now; a running span has no outcome
+    // yet), without a scan of its others.
+    r#"
+CREATE INDEX spans_running ON spans (session_id, started_at) WHERE status IS NULL;
+"#,
 ];
 
 /// Brings the schema up to the latest version.

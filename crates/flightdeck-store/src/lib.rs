@@ -179,10 +179,42 @@ pub trait Store: Send + Sync + 'static {
 
     /// Sessions, newest first, filtered and paged.
     async fn sessions(&self, q: SessionQuery) -> Result<Page<SessionSummary>>;
+    /// Headline figures over every session matching `q`'s filters (its page ignored). A
+    /// store should count them in one query; this default pages through
+    /// [`Store::sessions`].
+    async fn session_stats(&self, mut q: SessionQuery) -> Result<OverviewStats> {
+        let mut counts = OverviewStats::default();
+        q.limit = Some(500);
+        q.cursor = None;
+        loop {
+            let page = self.sessions(q.clone()).await?;
+            for s in &page.items {
+                counts.sessions += 1;
+                match s.status {
+                    SessionStatus::Running => counts.running += 1,
+                    SessionStatus::Completed => counts.completed += 1,
+                    SessionStatus::Failed => counts.failed += 1,
+                }
+                counts.totals.add(&s.totals, 1);
+            }
+            match page.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => return Ok(stats::headline(counts)),
+            }
+        }
+    }
     /// One session with totals and metadata.
     async fn session(&self, session_id: &str) -> Result<Option<Session>>;
     /// All spans of a session without payloads, in start order.
     async fn spans(&self, session_id: &str) -> Result<Vec<SpanSummary>>;
+    /// The running spans of a session, in start order: what it is doing now. A store should
+    /// read them without scanning the session's other spans (SQLite: a partial index on
+    /// running spans); this default filters [`Store::spans`].
+    async fn running_spans(&self, session_id: &str) -> Result<Vec<SpanSummary>> {
+        let mut spans = self.spans(session_id).await?;
+        spans.retain(|s| s.status == SpanStatus::Running);
+        Ok(spans)
+    }
     /// One span in full.
     async fn span(&self, session_id: &str, span_id: &str) -> Result<Option<SpanDetail>>;
     /// The ids of a session's spans whose input or output holds `text` (ignoring case), in

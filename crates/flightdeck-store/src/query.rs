@@ -29,8 +29,86 @@ pub struct SessionQuery {
     pub has_errors: Option<bool>,
     /// Page size (1 to 500; default 50).
     pub limit: Option<usize>,
-    /// From a previous page's `next_cursor`.
+    /// From a previous page's `next_cursor` (of a list in the same order).
     pub cursor: Option<String>,
+    /// The order: a [`SessionSort`] key, `-` first for descending (default `-started_at`).
+    pub sort: Option<String>,
+}
+
+/// What the session list can be ordered by: numbers the store keeps per session, so any
+/// order pages with a cursor (the key's value and the session id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionSort {
+    StartedAt,
+    Spans,
+    LlmCalls,
+    ToolCalls,
+    Errors,
+    Tokens,
+    Cost,
+}
+
+impl SessionSort {
+    const KEYS: [(&'static str, SessionSort); 7] = [
+        ("started_at", SessionSort::StartedAt),
+        ("spans", SessionSort::Spans),
+        ("llm_calls", SessionSort::LlmCalls),
+        ("tool_calls", SessionSort::ToolCalls),
+        ("errors", SessionSort::Errors),
+        ("tokens", SessionSort::Tokens),
+        ("cost", SessionSort::Cost),
+    ];
+
+    /// The column (or expression) of `sessions s` this sort orders by, the same in every
+    /// store's SQL.
+    pub fn column(self) -> &'static str {
+        match self {
+            SessionSort::StartedAt => "s.started_at",
+            SessionSort::Spans => "s.spans",
+            SessionSort::LlmCalls => "s.llm_calls",
+            SessionSort::ToolCalls => "s.tool_calls",
+            SessionSort::Errors => "s.errors",
+            SessionSort::Tokens => "(s.input_tokens + s.output_tokens)",
+            SessionSort::Cost => "s.cost_usd",
+        }
+    }
+
+    /// A session's value of the key, as its paging cursor holds it (a cost: the bits of the
+    /// number).
+    pub fn cursor_value(self, s: &flightdeck_model::SessionSummary) -> i64 {
+        let t = &s.totals;
+        match self {
+            SessionSort::StartedAt => s.started_at.0,
+            SessionSort::Spans => t.spans,
+            SessionSort::LlmCalls => t.llm_calls,
+            SessionSort::ToolCalls => t.tool_calls,
+            SessionSort::Errors => t.errors,
+            SessionSort::Tokens => t.input_tokens + t.output_tokens,
+            SessionSort::Cost => t.cost_usd.to_bits() as i64,
+        }
+    }
+
+    /// The order `sort` names, and whether it is descending: `-started_at` when `None`.
+    pub fn parse(sort: Option<&str>) -> Result<(SessionSort, bool)> {
+        let Some(sort) = sort else {
+            return Ok((SessionSort::StartedAt, true));
+        };
+        let (key, desc) = match sort.strip_prefix('-') {
+            Some(k) => (k, true),
+            None => (sort, false),
+        };
+        Self::KEYS
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, s)| (*s, desc))
+            .ok_or_else(|| {
+                let keys: Vec<&str> = Self::KEYS.iter().map(|(k, _)| *k).collect();
+                StoreError::InvalidQuery(format!(
+                    "sort: unknown key {key:?}; one of {}, with - first for descending",
+                    keys.join(", ")
+                ))
+            })
+    }
 }
 
 /// A text search in a session's payloads (`GET /api/v1/sessions/{id}/search`).

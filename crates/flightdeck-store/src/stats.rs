@@ -1,9 +1,25 @@
 //! The LLM and tool statistics, from the spans in scope that a store reads: counts, tokens,
-//! costs and latency percentiles, by model or by tool.
+//! costs and latency percentiles, by model or by tool; and the headline figures' derived
+//! parts.
 
 use flightdeck_model::SpanKind;
-use flightdeck_model::record::{LlmStats, ToolStats, cost_unknown, known_cost};
+use flightdeck_model::record::{LlmStats, OverviewStats, ToolStats, cost_unknown, known_cost};
 use std::collections::BTreeMap;
+
+/// Fills the figures derived from the counts: the completion rate (completed over ended
+/// sessions) and the spans per session.
+pub fn headline(counts: OverviewStats) -> OverviewStats {
+    let ended = counts.completed + counts.failed;
+    OverviewStats {
+        completion_rate: (ended > 0).then(|| counts.completed as f64 / ended as f64),
+        avg_spans_per_session: if counts.sessions > 0 {
+            counts.totals.spans as f64 / counts.sessions as f64
+        } else {
+            0.0
+        },
+        ..counts
+    }
+}
 
 /// The `q` quantile (0 to 1) of `sorted` by the nearest-rank method.
 pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {

@@ -137,6 +137,7 @@ every_backend!(
     live_agents_are_those_of_running_and_recently_seen_sessions,
     exchanges_and_replays_survive_reopening,
     old_metric_samples_roll_up_into_minute_means_and_the_oldest_go,
+    running_spans_sorted_lists_and_filtered_figures,
 );
 
 /// A small session exercising every message type, in protocol order.
@@ -1420,6 +1421,8 @@ async fn exchanges_and_replays_survive_reopening<B: Backend>() {
         },
         upstream_calls: 0,
         mismatch: None,
+        progress: Vec::new(),
+        served_spans: Vec::new(),
         version,
     };
     {
@@ -1525,6 +1528,7 @@ async fn upgrading_counts_the_unpriced_calls_already_stored() {
          ALTER TABLE agents DROP COLUMN unpriced_llm_calls;
          DROP TABLE exchanges;
          DROP TABLE replays;
+         DROP INDEX spans_running;
          PRAGMA user_version = 4;",
     )
     .unwrap();
@@ -1542,4 +1546,65 @@ async fn upgrading_counts_the_unpriced_calls_already_stored() {
             .unpriced_llm_calls
     };
     assert_eq!((count("scout"), count("lead")), (1, 0));
+}
+
+/// A session's running spans are its spans without an outcome; the session list sorts by a
+/// total in either direction and pages through that order; the headline figures count every
+/// session the filters match.
+async fn running_spans_sorted_lists_and_filtered_figures<B: Backend>() {
+    let db = B::fresh().await;
+    let store = db.open().await;
+    let mut lines = Vec::new();
+    for (n, spans) in [(0, 3), (1, 1), (2, 5), (3, 2)] {
+        for k in 0..spans {
+            lines.push(format!(
+                r#"{{"type":"span","session_id":"s{n}","span_id":"a{k}","kind":"tool","name":"t","agent":"{}","started_at":"2026-12-02T10:00:0{k}Z","ended_at":"2026-12-02T10:00:09Z"}}"#,
+                if n % 2 == 0 { "even" } else { "odd" }
+            ));
+        }
+    }
+    lines.push(r#"{"type":"span.start","session_id":"s1","span_id":"r1","kind":"llm","name":"chat","started_at":"2026-12-02T10:00:05Z"}"#.into());
+    store.append(msgs(&lines.join("\n"))).await.unwrap();
+
+    let running = store.running_spans("s1").await.unwrap();
+    assert_eq!(running.len(), 1);
+    assert_eq!(
+        (running[0].span_id.as_str(), running[0].status),
+        ("r1", SpanStatus::Running)
+    );
+    assert!(store.running_spans("s0").await.unwrap().is_empty());
+
+    let ids = |p: &flightdeck_model::Page<flightdeck_model::SessionSummary>| {
+        p.items
+            .iter()
+            .map(|s| s.session_id.clone())
+            .collect::<Vec<_>>()
+    };
+    let q = |sort: &str, cursor: Option<String>| SessionQuery {
+        sort: Some(sort.into()),
+        limit: Some(2),
+        cursor,
+        ..SessionQuery::default()
+    };
+    let first = store.sessions(q("-spans", None)).await.unwrap();
+    assert_eq!(ids(&first), ["s2", "s0"]);
+    let second = store
+        .sessions(q("-spans", first.next_cursor))
+        .await
+        .unwrap();
+    assert_eq!(ids(&second), ["s3", "s1"]);
+    let up = store.sessions(q("spans", None)).await.unwrap();
+    assert_eq!(ids(&up), ["s1", "s3"]);
+    assert!(store.sessions(q("name", None)).await.is_err());
+
+    let even = store
+        .session_stats(SessionQuery {
+            agent: Some("EVEN".into()),
+            limit: Some(1),
+            ..SessionQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((even.sessions, even.totals.spans), (2, 8));
+    assert_eq!(even.avg_spans_per_session, 4.0);
 }

@@ -5,6 +5,7 @@
 mod export;
 mod health;
 mod ingest;
+mod now;
 mod reviews;
 mod sessions;
 mod stats;
@@ -52,6 +53,7 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         .route("/readyz", get(health::ready))
         .route("/metrics", get(health::metrics))
         .route("/api/v1/sessions", get(sessions::list))
+        .route("/api/v1/now", get(now::get))
         .route("/api/v1/sessions/{session_id}", get(sessions::one))
         .route("/api/v1/sessions/{session_id}/spans", get(sessions::spans))
         .route(
@@ -84,6 +86,7 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         )
         .route("/api/v1/compare", get(crate::compare::get))
         .route("/api/v1/stats/overview", get(stats::overview))
+        .route("/api/v1/stats/sessions", get(stats::sessions))
         .route("/api/v1/stats/llm", get(stats::llm))
         .route("/api/v1/stats/tools", get(stats::tools))
         .route("/api/v1/metrics", get(stats::metrics))

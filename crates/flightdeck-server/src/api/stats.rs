@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use flightdeck_model::Timestamp;
 use flightdeck_model::record::*;
-use flightdeck_store::{MetricQuery, StatsScope};
+use flightdeck_store::{MetricQuery, SessionQuery, StatsScope};
 use serde::Deserialize;
 
 const DAY_NS: i64 = 24 * 3600 * 1_000_000_000;
@@ -41,6 +41,15 @@ pub async fn overview(
     ApiQuery(r): ApiQuery<Range>,
 ) -> Result<Json<OverviewStats>, ApiError> {
     Ok(Json(app.store.overview(r.scope(None)).await?))
+}
+
+/// `GET /api/v1/stats/sessions` with the session list's filters: the headline figures over
+/// every session they match.
+pub async fn sessions(
+    State(app): State<AppState>,
+    ApiQuery(q): ApiQuery<SessionQuery>,
+) -> Result<Json<OverviewStats>, ApiError> {
+    Ok(Json(app.store.session_stats(q).await?))
 }
 
 pub async fn llm(

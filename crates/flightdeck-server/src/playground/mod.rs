@@ -26,7 +26,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use flightdeck_model::Message;
-use flightdeck_model::message::SessionStart;
+use flightdeck_model::Timestamp;
+use flightdeck_model::message::{SessionEnd, SessionOutcome, SessionStart};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -148,6 +149,7 @@ async fn post(
                 .map(|(i, span)| run::run(&app, &plan, i, span, &|_| {})),
         )
         .await;
+        end_session(&app, &plan).await;
         return match runs.into_iter().collect::<Result<Vec<_>, _>>() {
             Ok(runs) => Json(json!({
                 "original": plan.original.as_ref().map(|o| &o.call),
@@ -208,6 +210,7 @@ fn streamed(
         for t in tasks {
             let _ = t.await;
         }
+        end_session(&app, &plan).await;
         let _ = tx.send(event("end", &json!({})));
     });
     Sse::new(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).map(Ok))
@@ -220,17 +223,13 @@ fn event(name: &str, data: &impl Serialize) -> Event {
         .unwrap_or_else(|_| Event::default().event("error"))
 }
 
-/// Names and tags the playground session the runs go to, once, off the request path (a
-/// run's first token does not wait for it; the runs' spans open the session anyway).
+/// Names and tags the playground session the runs go to, off the request path (a run's
+/// first token does not wait for it; the runs' spans open the session anyway).
 fn open_session(app: &AppState, plan: &plan::Plan) {
     let of = plan.original.as_ref().map(|o| o.session_id.clone());
     let session_id = plan.session_id.clone();
     let store = Arc::clone(&app.store);
     tokio::spawn(async move {
-        let named = store.session(&session_id).await.ok().flatten();
-        if named.is_some_and(|s| s.summary.tags.iter().any(|t| t == "playground")) {
-            return;
-        }
         let name = match &of {
             Some(id) => {
                 let original = store.session(id).await.ok().flatten();
@@ -254,4 +253,36 @@ fn open_session(app: &AppState, plan: &plan::Plan) {
             tracing::warn!(error = %e, "the playground session could not be named");
         }
     });
+}
+
+/// Once the runs are done (they are stored by then): ends the playground session, so it lists
+/// as completed with the errors of failed runs counted, and links it from the original
+/// session, so the span's runs are listed as soon as the answer is out.
+async fn end_session(app: &AppState, plan: &plan::Plan) {
+    let mut messages = Vec::new();
+    if let Some(o) = &plan.original {
+        let original = app.store.session(&o.session_id).await.ok().flatten();
+        let link = (
+            format!("{}{}", runs::RUN_KEY, plan.session_id),
+            json!({ "span_id": o.call.span_id }),
+        );
+        // Restating the original's start, so nothing else of it changes.
+        messages.push(Message::SessionStart(SessionStart {
+            session_id: o.session_id.clone(),
+            name: None,
+            started_at: original.map(|s| s.summary.started_at),
+            tags: Vec::new(),
+            metadata: Some(Map::from_iter([link])),
+            budget: None,
+        }));
+    }
+    messages.push(Message::SessionEnd(SessionEnd {
+        session_id: plan.session_id.clone(),
+        ended_at: Some(Timestamp::now()),
+        status: SessionOutcome::Completed,
+        error: None,
+    }));
+    if let Err(e) = app.store.append(messages).await {
+        tracing::warn!(error = %e, "the playground session could not be ended");
+    }
 }

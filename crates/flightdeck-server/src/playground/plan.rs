@@ -206,7 +206,7 @@ pub async fn read(app: &AppState, bytes: &[u8], wants_sse: bool) -> Result<Plan,
     if variants.is_empty() {
         variants.push(Variant::default());
     }
-    let session_id = runs::session_for(posted.session_id.as_deref());
+    let session_id = runs::new_session();
     let original = span.map(|s| Original {
         session_id: s.summary.session_id.clone(),
         span_id: s.summary.span_id.clone(),

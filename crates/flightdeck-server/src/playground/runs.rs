@@ -1,6 +1,9 @@
 //! Runs as the API shows them, read from the spans the proxy's recorder stored: one
-//! playground session per original session (`playground-<session id>`), each run an LLM span
-//! there whose attributes name the span it was run from, its variant, and its first token.
+//! playground session per `POST /api/v1/playground/runs` (`playground-<id>`), ended when its
+//! variants are done, each variant an LLM span there whose attributes name the span it was
+//! run from, its variant, and its first token. The original session names its playground
+//! sessions in its metadata (`playground.run.<session>`: `{"span_id"}`), so a span's runs are
+//! found without a scan.
 
 use super::answer::Answer;
 use super::diff::{Diff, diff};
@@ -22,17 +25,12 @@ pub const LABEL: &str = "playground.label";
 /// The attribute holding the milliseconds to a run's first token.
 pub const FIRST_TOKEN_MS: &str = "playground.first_token_ms";
 
-/// The session that keeps the runs of spans of `session_id` (`playground` for runs of an
-/// edited request alone); ids stay within the 128 bytes the protocol allows.
-pub fn session_for(session_id: Option<&str>) -> String {
-    let Some(id) = session_id else {
-        return "playground".into();
-    };
-    let mut cut = id.len().min(128 - "playground-".len());
-    while !id.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("playground-{}", &id[..cut])
+/// The metadata key prefix by which an original session names its playground sessions.
+pub const RUN_KEY: &str = "playground.run.";
+
+/// A new playground session for one request's runs.
+pub fn new_session() -> String {
+    format!("playground-{}", uuid::Uuid::new_v4().simple())
 }
 
 /// A span's answer and figures: the original's or a run's.
@@ -130,15 +128,25 @@ pub async fn list(
     span_id: &str,
     original: &Answer,
 ) -> flightdeck_store::Result<Vec<Run>> {
-    let playground = session_for(Some(session_id));
+    let metadata = store
+        .session(session_id)
+        .await?
+        .map(|s| s.metadata)
+        .unwrap_or_default();
+    let sessions = metadata.iter().filter_map(|(k, v)| {
+        let of_span = v.get("span_id").and_then(Value::as_str) == Some(span_id);
+        k.strip_prefix(RUN_KEY).filter(|_| of_span)
+    });
     let mut runs = Vec::new();
-    for summary in store.spans(&playground).await? {
-        let Some(span) = store.span(&playground, &summary.span_id).await? else {
-            continue;
-        };
-        let is = |k: &str, v: &str| span.attributes.get(k).and_then(Value::as_str) == Some(v);
-        if is(OF_SESSION, session_id) && is(OF_SPAN, span_id) {
-            runs.push(Run::of(span, Some(original)));
+    for playground in sessions {
+        for summary in store.spans(playground).await? {
+            let Some(span) = store.span(playground, &summary.span_id).await? else {
+                continue;
+            };
+            let is = |k: &str, v: &str| span.attributes.get(k).and_then(Value::as_str) == Some(v);
+            if is(OF_SESSION, session_id) && is(OF_SPAN, span_id) {
+                runs.push(Run::of(span, Some(original)));
+            }
         }
     }
     runs.sort_by_key(|r| (r.call.started_at.map(|t| t.0), r.variant));
@@ -151,9 +159,8 @@ mod tests {
 
     #[test]
     fn playground_session_ids_fit_the_protocol() {
-        assert_eq!(session_for(Some("s1")), "playground-s1");
-        assert_eq!(session_for(None), "playground");
-        let long = "é".repeat(100);
-        assert!(session_for(Some(&long)).len() <= 128);
+        let a = new_session();
+        assert!(a.starts_with("playground-") && a.len() <= 128);
+        assert_ne!(a, new_session());
     }
 }

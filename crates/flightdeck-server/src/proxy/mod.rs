@@ -282,6 +282,7 @@ async fn forward_call(
                     }
                     Ok(Routed::Recorded {
                         fork_session,
+                        span_id,
                         exchange,
                     }) => {
                         attribution.session = Some(fork_session);
@@ -296,7 +297,11 @@ async fn forward_call(
                             started,
                             served: true,
                             placed: None,
-                            own: None,
+                            own: Some(Box::new(recorder::OwnSpan {
+                                span_id,
+                                name: endpoint.span_name().to_owned(),
+                                attributes: serde_json::Map::new(),
+                            })),
                         };
                         return from_recording(proxy, begin, &exchange);
                     }

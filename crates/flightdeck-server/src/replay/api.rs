@@ -19,6 +19,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
+/// The prefix of the metadata keys by which a session names its forks: `fork.<replay id>`,
+/// each `{"fork_session_id", "span_id"}`.
+pub const FORK_KEY: &str = "fork.";
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Start {
@@ -50,7 +54,13 @@ pub async fn start(
         )));
     }
     let store = app.store.as_ref();
-    let (plan, fork) = plan::build(store, &start.session_id, &start.span_id).await?;
+    let (plan, fork) = plan::build(
+        store,
+        &start.session_id,
+        &start.span_id,
+        &super::matching::Cursors::default(),
+    )
+    .await?;
     let original = store.session(&start.session_id).await?;
     let upstream = store
         .exchange(&start.session_id, &start.span_id)
@@ -65,18 +75,37 @@ pub async fn start(
         "replay".into(),
         json!({"replay_id": replay_id, "session_id": start.session_id, "span_id": start.span_id}),
     );
+    let original = original.map(|s| s.summary);
     let name = original
-        .and_then(|s| s.summary.name)
+        .as_ref()
+        .and_then(|s| s.name.clone())
         .unwrap_or_else(|| start.session_id.clone());
+    // The original names its forks too (one key per replay, so forks made at once all stay),
+    // restating its own start so nothing else of it changes.
+    let mut link = serde_json::Map::new();
+    link.insert(
+        format!("{FORK_KEY}{replay_id}"),
+        json!({"fork_session_id": fork_session_id, "span_id": start.span_id}),
+    );
     store
-        .append(vec![Message::SessionStart(SessionStart {
-            session_id: fork_session_id.clone(),
-            name: Some(format!("replay of {name}")),
-            started_at: Some(now),
-            tags: vec!["replay".into()],
-            metadata: Some(metadata),
-            budget: None,
-        })])
+        .append(vec![
+            Message::SessionStart(SessionStart {
+                session_id: fork_session_id.clone(),
+                name: Some(format!("replay of {name}")),
+                started_at: Some(now),
+                tags: vec!["replay".into()],
+                metadata: Some(metadata),
+                budget: None,
+            }),
+            Message::SessionStart(SessionStart {
+                session_id: start.session_id.clone(),
+                name: None,
+                started_at: original.map(|s| s.started_at),
+                tags: Vec::new(),
+                metadata: Some(link),
+                budget: None,
+            }),
+        ])
         .await?;
     let record = ReplayRecord {
         replay_id: replay_id.clone(),
@@ -91,6 +120,8 @@ pub async fn start(
         saved: Saved::default(),
         upstream_calls: 0,
         mismatch: None,
+        progress: Vec::new(),
+        served_spans: Vec::new(),
         version: 1,
     };
     store.write_replay(record.clone()).await?;

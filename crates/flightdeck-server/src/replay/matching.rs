@@ -7,9 +7,11 @@
 //!
 //! The [`Plan`] holds, per agent, the recorded calls that came before the fork point: for the
 //! fork call's agent, its calls up to the fork call; for every other agent, its calls that
-//! started before the fork call did. [`Cursors`] follow a re-run through it.
+//! started before the fork call did. [`Cursors`] follow a re-run through it; they are kept in
+//! the replay's record as [`AgentProgress`], and a call's recorded exchange is let go once
+//! the re-run is past it.
 
-use flightdeck_model::replay::{Exchange, Saved};
+use flightdeck_model::replay::{AgentProgress, Exchange, Saved};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -91,7 +93,64 @@ pub enum Step<'a> {
     Upstream,
 }
 
+impl Cursors {
+    /// The cursors a stored record's progress describes.
+    pub fn from_progress(progress: &[AgentProgress]) -> Self {
+        let mut c = Cursors::default();
+        for p in progress {
+            c.next.insert(p.agent.clone(), p.calls);
+            if p.diverged {
+                c.diverged.insert(p.agent.clone());
+            }
+        }
+        c
+    }
+
+    /// The progress to store, agents in name order.
+    pub fn progress(&self) -> Vec<AgentProgress> {
+        let mut out: Vec<AgentProgress> = self
+            .next
+            .iter()
+            .map(|(agent, &calls)| AgentProgress {
+                agent: agent.clone(),
+                calls,
+                diverged: self.diverged.contains(agent),
+            })
+            .collect();
+        out.sort_by(|a, b| a.agent.cmp(&b.agent));
+        out
+    }
+
+    /// Whether the re-run of `agent` is past its `index`-th call (from 0): it will not be
+    /// served again.
+    pub fn passed(&self, agent: &Agent, index: usize) -> bool {
+        self.diverged.contains(agent) || self.next.get(agent).is_some_and(|&n| n > index)
+    }
+}
+
 impl Plan {
+    /// Lets go of the recorded exchanges of `agent`'s calls that the re-run is past.
+    pub fn release(&mut self, agent: &Agent, cursors: &Cursors) {
+        if let Some(calls) = self.calls.get_mut(agent) {
+            for (i, p) in calls.iter_mut().enumerate() {
+                if cursors.passed(agent, i) {
+                    p.exchange = None;
+                }
+            }
+        }
+    }
+
+    /// Bytes of recorded exchanges held in memory.
+    #[cfg(test)]
+    pub fn kept_bytes(&self) -> usize {
+        self.calls
+            .values()
+            .flatten()
+            .filter_map(|p| p.exchange.as_ref())
+            .map(|x| x.request.len() + x.response.len())
+            .sum()
+    }
+
     /// Recorded calls a re-run may be answered with.
     pub fn recorded_calls(&self) -> usize {
         self.calls
@@ -225,6 +284,60 @@ mod tests {
         let edit = hash(br#"{"q":"edited"}"#);
         p.step(&mut c, &alpha, &hash(br#"{"q":1}"#), Some(&edit));
         assert_eq!(p.step(&mut c, &alpha, &edit, Some(&edit)), Step::Fork);
+    }
+
+    #[test]
+    fn progress_round_trips_and_passed_calls_are_let_go() {
+        let mut p = plan();
+        for calls in p.calls.values_mut() {
+            for c in calls {
+                c.exchange = Some(Arc::new(Exchange {
+                    session_id: "s".into(),
+                    span_id: c.span_id.clone(),
+                    upstream: "openai".into(),
+                    path: "/v1/chat/completions".into(),
+                    started_at: flightdeck_model::Timestamp(0),
+                    status: 200,
+                    content_type: None,
+                    request: vec![0; 10],
+                    response: vec![0; 90],
+                    chunks: Vec::new(),
+                    truncated: false,
+                }));
+            }
+        }
+        let mut c = Cursors::default();
+        let (alpha, beta) = (Some("alpha".to_owned()), Some("beta".to_owned()));
+        p.step(&mut c, &alpha, &hash(br#"{"q":1}"#), None);
+        p.step(&mut c, &beta, &hash(br#"{"q":0}"#), None);
+        let stored = c.progress();
+        assert_eq!(
+            stored,
+            [
+                AgentProgress {
+                    agent: alpha.clone(),
+                    calls: 1,
+                    diverged: false
+                },
+                AgentProgress {
+                    agent: beta.clone(),
+                    calls: 1,
+                    diverged: true
+                },
+            ]
+        );
+        let mut again = Cursors::from_progress(&stored);
+        assert!(again.passed(&alpha, 0) && !again.passed(&alpha, 1));
+        assert!(again.passed(&beta, 5));
+        // Restored, the re-run goes on at alpha's second call.
+        assert_eq!(
+            p.step(&mut again, &alpha, &hash(br#"{"q":2}"#), None),
+            Step::Fork
+        );
+        assert_eq!(p.kept_bytes(), 300);
+        p.release(&alpha, &again);
+        p.release(&beta, &again);
+        assert_eq!(p.kept_bytes(), 0);
     }
 
     #[test]

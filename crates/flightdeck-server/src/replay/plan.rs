@@ -1,7 +1,7 @@
 //! Builds a replay's [`Plan`] from the store: the original session's LLM calls that the proxy
 //! recorded (those with an exchange), in start order, and the fork call among them.
 
-use super::matching::{self, Agent, Plan, Planned};
+use super::matching::{self, Agent, Cursors, Plan, Planned};
 use crate::error::ApiError;
 use axum::http::StatusCode;
 use flightdeck_model::replay::{ForkPoint, Saved};
@@ -17,11 +17,13 @@ pub fn not_replayable(message: String) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_replayable", message)
 }
 
-/// The plan of a replay of `session_id` from its LLM call `span_id`, and where it forks.
+/// The plan of a replay of `session_id` from its LLM call `span_id`, and where it forks;
+/// the exchanges of calls a re-run at `at` is past are not kept.
 pub async fn build(
     store: &dyn Store,
     session_id: &str,
     span_id: &str,
+    at: &Cursors,
 ) -> Result<(Plan, ForkPoint), ApiError> {
     if store.session(session_id).await?.is_none() {
         return Err(ApiError::not_found(format!("no session {session_id:?}")));
@@ -75,7 +77,8 @@ pub async fn build(
         if before || is_fork {
             let servable = !x.truncated && (200..300).contains(&x.status);
             let size = x.request.len() + x.response.len();
-            let keep = servable && !is_fork && kept + size <= KEPT_BYTES;
+            let ahead = !at.passed(&s.agent, *index);
+            let keep = servable && ahead && !is_fork && kept + size <= KEPT_BYTES;
             kept += if keep { size } else { 0 };
             plan.calls
                 .entry(s.agent.clone())
