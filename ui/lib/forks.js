@@ -11,6 +11,9 @@ import { replayApi } from './replay-api.js';
 /** The metadata key prefix by which a session names its forks (the server's `FORK_KEY`). */
 const FORK_KEY = 'fork.';
 const EVERY_MS = 2500;
+/** The first read waits this long: a graph opened on a session that is moving into another
+ * (`session.move`) is gone again by then, and asks nothing of the old id. */
+const FIRST_MS = 1000;
 
 /** [{replay_id, fork_session_id, span_id}] named in a session's metadata, oldest id first. */
 export function forkLinks(metadata) {
@@ -61,7 +64,7 @@ export function watchForks(sessionId, onChange) {
     const running = [...known.values()].some((f) => f.fork.status === 'running');
     if (!stopped && running) timer = setTimeout(tick, EVERY_MS);
   };
-  tick();
+  timer = setTimeout(tick, FIRST_MS);
   return {
     poke: () => {
       clearTimeout(timer);

@@ -28,8 +28,6 @@ const DRAW_EVERY_MS = 250;
 const BIG_DRAW = 300;
 /** The smallest zoom at which labels can be read. */
 const READABLE = 0.75;
-/** The closest a graph opens at, however few its nodes. */
-const CLOSEST = 1.25;
 
 function nodeData(model, collapsed, id) {
   const s = model.spans.get(id);
@@ -79,11 +77,6 @@ class Graph {
   overview() {
     const cy = this.cy;
     cy.fit(undefined, 30);
-    // A few nodes are not blown up past a comfortable size.
-    if (cy.zoom() > CLOSEST) {
-      cy.zoom(CLOSEST);
-      cy.center();
-    }
     this.fitted = cy.zoom() >= READABLE;
     if (this.fitted || cy.nodes().empty()) return;
     cy.zoom(READABLE);
