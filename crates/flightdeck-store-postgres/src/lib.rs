@@ -333,6 +333,11 @@ impl Store for PostgresStore {
         self.read(async |c| read::spans(&c, session_id).await).await
     }
 
+    async fn running_spans(&self, session_id: &str) -> Result<Vec<SpanSummary>> {
+        self.read(async |c| read::running_spans(&c, session_id).await)
+            .await
+    }
+
     async fn span(&self, session_id: &str, span_id: &str) -> Result<Option<SpanDetail>> {
         let dicts = &self.dictionaries;
         self.read(async |c| read::span(&c, dicts, session_id, span_id).await)

@@ -237,8 +237,18 @@ fn span_row(r: &Row) -> SpanSummary {
 
 /// A session's spans without payloads, in start order; not those known only from updates.
 pub async fn spans(c: &ClientWrapper, session_id: &str) -> Result<Vec<SpanSummary>> {
+    listed_spans(c, session_id, "").await
+}
+
+/// The running spans of a session, in start order, through the `spans_running` index.
+pub async fn running_spans(c: &ClientWrapper, session_id: &str) -> Result<Vec<SpanSummary>> {
+    listed_spans(c, session_id, " AND status IS NULL").await
+}
+
+/// The listed spans (see [`spans`]) of a session that also meet `and`.
+async fn listed_spans(c: &ClientWrapper, session_id: &str, and: &str) -> Result<Vec<SpanSummary>> {
     let sql = format!(
-        "SELECT {SPAN_COLUMNS} FROM spans WHERE session_id = $1
+        "SELECT {SPAN_COLUMNS} FROM spans WHERE session_id = $1{and}
            AND (kind IS NOT NULL OR started_at IS NOT NULL OR ended_at IS NOT NULL)
          ORDER BY started_at NULLS FIRST, span_id"
     );

@@ -22,7 +22,8 @@
 use tokio_postgres::Client;
 
 /// The migrations, in order; version `i + 1` is `MIGRATIONS[i]`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE sessions (
     session_id         TEXT PRIMARY KEY,
     name               TEXT,
@@ -228,7 +229,13 @@ CREATE TABLE feed (
     at       BIGINT NOT NULL,
     messages BYTEA NOT NULL
 );
-"#];
+"#,
+    // 2: the running spans of a session (what it does now; a running span has no outcome
+    // yet), without a scan of its others.
+    r#"
+CREATE INDEX spans_running ON spans (session_id, started_at) WHERE status IS NULL;
+"#,
+];
 
 /// Any number: the advisory lock that serialises migrations across nodes.
 const MIGRATION_LOCK: i64 = 0x666c_6967_6874;
