@@ -118,19 +118,19 @@ pub async fn sessions(
     }
     // Agent and model match part of a name, ignoring case: "plan" finds "planner".
     if let Some(agent) = &q.agent {
-        let i = bind(Box::new(like_pattern(agent)));
+        let i = bind(Box::new(query::like_pattern(agent)));
         sql.push_str(&format!(
             " AND EXISTS (SELECT 1 FROM agents a WHERE a.session_id = s.session_id AND a.agent ILIKE ${i})"
         ));
     }
     if let Some(model) = &q.model {
-        let i = bind(Box::new(like_pattern(model)));
+        let i = bind(Box::new(query::like_pattern(model)));
         sql.push_str(&format!(
             " AND EXISTS (SELECT 1 FROM session_models m WHERE m.session_id = s.session_id AND m.model ILIKE ${i})"
         ));
     }
     if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let i = bind(Box::new(like_pattern(text)));
+        let i = bind(Box::new(query::like_pattern(text)));
         sql.push_str(&format!(
             " AND (s.name ILIKE ${i} OR s.session_id ILIKE ${i} OR s.tags ILIKE ${i} \
              OR EXISTS (SELECT 1 FROM agents a WHERE a.session_id = s.session_id \
@@ -164,32 +164,9 @@ pub async fn sessions(
         .iter()
         .map(|r| session_row(r, now))
         .collect();
-    Ok(page(&mut items, limit, |s| {
+    Ok(query::page(&mut items, limit, |s| {
         query::encode_cursor(sort.cursor_value(s), &s.session_id)
     }))
-}
-
-/// `%text%` for (I)LIKE, whose escape is a backslash: the text's own `%`, `_` and
-/// backslashes match themselves.
-fn like_pattern(text: &str) -> String {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-fn page<T>(items: &mut Vec<T>, limit: usize, cursor: impl Fn(&T) -> String) -> Page<T> {
-    let next_cursor = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(cursor)
-    } else {
-        None
-    };
-    Page {
-        items: std::mem::take(items),
-        next_cursor,
-    }
 }
 
 const SPAN_COLUMNS: &str = "session_id, span_id, parent_id, kind, name, agent, status, started_at,
@@ -379,7 +356,7 @@ pub async fn events(
             data: raw_payload(c, dicts, r.get(9)).await?,
         });
     }
-    Ok(page(&mut items, limit, |e| {
+    Ok(query::page(&mut items, limit, |e| {
         query::encode_cursor(e.at.0, &e.seq.to_string())
     }))
 }

@@ -105,19 +105,19 @@ fn session_filter(q: &SessionQuery) -> (String, Vec<Value>) {
     }
     // Agent and model match part of a name, ignoring (ASCII) case: "plan" finds "planner".
     if let Some(agent) = &q.agent {
-        let i = bind(like_pattern(agent).into());
+        let i = bind(query::like_pattern(agent).into());
         sql.push_str(&format!(
             " AND EXISTS (SELECT 1 FROM agents a WHERE a.session_id = s.session_id AND a.agent LIKE ?{i} ESCAPE '\\')"
         ));
     }
     if let Some(model) = &q.model {
-        let i = bind(like_pattern(model).into());
+        let i = bind(query::like_pattern(model).into());
         sql.push_str(&format!(
             " AND EXISTS (SELECT 1 FROM session_models m WHERE m.session_id = s.session_id AND m.model LIKE ?{i} ESCAPE '\\')"
         ));
     }
     if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let i = bind(like_pattern(text).into());
+        let i = bind(query::like_pattern(text).into());
         sql.push_str(&format!(
             " AND (s.name LIKE ?{i} ESCAPE '\\' OR s.session_id LIKE ?{i} ESCAPE '\\' \
              OR s.tags LIKE ?{i} ESCAPE '\\' OR EXISTS (SELECT 1 FROM agents a \
@@ -166,32 +166,9 @@ pub fn sessions(
         .db()?
         .collect::<rusqlite::Result<Vec<_>>>()
         .db()?;
-    Ok(page(&mut items, limit, |s| {
+    Ok(query::page(&mut items, limit, |s| {
         query::encode_cursor(sort.cursor_value(s), &s.session_id)
     }))
-}
-
-/// `%text%` for a LIKE whose escape is a backslash: the text's own `%`, `_` and backslashes
-/// match themselves.
-fn like_pattern(text: &str) -> String {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-fn page<T>(items: &mut Vec<T>, limit: usize, cursor: impl Fn(&T) -> String) -> Page<T> {
-    let next_cursor = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(cursor)
-    } else {
-        None
-    };
-    Page {
-        items: std::mem::take(items),
-        next_cursor,
-    }
 }
 
 const SPAN_COLUMNS: &str = "session_id, span_id, parent_id, kind, name, agent, status, started_at,
@@ -419,7 +396,7 @@ pub fn events(
         e.data = raw_payload(conn, dicts, data)?;
         items.push(e);
     }
-    Ok(page(&mut items, limit, |e| {
+    Ok(query::page(&mut items, limit, |e| {
         query::encode_cursor(e.at.0, &e.seq.to_string())
     }))
 }

@@ -5,6 +5,7 @@
 
 use crate::{Result, StoreError};
 use flightdeck_model::Timestamp;
+use flightdeck_model::record::Page;
 use flightdeck_model::record::SessionStatus;
 use flightdeck_model::review::ReviewState;
 use serde::Deserialize;
@@ -214,6 +215,31 @@ pub fn decode_cursor(cursor: &str) -> Result<(i64, String)> {
     let bad = || StoreError::InvalidQuery(format!("invalid cursor {cursor:?}"));
     let (at, id) = cursor.split_once('.').ok_or_else(bad)?;
     Ok((at.parse().map_err(|_| bad())?, id.to_owned()))
+}
+
+/// `%text%` for a LIKE (or ILIKE) whose escape is a backslash: the text's own `%`, `_` and
+/// backslashes match themselves.
+pub fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// A page of `items` read with one row more than `limit`: the extra row, when there is one,
+/// is dropped and says that a next page exists, starting after the page's last item.
+pub fn page<T>(items: &mut Vec<T>, limit: usize, cursor: impl Fn(&T) -> String) -> Page<T> {
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(cursor)
+    } else {
+        None
+    };
+    Page {
+        items: std::mem::take(items),
+        next_cursor,
+    }
 }
 
 #[cfg(test)]
