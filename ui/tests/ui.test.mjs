@@ -385,8 +385,9 @@ test('the page reconnects after the server restarts', async () => {
   await ingest(server.origin, [{ type: 'span', session_id: 'charlie', span_id: 'charlie-after', parent_id: 'charlie-analyst', kind: 'tool', name: 'after_restart', agent: 'analyst', started_at: new Date().toISOString(), ended_at: new Date().toISOString() }]);
   await page.waitForFunction(() => document.querySelector('.conn').dataset.state === 'live', null, { timeout: 15_000 });
   await page.waitForSelector('[data-test=stale]', { state: 'detached' });
-  // The resync remounts the graph (it loads lazily), so it may be missing for a moment.
-  await page.waitForFunction(() => document.querySelector('[data-test=graph]')?.__cy?.getElementById('charlie-after').nonempty(), null, { timeout: 10_000 });
+  // The resync remounts the graph (it loads lazily), so it may be missing for a moment; with
+  // every browser test file running at once on 2 cores, that moment has taken over 10 s.
+  await page.waitForFunction(() => document.querySelector('[data-test=graph]')?.__cy?.getElementById('charlie-after').nonempty(), null, { timeout: 30_000 });
   await page.context().close();
 });
 
